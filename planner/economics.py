@@ -1,0 +1,199 @@
+"""The economics of DOMAIN.md, in one place: cash flows, PV, NPV, ROI and payback of every choice.
+
+A *column* is one candidate choice: experience i funded at option k starting in quarter s.
+`columns(portfolio)` computes every column's spend and attention by quarter (inside the
+horizon, what budget and capacity see) and its PV of benefits and costs (including the
+tail quarters the settings count after the horizon). The optimiser, the greedy baseline,
+the independent plan check and the reports all score plans with these functions, so a
+number means the same everywhere. docs/model.md gives the formulas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.domain import Experience, FundingOption, Portfolio, Settings
+
+
+@dataclass(frozen=True)
+class CashFlows:
+    """Undiscounted cash flows of one choice, by quarter from quarter 0 to horizon + tail - 1."""
+
+    one_off: np.ndarray
+    run: np.ndarray
+    benefit: np.ndarray
+
+    @property
+    def cost(self) -> np.ndarray:
+        return self.one_off + self.run
+
+    @property
+    def net(self) -> np.ndarray:
+        return self.benefit - self.cost
+
+
+def discount_factors(settings: Settings, quarters: int) -> np.ndarray:
+    """Quarter q's cash sits at its end: factor (1 + annual rate) ** (-(q + 1) / 4)."""
+    q = np.arange(quarters, dtype=float)
+    return (1.0 + settings.annual_discount_rate) ** (-(q + 1.0) / 4.0)
+
+
+def ramp_factors(settings: Settings, quarters_after_go_live: np.ndarray) -> np.ndarray:
+    """The j-th quarter after go-live (j = 1, 2, ...) earns min(1, j / (R + 1)) of the benefit."""
+    j = np.asarray(quarters_after_go_live, dtype=float)
+    return np.where(j >= 1, np.minimum(1.0, j / (settings.ramp_quarters + 1.0)), 0.0)
+
+
+def benefit_per_quarter(experience: Experience, option: FundingOption, uplift: str = "base") -> float:
+    """Full-rate benefit per quarter after go-live: reach x uplift x share x value per outcome."""
+    value = getattr(experience, f"uplift_{uplift}")
+    return experience.reach_per_quarter * value * option.uplift_share * experience.value_per_outcome
+
+
+def cash_flows(settings: Settings, experience: Experience, option: FundingOption, start: int, uplift: str = "base") -> CashFlows:
+    """The cash flows of funding `experience` at `option` from quarter `start`."""
+    length = settings.horizon_quarters + settings.tail_quarters
+    q = np.arange(length)
+    d = option.delivery_quarters
+    delivering = (q >= start) & (q < start + d)
+    live = q >= start + d
+    one_off = np.where(delivering, option.one_off_cost / d, 0.0)
+    run = np.where(live, option.run_cost_per_quarter, 0.0)
+    benefit = ramp_factors(settings, q - (start + d) + 1) * benefit_per_quarter(experience, option, uplift)
+    return CashFlows(one_off=one_off, run=run, benefit=benefit)
+
+
+def present_value(settings: Settings, flows: np.ndarray) -> float:
+    return float(np.dot(flows, discount_factors(settings, len(flows))))
+
+
+def payback_quarter(net_cash: np.ndarray | list[float]) -> int | None:
+    """First quarter at which cumulative undiscounted net cash turns non-negative (None: never).
+
+    "Turns" means it was negative before; cash that never goes negative pays back in the
+    first quarter with any cash at all.
+    """
+    cumulative = 0.0
+    was_negative = False
+    for quarter, net in enumerate(net_cash):
+        cumulative += float(net)
+        if cumulative < -1e-9:
+            was_negative = True
+        elif was_negative or abs(cumulative) > 1e-9:
+            return quarter
+    return None
+
+
+def starts(settings: Settings, experience: Experience, option: FundingOption) -> range:
+    """Start quarters on offer: delivery must finish inside the horizon.
+
+    With start_quarters "free" any start from the experience's earliest on; with "fixed"
+    only the earliest start.
+    """
+    last = settings.horizon_quarters - option.delivery_quarters
+    first = experience.earliest_start
+    if settings.start_quarters == "fixed":
+        last = min(last, first)
+    return range(first, last + 1)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Every candidate (experience, option, start) of a portfolio with its economics, as arrays.
+
+    Row c of every array describes column c. `spend` and `attention` cover the horizon only
+    (shape columns x quarters; attention is one array per team, in portfolio.teams order,
+    held sparsely as (column indices, weeks per quarter over the delivery)); the PVs include
+    the tail quarters.
+    """
+
+    experience: np.ndarray
+    option: np.ndarray
+    start: np.ndarray
+    delivery: np.ndarray
+    spend: np.ndarray
+    attention: tuple[tuple[np.ndarray, np.ndarray], ...]
+    pv_benefit: np.ndarray
+    pv_cost: np.ndarray
+
+    @property
+    def npv(self) -> np.ndarray:
+        return self.pv_benefit - self.pv_cost
+
+    @property
+    def go_live(self) -> np.ndarray:
+        """The quarter at whose end the experience goes live."""
+        return self.start + self.delivery - 1
+
+    def __len__(self) -> int:
+        return len(self.experience)
+
+    def attention_in(self, team: int, quarter: int) -> tuple[np.ndarray, np.ndarray]:
+        """(column indices, team-weeks) of team `team` in quarter `quarter`."""
+        cols, weekly = self.attention[team]
+        active = (self.start[cols] <= quarter) & (quarter < self.start[cols] + self.delivery[cols])
+        return cols[active], weekly[active]
+
+
+def columns(portfolio: Portfolio, uplift: str = "base") -> Columns:
+    """Compute the economics of every candidate choice of the portfolio, vectorised."""
+    settings = portfolio.settings
+    horizon = settings.horizon_quarters
+    team_index = {team.name.casefold(): t for t, team in enumerate(portfolio.teams)}
+
+    exp_idx: list[int] = []
+    opt_idx: list[int] = []
+    start_list: list[int] = []
+    # Per (experience, option): cost, run, delivery, benefit rate, attention.
+    for i, experience in enumerate(portfolio.experiences):
+        for k, option in enumerate(experience.options):
+            for s in starts(settings, experience, option):
+                exp_idx.append(i)
+                opt_idx.append(k)
+                start_list.append(s)
+    experience_arr = np.asarray(exp_idx, dtype=np.int64)
+    option_arr = np.asarray(opt_idx, dtype=np.int64)
+    start_arr = np.asarray(start_list, dtype=np.int64)
+
+    pairs = [(e, o) for e in portfolio.experiences for o in e.options]
+    pair_start = np.zeros(len(portfolio.experiences) + 1, dtype=np.int64)
+    np.cumsum([len(e.options) for e in portfolio.experiences], out=pair_start[1:])
+    pair = pair_start[experience_arr] + option_arr if len(experience_arr) else np.zeros(0, dtype=np.int64)
+    one_off = np.array([o.one_off_cost for _, o in pairs], dtype=float)[pair]
+    run_cost = np.array([o.run_cost_per_quarter for _, o in pairs], dtype=float)[pair]
+    delivery = np.array([o.delivery_quarters for _, o in pairs], dtype=np.int64)[pair]
+    rate = np.array([benefit_per_quarter(e, o, uplift) for e, o in pairs], dtype=float)[pair]
+
+    length = horizon + settings.tail_quarters
+    q = np.arange(length)[None, :]
+    s = start_arr[:, None]
+    d = delivery[:, None]
+    delivering = (q >= s) & (q < s + d)
+    live = q >= s + d
+    one_off_flow = np.where(delivering, (one_off / delivery)[:, None] if len(delivery) else 0.0, 0.0)
+    run_flow = np.where(live, run_cost[:, None], 0.0)
+    benefit_flow = ramp_factors(settings, q - (s + d) + 1) * rate[:, None]
+    factors = discount_factors(settings, length)
+    spend = one_off_flow[:, :horizon] + run_flow[:, :horizon]
+
+    weeks = np.zeros((len(pairs), len(portfolio.teams)))
+    for p, (_, option) in enumerate(pairs):
+        for team, total in option.attention:
+            weeks[p, team_index[team.casefold()]] += total
+    attention = []
+    for t in range(len(portfolio.teams)):
+        column_weeks = weeks[pair, t]
+        cols = np.nonzero(column_weeks > 0)[0]
+        attention.append((cols, column_weeks[cols] / delivery[cols]))
+    return Columns(
+        experience=experience_arr,
+        option=option_arr,
+        start=start_arr,
+        delivery=delivery,
+        spend=spend,
+        attention=tuple(attention),
+        pv_benefit=benefit_flow @ factors,
+        pv_cost=(one_off_flow + run_flow) @ factors,
+    )

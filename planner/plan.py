@@ -1,0 +1,193 @@
+"""The plan: the optimiser's answer for one scenario, as plain frozen data.
+
+A Plan holds, per experience, the decision (option, start and go-live quarter, or not
+funded with the reason), its spend and attention by quarter and its economics; the
+portfolio's totals; every budget and capacity rule with its use and marginal value; the
+solver's status, gap and bounds; and the greedy baseline beside the optimum. Reports
+(`planner.report`) read only this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from planner.domain import Experience, Portfolio, quarter_labels
+from planner.economics import payback_quarter
+from planner.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the plan does with one experience.
+
+    Quarters are 0-based indices into the horizon; `go_live_quarter` is the quarter at whose
+    end the experience goes live (benefits start the quarter after). For an experience not
+    funded, option and quarters are None, the money tuples are zeros and `reason` says why.
+    """
+
+    experience: Experience
+    funded: bool
+    option: str | None
+    start_quarter: int | None
+    go_live_quarter: int | None
+    spend: tuple[float, ...]
+    benefit: tuple[float, ...]
+    attention: tuple[tuple[str, tuple[float, ...]], ...]
+    pv_benefit: float
+    pv_cost: float
+    npv: float
+    payback_quarter: int | None
+    reason: str = ""
+
+    @property
+    def roi(self) -> float | None:
+        return self.npv / self.pv_cost if self.pv_cost > 0 else None
+
+    @property
+    def total_spend(self) -> float:
+        return sum(self.spend)
+
+
+@dataclass(frozen=True)
+class RuleUse:
+    """One budget or capacity rule: its limit, what the plan uses, and what one more unit is worth.
+
+    `name` is the rule's solver name (budget_2027Q1, capacity_digital_2027Q2); `label` reads
+    like the inputs. `marginal_value` is the NPV one more unit (one currency unit, one
+    team-week) would add at the margin: the shadow price of the rule in the LP relaxation.
+    """
+
+    name: str
+    kind: str  # "budget", "total_budget" or "capacity"
+    label: str
+    quarter: int | None
+    team: str | None
+    limit: float
+    used: float
+    unit: str
+    marginal_value: float
+
+    @property
+    def binding(self) -> bool:
+        return self.used >= self.limit - max(1e-6, 1e-6 * abs(self.limit)) or self.marginal_value > 1e-9
+
+    @property
+    def slack(self) -> float:
+        return self.limit - self.used
+
+
+@dataclass(frozen=True)
+class SolveInfo:
+    """How the plan was found, stated honestly.
+
+    `status` is "optimal" (proven within `gap_target`), "feasible" (a plan, not proven
+    optimal: see `gap`) or "heuristic" (the solver gave nothing in time; the plan is the
+    greedy baseline, with its gap to the LP bound). `gap` is the relative gap between the
+    plan's NPV and the best bound the solver proved.
+    """
+
+    solver: str
+    status: str
+    objective: float
+    best_bound: float | None
+    lp_bound: float | None
+    gap: float | None
+    gap_target: float
+    time_limit_seconds: float
+    build_seconds: float
+    solve_seconds: float
+    check_seconds: float
+    variables: int
+    constraints: int
+    message: str = ""
+
+    @property
+    def proven_optimal(self) -> bool:
+        return self.status == "optimal"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The spreadsheet habit the optimiser must beat: rank by ROI, fund down the list."""
+
+    npv: float
+    spend: float
+    funded: tuple[str, ...]
+    feasible: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    portfolio: Portfolio
+    scenario: Scenario
+    decisions: tuple[Decision, ...]
+    rules: tuple[RuleUse, ...]
+    solve: SolveInfo
+    greedy: Baseline
+
+    @property
+    def quarters(self) -> list[str]:
+        return quarter_labels(self.portfolio.settings)
+
+    @property
+    def funded(self) -> tuple[Decision, ...]:
+        return tuple(d for d in self.decisions if d.funded)
+
+    @property
+    def not_funded(self) -> tuple[Decision, ...]:
+        return tuple(d for d in self.decisions if not d.funded)
+
+    @property
+    def npv(self) -> float:
+        return sum(d.npv for d in self.funded)
+
+    @property
+    def pv_benefit(self) -> float:
+        return sum(d.pv_benefit for d in self.funded)
+
+    @property
+    def pv_cost(self) -> float:
+        return sum(d.pv_cost for d in self.funded)
+
+    @property
+    def roi(self) -> float | None:
+        return self.npv / self.pv_cost if self.pv_cost > 0 else None
+
+    @property
+    def spend_by_quarter(self) -> tuple[float, ...]:
+        horizon = self.portfolio.horizon
+        return tuple(sum(d.spend[q] for d in self.funded) for q in range(horizon))
+
+    @property
+    def total_spend(self) -> float:
+        return sum(self.spend_by_quarter)
+
+    @property
+    def benefit_by_quarter(self) -> tuple[float, ...]:
+        horizon = self.portfolio.horizon
+        return tuple(sum(d.benefit[q] for d in self.funded) for q in range(horizon))
+
+    @property
+    def payback_quarter(self) -> int | None:
+        """First quarter at which cumulative undiscounted net cash of the funded set is >= 0."""
+        net = [b - s for b, s in zip(self.benefit_by_quarter, self.spend_by_quarter)]
+        return payback_quarter(net)
+
+    def attention_by_team(self) -> dict[str, tuple[float, ...]]:
+        horizon = self.portfolio.horizon
+        totals = {team.name: [0.0] * horizon for team in self.portfolio.teams}
+        for decision in self.funded:
+            for team, weeks in decision.attention:
+                row = totals[team]
+                for q in range(horizon):
+                    row[q] += weeks[q]
+        return {team: tuple(row) for team, row in totals.items()}
+
+    @property
+    def binding_rules(self) -> tuple[RuleUse, ...]:
+        return tuple(r for r in self.rules if r.binding)
+
+    @property
+    def gain_over_greedy(self) -> float:
+        return self.npv - self.greedy.npv
