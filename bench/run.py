@@ -1,0 +1,362 @@
+"""The benchmark harness: how long reading, building, solving and checking take at scale.
+
+For each size (experiences x 3 options, 4 teams, 8 quarters) the harness generates a
+seeded random portfolio and writes its workbook (not timed). Then each case (size, start
+mode, solver) runs in a fresh Python process, so one case's memory and caches never
+pollute another's: it reads and validates the workbook, then plans it with
+`plan_portfolio`, and reports the stage times from `plan.solve`, the status, the proven
+gap, the gap to the LP bound, the greedy baseline's shortfall and peak memory (maximum
+resident set size of the Python process, and of the CBC child process where CBC runs).
+
+    python bench/run.py                                  # the full matrix, table to stdout
+    python bench/run.py --sizes 1000,10000 --modes fixed --solvers cbc,highs
+    python bench/run.py --write docs/benchmarks.md       # the published numbers
+
+A single case can be profiled: `python bench/run.py --case WORKBOOK fixed cbc --profile`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime
+import io
+import json
+import os
+import platform
+import pstats
+import resource
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+GAPS = {"fixed": 0.001, "free": 0.005}
+LIBRARIES = ("pulp", "highspy", "numpy", "pandas", "openpyxl", "python-calamine", "pyyaml")
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one case measured. Seconds are wall-clock; memory is peak resident set size in MB."""
+
+    experiences: int
+    mode: str
+    solver: str
+    gap_target: float
+    choices: int
+    constraints: int
+    read_seconds: float
+    plan_seconds: float
+    build_seconds: float
+    solve_seconds: float
+    check_seconds: float
+    status: str
+    gap: float | None
+    lp_gap: float | None
+    npv: float
+    greedy_npv: float
+    baseline_mb: float
+    read_peak_mb: float
+    plan_peak_mb: float
+    solver_peak_mb: float
+
+    @property
+    def end_to_end_seconds(self) -> float:
+        return self.read_seconds + self.plan_seconds
+
+    @property
+    def greedy_shortfall(self) -> float | None:
+        return (self.npv - self.greedy_npv) / self.npv if self.npv > 0 else None
+
+
+# --- One case, in its own process -------------------------------------------------------------
+
+
+def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident set size so far; Linux reports ru_maxrss in kilobytes."""
+    return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def run_case(workbook: Path, mode: str, solver: str, time_limit: float) -> Result:
+    """Read and plan one workbook; return the measurements. Meant for a fresh process."""
+    from planner.optimise import plan_portfolio
+    from planner.scenario import Scenario
+    from planner.workbook import read_portfolio
+
+    baseline = _peak_mb()
+    started = time.perf_counter()
+    portfolio = read_portfolio(workbook)
+    read_seconds = time.perf_counter() - started
+    read_peak = _peak_mb()
+    scenario = Scenario(
+        name=f"bench {mode} {solver}", solver=solver, gap=GAPS[mode],
+        start_quarters=mode, time_limit_seconds=time_limit,
+    )
+    started = time.perf_counter()
+    plan = plan_portfolio(portfolio, scenario)
+    plan_seconds = time.perf_counter() - started
+    info = plan.solve
+    lp_gap = (info.lp_bound - plan.npv) / abs(info.lp_bound) if info.lp_bound else None
+    return Result(
+        experiences=len(portfolio.experiences), mode=mode, solver=solver, gap_target=GAPS[mode],
+        choices=info.variables, constraints=info.constraints,
+        read_seconds=read_seconds, plan_seconds=plan_seconds, build_seconds=info.build_seconds,
+        solve_seconds=info.solve_seconds, check_seconds=info.check_seconds, status=info.status,
+        gap=info.gap, lp_gap=lp_gap, npv=plan.npv, greedy_npv=plan.greedy.npv,
+        baseline_mb=baseline, read_peak_mb=read_peak, plan_peak_mb=_peak_mb(),
+        solver_peak_mb=_peak_mb(resource.RUSAGE_CHILDREN),
+    )
+
+
+def profile_case(workbook: Path, mode: str, solver: str, time_limit: float, top: int = 30) -> str:
+    """Run one case under cProfile; return the functions where the time goes, by cumulative time."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_case(workbook, mode, solver, time_limit)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+def run_in_subprocess(workbook: Path, mode: str, solver: str, time_limit: float) -> Result:
+    command = [sys.executable, str(Path(__file__).resolve()), "--case", str(workbook), mode, solver,
+               "--time-limit", str(time_limit)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"case {workbook.name} {mode} {solver} failed:\n{done.stderr[-3000:]}")
+    return Result(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+# --- The matrix -------------------------------------------------------------------------------
+
+
+def write_workbook(size: int, seed: int, folder: Path) -> Path:
+    """Generate and write the size's workbook (not timed: generation is not the product)."""
+    sys.path.insert(0, str(HERE))
+    from generate import random_portfolio
+
+    from planner.workbook import write_portfolio
+
+    path = folder / f"portfolio-{size}-seed{seed}.xlsx"
+    write_portfolio(random_portfolio(size, seed), path)
+    return path
+
+
+def run_matrix(sizes: list[int], modes: list[str], solvers: list[str], time_limit: float, seed: int,
+               progress: bool = True) -> list[Result]:
+    results = []
+    with tempfile.TemporaryDirectory(prefix="planner-bench-") as folder:
+        for size in sizes:
+            workbook = write_workbook(size, seed, Path(folder))
+            for mode in modes:
+                for solver in solvers:
+                    if progress:
+                        print(f"running {size:,} {mode} {solver}...", file=sys.stderr, flush=True)
+                    results.append(run_in_subprocess(workbook, mode, solver, time_limit))
+    return results
+
+
+# --- Reporting --------------------------------------------------------------------------------
+
+
+def _percent(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def results_table(results: list[Result]) -> str:
+    header = (
+        "| experiences | starts | solver | choices | read s | build s | solve s | check s | plan s "
+        "| end to end s | status | gap (target) | gap to LP bound | greedy shortfall | peak MB read / plan / CBC |"
+    )
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    for r in results:
+        lines.append(
+            f"| {r.experiences:,} | {r.mode} | {r.solver} | {r.choices:,} | {r.read_seconds:.2f} "
+            f"| {r.build_seconds:.2f} | {r.solve_seconds:.2f} | {r.check_seconds:.2f} | {r.plan_seconds:.2f} "
+            f"| {r.end_to_end_seconds:.2f} | {r.status} | {_percent(r.gap)} ({_percent(r.gap_target, 1)}) "
+            f"| {_percent(r.lp_gap)} | {_percent(r.greedy_shortfall)} "
+            f"| {r.read_peak_mb:.0f} / {r.plan_peak_mb:.0f} / {r.solver_peak_mb:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    target: str
+    measured: str
+    passed: bool | None  # None: not measured in this run
+
+
+def verdicts(results: list[Result]) -> list[Verdict]:
+    """The targets, each judged on the cases that measure it (a missing case is 'not run')."""
+    found = []
+    ten_fixed = [r for r in results if r.experiences == 10_000 and r.mode == "fixed"]
+    ten_free = [r for r in results if r.experiences == 10_000 and r.mode == "free"]
+    ten_any = [r for r in results if r.experiences == 10_000]
+
+    def judge(target: str, cases: list[Result], measure, passes) -> None:
+        if not cases:
+            found.append(Verdict(target, "not run", None))
+        for r in cases:
+            found.append(Verdict(f"{target} ({r.solver}, {r.mode})", measure(r), passes(r)))
+
+    judge("10,000 x 3, fixed starts, end to end < 4 s at a 0.1% gap", ten_fixed,
+          lambda r: f"{r.end_to_end_seconds:.2f} s, {r.status}, gap {_percent(r.gap)}",
+          lambda r: r.end_to_end_seconds < 4 and r.status == "optimal")
+    judge("10,000 x 3, free starts (~210,000 choices), < 60 s at a 0.5% gap", ten_free,
+          lambda r: f"{r.end_to_end_seconds:.2f} s, {r.status}, gap {_percent(r.gap)}",
+          lambda r: r.end_to_end_seconds < 60 and r.status == "optimal")
+    judge("model building no slower than the solver", results,
+          lambda r: f"{r.experiences:,}: build {r.build_seconds:.2f} s vs solve {r.solve_seconds:.2f} s",
+          lambda r: r.build_seconds <= r.solve_seconds)
+    reads = ten_any[:1]
+    judge("10,000-experience workbook read and validated < 1 s", reads,
+          lambda r: f"{r.read_seconds:.2f} s", lambda r: r.read_seconds < 1)
+    return found
+
+
+def verdict_table(found: list[Verdict]) -> str:
+    lines = ["| target | measured | result |", "|---|---|---|"]
+    for v in found:
+        result = "not run" if v.passed is None else ("pass" if v.passed else "**FAIL**")
+        lines.append(f"| {v.target} | {v.measured} | {result} |")
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, str]:
+    """What the numbers were measured on: they mean little without it."""
+    info = {
+        "CPU": _cpu_model(),
+        "cores (nproc)": str(os.cpu_count()),
+        "memory": _memory(),
+        "OS": platform.platform(),
+        "Python": platform.python_version(),
+    }
+    for library in LIBRARIES:
+        try:
+            info[library] = metadata.version(library)
+        except metadata.PackageNotFoundError:
+            info[library] = "not installed"
+    info["CBC"] = _cbc_version()
+    return info
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _memory() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _cbc_version() -> str:
+    import pulp
+
+    try:
+        out = subprocess.run([pulp.PULP_CBC_CMD().path, "-quit"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    versions = [line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Version")]
+    return f"{versions[0]} (bundled with PuLP)" if versions else "unknown"
+
+
+def document(results: list[Result], command: str, time_limit: float, seed: int, notes: str = "") -> str:
+    found = verdicts(results)
+    missed = [v for v in found if v.passed is False]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured on {datetime.date.today().isoformat()} with:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        f"Random portfolios from `bench/generate.py` (seed {seed}): 3 funding options per experience, "
+        "4 teams, 8 quarters, about 2% backstage enablers that 10% of frontstage experiences require, "
+        "a few exclusions, 2% mandatory, and a budget covering about half of the attractive demand. "
+        "Each case runs in a fresh process. Times are wall-clock seconds: *read* is "
+        "`read_portfolio` (parse and validate the workbook); *build*, *solve* and *check* come from "
+        "`plan.solve`; *plan* is the whole `plan_portfolio` call (economics, greedy baseline, build, "
+        "solve, check, duals); *end to end* is read + plan. *Gap* is the gap the solver proved; "
+        "*gap to LP bound* compares the plan with the LP relaxation; *greedy shortfall* is "
+        "(optimum - greedy) / optimum. Peak memory is the maximum resident set size of the Python "
+        f"process after reading and after planning, and of the CBC child process. Time limit per solve: {time_limit:g} s.",
+        "",
+        "## Results",
+        "",
+        results_table(results),
+        "",
+        "## Targets",
+        "",
+        verdict_table(found),
+        "",
+    ]
+    if missed:
+        lines += ["**Missed:** " + "; ".join(v.target for v in missed) + ". See the notes below.", ""]
+    if notes:
+        lines += ["## Notes", "", notes.strip(), ""]
+    lines += ["## Machine", "", "| | |", "|---|---|"]
+    lines += [f"| {key} | {value} |" for key, value in machine().items()]
+    return "\n".join(lines) + "\n"
+
+
+# --- Command line -----------------------------------------------------------------------------
+
+
+def _csv(kind):
+    return lambda text: [kind(part) for part in text.split(",") if part.strip()]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Benchmark reading, building, solving and checking at scale.")
+    parser.add_argument("--sizes", type=_csv(int), default=[1_000, 10_000, 50_000])
+    parser.add_argument("--modes", type=_csv(str), default=["fixed", "free"])
+    parser.add_argument("--solvers", type=_csv(str), default=["cbc", "highs"])
+    parser.add_argument("--time-limit", type=float, default=300.0, help="seconds per solve")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--write", type=Path, help="write the Markdown report here (e.g. docs/benchmarks.md)")
+    parser.add_argument("--notes", type=Path, help="a Markdown file whose text goes under Notes in the report")
+    parser.add_argument("--case", nargs=3, metavar=("WORKBOOK", "MODE", "SOLVER"),
+                        help="run one case in this process and print its result as JSON")
+    parser.add_argument("--profile", action="store_true", help="with --case: print a cProfile summary instead")
+    args = parser.parse_args(argv)
+
+    if args.case:
+        workbook, mode, solver = Path(args.case[0]), args.case[1], args.case[2]
+        if args.profile:
+            print(profile_case(workbook, mode, solver, args.time_limit))
+        else:
+            print(json.dumps(asdict(run_case(workbook, mode, solver, args.time_limit))))
+        return
+    results = run_matrix(args.sizes, args.modes, args.solvers, args.time_limit, args.seed)
+    print(results_table(results))
+    print()
+    print(verdict_table(verdicts(results)))
+    if args.write:
+        command = shlex.join(["python", "bench/run.py", *(argv if argv is not None else sys.argv[1:])])
+        notes = args.notes.read_text() if args.notes else ""
+        args.write.write_text(document(results, command, args.time_limit, args.seed, notes))
+        print(f"\nwrote {args.write}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
