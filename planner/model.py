@@ -1,0 +1,433 @@
+"""The optimisation model: build it from (portfolio, rules, columns), solve it, diagnose infeasibility.
+
+Building is a pure function: `build_model` returns a fresh PuLP problem whose constraints
+are named after the business rule (budget_2027Q1, capacity_Digital_2027Q2,
+requires_CX_7_CX_3_2027Q3); ids never become solver names directly, since PuLP maps
+"-+[] ->/" to "_" and "exp-1" would collide with "exp 1". Every constraint family is one
+small function. Expressions are built matrix-style (LpAffineExpression over zipped
+lists), never by term-by-term sums, so building stays cheaper than solving.
+
+`solve_model` runs CBC or HiGHS and reports the status honestly: PuLP calls a solve that
+stopped at its time limit "Optimal", so the status here comes from the solver's own
+result (CBC's log, HiGHS's model status), with the best bound and the proven gap.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pulp
+
+from planner.domain import Portfolio, normalise_id, quarter_label
+from planner.economics import Columns
+
+# In a maximisation PuLP's CBC interface gives a constraint's dual (.pi) as the NPV gained
+# per extra unit of its right-hand side, HiGHS's the opposite sign (pinned in tests/test_model.py).
+DUAL_SIGN = {"cbc": 1.0, "highs": -1.0}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The scenario rules the model enforces beyond the portfolio itself (keys are normalised ids)."""
+
+    forced_in: frozenset[str] = frozenset()
+    forced_out: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A budget or capacity rule as the model names it, with its limit."""
+
+    name: str
+    kind: str
+    label: str
+    quarter: int | None
+    team: str | None
+    limit: float
+    unit: str
+
+
+@dataclass
+class Model:
+    """A built model: the PuLP problem, its variables by column, and the rules it names."""
+
+    problem: pulp.LpProblem
+    variables: list[pulp.LpVariable]
+    column_ids: np.ndarray
+    rule_specs: list[RuleSpec]
+    # With elastic set, every rule gets a slack variable (see diagnose_infeasible).
+    elastic: bool = False
+    constraints: dict[str, pulp.LpConstraint] = field(default_factory=dict)
+    slacks: dict[str, tuple[pulp.LpVariable, float]] = field(default_factory=dict)
+    # Experience-level rules (choice, requires, excludes) by name, with their meaning in words.
+    descriptions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    """What one solve established: status, chosen columns, objective, bound, duals, timings."""
+
+    status: str  # optimal, feasible, infeasible, no_solution, error
+    chosen: tuple[int, ...]
+    objective: float
+    best_bound: float | None
+    duals: dict[str, float]
+    seconds: float
+    message: str = ""
+
+
+def solver_names(portfolio: Portfolio) -> list[str]:
+    """A solver-safe, unique name for each experience (its id with unsafe characters replaced)."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for index, experience in enumerate(portfolio.experiences):
+        name = re.sub(r"[^A-Za-z0-9]+", "_", experience.id).strip("_")[:40] or "exp"
+        if name.casefold() in seen:
+            name = f"{name}_{index}"
+        seen.add(name.casefold())
+        names.append(name)
+    return names
+
+
+def rule_specs(portfolio: Portfolio) -> list[RuleSpec]:
+    """The budget, total-budget and capacity rules of the portfolio, in report order."""
+    settings = portfolio.settings
+    currency = settings.currency
+    specs = [
+        RuleSpec(f"budget_{quarter_label(settings, q)}", "budget", f"Budget {quarter_label(settings, q)}", q, None, limit, currency)
+        for q, limit in enumerate(portfolio.budget)
+    ]
+    if portfolio.total_budget is not None:
+        specs.append(RuleSpec("budget_total", "total_budget", "Total budget over the horizon", None, None, portfolio.total_budget, currency))
+    team_names = _unique_slugs([team.name for team in portfolio.teams])
+    for team, slug in zip(portfolio.teams, team_names):
+        for q, limit in enumerate(team.capacity):
+            label = quarter_label(settings, q)
+            specs.append(RuleSpec(f"capacity_{slug}_{label}", "capacity", f"{team.name} capacity {label}", q, team.name, limit, "team-weeks"))
+    return specs
+
+
+def _unique_slugs(values: list[str]) -> list[str]:
+    slugs: list[str] = []
+    for index, value in enumerate(values):
+        slug = re.sub(r"[^A-Za-z0-9]+", "_", value).strip("_")[:30] or "team"
+        slugs.append(slug if slug not in slugs else f"{slug}_{index}")
+    return slugs
+
+
+def columns_by_experience(cols: Columns, keep: np.ndarray, count: int) -> list[np.ndarray]:
+    """Indices of the kept columns of each experience (columns come grouped by experience)."""
+    kept = np.nonzero(keep)[0]
+    bounds = np.searchsorted(cols.experience[kept], np.arange(count + 1))
+    return [kept[bounds[i]:bounds[i + 1]] for i in range(count)]
+
+
+def build_model(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, elastic: bool = False) -> Model:
+    """Build the MIP: choose at most one kept column per experience to maximise NPV.
+
+    `keep` masks the columns on offer (forced-out and dominated ones are dropped by the
+    caller). An elastic model gives every rule a slack variable and minimises the slack
+    instead: the model `diagnose_infeasible` solves.
+    """
+    names = solver_names(portfolio)
+    column_ids = np.nonzero(keep)[0]
+    problem = pulp.LpProblem("experience_portfolio", pulp.LpMaximize)
+    variables = [
+        problem.add_variable(f"fund_{names[i]}_{k}_{s}", 0, 1, cat=pulp.LpBinary)
+        for i, k, s in zip(cols.experience[column_ids].tolist(), cols.option[column_ids].tolist(), cols.start[column_ids].tolist())
+    ]
+    var_of = np.full(len(cols), -1, dtype=np.int64)
+    var_of[column_ids] = np.arange(len(column_ids))
+    model = Model(problem, variables, column_ids, rule_specs(portfolio), elastic=elastic)
+    groups = columns_by_experience(cols, keep, len(portfolio.experiences))
+    add_choice_rules(model, portfolio, rules, groups, var_of, names)
+    add_budget_rules(model, portfolio, cols, var_of)
+    add_capacity_rules(model, portfolio, cols, var_of)
+    add_dependency_rules(model, portfolio, cols, groups, var_of, names)
+    add_exclusion_rules(model, portfolio, groups, var_of, names)
+    if elastic:
+        problem.setObjective(pulp.LpAffineExpression([(slack, -weight) for slack, weight in model.slacks.values()]))
+    else:
+        problem.setObjective(pulp.LpAffineExpression(zip(variables, cols.npv[column_ids].tolist())))
+    return model
+
+
+def _expression(model: Model, var_of: np.ndarray, col_ids: np.ndarray, coefficients) -> pulp.LpAffineExpression:
+    variables = model.variables
+    indices = var_of[col_ids]
+    present = indices >= 0
+    return pulp.LpAffineExpression(
+        zip([variables[v] for v in indices[present].tolist()], np.asarray(coefficients, dtype=float)[present].tolist())
+    )
+
+
+# Weights of slack in the elastic model: blaming a budget or capacity (weighted per whole
+# limit) names amounts a person can act on, so dropping a mandatory item or a dependency
+# is the last resort.
+CHOICE_SLACK_WEIGHT = 1000.0
+LINK_SLACK_WEIGHT = 100.0
+
+
+def _add(model: Model, expression, sense: int, rhs: float, name: str, meaning: str = "", scale: float = LINK_SLACK_WEIGHT) -> None:
+    if model.elastic:
+        # Slack relaxes the rule in the direction that makes it easier.
+        slack = model.problem.add_variable(f"slack_{name}", 0, 1 if sense == pulp.LpConstraintEQ else None)
+        expression = expression + slack if sense == pulp.LpConstraintEQ else expression - slack
+        model.slacks[name] = (slack, scale)
+    constraint = pulp.LpConstraint(expression, sense, name, rhs)
+    model.problem.addConstraint(constraint)
+    model.constraints[name] = constraint
+    if meaning:
+        model.descriptions[name] = meaning
+
+
+def add_choice_rules(model: Model, portfolio: Portfolio, rules: Rules, groups, var_of, names) -> None:
+    """At most one (option, start) per experience; exactly one where mandatory or forced in."""
+    for i, experience in enumerate(portfolio.experiences):
+        required = experience.mandatory or experience.key in rules.forced_in
+        ids = groups[i]
+        if not len(ids) and not required:
+            continue
+        why = "mandatory" if experience.mandatory else "forced in"
+        _add(
+            model, _expression(model, var_of, ids, np.ones(len(ids))),
+            pulp.LpConstraintEQ if required else pulp.LpConstraintLE, 1.0, f"choose_{names[i]}",
+            f"{experience.id} ({experience.name}) is {why} and must be funded" if required else "", scale=CHOICE_SLACK_WEIGHT,
+        )
+
+
+def add_budget_rules(model: Model, portfolio: Portfolio, cols: Columns, var_of) -> None:
+    """Spend in each quarter within that quarter's budget; total spend within the total budget."""
+    kept = model.column_ids
+    for spec in model.rule_specs:
+        if spec.kind == "budget":
+            spend = cols.spend[kept, spec.quarter]
+            active = spend != 0
+            _add(model, _expression(model, var_of, kept[active], spend[active]), pulp.LpConstraintLE, spec.limit, spec.name,
+                 scale=1.0 / max(spec.limit, 1.0))
+        elif spec.kind == "total_budget":
+            _add(model, _expression(model, var_of, kept, cols.spend[kept].sum(axis=1)), pulp.LpConstraintLE, spec.limit, spec.name,
+                 scale=1.0 / max(spec.limit, 1.0))
+
+
+def add_capacity_rules(model: Model, portfolio: Portfolio, cols: Columns, var_of) -> None:
+    """Each team's attention in each quarter within its capacity."""
+    team_index = {team.name: t for t, team in enumerate(portfolio.teams)}
+    for spec in model.rule_specs:
+        if spec.kind == "capacity":
+            ids, weeks = cols.attention_in(team_index[spec.team], spec.quarter)
+            _add(model, _expression(model, var_of, ids, weeks), pulp.LpConstraintLE, spec.limit, spec.name,
+                 scale=1.0 / max(spec.limit, 1.0))
+
+
+def add_dependency_rules(model: Model, portfolio: Portfolio, cols: Columns, groups, var_of, names) -> None:
+    """A dependent starts only once its prerequisite is funded and live.
+
+    For each quarter t in which the dependent could start: the dependent's columns starting
+    by t are at most the prerequisite's columns live by t (go-live quarter before t). The
+    cumulative form is tighter in the LP relaxation than one row per column.
+    """
+    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
+    settings = portfolio.settings
+    for i, experience in enumerate(portfolio.experiences):
+        mine = groups[i]
+        if not len(mine):
+            continue
+        for ref in experience.requires:
+            j = index[normalise_id(ref)]
+            theirs = groups[j]
+            prerequisite = portfolio.experiences[j]
+            for t in sorted(set(cols.start[mine].tolist())):
+                started = mine[cols.start[mine] <= t]
+                live = theirs[cols.start[theirs] + cols.delivery[theirs] <= t]
+                label = quarter_label(settings, t)
+                expression = _expression(model, var_of, started, np.ones(len(started))) - _expression(model, var_of, live, np.ones(len(live)))
+                _add(
+                    model, expression, pulp.LpConstraintLE, 0.0, f"requires_{names[i]}_{names[j]}_{label}",
+                    f"{experience.id} requires {prerequisite.id} to be funded and live before it starts ({label})",
+                )
+
+
+def add_exclusion_rules(model: Model, portfolio: Portfolio, groups, var_of, names) -> None:
+    """Alternatives: at most one of an excluding pair is funded."""
+    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
+    done: set[tuple[int, int]] = set()
+    for i, experience in enumerate(portfolio.experiences):
+        for ref in experience.excludes:
+            j = index[normalise_id(ref)]
+            pair = (min(i, j), max(i, j))
+            if pair in done or not len(groups[i]) or not len(groups[j]):
+                continue
+            done.add(pair)
+            both = np.concatenate([groups[i], groups[j]])
+            _add(
+                model, _expression(model, var_of, both, np.ones(len(both))), pulp.LpConstraintLE, 1.0,
+                f"excludes_{names[i]}_{names[j]}",
+                f"{experience.id} and {portfolio.experiences[j].id} are alternatives: at most one can be funded",
+            )
+
+
+# ---------------------------------------------------------------------------------------
+# Solving
+
+
+def solve_model(model: Model, solver: str, time_limit: float | None, gap: float, relax: bool = False,
+                warm_start: np.ndarray | None = None) -> SolveOutcome:
+    """Solve the model (or its LP relaxation) and report what the solver proved.
+
+    `warm_start` (column ids of a feasible plan) gives CBC a first incumbent.
+    """
+    started = time.perf_counter()
+    problem = model.problem
+    if not model.variables:  # nothing worth funding: the empty plan is optimal, no solver needed
+        return SolveOutcome("optimal", (), 0.0, 0.0, {}, 0.0, "nothing to choose")
+    if relax:
+        return _solve_relaxation(model, solver, started)
+    if solver == "cbc":
+        outcome = _solve_cbc(model, time_limit, gap, warm_start)
+    else:
+        outcome = _solve_highs(model, time_limit, gap)
+    status, objective, bound, message = outcome
+    chosen: tuple[int, ...] = ()
+    if status in ("optimal", "feasible"):
+        values = np.array([v.varValue or 0.0 for v in model.variables])
+        chosen = tuple(model.column_ids[values > 0.5].tolist())
+        objective = float(pulp.value(problem.objective) or 0.0)
+        if bound is not None and status == "optimal":
+            bound = max(bound, objective)
+    return SolveOutcome(status, chosen, objective, bound, {}, time.perf_counter() - started, message)
+
+
+def cbc_command(**options) -> pulp.LpSolver:
+    """PuLP 3's bundled CBC. PuLP 3.3 warns that PuLP 4 drops it; this project pins PuLP 3 for it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pulp.PULP_CBC_CMD(**options)
+
+
+def _solve_relaxation(model: Model, solver: str, started: float) -> SolveOutcome:
+    problem = model.problem
+    command = cbc_command(msg=False, mip=False) if solver == "cbc" else pulp.HiGHS(msg=False, mip=False)
+    problem.solve(command)
+    if problem.status != pulp.LpStatusOptimal:
+        return SolveOutcome("infeasible", (), math.nan, None, {}, time.perf_counter() - started)
+    sign = DUAL_SIGN[solver]
+    duals = {spec.name: sign * (model.constraints[spec.name].pi or 0.0) for spec in model.rule_specs if spec.name in model.constraints}
+    objective = float(pulp.value(problem.objective) or 0.0)
+    return SolveOutcome("optimal", (), objective, objective, duals, time.perf_counter() - started)
+
+
+_CBC_RESULT = re.compile(r"^Result - (.*)$", re.MULTILINE)
+_CBC_BOUND = re.compile(r"best possible (-?[0-9.eE+]+)")
+
+
+def _solve_cbc(model: Model, time_limit: float | None, gap: float, warm_start: np.ndarray | None):
+    problem = model.problem
+    if warm_start is not None:
+        chosen = set(warm_start.tolist())
+        for column, variable in zip(model.column_ids.tolist(), model.variables):
+            variable.setInitialValue(1.0 if column in chosen else 0.0)
+    with tempfile.TemporaryDirectory(prefix="planner-cbc-") as folder:
+        log_path = os.path.join(folder, "cbc.log")
+        # The feasibility pump stalled nothing and only cost time on these models (measured).
+        command = cbc_command(
+            msg=False, timeLimit=time_limit, gapRel=gap, options=["feas off"], logPath=log_path,
+            warmStart=warm_start is not None, keepFiles=False,
+        )
+        problem.solve(command)
+        with open(log_path, encoding="utf-8", errors="replace") as handle:
+            log = handle.read()
+    result = _CBC_RESULT.findall(log)
+    result_line = result[-1].strip() if result else ""
+    # CBC minimises the negated objective: its "best possible" is minus our upper bound.
+    bounds = [-float(b) for b in _CBC_BOUND.findall(log)]
+    bound = min(bounds) if bounds else None
+    has_solution = problem.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+    if result_line.startswith("Optimal solution found"):
+        return "optimal", 0.0, bound, result_line
+    if "infeasible" in result_line.lower() or problem.status == pulp.LpStatusInfeasible:
+        return "infeasible", math.nan, None, result_line
+    if has_solution:
+        return "feasible", 0.0, bound, result_line or "stopped before proving optimality"
+    return "no_solution", math.nan, bound, result_line or "no solution found"
+
+
+def _solve_highs(model: Model, time_limit: float | None, gap: float):
+    import highspy
+
+    problem = model.problem
+    command = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap)
+    problem.solve(command)
+    highs = problem.solverModel
+    status = highs.getModelStatus()
+    info = highs.getInfo()
+    # PuLP hands HiGHS the negated objective of a maximisation: flip the dual bound back.
+    bound = -float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    text = highs.modelStatusToString(status)
+    if status == highspy.HighsModelStatus.kOptimal:
+        return "optimal", 0.0, bound, text
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return "infeasible", math.nan, None, text
+    if has_solution:
+        return "feasible", 0.0, bound, text
+    return "no_solution", math.nan, bound, text
+
+
+# ---------------------------------------------------------------------------------------
+# Infeasibility
+
+
+def diagnose_infeasible(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, solver: str) -> list[str]:
+    """Name the rules in conflict, in the user's words, by re-solving with penalised slack.
+
+    Every budget, capacity, mandatory/forced choice, dependency and exclusion rule gets a
+    slack variable; minimising the scaled slack finds the smallest relaxation that makes
+    the rules consistent, and the rules that needed slack are the ones in conflict.
+    """
+    model = build_model(portfolio, rules, cols, keep, elastic=True)
+    limits = {spec.name: spec for spec in model.rule_specs}
+    outcome = solve_model(model, solver, time_limit=60, gap=0.0)
+    if outcome.status not in ("optimal", "feasible"):
+        return ["the rules could not be relaxed into a feasible plan (solver: " + outcome.message + ")"]
+    chosen = set(outcome.chosen)
+    conflicts: list[str] = []
+    for name, (slack, _) in model.slacks.items():
+        amount = slack.varValue or 0.0
+        if amount <= 1e-6:
+            continue
+        spec = limits.get(name)
+        conflicts.append(_conflict_text(portfolio, spec, model.descriptions.get(name, name), amount, cols, chosen))
+    return conflicts or ["the rules are inconsistent, but no single family of rules could be blamed"]
+
+
+def _conflict_text(portfolio: Portfolio, spec: RuleSpec | None, meaning: str, amount: float, cols: Columns, chosen: set[int]) -> str:
+    if spec is None:
+        return meaning
+    needed = spec.limit + amount
+    currency = portfolio.settings.currency
+    if spec.kind == "budget":
+        return (f"the mandatory and forced-in experiences need {format_money(needed, currency)} in {quarter_label(portfolio.settings, spec.quarter)}; "
+                f"the budget is {format_money(spec.limit, currency)}")
+    if spec.kind == "total_budget":
+        return (f"the mandatory and forced-in experiences need {format_money(needed, currency)} over the horizon; "
+                f"the total budget is {format_money(spec.limit, currency)}")
+    return (f"team {spec.team} needs {needed:,.1f} team-weeks in {quarter_label(portfolio.settings, spec.quarter)} for the mandatory "
+            f"and forced-in experiences; its capacity is {spec.limit:,.1f}")
+
+
+def format_money(value: float, currency: str) -> str:
+    """1234567 -> '1.23M EUR', 45000 -> '45.0k EUR': short amounts for messages."""
+    magnitude = abs(value)
+    if magnitude >= 1e6:
+        return f"{value / 1e6:,.2f}M {currency}"
+    if magnitude >= 1e3:
+        return f"{value / 1e3:,.1f}k {currency}"
+    return f"{value:,.0f} {currency}"

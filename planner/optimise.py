@@ -1,0 +1,495 @@
+"""Plan a portfolio: economics, greedy baseline, model, solve under a hard time limit, check, plan.
+
+`plan_portfolio(portfolio, scenario)` is the one entry point. The solve runs in a child
+process that the parent stops when the time limit (plus a grace period) is past: a
+solver's own limit is not enough (HiGHS has run past it on large models). When the
+solver gives no plan in time, the plan is the greedy baseline, labelled "heuristic" with
+its gap to the LP bound. Every plan is checked against the inputs, independently of the
+solver, before it is returned: a violation is a SolverError, never a report.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+import os
+import signal
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.domain import Portfolio, normalise_id, quarter_label
+from planner.economics import Columns, cash_flows, columns, payback_quarter, present_value
+from planner.errors import InfeasibleError, SolverError
+from planner.model import Rules, SolveOutcome, build_model, diagnose_infeasible, rule_specs, solve_model
+from planner.plan import Baseline, Decision, Plan, RuleUse, SolveInfo
+from planner.scenario import Scenario, apply_scenario
+
+log = logging.getLogger(__name__)
+
+# Parent-side grace beyond the time limit before the solving process is stopped.
+GRACE_SECONDS = 10.0
+TOLERANCE = 1e-6
+
+
+def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None) -> Plan:
+    """The optimal plan for the portfolio under the scenario (or the best found, labelled)."""
+    scenario = scenario or Scenario()
+    portfolio = apply_scenario(portfolio, scenario)
+    settings = portfolio.settings
+    rules = Rules(
+        forced_in=frozenset(normalise_id(i) for i in scenario.forced_in),
+        forced_out=frozenset(normalise_id(i) for i in scenario.forced_out),
+    )
+    started = time.perf_counter()
+    cols = columns(portfolio)
+    _check_required_can_be_delivered(portfolio, rules, cols)
+    keep = columns_on_offer(portfolio, rules, cols)
+    greedy_columns, greedy = greedy_baseline(portfolio, rules, cols, keep)
+    economics_seconds = time.perf_counter() - started
+
+    outcome, lp, build_seconds, counts = solve_isolated(portfolio, rules, cols, keep, greedy_columns if greedy.feasible else None)
+    if outcome.status == "infeasible" or lp.status == "infeasible":
+        raise InfeasibleError(diagnose_infeasible(portfolio, rules, cols, keep, settings.solver))
+    if outcome.status in ("optimal", "feasible"):
+        chosen, status = outcome.chosen, outcome.status
+        objective, bound = outcome.objective, outcome.best_bound
+    elif greedy.feasible:
+        chosen, status = tuple(greedy_columns.tolist()), "heuristic"
+        objective, bound = greedy.npv, None
+    else:
+        raise SolverError(f"the {settings.solver.upper()} solver found no plan within {settings.time_limit_seconds:g} s "
+                          f"({outcome.message}), and the greedy ranking cannot fund every mandatory experience")
+    best_bound = _best_bound(bound, lp.objective if lp.status == "optimal" else None, objective, status, settings.gap)
+    check_started = time.perf_counter()
+    decisions = make_decisions(portfolio, rules, cols, chosen)
+    violations = check_plan(portfolio, scenario, decisions)
+    if violations:
+        raise SolverError("the solver's plan breaks the rules; it is not reported:\n" + "\n".join(f"  - {v}" for v in violations))
+    check_seconds = time.perf_counter() - check_started
+    solve_info = SolveInfo(
+        solver=settings.solver,
+        status=status,
+        objective=objective,
+        best_bound=best_bound,
+        lp_bound=lp.objective if lp.status == "optimal" else None,
+        gap=relative_gap(objective, best_bound),
+        gap_target=settings.gap,
+        time_limit_seconds=settings.time_limit_seconds,
+        build_seconds=economics_seconds + build_seconds,
+        solve_seconds=outcome.seconds + lp.seconds,
+        check_seconds=check_seconds,
+        variables=counts[0],
+        constraints=counts[1],
+        message=outcome.message,
+    )
+    return Plan(portfolio, scenario, decisions, rule_uses(portfolio, decisions, lp.duals), solve_info, greedy)
+
+
+def _best_bound(bound: float | None, lp_bound: float | None, objective: float, status: str, gap_target: float) -> float | None:
+    """The tightest proven upper bound on the NPV of any plan.
+
+    A solver that reports optimal has proven the plan within the gap target, even when its
+    log shows only an older, looser bound.
+    """
+    candidates = [b for b in (bound, lp_bound) if b is not None and math.isfinite(b)]
+    if status == "optimal":
+        candidates.append(objective + gap_target * abs(objective))
+    if not candidates:
+        return None
+    best = min(candidates)
+    return max(best, objective) if status == "optimal" else best
+
+
+def relative_gap(objective: float, bound: float | None) -> float | None:
+    """(bound - objective) / |objective|, the solvers' relative gap; None when unknown."""
+    if bound is None or not math.isfinite(bound):
+        return None
+    if abs(objective) < 1e-9:
+        return 0.0 if abs(bound) < 1e-9 else math.inf
+    return max(0.0, (bound - objective) / abs(objective))
+
+
+def _check_required_can_be_delivered(portfolio: Portfolio, rules: Rules, cols: Columns) -> None:
+    offered = set(cols.experience.tolist())
+    conflicts = []
+    for i, experience in enumerate(portfolio.experiences):
+        if experience.key in rules.forced_in and experience.key in rules.forced_out:
+            conflicts.append(f"{experience.id} is forced both in and out")
+        if (experience.mandatory or experience.key in rules.forced_in) and i not in offered:
+            why = "mandatory" if experience.mandatory else "forced in"
+            conflicts.append(f"{experience.id} ({experience.name}) is {why}, but none of its options can be delivered "
+                             f"within the {portfolio.horizon}-quarter horizon from its earliest start")
+        if experience.mandatory and experience.key in rules.forced_out:
+            conflicts.append(f"{experience.id} ({experience.name}) is mandatory and forced out")
+    if conflicts:
+        raise InfeasibleError(conflicts)
+
+
+def alternatives_of(portfolio: Portfolio) -> list[set[int]]:
+    """For each experience, the experiences it excludes or that exclude it."""
+    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
+    alternatives: list[set[int]] = [set() for _ in portfolio.experiences]
+    for i, experience in enumerate(portfolio.experiences):
+        for ref in experience.excludes:
+            j = index[normalise_id(ref)]
+            alternatives[i].add(j)
+            alternatives[j].add(i)
+    return alternatives
+
+
+def prerequisites_of_anything(portfolio: Portfolio) -> set[int]:
+    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
+    return {index[normalise_id(ref)] for e in portfolio.experiences for ref in e.requires}
+
+
+def columns_on_offer(portfolio: Portfolio, rules: Rules, cols: Columns) -> np.ndarray:
+    """Mask of the columns the model may choose.
+
+    Forced-out experiences offer nothing. A column that loses money cannot be in an optimal
+    plan unless its experience must be funded or unlocks another, so such columns are dropped
+    to keep the model small.
+    """
+    forced_out = np.array([e.key in rules.forced_out for e in portfolio.experiences], dtype=bool)
+    must = np.array([e.mandatory or e.key in rules.forced_in for e in portfolio.experiences], dtype=bool)
+    enabler = np.zeros(len(portfolio.experiences), dtype=bool)
+    enabler[list(prerequisites_of_anything(portfolio))] = True
+    if not len(cols):
+        return np.zeros(0, dtype=bool)
+    experience = cols.experience
+    return ~forced_out[experience] & ((cols.npv > TOLERANCE) | must[experience] | enabler[experience])
+
+
+# ---------------------------------------------------------------------------------------
+# The solve, in a process that can be stopped
+
+
+@dataclass(frozen=True)
+class _Result:
+    kind: str  # "lp", "mip" or "error"
+    outcome: SolveOutcome | None = None
+    build_seconds: float = 0.0
+    counts: tuple[int, int] = (0, 0)
+    error: str = ""
+
+
+def _worker(connection, portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, warm: np.ndarray | None) -> None:
+    os.setpgrp()  # the solver's own processes join this group, so stopping the group stops them too
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # solvers print banners; library code never prints
+    try:
+        settings = portfolio.settings
+        started = time.perf_counter()
+        model = build_model(portfolio, rules, cols, keep)
+        counts = (len(model.variables), len(model.constraints))
+        build_seconds = time.perf_counter() - started
+        lp = solve_model(model, settings.solver, None, 0.0, relax=True)
+        connection.send(_Result("lp", lp, build_seconds, counts))
+        if lp.status == "infeasible":
+            return
+        remaining = max(1.0, settings.time_limit_seconds - (time.perf_counter() - started))
+        mip = solve_model(model, settings.solver, remaining, settings.gap, warm_start=warm)
+        connection.send(_Result("mip", mip))
+    except Exception as error:  # the parent turns this into a SolverError with the cause
+        connection.send(_Result("error", error=f"{type(error).__name__}: {error}"))
+    finally:
+        connection.close()
+
+
+def solve_isolated(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, warm: np.ndarray | None):
+    """Build and solve in a child process; stop it when the time limit and the grace are past.
+
+    Returns (MIP outcome, LP outcome, build seconds, (variables, constraints)).
+    """
+    settings = portfolio.settings
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_worker, args=(sender, portfolio, rules, cols, keep, warm), daemon=True)
+    process.start()
+    sender.close()
+    deadline = time.monotonic() + settings.time_limit_seconds + max(GRACE_SECONDS, 0.25 * settings.time_limit_seconds)
+    lp = mip = None
+    build_seconds, counts = 0.0, (0, 0)
+    try:
+        while mip is None:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not receiver.poll(wait):
+                break
+            try:
+                message: _Result = receiver.recv()
+            except EOFError:
+                break
+            if message.kind == "error":
+                raise SolverError(f"the {settings.solver.upper()} solver failed: {message.error}")
+            if message.kind == "lp":
+                lp, build_seconds, counts = message.outcome, message.build_seconds, message.counts
+                if lp.status == "infeasible":
+                    break
+            else:
+                mip = message.outcome
+    finally:
+        _stop(process)
+        receiver.close()
+    if lp is None:
+        raise SolverError(f"the {settings.solver.upper()} solver did not finish even the LP relaxation "
+                          f"within {settings.time_limit_seconds:g} s; raise the time limit")
+    if mip is None:
+        elapsed = settings.time_limit_seconds
+        mip = SolveOutcome("no_solution" if lp.status != "infeasible" else "infeasible", (), math.nan, None, {}, elapsed,
+                           f"stopped after {elapsed:g} s without a plan from the solver")
+    return mip, lp, build_seconds, counts
+
+
+def _stop(process) -> None:
+    if process.is_alive():
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.join(timeout=5)
+
+
+# ---------------------------------------------------------------------------------------
+# The greedy baseline: rank by ROI, fund down the list
+
+
+@dataclass
+class _Ledger:
+    """Remaining budget and capacity while a plan is filled in one experience at a time."""
+
+    budget: np.ndarray
+    total: float
+    capacity: np.ndarray  # teams x quarters
+    weekly: np.ndarray  # columns x teams: team-weeks per delivery quarter
+
+    def fits(self, cols: Columns, c: int) -> bool:
+        if np.any(cols.spend[c] > self.budget + TOLERANCE) or cols.spend[c].sum() > self.total + TOLERANCE:
+            return False
+        s, d = cols.start[c], cols.delivery[c]
+        return bool(np.all(self.weekly[c][:, None] <= self.capacity[:, s:s + d] + TOLERANCE))
+
+    def take(self, cols: Columns, c: int) -> None:
+        self.budget -= cols.spend[c]
+        self.total -= cols.spend[c].sum()
+        s, d = cols.start[c], cols.delivery[c]
+        self.capacity[:, s:s + d] -= self.weekly[c][:, None]
+
+
+def weekly_attention(portfolio: Portfolio, cols: Columns) -> np.ndarray:
+    weekly = np.zeros((len(cols), len(portfolio.teams)))
+    for t, (ids, weeks) in enumerate(cols.attention):
+        weekly[ids, t] = weeks
+    return weekly
+
+
+def greedy_baseline(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray) -> tuple[np.ndarray, Baseline]:
+    """Fund mandatory and forced-in experiences first, then the rest in order of ROI while they fit.
+
+    Each experience takes its best-ROI (option, start) that fits the remaining budget and
+    capacity, has its prerequisites live before it starts and no funded alternative. An
+    experience whose own NPV is not positive is never picked for its own sake: that is the
+    spreadsheet habit, blind to enablers, which the optimiser must beat.
+    """
+    ledger = _Ledger(
+        budget=np.array(portfolio.budget, dtype=float),
+        total=portfolio.total_budget if portfolio.total_budget is not None else math.inf,
+        capacity=np.array([team.capacity for team in portfolio.teams], dtype=float).reshape(len(portfolio.teams), portfolio.horizon),
+        weekly=weekly_attention(portfolio, cols),
+    )
+    npv = cols.npv
+    roi = np.where(cols.pv_cost > 0, npv / np.maximum(cols.pv_cost, 1e-12), np.inf)
+    by_experience = {}
+    for c in np.nonzero(keep)[0].tolist():
+        by_experience.setdefault(int(cols.experience[c]), []).append(c)
+    must = [i for i, e in enumerate(portfolio.experiences) if e.mandatory or e.key in rules.forced_in]
+    ranked = sorted(
+        (i for i, ids in by_experience.items() if i not in must and npv[ids].max() > TOLERANCE),
+        key=lambda i: (-roi[by_experience[i]].max(), i),
+    )
+    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
+    alternatives = alternatives_of(portfolio)
+    go_live: dict[int, int] = {}
+    excluded: set[int] = set()
+    chosen: list[int] = []
+    missing: list[str] = []
+    for i in must + ranked:
+        experience = portfolio.experiences[i]
+        if i in excluded:
+            continue
+        # Mandatory items take the cheapest column that fits; the rest their best ROI.
+        order = sorted(by_experience.get(i, []), key=(lambda c: (cols.spend[c].sum(), cols.start[c])) if i in must else (lambda c: (-roi[c], cols.start[c])))
+        prerequisites = [index[normalise_id(r)] for r in experience.requires]
+        for c in order:
+            if any(j not in go_live or go_live[j] >= cols.start[c] for j in prerequisites):
+                continue
+            if npv[c] <= TOLERANCE and i not in must:
+                continue
+            if ledger.fits(cols, c):
+                ledger.take(cols, c)
+                chosen.append(c)
+                go_live[i] = int(cols.start[c] + cols.delivery[c] - 1)
+                excluded.update(alternatives[i])
+                break
+        else:
+            if i in must:
+                missing.append(experience.id)
+    chosen_arr = np.array(sorted(chosen), dtype=np.int64)
+    feasible = not missing
+    message = "" if feasible else "the ROI ranking could not fit mandatory or forced-in " + ", ".join(missing)
+    funded = tuple(portfolio.experiences[int(cols.experience[c])].id for c in chosen_arr.tolist())
+    baseline = Baseline(
+        npv=float(npv[chosen_arr].sum()) if len(chosen_arr) else 0.0,
+        spend=float(cols.spend[chosen_arr].sum()) if len(chosen_arr) else 0.0,
+        funded=funded,
+        feasible=feasible,
+        message=message,
+    )
+    return chosen_arr, baseline
+
+
+# ---------------------------------------------------------------------------------------
+# From chosen columns to decisions, and the independent check
+
+
+def make_decisions(portfolio: Portfolio, rules: Rules, cols: Columns, chosen) -> tuple[Decision, ...]:
+    """One Decision per experience, in workbook order, with the reason for each one not funded."""
+    settings = portfolio.settings
+    horizon = portfolio.horizon
+    by_experience = {int(cols.experience[c]): int(c) for c in chosen}
+    best_npv = np.full(len(portfolio.experiences), -np.inf)
+    np.maximum.at(best_npv, cols.experience, cols.npv)
+    context = _ReasonContext(
+        set(by_experience), {portfolio.experiences[i].key for i in by_experience}, alternatives_of(portfolio), prerequisites_of_anything(portfolio), best_npv)
+    decisions = []
+    for i, experience in enumerate(portfolio.experiences):
+        c = by_experience.get(i)
+        if c is None:
+            decisions.append(Decision(
+                experience=experience, funded=False, option=None, start_quarter=None, go_live_quarter=None,
+                spend=(0.0,) * horizon, benefit=(0.0,) * horizon, attention=(), pv_benefit=0.0, pv_cost=0.0, npv=0.0,
+                payback_quarter=None, reason=not_funded_reason(portfolio, rules, i, context),
+            ))
+            continue
+        option = experience.options[int(cols.option[c])]
+        start = int(cols.start[c])
+        flows = cash_flows(settings, experience, option, start)
+        weekly = {team: weeks / option.delivery_quarters for team, weeks in option.attention}
+        attention = tuple(
+            (portfolio.team(team).name, tuple(w if start <= q < start + option.delivery_quarters else 0.0 for q in range(horizon)))
+            for team, w in weekly.items()
+        )
+        decisions.append(Decision(
+            experience=experience, funded=True, option=option.name, start_quarter=start,
+            go_live_quarter=start + option.delivery_quarters - 1,
+            spend=tuple(float(x) for x in flows.cost[:horizon]), benefit=tuple(float(x) for x in flows.benefit[:horizon]),
+            attention=attention, pv_benefit=present_value(settings, flows.benefit), pv_cost=present_value(settings, flows.cost),
+            npv=present_value(settings, flows.net), payback_quarter=payback_quarter(flows.net),
+        ))
+    return tuple(decisions)
+
+
+@dataclass(frozen=True)
+class _ReasonContext:
+    funded: set[int]
+    funded_keys: set[str]
+    alternatives: list[set[int]]
+    enablers: set[int]
+    best_npv: np.ndarray  # per experience; -inf where no column is on offer
+
+
+def not_funded_reason(portfolio: Portfolio, rules: Rules, i: int, context: _ReasonContext) -> str:
+    """Why the plan leaves experience i out, in plain words."""
+    experience = portfolio.experiences[i]
+    if experience.key in rules.forced_out:
+        return "forced out by the scenario"
+    if not math.isfinite(context.best_npv[i]):
+        return f"no option can be delivered within the horizon from its earliest start ({quarter_label(portfolio.settings, experience.earliest_start)})"
+    funded_alternatives = sorted(context.alternatives[i] & context.funded)
+    if funded_alternatives:
+        return f"excluded by the funded alternative {portfolio.experiences[funded_alternatives[0]].id}"
+    missing = [r for r in experience.requires if normalise_id(r) not in context.funded_keys]
+    if missing:
+        return f"its prerequisite {', '.join(missing)} is not funded"
+    if context.best_npv[i] <= TOLERANCE and i not in context.enablers:
+        return "its NPV is not positive at any option and start"
+    return "the budget and team time return more NPV elsewhere"
+
+
+def check_plan(portfolio: Portfolio, scenario: Scenario, decisions: tuple[Decision, ...]) -> list[str]:
+    """Every rule the plan breaks, recomputed from the inputs alone (empty when the plan is sound)."""
+    settings = portfolio.settings
+    horizon = portfolio.horizon
+    tolerance = 1e-6
+    problems: list[str] = []
+    funded = {d.experience.key: d for d in decisions if d.funded}
+    forced_in = {normalise_id(i) for i in scenario.forced_in}
+    forced_out = {normalise_id(i) for i in scenario.forced_out}
+    keys = [d.experience.key for d in decisions]
+    if len(set(keys)) != len(keys) or len(keys) != len(portfolio.experiences):
+        problems.append("the plan does not hold exactly one decision per experience")
+    spend = np.zeros(horizon)
+    attention = {team.name: np.zeros(horizon) for team in portfolio.teams}
+    for decision in funded.values():
+        experience = decision.experience
+        options = {o.name: o for o in experience.options}
+        option = options.get(decision.option)
+        if option is None:
+            problems.append(f"{experience.id}: option {decision.option} is not one of its options")
+            continue
+        start = decision.start_quarter
+        if start < experience.earliest_start or start + option.delivery_quarters > horizon:
+            problems.append(f"{experience.id}: starts in quarter {start} and cannot be delivered within the horizon")
+        flows = cash_flows(settings, experience, option, start)
+        spend += flows.cost[:horizon]
+        if abs(present_value(settings, flows.net) - decision.npv) > tolerance * max(1.0, abs(decision.npv)):
+            problems.append(f"{experience.id}: NPV {decision.npv:,.2f} does not match its cash flows")
+        for team, weeks in option.attention:
+            row = attention[portfolio.team(team).name]
+            row[start:start + option.delivery_quarters] += weeks / option.delivery_quarters
+        for ref in experience.requires:
+            prerequisite = funded.get(normalise_id(ref))
+            if prerequisite is None:
+                problems.append(f"{experience.id} is funded but its prerequisite {ref} is not")
+            elif prerequisite.go_live_quarter >= start:
+                problems.append(f"{experience.id} starts in quarter {start}, before its prerequisite {ref} is live")
+        for ref in experience.excludes:
+            if normalise_id(ref) in funded:
+                problems.append(f"{experience.id} and its alternative {ref} are both funded")
+        if experience.key in forced_out:
+            problems.append(f"{experience.id} is forced out but funded")
+    for experience in portfolio.experiences:
+        if (experience.mandatory or experience.key in forced_in) and experience.key not in funded:
+            problems.append(f"{experience.id} must be funded but is not")
+    for q in range(horizon):
+        if spend[q] > portfolio.budget[q] + tolerance * max(1.0, portfolio.budget[q]):
+            problems.append(f"spend {spend[q]:,.2f} in {quarter_label(settings, q)} exceeds the budget {portfolio.budget[q]:,.2f}")
+        for team in portfolio.teams:
+            if attention[team.name][q] > team.capacity[q] + tolerance * max(1.0, team.capacity[q]):
+                problems.append(f"team {team.name} needs {attention[team.name][q]:,.2f} team-weeks in {quarter_label(settings, q)}; capacity {team.capacity[q]:,.2f}")
+    if portfolio.total_budget is not None and spend.sum() > portfolio.total_budget + tolerance * max(1.0, portfolio.total_budget):
+        problems.append(f"total spend {spend.sum():,.2f} exceeds the total budget {portfolio.total_budget:,.2f}")
+    return problems
+
+
+def rule_uses(portfolio: Portfolio, decisions: tuple[Decision, ...], duals: dict[str, float]) -> tuple[RuleUse, ...]:
+    """Each budget and capacity rule with the plan's use of it and its marginal value."""
+    horizon = portfolio.horizon
+    spend = np.zeros(horizon)
+    attention = {team.name: np.zeros(horizon) for team in portfolio.teams}
+    for decision in decisions:
+        spend += np.array(decision.spend)
+        for team, weeks in decision.attention:
+            attention[team] += np.array(weeks)
+    uses = []
+    for spec in rule_specs(portfolio):
+        if spec.kind == "budget":
+            used = spend[spec.quarter]
+        elif spec.kind == "total_budget":
+            used = spend.sum()
+        else:
+            used = attention[spec.team][spec.quarter]
+        uses.append(RuleUse(spec.name, spec.kind, spec.label, spec.quarter, spec.team, spec.limit, float(used), spec.unit,
+                            max(0.0, duals.get(spec.name, 0.0))))
+    return tuple(uses)

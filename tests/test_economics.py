@@ -1,0 +1,105 @@
+"""Hand-computed cases for the economics: discounting, delivery spread, ramp, run cost, payback."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.economics import cash_flows, columns, discount_factors, payback_quarter, present_value, starts
+
+
+def option(cost=300.0, run=0.0, delivery=3, share=1.0, weeks=30.0) -> FundingOption:
+    return FundingOption("standard", cost, run, (("Digital", weeks),), delivery, share)
+
+
+def experience(opt: FundingOption, reach=1000.0, uplift=0.01, value=10.0, earliest=0) -> Experience:
+    return Experience("CX-1", "Faster checkout", "buy", "app", "retail", "frontstage", "Digital", reach, "conversion",
+                      value, uplift / 2, uplift, min(1.0, uplift * 2), (opt,), earliest_start=earliest)
+
+
+def test_quarter_three_is_discounted_by_one_full_year():
+    factors = discount_factors(Settings(annual_discount_rate=0.08), 8)
+    assert factors[3] == pytest.approx(1 / 1.08)
+    assert factors[0] == pytest.approx(1.08 ** -0.25)
+
+
+def test_one_off_cost_is_spread_evenly_over_the_delivery_quarters():
+    flows = cash_flows(Settings(horizon_quarters=8), experience(option(cost=300.0, delivery=3)), option(cost=300.0, delivery=3), start=2)
+    assert flows.one_off.tolist() == [0, 0, 100, 100, 100, 0, 0, 0]
+
+
+def test_benefit_and_run_cost_start_the_quarter_after_go_live():
+    opt = option(cost=100.0, run=5.0, delivery=2)
+    flows = cash_flows(Settings(horizon_quarters=6), experience(opt), opt, start=1)
+    # Delivered in quarters 1-2, live at the end of quarter 2: benefit 1000 x 0.01 x 10 = 100 from quarter 3.
+    assert flows.benefit.tolist() == [0, 0, 0, 100, 100, 100]
+    assert flows.run.tolist() == [0, 0, 0, 5, 5, 5]
+
+
+def test_ramp_of_two_quarters_reaches_full_benefit_in_the_third_quarter_live():
+    opt = option(cost=0.0, delivery=1)
+    flows = cash_flows(Settings(horizon_quarters=6, ramp_quarters=2), experience(opt), opt, start=0)
+    assert flows.benefit.tolist() == pytest.approx([0, 100 / 3, 200 / 3, 100, 100, 100])
+
+
+def test_option_share_scales_the_benefit():
+    opt = option(cost=0.0, delivery=1, share=0.6)
+    flows = cash_flows(Settings(horizon_quarters=3), experience(opt), opt, start=0)
+    assert flows.benefit.tolist() == pytest.approx([0, 60, 60])
+
+
+def test_tail_quarters_count_benefits_after_the_horizon():
+    opt = option(cost=0.0, delivery=1)
+    settings = Settings(horizon_quarters=2, tail_quarters=2, annual_discount_rate=0.0)
+    assert present_value(settings, cash_flows(settings, experience(opt), opt, 0).benefit) == pytest.approx(300)
+
+
+def test_npv_by_hand():
+    # Cost 200 in quarter 0, benefit 100 in quarters 1-3 at 10% a year.
+    opt = option(cost=200.0, delivery=1)
+    settings = Settings(horizon_quarters=4, annual_discount_rate=0.10)
+    flows = cash_flows(settings, experience(opt), opt, 0)
+    expected = -200 * 1.1 ** -0.25 + sum(100 * 1.1 ** (-(q + 1) / 4) for q in (1, 2, 3))
+    assert present_value(settings, flows.net) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "net, expected",
+    [
+        ([-100, 30, 30, 30, 30], 4),  # -100, -70, -40, -10, +20
+        ([-100, 50, 50], 2),  # exactly zero counts as paid back
+        ([-100, 10, 10], None),
+        ([0, 0, 5], 2),  # never negative: the first quarter with cash
+        ([0, 0, 0], None),
+    ],
+)
+def test_payback_is_the_first_quarter_cumulative_net_cash_turns_non_negative(net, expected):
+    assert payback_quarter(net) == expected
+
+
+def test_free_starts_must_finish_inside_the_horizon_and_fixed_starts_use_the_earliest():
+    opt = option(delivery=3)
+    assert list(starts(Settings(horizon_quarters=8), experience(opt, earliest=2), opt)) == [2, 3, 4, 5]
+    assert list(starts(Settings(horizon_quarters=8, start_quarters="fixed"), experience(opt, earliest=2), opt)) == [2]
+
+
+def test_vectorised_columns_agree_with_the_scalar_cash_flows():
+    options = (option(cost=120.0, run=3.0, delivery=2, share=0.7), option(cost=400.0, run=8.0, delivery=3, share=1.0))
+    exp = experience(options[0])
+    exp = Experience(**{**exp.__dict__, "options": options})
+    settings = Settings(horizon_quarters=6, ramp_quarters=1, tail_quarters=2, annual_discount_rate=0.07)
+    portfolio = Portfolio((exp,), (Team("Digital", (100.0,) * 6),), (1000.0,) * 6, settings)
+    cols = columns(portfolio)
+    assert len(cols) == 5 + 4
+    for c in range(len(cols)):
+        opt = options[cols.option[c]]
+        flows = cash_flows(settings, exp, opt, int(cols.start[c]))
+        assert cols.spend[c].tolist() == pytest.approx(flows.cost[:6].tolist())
+        assert cols.npv[c] == pytest.approx(present_value(settings, flows.net))
+        assert math.isclose(cols.pv_cost[c], present_value(settings, flows.cost))
+    ids, weeks = cols.attention_in(0, 1)
+    assert set(ids.tolist()) == {c for c in range(len(cols)) if cols.start[c] <= 1 < cols.start[c] + cols.delivery[c]}
+    assert np.all(weeks == [30.0 / cols.delivery[c] for c in ids])

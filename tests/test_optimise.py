@@ -1,0 +1,250 @@
+"""The optimiser: published optima, properties on random portfolios, honesty of status, infeasibility."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+
+from planner import optimise
+from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.economics import columns
+from planner.errors import InfeasibleError
+from planner.optimise import check_plan, plan_portfolio
+from planner.scenario import Scenario
+
+# CI clones the project with shared/ beside it.
+ORLIB = Path(__file__).resolve().parents[2] / "shared" / "data" / "orlib"
+
+
+def orlib_portfolio(instance: dict, solver: str = "cbc", time_limit: float = 60.0) -> Portfolio:
+    """One experience per item with one option: its profit as NPV, the first constraint as the
+    budget, the others as team capacities (one quarter, no discounting, benefits in a tail quarter)."""
+    m = instance["m"]
+    teams = tuple(Team(f"Team {i}", (float(instance["capacities"][i]),)) for i in range(1, m))
+    experiences = []
+    for j, profit in enumerate(instance["profits"]):
+        cost = float(instance["weights"][0][j])
+        attention = tuple((f"Team {i}", float(instance["weights"][i][j])) for i in range(1, m))
+        option = FundingOption("only", cost, 0.0, attention, 1, 1.0)
+        # Benefit = reach x uplift x share x value = profit + cost, so NPV = profit exactly.
+        experiences.append(Experience(f"item-{j}", f"Item {j}", "buy", "web", "all", "frontstage", "Team 1" if m > 1 else "",
+                                      1.0, "profit", float(profit) + cost, 1.0, 1.0, 1.0, (option,)))
+    settings = Settings(horizon_quarters=1, annual_discount_rate=0.0, tail_quarters=1, gap=0.0, solver=solver,
+                        time_limit_seconds=time_limit)
+    return Portfolio(tuple(experiences), teams, (float(instance["capacities"][0]),), settings)
+
+
+INSTANCES = json.loads((ORLIB / "instances.json").read_text())
+
+
+def test_all_55_published_instances_are_present():
+    assert len(INSTANCES) == 55
+
+
+@pytest.mark.parametrize("instance", INSTANCES, ids=[i["name"] for i in INSTANCES])
+def test_cbc_reproduces_the_published_optimum(instance):
+    plan = plan_portfolio(orlib_portfolio(instance, "cbc"))
+    assert plan.solve.status == "optimal"
+    assert plan.npv == pytest.approx(instance["optimum"], rel=1e-9, abs=1e-6)
+    assert plan.solve.gap == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("instance", INSTANCES, ids=[i["name"] for i in INSTANCES])
+def test_highs_reproduces_the_published_optimum(instance):
+    plan = plan_portfolio(orlib_portfolio(instance, "highs"))
+    assert plan.solve.status == "optimal"
+    assert plan.npv == pytest.approx(instance["optimum"], rel=1e-9, abs=1e-6)
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+def test_a_solve_stopped_by_its_time_limit_is_not_called_optimal(solver):
+    hard = json.loads((ORLIB / "instances_mknapcb.json").read_text())[35]  # 100 items, 10 constraints: minutes to prove
+    plan = plan_portfolio(orlib_portfolio(hard, solver, time_limit=1.0))
+    assert plan.solve.status in ("feasible", "heuristic")
+    assert not plan.solve.proven_optimal
+    assert plan.solve.gap is not None and plan.solve.gap > 0
+    assert plan.npv <= hard["optimum"] + 1e-6
+    assert plan.solve.best_bound >= hard["optimum"] - 1e-6
+
+
+def test_a_solver_that_hangs_is_stopped_and_the_greedy_plan_is_labelled_heuristic(monkeypatch):
+    import time as time_module
+
+    real_solve = optimise.solve_model
+
+    def hang_on_the_integer_solve(model, solver, time_limit, gap, relax=False, warm_start=None):
+        if relax:
+            return real_solve(model, solver, time_limit, gap, relax=True)
+        time_module.sleep(600)
+
+    monkeypatch.setattr(optimise, "solve_model", hang_on_the_integer_solve)
+    monkeypatch.setattr(optimise, "GRACE_SECONDS", 1.0)
+    portfolio = small_portfolio()
+    portfolio = replace(portfolio, settings=replace(portfolio.settings, time_limit_seconds=1.0))
+    started = time_module.monotonic()
+    plan = plan_portfolio(portfolio)
+    assert time_module.monotonic() - started < 30
+    assert plan.solve.status == "heuristic"
+    assert plan.npv == pytest.approx(plan.greedy.npv)
+    assert plan.solve.gap is not None and plan.solve.gap >= 0
+
+
+# ---------------------------------------------------------------------------------------
+# A small portfolio where greedy-by-ROI is beaten: the enabler has no NPV of its own.
+
+
+def small_portfolio(budget: float = 300.0) -> Portfolio:
+    team = Team("Digital", (40.0,) * 4)
+    enabler = Experience("DATA-1", "Customer data platform", "use", "web", "all", "backstage", "Digital", 0.0, "none", 0.0,
+                         0.0, 0.0, 0.0, (FundingOption("standard", 100.0, 0.0, (("Digital", 20.0),), 1, 1.0),))
+    front = Experience("APP-1", "Personalised offers", "choose", "app", "cards", "frontstage", "Digital", 1000.0, "conversion",
+                       100.0, 0.002, 0.004, 0.006, (FundingOption("standard", 100.0, 0.0, (("Digital", 20.0),), 1, 1.0),),
+                       requires=("data-1",))
+    quick = Experience("WEB-1", "Clearer fees page", "choose", "web", "cards", "frontstage", "Digital", 500.0, "conversion",
+                       100.0, 0.001, 0.002, 0.003, (FundingOption("lean", 60.0, 0.0, (("Digital", 10.0),), 1, 1.0),))
+    settings = Settings(horizon_quarters=4, annual_discount_rate=0.0, gap=0.0)
+    return Portfolio((enabler, front, quick), (team,), (budget, 100.0, 100.0, 100.0), settings)
+
+
+def test_the_optimum_funds_an_enabler_that_the_roi_ranking_skips():
+    plan = plan_portfolio(small_portfolio())
+    funded = {d.experience.id: d for d in plan.funded}
+    assert {"DATA-1", "APP-1"} <= set(funded)
+    assert funded["APP-1"].start_quarter > funded["DATA-1"].go_live_quarter
+    assert "DATA-1" not in plan.greedy.funded
+    assert plan.npv > plan.greedy.npv
+    assert plan.solve.status == "optimal"
+
+
+def test_binding_budget_has_a_positive_marginal_value_and_slack_rules_none():
+    plan = plan_portfolio(small_portfolio(budget=150.0))
+    by_name = {rule.name: rule for rule in plan.rules}
+    assert by_name["budget_2027Q1"].marginal_value > 0
+    assert by_name["budget_2027Q4"].marginal_value == 0
+    assert not by_name["budget_2027Q4"].binding
+
+
+def test_not_funded_experiences_carry_a_reason():
+    plan = plan_portfolio(small_portfolio(), Scenario(forced_out=("web-1",)))
+    reasons = {d.experience.id: d.reason for d in plan.not_funded}
+    assert reasons == {"WEB-1": "forced out by the scenario"}
+
+
+def test_mandatory_spend_above_the_budget_names_the_quarter_and_both_amounts():
+    portfolio = small_portfolio(budget=50.0)
+    mandatory = replace(portfolio.experiences[2], mandatory=True, earliest_start=0)
+    portfolio = replace(portfolio, experiences=portfolio.experiences[:2] + (mandatory,), budget=(50.0, 0.0, 0.0, 0.0))
+    with pytest.raises(InfeasibleError) as raised:
+        plan_portfolio(portfolio)
+    message = str(raised.value)
+    assert "2027Q1" in message and "60" in message and "50" in message
+
+
+def test_mandatory_team_overload_names_the_team():
+    portfolio = small_portfolio(budget=1000.0)
+    team = Team("Digital", (5.0,) * 4)
+    mandatory = replace(portfolio.experiences[2], mandatory=True)
+    portfolio = replace(portfolio, teams=(team,), experiences=portfolio.experiences[:2] + (mandatory,))
+    with pytest.raises(InfeasibleError, match="team Digital needs 10.0 team-weeks"):
+        plan_portfolio(portfolio)
+
+
+def test_forced_in_experience_whose_prerequisite_is_forced_out_is_a_conflict():
+    with pytest.raises(InfeasibleError, match="APP-1 requires DATA-1"):
+        plan_portfolio(small_portfolio(), Scenario(forced_in=("APP-1",), forced_out=("DATA-1",)))
+
+
+def test_highs_and_cbc_agree_on_the_small_portfolio():
+    cbc = plan_portfolio(small_portfolio(), Scenario(solver="cbc"))
+    highs = plan_portfolio(small_portfolio(), Scenario(solver="highs"))
+    assert cbc.npv == pytest.approx(highs.npv)
+    assert [r.marginal_value for r in cbc.rules] == pytest.approx([r.marginal_value for r in highs.rules])
+
+
+# ---------------------------------------------------------------------------------------
+# Properties on random small portfolios
+
+
+@st.composite
+def random_portfolios(draw, max_experiences: int = 8, free: bool = True) -> Portfolio:
+    horizon = draw(st.integers(2, 4))
+    n = draw(st.integers(1, max_experiences))
+    teams = (Team("Digital", tuple(float(draw(st.integers(5, 40))) for _ in range(horizon))),
+             Team("Ops", tuple(float(draw(st.integers(5, 40))) for _ in range(horizon))))
+    experiences = []
+    for i in range(n):
+        option_count = draw(st.integers(1, 2))
+        options = tuple(
+            FundingOption(f"option {k}", float(draw(st.integers(0, 100))), float(draw(st.integers(0, 5))),
+                          ((draw(st.sampled_from(["Digital", "Ops"])), float(draw(st.integers(0, 30)))),),
+                          draw(st.integers(1, 2)), draw(st.sampled_from([0.5, 0.8, 1.0])))
+            for k in range(option_count)
+        )
+        requires = (f"E{draw(st.integers(0, i - 1))}",) if i and draw(st.booleans()) and draw(st.booleans()) else ()
+        excludes = (f"E{draw(st.integers(0, i - 1))}",) if i and not requires and draw(st.integers(0, 4)) == 0 else ()
+        uplift = draw(st.sampled_from([0.0, 0.01, 0.02, 0.05]))
+        experiences.append(Experience(
+            f"E{i}", f"Experience {i}", "buy", "web", "all", "frontstage", "Digital", float(draw(st.integers(0, 2000))),
+            "conversion", 10.0, uplift / 2, uplift, uplift * 2, options, requires=requires, excludes=excludes,
+        ))
+    budget = tuple(float(draw(st.integers(0, 200))) for _ in range(horizon))
+    settings = Settings(horizon_quarters=horizon, annual_discount_rate=0.05, gap=0.0, tail_quarters=draw(st.integers(0, 4)),
+                        start_quarters="free" if free else "fixed")
+    return Portfolio(tuple(experiences), teams, budget, settings)
+
+
+def brute_force_npv(portfolio: Portfolio) -> float:
+    """The best NPV over every combination of (option, start) choices, checked rule by rule."""
+    cols = columns(portfolio)
+    choices = [[None] + [c for c in range(len(cols)) if cols.experience[c] == i] for i in range(len(portfolio.experiences))]
+    best = -math.inf
+    for combination in itertools.product(*choices):
+        chosen = [c for c in combination if c is not None]
+        plan_decisions = optimise.make_decisions(portfolio, optimise.Rules(), cols, chosen)
+        if not check_plan(portfolio, Scenario(), plan_decisions):
+            best = max(best, float(sum(cols.npv[c] for c in chosen)))
+    return best
+
+
+PROPERTY_SETTINGS = hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY_SETTINGS
+@given(random_portfolios())
+def test_every_plan_passes_the_independent_check_and_beats_greedy(portfolio):
+    plan = plan_portfolio(portfolio)
+    assert check_plan(plan.portfolio, plan.scenario, plan.decisions) == []
+    assert plan.solve.status == "optimal"
+    assert plan.npv >= plan.greedy.npv - 1e-6
+    assert all(s <= b + 1e-6 for s, b in zip(plan.spend_by_quarter, portfolio.budget))
+
+
+@PROPERTY_SETTINGS
+@given(random_portfolios(), st.floats(1.0, 3.0))
+def test_the_optimum_never_falls_when_the_budget_grows(portfolio, factor):
+    smaller = plan_portfolio(portfolio)
+    larger = plan_portfolio(replace(portfolio, budget=tuple(b * factor for b in portfolio.budget)))
+    assert larger.npv >= smaller.npv - 1e-6
+
+
+@hypothesis_settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_portfolios(max_experiences=12, free=False))
+def test_brute_force_enumeration_finds_the_same_npv(portfolio):
+    cols = columns(portfolio)
+    combinations = np.prod([1 + int(np.sum(cols.experience == i)) for i in range(len(portfolio.experiences))])
+    if combinations > 5000:
+        portfolio = replace(portfolio, experiences=portfolio.experiences[:6])
+    assert plan_portfolio(portfolio).npv == pytest.approx(brute_force_npv(portfolio), abs=1e-6)
+
+
+@hypothesis_settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_portfolios(max_experiences=4, free=True))
+def test_brute_force_with_free_start_quarters(portfolio):
+    assert plan_portfolio(portfolio).npv == pytest.approx(brute_force_npv(portfolio), abs=1e-6)
