@@ -1,0 +1,223 @@
+"""The `planner` command line: parse, call the library, print, and map errors to exit codes.
+
+Exit codes (one place, `PlannerGroup.invoke`): 0 success, 1 unexpected planner error,
+2 invalid input (workbook or scenario), 3 infeasible scenario, 4 solver failure or a plan
+that failed the independent check.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from planner.domain import quarter_label
+from planner.errors import InputError, PlannerError
+from planner.model import format_money
+from planner.optimise import plan_portfolio
+from planner.plan import Plan
+from planner.scenario import load_scenario
+from planner.workbook import read_portfolio, read_workbook, write_template
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_SCENARIO = PROJECT_ROOT / "scenarios" / "base.yaml"
+FORMATS = ("html", "xlsx", "csv")
+
+
+class PlannerGroup(click.Group):
+    """Turns the project's own errors into a clear message on stderr and their exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except PlannerError as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(error.exit_code)
+
+
+@click.group(cls=PlannerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="planner")
+def cli() -> None:
+    """Plan where customer-experience money goes: an optimiser over finance's workbook.
+
+    \b
+    Start here:
+      planner demo                      plan the bundled example
+      planner template inputs.xlsx      a blank input workbook to fill in
+      planner validate inputs.xlsx      list every problem in a workbook
+      planner plan scenario.yaml        plan a scenario and write the reports
+    """
+
+
+def parse_formats(value: str) -> tuple[str, ...]:
+    formats = tuple(part.strip().lower() for part in value.split(",") if part.strip())
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise click.BadParameter(f"choose from {', '.join(FORMATS)} (comma-separated), not {value!r}")
+    return formats
+
+
+def output_options(function):
+    function = click.option("-o", "--output", "output", type=click.Path(file_okay=False, path_type=Path),
+                            default=Path("planner-output"), show_default=True, help="Folder for the reports.")(function)
+    function = click.option("--format", "formats", default="html,xlsx,csv", show_default=True,
+                            help="Which reports to write: html, xlsx, csv, comma-separated.")(function)
+    return function
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+def template(path: Path, force: bool) -> None:
+    """Write a blank input workbook to fill in.
+
+    The workbook has a sheet per table (Experiences, Options, Shared attention, Teams,
+    Budget, Settings), a note on every column, drop-down lists and two example rows.
+
+    \b
+    Example:
+      planner template inputs.xlsx
+    """
+    if path.exists() and not force:
+        raise InputError(f"{path} exists already; choose another name or pass --force to overwrite it")
+    write_template(path)
+    click.echo(f"Wrote {path}: fill in the sheets, then run: planner validate {path}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def validate(path: Path) -> None:
+    """Check an input workbook and list every problem with its sheet, row and column.
+
+    Exits with 2 when the workbook has errors, 0 when it is clean (warnings allowed).
+
+    \b
+    Example:
+      planner validate inputs.xlsx
+    """
+    portfolio, errors, warnings = read_workbook(path)
+    for warning in warnings:
+        click.echo(f"warning: {warning}")
+    if errors:
+        raise InputError(errors, warnings)
+    click.echo(f"{path}: valid. {len(portfolio.experiences)} experiences, {len(portfolio.teams)} teams, "
+               f"{portfolio.horizon} quarters from {portfolio.settings.first_quarter}"
+               + (f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else "."))
+
+
+@cli.command()
+@click.argument("scenario_path", metavar="SCENARIO.yaml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@output_options
+@click.option("--solver", type=click.Choice(["cbc", "highs"]), help="Override the scenario's solver.")
+@click.option("--time-limit", type=click.FloatRange(min=1), help="Override the time limit in seconds.")
+def plan(scenario_path: Path, output: Path, formats: str, solver: str | None, time_limit: float | None) -> None:
+    """Plan a scenario: optimise, print a summary and write the reports.
+
+    The scenario file names the input workbook (relative to the scenario file) and may
+    change the budget, the solver and its time limit, and force experiences in or out.
+
+    \b
+    Example:
+      planner plan scenarios/base.yaml -o out --format html,csv
+    """
+    run_plan(scenario_path, output, parse_formats(formats), solver, time_limit)
+
+
+@cli.command()
+@output_options
+def demo(output: Path, formats: str) -> None:
+    """Plan the bundled example portfolio (scenarios/base.yaml) and write its reports.
+
+    \b
+    Example:
+      planner demo -o planner-output
+    """
+    if not EXAMPLE_SCENARIO.is_file():
+        raise PlannerError(f"the bundled example is missing ({EXAMPLE_SCENARIO}); install planner from a clone of the repository")
+    run_plan(EXAMPLE_SCENARIO, output, parse_formats(formats), None, None)
+
+
+def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver: str | None, time_limit: float | None) -> None:
+    from dataclasses import replace
+
+    from planner.report import write_reports
+
+    scenario = load_scenario(scenario_path)
+    overrides = {k: v for k, v in (("solver", solver), ("time_limit_seconds", time_limit)) if v is not None}
+    scenario = replace(scenario, **overrides)
+    portfolio = read_portfolio(scenario.workbook)
+    result = plan_portfolio(portfolio, scenario)
+    click.echo(summary(result))
+    written = write_reports(result, output, formats)
+    click.echo("\nWrote " + ", ".join(str(path) for path in written))
+
+
+def summary(plan: Plan) -> str:
+    """The plan in a page of text: status, totals, greedy comparison, funded items, binding rules."""
+    currency = plan.portfolio.settings.currency
+    settings = plan.portfolio.settings
+    money = lambda value: format_money(value, currency)  # noqa: E731
+    solve = plan.solve
+    lines = [f"Plan: {plan.scenario.name} (workbook {Path(plan.portfolio.source).name or 'in memory'})", status_line(plan)]
+    budget = sum(plan.portfolio.budget)
+    roi = f"{plan.roi:.2f}" if plan.roi is not None else "n/a"
+    payback = quarter_label(settings, plan.payback_quarter) if plan.payback_quarter is not None else "not within the horizon"
+    lines += [
+        f"NPV {money(plan.npv)}   PV benefit {money(plan.pv_benefit)}   PV cost {money(plan.pv_cost)}   ROI {roi}   payback {payback}",
+        f"Spend {money(plan.total_spend)} of a {money(budget)} budget ({plan.total_spend / budget:.0%})" if budget else f"Spend {money(plan.total_spend)}",
+        greedy_line(plan),
+        "",
+        f"Funded: {len(plan.funded)} of {len(plan.decisions)} experiences",
+    ]
+    rows = [("ID", "Name", "Option", "Start", "Live", "Spend", "NPV", "ROI")]
+    for d in sorted(plan.funded, key=lambda d: (d.start_quarter, -d.npv)):
+        rows.append((d.experience.id, d.experience.name[:34], d.option, quarter_label(settings, d.start_quarter),
+                     quarter_label(settings, d.go_live_quarter), money(d.total_spend), money(d.npv),
+                     f"{d.roi:.2f}" if d.roi is not None else "n/a"))
+    lines += table(rows, right=(5, 6, 7))
+    binding = plan.binding_rules
+    lines += ["", f"Binding constraints: {len(binding)}" if binding else "Binding constraints: none"]
+    rule_rows = [("Rule", "Used", "Limit", "One more unit is worth")]
+    for rule in binding:
+        unit_value = f"{rule.marginal_value:,.2f} NPV per {currency}" if rule.unit == currency else f"{money(rule.marginal_value)} NPV per team-week"
+        used, limit = (money(rule.used), money(rule.limit)) if rule.unit == currency else (f"{rule.used:,.1f}", f"{rule.limit:,.1f} team-weeks")
+        rule_rows.append((rule.label, used, limit, unit_value))
+    if binding:
+        lines += table(rule_rows, right=(1, 2))
+    lines += ["", f"Not funded: {len(plan.not_funded)} (each with its reason in the reports)"]
+    return "\n".join(lines)
+
+
+def status_line(plan: Plan) -> str:
+    solve = plan.solve
+    timing = f"{solve.solver.upper()}, {solve.build_seconds + solve.solve_seconds + solve.check_seconds:.1f} s"
+    gap = f"{solve.gap:.2%}" if solve.gap is not None else "unknown"
+    if solve.status == "optimal":
+        return f"Status: proven optimal (gap {gap}, target {solve.gap_target:.2%}; {timing})"
+    if solve.status == "feasible":
+        return f"Status: NOT proven optimal: stopped at the {solve.time_limit_seconds:g} s time limit with a gap of {gap} ({timing})"
+    return (f"Status: NOT proven optimal: the solver gave no plan within {solve.time_limit_seconds:g} s; this is the greedy "
+            f"ROI ranking, {gap} below the LP bound ({timing})")
+
+
+def greedy_line(plan: Plan) -> str:
+    currency = plan.portfolio.settings.currency
+    greedy = plan.greedy
+    if not greedy.feasible:
+        return f"Greedy ROI ranking: no valid plan ({greedy.message})"
+    gain = plan.gain_over_greedy
+    share = f" (+{gain / abs(greedy.npv):.0%})" if greedy.npv > 0 else ""
+    return f"Greedy ROI ranking: NPV {format_money(greedy.npv, currency)}; the optimum gains {format_money(gain, currency)}{share}"
+
+
+def table(rows: list[tuple], right: tuple[int, ...] = ()) -> list[str]:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    out = []
+    for row in rows:
+        cells = [str(v).rjust(w) if i in right else str(v).ljust(w) for i, (v, w) in enumerate(zip(row, widths))]
+        out.append("  " + "  ".join(cells).rstrip())
+    return out
+
+
+def main() -> None:
+    cli(prog_name="planner")
