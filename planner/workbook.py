@@ -1,0 +1,1160 @@
+"""Finance's input workbook: the format, the blank template, the writer and the reader.
+
+This module owns the workbook format. One table of sheet and column specs (`SHEETS`,
+`SETTINGS`) drives all four uses, so they cannot drift apart:
+
+- `write_template(path)`: the blank workbook an analyst fills without reading docs;
+- `write_portfolio(portfolio, path)`: a Portfolio in the same format;
+- `read_workbook(path)` / `read_portfolio(path)`: read what finance really sends (headers
+  in any case, spacing or unit, known aliases, title rows, totals rows, numbers stored as
+  text, percentages, formulas) and report every problem in one pass, located by file,
+  sheet, row and column as the user sees them;
+- `format_reference()`: the per-sheet tables of docs/workbook.md.
+
+Cell values are read with python-calamine (fast, and it returns formulas' cached values);
+workbooks are written with openpyxl's write-only mode (fast enough for 50,000 experiences).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import math
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import python_calamine
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from planner.domain import (
+    LAYERS,
+    SOLVERS,
+    START_MODES,
+    Experience,
+    FundingOption,
+    Portfolio,
+    Settings,
+    Team,
+    find_cycles,
+    normalise_id,
+    parse_quarter,
+    portfolio_problems,
+    quarter_label,
+    quarter_labels,
+)
+from planner.errors import InputError, Problem
+
+# ---------------------------------------------------------------------------------------
+# The format
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a sheet (or one row of the Settings sheet).
+
+    `kind` says how a cell is read and written: text, id, ids (a list of ids), amount
+    (a number >= 0), whole (a whole number >= `minimum`), fraction (0 to 1), yesno,
+    choice (one of `choices`), quarter (a label like 2027Q1), positive (a number > 0).
+    `unit` is shown in brackets in the header; "{currency}" becomes the settings' currency.
+    """
+
+    key: str
+    label: str
+    kind: str
+    note: str
+    unit: str = ""
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()
+    minimum: int = 0
+    width: int = 0
+
+    def header(self, currency: str) -> str:
+        unit = self.unit.replace("{currency}", currency)
+        return f"{self.label} ({unit})" if unit else self.label
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """One sheet: its name, the names finance also uses for it, and its columns.
+
+    The first column identifies a row (an experience id, a team, a quarter...): a row whose
+    first column is blank or says Total is not data.
+    """
+
+    name: str
+    columns: tuple[Column, ...]
+    note: str
+    aliases: tuple[str, ...] = ()
+    required: bool = True
+
+    @property
+    def id_column(self) -> Column:
+        return self.columns[0]
+
+
+_EXPERIENCE_ID_ALIASES = ("Experience ID", "Experience", "ID", "Key", "Experience key", "Ref")
+_OPTION_ALIASES = ("Option name", "Funding option", "Level", "Tier", "Variant")
+_ATTENTION_ALIASES = ("Team-weeks", "Team weeks", "Effort", "Weeks")
+
+EXPERIENCES = SheetSpec(
+    name="Experiences",
+    aliases=("Experience", "Portfolio", "Assets", "Experience portfolio"),
+    note="One row per experience: the asset, who owns it, whom it reaches and what it is worth.",
+    columns=(
+        Column("id", "ID", "id", "Unique id of the experience (case does not matter), e.g. CX-101.",
+               required=True, aliases=("Experience ID", "Key", "Experience key", "Ref", "Reference"), width=12),
+        Column("name", "Name", "text", "Short name of the experience.", aliases=("Experience name", "Title"), width=34),
+        Column("description", "Description", "text", "What changes for the customer (optional).",
+               aliases=("Details", "Summary"), width=40),
+        Column("journey_stage", "Journey stage", "text", "Stage of the customer journey: discover, choose, buy, use, get help, renew...",
+               aliases=("Stage", "Journey"), width=16),
+        Column("channel", "Channel", "text", "Channel: app, web, store, contact centre...", width=14),
+        Column("product_line", "Product line", "text", "Product line the experience serves.",
+               aliases=("Product", "Line of business"), width=18),
+        Column("layer", "Layer", "choice", "frontstage (what customers see) or backstage (the enabling data, systems, processes).",
+               required=True, aliases=("Front or back", "Frontstage or backstage", "Frontstage/backstage"), choices=LAYERS, width=12),
+        Column("team", "Team", "team", "Owning team (a team on the Teams sheet); its attention is the Attention column of Options.",
+               required=True, aliases=("Owning team", "Owner", "Owner team", "Delivery team"), width=18),
+        Column("reach_per_quarter", "Reach per quarter", "amount", "Customers the experience touches in a quarter.",
+               unit="customers", required=True,
+               aliases=("Reach", "Customers reached per quarter", "Customers per quarter", "Quarterly reach", "Reach per qtr"), width=18),
+        Column("outcome", "Outcome", "text", "The outcome it moves: conversion, retention, repeat purchase, contacts avoided...",
+               aliases=("Outcome moved", "Metric", "KPI"), width=18),
+        Column("value_per_outcome", "Value per outcome", "amount",
+               "Value of one extra outcome: margin of a conversion, value of a retained customer, cost of a contact.",
+               unit="{currency}", required=True, aliases=("Value", "Outcome value", "Unit value", "Value per unit"), width=18),
+        Column("uplift_low", "Uplift low", "fraction", "Low estimate of the uplift: extra outcomes per reached customer, 0 to 1 (type 1.5% or 0.015). Blank: the base uplift.",
+               unit="fraction", aliases=("Low uplift", "Uplift min", "Minimum uplift", "Pessimistic uplift"), width=12),
+        Column("uplift_base", "Uplift base", "fraction", "Base (most likely) uplift: extra outcomes per reached customer, 0 to 1 (type 1.5% or 0.015).",
+               unit="fraction", required=True, aliases=("Uplift", "Base uplift", "Expected uplift", "Most likely uplift", "Uplift mid"), width=12),
+        Column("uplift_high", "Uplift high", "fraction", "High estimate of the uplift, 0 to 1. Blank: the base uplift.",
+               unit="fraction", aliases=("High uplift", "Uplift max", "Maximum uplift", "Optimistic uplift"), width=12),
+        Column("mandatory", "Mandatory", "yesno", "yes if it must be funded (regulatory or committed); blank means no.",
+               unit="yes/no", aliases=("Must do", "Must have", "Committed", "Regulatory"), width=12),
+        Column("requires", "Requires", "ids", "Ids of experiences it depends on (e.g. its backstage enabler), comma or semicolon separated: it can only be funded, and start, once they are funded and delivered.",
+               unit="ids", aliases=("Depends on", "Dependencies", "Prerequisites", "Needs", "Enabled by"), width=16),
+        Column("excludes", "Excludes", "ids", "Ids of alternative experiences: at most one of them is funded.",
+               unit="ids", aliases=("Alternatives", "Alternative to", "Mutually exclusive with", "Conflicts with"), width=16),
+        Column("earliest_start", "Earliest start", "quarter", "First quarter it may start, like 2027Q3 (optional; blank means the first quarter).",
+               unit="quarter", aliases=("Not before", "Start not before", "Earliest start quarter", "Earliest quarter"), width=14),
+    ),
+)
+
+OPTIONS = SheetSpec(
+    name="Options",
+    aliases=("Funding options", "Option", "Funding", "Investment options"),
+    note="One row per way of funding an experience (lean, standard, premium...); every experience needs at least one.",
+    columns=(
+        Column("experience_id", "Experience ID", "id", "Id of the experience on the Experiences sheet.",
+               required=True, aliases=_EXPERIENCE_ID_ALIASES, width=14),
+        Column("option", "Option", "text", "Name of the option: lean, standard, premium or any name, unique per experience. Blank: standard.",
+               aliases=_OPTION_ALIASES, width=12),
+        Column("one_off_cost", "One-off cost", "amount", "Cost to deliver, spread evenly over the delivery quarters.",
+               unit="{currency}", required=True,
+               aliases=("One off cost", "Oneoff cost", "Capex", "Cost", "Investment", "Build cost", "Upfront cost", "Delivery cost"), width=16),
+        Column("run_cost_per_quarter", "Run cost per quarter", "amount", "Running cost each quarter after go-live. Blank: 0.",
+               unit="{currency}", aliases=("Run cost", "Opex", "Opex per quarter", "Running cost", "Running cost per quarter", "Quarterly run cost"), width=18),
+        Column("attention", "Attention", "amount", "Team-weeks of the owning team needed to deliver it, in total (other teams: sheet Shared attention).",
+               unit="team-weeks", required=True, aliases=_ATTENTION_ALIASES, width=14),
+        Column("delivery_quarters", "Delivery", "whole", "Quarters from start to go-live, a whole number >= 1.",
+               unit="quarters", required=True, minimum=1,
+               aliases=("Delivery quarters", "Duration", "Delivery time", "Lead time", "Quarters to deliver", "Build time"), width=12),
+        Column("uplift_share", "Uplift share", "fraction", "Share of the experience's full uplift this option achieves, 0 to 1. Blank: 1.",
+               unit="fraction", aliases=("Share of uplift", "Share", "Uplift achieved", "Benefit share"), width=12),
+    ),
+)
+
+SHARED_ATTENTION = SheetSpec(
+    name="Shared attention",
+    aliases=("Shared", "Shared teams", "Other teams", "Extra attention", "Shared capacity"),
+    note="Optional: team-weeks an option needs from teams other than the experience's owning team.",
+    required=False,
+    columns=(
+        OPTIONS.columns[0],
+        Column("option", "Option", "text", "Name of the option on the Options sheet. Blank: standard.", aliases=_OPTION_ALIASES, width=12),
+        Column("team", "Team", "team", "The other team (a team on the Teams sheet).", required=True, aliases=("Team name", "Other team"), width=18),
+        Column("attention", "Attention", "amount", "Team-weeks of that team needed to deliver the option, in total.",
+               unit="team-weeks", required=True, aliases=_ATTENTION_ALIASES, width=14),
+    ),
+)
+
+TEAMS = SheetSpec(
+    name="Teams",
+    aliases=("Team", "Capacity", "Capacities", "Team capacity"),
+    note="One row per team. Capacity: one number for every quarter, or one column per quarter headed by its label (2027Q1...), which overrides it.",
+    columns=(
+        Column("team", "Team", "text", "Name of the team.", required=True, aliases=("Team name", "Name"), width=20),
+        Column("description", "Description", "text", "What the team does (optional).", aliases=("Details",), width=30),
+        Column("capacity", "Capacity per quarter", "amount",
+               "Team-weeks the team can give to change each quarter. Columns headed by a quarter (2027Q1...) override it for that quarter.",
+               unit="team-weeks", aliases=("Capacity", "Team-weeks per quarter", "Weeks per quarter", "Quarterly capacity"), width=22),
+    ),
+)
+
+BUDGET = SheetSpec(
+    name="Budget",
+    aliases=("Budgets", "Money", "Budget per quarter"),
+    note="One row per quarter of the horizon, in order. May be left out when Settings give a Total budget.",
+    columns=(
+        Column("quarter", "Quarter", "quarter", "Quarter label like 2027Q1; the horizon's quarters in order.",
+               required=True, aliases=("Period",), width=12),
+        Column("budget", "Budget", "amount", "Money available for change in the quarter.",
+               unit="{currency}", required=True, aliases=("Amount", "Money", "Funding", "Available", "Budget per quarter"), width=18),
+    ),
+)
+
+SETTINGS_SHEET = SheetSpec(
+    name="Settings",
+    aliases=("Setting", "Parameters", "Assumptions", "Config"),
+    note="One row per setting; a setting left out or blank keeps its default.",
+    required=False,
+    columns=(
+        Column("setting", "Setting", "text", "Name of the setting.", required=True, aliases=("Parameter", "Name", "Assumption"), width=30),
+        # Not required cell by cell: a blank value keeps the setting's default.
+        Column("value", "Value", "raw", "Its value.", width=14),
+        Column("notes", "Notes", "text", "What the setting means.", aliases=("Note", "Meaning", "Comment"), width=70),
+    ),
+)
+
+_DEFAULTS = Settings()
+# Rows of the Settings sheet; `key` is the field of Settings (or Portfolio.total_budget).
+SETTINGS: tuple[Column, ...] = (
+    Column("currency", "Currency", "text", "Currency of every amount, e.g. EUR.", width=0),
+    Column("first_quarter", "First quarter", "quarter", "First quarter of the planning horizon, like 2027Q1.",
+           aliases=("First quarter of the horizon", "Planning starts", "Horizon start")),
+    Column("horizon_quarters", "Horizon", "whole", "Number of quarters planned.", unit="quarters", minimum=1,
+           aliases=("Horizon quarters", "Planning horizon", "Number of quarters")),
+    Column("annual_discount_rate", "Annual discount rate", "fraction", "Discount rate per year, e.g. 8% or 0.08.",
+           aliases=("Discount rate", "WACC", "Cost of capital")),
+    Column("ramp_quarters", "Ramp", "whole", "Quarters benefits take to reach full rate after go-live (0: at once).",
+           unit="quarters", aliases=("Ramp quarters", "Ramp up", "Ramp-up quarters")),
+    Column("tail_quarters", "Tail quarters", "whole", "Quarters after the horizon whose benefits and run costs still count.",
+           aliases=("Tail", "Benefit tail", "Quarters after horizon")),
+    Column("start_quarters", "Start quarters", "choice", "free: the optimiser picks each start quarter; fixed: each starts at its earliest start.",
+           choices=START_MODES, aliases=("Start mode", "Start quarter mode")),
+    Column("solver", "Solver", "choice", "Solver: cbc or highs.", choices=SOLVERS, aliases=("MIP solver",)),
+    Column("time_limit_seconds", "Time limit", "positive", "Longest the solver may run.", unit="seconds",
+           aliases=("Time limit seconds", "Solver time limit")),
+    Column("gap", "Gap", "fraction", "Relative gap at which a plan counts as optimal, e.g. 0.1% or 0.001.",
+           aliases=("MIP gap", "Optimality gap", "Relative gap")),
+    Column("total_budget", "Total budget", "amount", "Optional cap on spend over the whole horizon; blank for none.",
+           unit="{currency}", aliases=("Budget total", "Overall budget")),
+)
+
+SHEETS: tuple[SheetSpec, ...] = (EXPERIENCES, OPTIONS, SHARED_ATTENTION, TEAMS, BUDGET, SETTINGS_SHEET)
+
+_CHOICE_ALIASES = {
+    "front": "frontstage", "frontoffice": "frontstage", "back": "backstage", "backoffice": "backstage",
+}
+_YES = frozenset({"yes", "y", "true", "1", "x", "ja", "oui"})
+_NO = frozenset({"no", "n", "false", "0", ""})
+_TOTALS = frozenset({"total", "totals", "sum", "grandtotal", "subtotal"})
+_DEFAULT_OPTION = "standard"
+
+
+def _squash(text: str) -> str:
+    """Header words without case, spacing or punctuation: 'Reach / quarter' -> 'reachperquarter'."""
+    text = str(text).casefold().replace("/", " per ").replace("&", " and ")
+    return re.sub(r"[^0-9a-z]+", "", text)
+
+
+_BRACKETS = re.compile(r"[(\[][^)\]]*[)\]]")
+
+
+def _lookup_table(columns: Iterable[Column]) -> dict[str, Column]:
+    """Squashed label and aliases -> column; a name meaning two columns is a bug in the format."""
+    table: dict[str, Column] = {}
+    for column in columns:
+        for name in (column.label, column.header(""), *column.aliases):
+            key = _squash(name)
+            if table.get(key, column) is not column:
+                raise AssertionError(f'"{name}" means both {table[key].label} and {column.label}')
+            table[key] = column
+    return table
+
+
+_COLUMN_LOOKUP: dict[str, dict[str, Column]] = {spec.name: _lookup_table(spec.columns) for spec in SHEETS}
+_SETTING_LOOKUP = _lookup_table(SETTINGS)
+_SHEET_LOOKUP: dict[str, SheetSpec] = {_squash(name): spec for spec in SHEETS for name in (spec.name, *spec.aliases)}
+
+
+def _match(lookup: dict[str, Column], text: Any) -> Column | None:
+    """The column a header means: as written, then without units in brackets."""
+    text = str(text)
+    return lookup.get(_squash(text)) or lookup.get(_squash(_BRACKETS.sub(" ", text)))
+
+
+def _header_quarter(text: Any) -> str | None:
+    """A per-quarter capacity header such as '2027Q1' or '2027 Q1 (team-weeks)', as a label."""
+    try:
+        return _label(*parse_quarter(_BRACKETS.sub(" ", str(text))))
+    except ValueError:
+        return None
+
+
+def _label(year: int, quarter: int) -> str:
+    return f"{year}Q{quarter}"
+
+
+# ---------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------
+
+
+def write_template(path: str | Path) -> None:
+    """Write the blank input workbook: every sheet with notes, validation and two example rows."""
+    write_portfolio(example_portfolio(), path)
+
+
+def write_portfolio(portfolio: Portfolio, path: str | Path) -> None:
+    """Write `portfolio` in the template's format, atomically (a temporary file, then a rename)."""
+    workbook = Workbook(write_only=True)
+    currency = portfolio.settings.currency
+    for spec, columns, rows in _tables(portfolio):
+        _write_table(workbook, spec, columns, rows, currency)
+    _write_settings(workbook, portfolio)
+    _save_atomically(workbook, Path(path))
+
+
+def read_portfolio(path: str | Path) -> Portfolio:
+    """Read and validate a workbook; raise InputError listing every problem found."""
+    portfolio, errors, warnings = read_workbook(path)
+    if errors or portfolio is None:
+        raise InputError(errors, warnings)
+    return portfolio
+
+
+def read_workbook(path: str | Path) -> tuple[Portfolio | None, list[Problem], list[Problem]]:
+    """Read a workbook: (the portfolio, or None if there are errors; the errors; the warnings).
+
+    The file is read once into memory and never written; `source_sha256` is the hash of
+    exactly the bytes that were parsed.
+    """
+    path = Path(path)
+    findings = _Findings(path.name)
+    try:
+        data = path.read_bytes()
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except (OSError, python_calamine.CalamineError, ValueError) as error:
+        findings.error(f"cannot be read as a workbook ({error})")
+        return None, findings.errors, findings.warnings
+    portfolio = _Reader(book, findings).portfolio()
+    if portfolio is None or findings.errors:
+        return None, findings.errors, findings.warnings
+    final = Portfolio(
+        experiences=portfolio.experiences, teams=portfolio.teams, budget=portfolio.budget,
+        settings=portfolio.settings, total_budget=portfolio.total_budget,
+        source=str(path), source_sha256=hashlib.sha256(data).hexdigest(),
+    )
+    # The domain's own check catches any rule the located checks above might have missed.
+    findings.errors.extend(Problem(f"{path.name}, {p.where}", p.message) for p in portfolio_problems(final))
+    return (None if findings.errors else final), findings.errors, findings.warnings
+
+
+def example_portfolio() -> Portfolio:
+    """The template's two example experiences: a backstage enabler and the frontstage experience on it."""
+    teams = (Team("Digital", (120.0,) * 8), Team("Data", (40.0,) * 8))
+    enabler = Experience(
+        id="CX-001", name="Returns data platform", description="One record of every return across channels",
+        journey_stage="get help", channel="all", product_line="Retail", layer="backstage", team="Data",
+        reach_per_quarter=0.0, outcome="contacts avoided", value_per_outcome=0.0,
+        uplift_low=0.0, uplift_base=0.0, uplift_high=0.0, mandatory=False,
+        options=(FundingOption("standard", 250_000.0, 15_000.0, (("Data", 30.0), ("Digital", 6.0)), 2, 1.0),),
+    )
+    frontstage = Experience(
+        id="CX-002", name="One-click returns in the app", description="Start and track a return in the app",
+        journey_stage="get help", channel="app", product_line="Retail", layer="frontstage", team="Digital",
+        reach_per_quarter=150_000.0, outcome="contacts avoided", value_per_outcome=6.5,
+        uplift_low=0.05, uplift_base=0.08, uplift_high=0.12, requires=("CX-001",), earliest_start=2,
+        options=(FundingOption("standard", 400_000.0, 20_000.0, (("Digital", 48.0), ("Data", 4.0)), 2, 0.9),),
+    )
+    return Portfolio(experiences=(enabler, frontstage), teams=teams, budget=(500_000.0,) * 8)
+
+
+def format_reference() -> str:
+    """The format as Markdown tables, one per sheet (docs/workbook.md embeds this text)."""
+    parts: list[str] = []
+    for spec in SHEETS:
+        required = "required" if spec.required else "optional"
+        parts.append(f"### {spec.name} ({required} sheet)\n\n{spec.note}")
+        if spec.aliases:
+            parts[-1] += f" Also accepted as sheet name: {', '.join(spec.aliases)}."
+        parts.append(_reference_table(spec.columns, "Column"))
+        if spec is SETTINGS_SHEET:
+            parts.append("Its rows:\n\n" + _reference_table(SETTINGS, "Setting", defaults=True))
+    return "\n\n".join(parts) + "\n"
+
+
+def _reference_table(columns: Iterable[Column], title: str, defaults: bool = False) -> str:
+    head = f"| {title} | Unit | {'Default' if defaults else 'Required?'} | Meaning | Aliases accepted |"
+    lines = [head, "| --- | --- | --- | --- | --- |"]
+    for column in columns:
+        third = _show_default(getattr(_DEFAULTS, column.key, None)) if defaults else ("yes" if column.required else "no")
+        unit = column.unit or {"fraction": "fraction", "whole": "whole number", "quarter": "quarter"}.get(column.kind, "")
+        meaning = column.note.replace("|", "/")
+        lines.append(f"| {column.label} | {unit} | {third} | {meaning} | {', '.join(column.aliases)} |")
+    return "\n".join(lines)
+
+
+def _show_default(value: Any) -> str:
+    return "blank" if value is None else str(value)
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------
+
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
+_NUMBER_FORMATS = {"amount": "#,##0.##", "fraction": "0.0##%", "whole": "0", "positive": "#,##0.##"}
+_LAST_ROW = 1_048_576
+_MAX_LIST_ROWS = 2_000
+
+
+def _tables(portfolio: Portfolio) -> list[tuple[SheetSpec, tuple[Column, ...], list[list[Any]]]]:
+    """Each sheet with its columns and rows of cell values, in the order the writer lays them out."""
+    settings = portfolio.settings
+    experiences = [_experience_row(e, settings) for e in portfolio.experiences]
+    options: list[list[Any]] = []
+    shared: list[list[Any]] = []
+    for experience in portfolio.experiences:
+        for option in experience.options:
+            own = sum(weeks for team, weeks in option.attention if team.casefold() == experience.team.casefold())
+            options.append([experience.id, option.name, option.one_off_cost, option.run_cost_per_quarter,
+                            own, option.delivery_quarters, option.uplift_share])
+            shared.extend([experience.id, option.name, team, weeks]
+                          for team, weeks in option.attention if team.casefold() != experience.team.casefold())
+    teams_columns, teams = _team_rows(portfolio)
+    budget = [[label, amount] for label, amount in zip(quarter_labels(settings), portfolio.budget)]
+    return [
+        (EXPERIENCES, EXPERIENCES.columns, experiences),
+        (OPTIONS, OPTIONS.columns, options),
+        (SHARED_ATTENTION, SHARED_ATTENTION.columns, shared),
+        (TEAMS, teams_columns, teams),
+        (BUDGET, BUDGET.columns, budget),
+    ]
+
+
+def _experience_row(experience: Experience, settings: Settings) -> list[Any]:
+    values = {field_.name: getattr(experience, field_.name) for field_ in fields(experience)}
+    values["mandatory"] = "yes" if experience.mandatory else "no"
+    values["requires"] = ", ".join(experience.requires)
+    values["excludes"] = ", ".join(experience.excludes)
+    values["earliest_start"] = quarter_label(settings, experience.earliest_start) if experience.earliest_start else None
+    return [values[column.key] for column in EXPERIENCES.columns]
+
+
+def _team_rows(portfolio: Portfolio) -> tuple[tuple[Column, ...], list[list[Any]]]:
+    """One capacity column when every team is flat; otherwise one column per quarter."""
+    if all(len(set(team.capacity)) <= 1 and len(team.capacity) == portfolio.horizon for team in portfolio.teams):
+        return TEAMS.columns, [[team.name, None, team.capacity[0] if team.capacity else None] for team in portfolio.teams]
+    labels = quarter_labels(portfolio.settings)
+    columns = TEAMS.columns + tuple(
+        Column(f"capacity:{label}", label, "amount", f"Team-weeks available in {label}; overrides Capacity per quarter.", width=10)
+        for label in labels
+    )
+    return columns, [[team.name, None, None, *team.capacity] for team in portfolio.teams]
+
+
+def _write_table(workbook: Workbook, spec: SheetSpec, columns: tuple[Column, ...], rows: list[list[Any]], currency: str) -> None:
+    sheet = workbook.create_sheet(spec.name)
+    _lay_out(sheet, columns, currency)
+    for index, column in enumerate(columns):
+        validation = _validation(column, f"{get_column_letter(index + 1)}2:{get_column_letter(index + 1)}{_LAST_ROW}")
+        if validation is not None:
+            sheet.data_validations.append(validation)
+    formats = [_NUMBER_FORMATS.get(column.kind) for column in columns]
+    for row in rows:
+        sheet.append([_styled(sheet, value, number_format) for value, number_format in zip(row, formats)])
+
+
+def _lay_out(sheet: Any, columns: Iterable[Column], currency: str) -> None:
+    """Widths, a frozen bold header row and a note on every header (before any row is written)."""
+    header: list[WriteOnlyCell] = []
+    for index, column in enumerate(columns, start=1):
+        text = column.header(currency)
+        sheet.column_dimensions[get_column_letter(index)].width = column.width or max(12, len(text) + 2)
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGNMENT
+        cell.comment = Comment(column.note, "planner", width=320, height=110)
+        header.append(cell)
+    sheet.freeze_panes = "A2"
+    sheet.append(header)
+
+
+def _styled(sheet: Any, value: Any, number_format: str | None) -> Any:
+    if number_format is None or value is None or isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.number_format = number_format
+    return cell
+
+
+def _validation(column: Column, cells: str) -> DataValidation | None:
+    """Excel data validation for a column's cells; None where free text is right."""
+    prompt = {"error": f"{column.label}: {column.note}", "errorTitle": column.label, "showErrorMessage": True}
+    kind = column.kind
+    if kind in ("choice", "yesno"):
+        choices = column.choices if kind == "choice" else ("yes", "no")
+        validation = DataValidation(type="list", formula1=f'"{",".join(choices)}"', allow_blank=True, **prompt)
+    elif kind == "team":
+        # A warning, not a stop: the analyst may type the team before adding it to Teams.
+        validation = DataValidation(type="list", formula1=f"Teams!$A$2:$A${_MAX_LIST_ROWS}", allow_blank=True, errorStyle="warning", **prompt)
+    elif kind == "fraction":
+        validation = DataValidation(type="decimal", operator="between", formula1="0", formula2="1", allow_blank=True, **prompt)
+    elif kind in ("amount", "positive"):
+        validation = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True, **prompt)
+    elif kind == "whole":
+        validation = DataValidation(type="whole", operator="greaterThanOrEqual", formula1=str(column.minimum), allow_blank=True, **prompt)
+    elif kind == "quarter":
+        validation = DataValidation(type="list", formula1=f"Budget!$A$2:$A${_MAX_LIST_ROWS}", allow_blank=True, errorStyle="warning", **prompt)
+    else:
+        return None
+    validation.add(cells)
+    return validation
+
+
+def _write_settings(workbook: Workbook, portfolio: Portfolio) -> None:
+    sheet = workbook.create_sheet(SETTINGS_SHEET.name)
+    currency = portfolio.settings.currency
+    _lay_out(sheet, SETTINGS_SHEET.columns, currency)
+    values = {**{f.name: getattr(portfolio.settings, f.name) for f in fields(Settings)}, "total_budget": portfolio.total_budget}
+    for row, setting in enumerate(SETTINGS, start=2):
+        validation = _validation(setting, f"B{row}")
+        if validation is not None and setting.kind != "quarter":
+            sheet.data_validations.append(validation)
+        sheet.append([setting.header(currency), _styled(sheet, values[setting.key], _NUMBER_FORMATS.get(setting.kind)), setting.note])
+
+
+def _save_atomically(workbook: Workbook, path: Path) -> None:
+    """Save to a temporary file beside `path`, then rename: a reader never sees half a workbook."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx", dir=path.parent or ".")
+    os.close(handle)
+    try:
+        workbook.save(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------------------
+# Reading: cells
+# ---------------------------------------------------------------------------------------
+
+
+class _CellError(ValueError):
+    """A cell's value does not fit its column; the message says what was found and what is expected."""
+
+
+_NUMBER_JUNK = re.compile(r"[\s\u00a0\u202f'€$£]")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
+def _show(raw: Any) -> str:
+    """A cell value as a message quotes it."""
+    if isinstance(raw, str):
+        return f'"{raw}"'
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return str(raw)
+
+
+def _text(raw: Any, column: Column) -> str:
+    # Excel stores a typed 101 as the number 101.0; an id or name means the text "101".
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return str(raw).strip()
+
+
+def _number(raw: Any, percent_allowed: bool = False) -> float:
+    if isinstance(raw, float) or (isinstance(raw, int) and not isinstance(raw, bool)):
+        if math.isfinite(raw):
+            return float(raw)
+    elif isinstance(raw, str):
+        text = _NUMBER_JUNK.sub("", raw)
+        percent = text.endswith("%")
+        text = text[:-1] if percent else text
+        if _GROUPED_NUMBER.fullmatch(text):
+            text = text.replace(",", "")
+        if _PLAIN_NUMBER.fullmatch(text):
+            if percent and not percent_allowed:
+                raise _CellError(f"{_show(raw)} is a percentage; expected a number")
+            return float(text) / 100 if percent else float(text)
+    elif isinstance(raw, (datetime.date, datetime.time, datetime.timedelta)):
+        raise _CellError(f"{raw} is a date or time; expected a number")
+    raise _CellError(f"{_show(raw)} is not a number")
+
+
+def _amount(raw: Any, column: Column) -> float:
+    value = _number(raw)
+    if value < 0:
+        raise _CellError(f"{_show(raw)} is negative; expected a number >= 0")
+    return value
+
+
+def _positive(raw: Any, column: Column) -> float:
+    value = _number(raw)
+    if value <= 0:
+        raise _CellError(f"{_show(raw)} is not above 0; expected a positive number")
+    return value
+
+
+def _whole(raw: Any, column: Column) -> int:
+    value = _number(raw)
+    if not value.is_integer() or value < column.minimum:
+        raise _CellError(f"{_show(raw)} is not a whole number >= {column.minimum}")
+    return int(value)
+
+
+def _fraction(raw: Any, column: Column) -> float:
+    value = _number(raw, percent_allowed=True)
+    if 0 <= value <= 1:
+        return value
+    name = column.label.casefold()
+    if value > 1:
+        # A typed 15 may mean 15% or an error; guessing would silently scale the benefit.
+        shown = f"{value:g}"
+        raise _CellError(f"{name} {shown} is not between 0 and 1; type {shown}% or {value / 100:g}")
+    raise _CellError(f"{name} {value:g} is not between 0 and 1")
+
+
+def _yes_no(raw: Any, column: Column) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    word = _text(raw, column).casefold()
+    if word in _YES:
+        return True
+    if word in _NO:
+        return False
+    raise _CellError(f"{_show(raw)} is not yes or no")
+
+
+def _ids(raw: Any, column: Column) -> tuple[str, ...]:
+    return tuple(part.strip() for part in re.split(r"[,;\n]", _text(raw, column)) if part.strip())
+
+
+def _choice(raw: Any, column: Column) -> str:
+    word = _squash(_text(raw, column))
+    word = _CHOICE_ALIASES.get(word, word) if column.choices == LAYERS else word
+    for choice in column.choices:
+        if _squash(choice) == word:
+            return choice
+    raise _CellError(f"{_show(raw)} is not a {column.label.casefold()}; expected {' or '.join(column.choices)}")
+
+
+def _quarter(raw: Any, column: Column) -> str:
+    if isinstance(raw, (datetime.date, datetime.datetime)):
+        return _label(raw.year, (raw.month - 1) // 3 + 1)
+    try:
+        return _label(*parse_quarter(_text(raw, column)))
+    except ValueError:
+        raise _CellError(f"{_show(raw)} is not a quarter like 2027Q1") from None
+
+
+_PARSERS: dict[str, Callable[[Any, Column], Any]] = {
+    "raw": lambda raw, column: raw, "text": _text, "id": _text, "team": _text, "ids": _ids, "amount": _amount, "positive": _positive,
+    "whole": _whole, "fraction": _fraction, "yesno": _yes_no, "choice": _choice, "quarter": _quarter,
+}
+
+
+def _blank(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def _is_numeric(raw: Any) -> bool:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return True
+    try:
+        _number(raw)
+    except _CellError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------
+# Reading: sheets and tables
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Findings:
+    """Errors and warnings found so far, each located as the user sees the workbook."""
+
+    file: str
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    def where(self, sheet: str | None = None, row: int | None = None, column: str | None = None) -> str:
+        parts = [self.file]
+        if sheet:
+            parts.append(f"sheet {sheet}")
+        if row:
+            parts.append(f"row {row}")
+        if column:
+            parts.append(f'column "{column}"')
+        return ", ".join(parts)
+
+    def error(self, message: str, sheet: str | None = None, row: int | None = None, column: str | None = None) -> None:
+        self.errors.append(Problem(self.where(sheet, row, column), message))
+
+    def warn(self, message: str, sheet: str | None = None, row: int | None = None, column: str | None = None) -> None:
+        self.warnings.append(Problem(self.where(sheet, row, column), message, "warning"))
+
+
+@dataclass
+class _Row:
+    """One data row: its Excel row number and the values that parsed (a bad cell is left out)."""
+
+    number: int
+    values: dict[str, Any]
+    failed: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Table:
+    """A sheet's data as read: the sheet's own name, the header text of each column found, the rows."""
+
+    spec: SheetSpec
+    sheet: str
+    headers: dict[str, str]
+    rows: list[_Row]
+    header_row: int = 0
+
+    def header(self, key: str) -> str:
+        """The column as the user's header names it (or the format's label if it is absent)."""
+        if key in self.headers:
+            return self.headers[key]
+        column = next((c for c in self.spec.columns if c.key == key), None)
+        return column.label if column else key
+
+
+_HEADER_SEARCH_ROWS = 30
+
+
+def _find_header(rows: list[list[Any]], spec: SheetSpec) -> int | None:
+    """The index of the row that names the most known columns (title rows above it are skipped)."""
+    lookup = _COLUMN_LOOKUP[spec.name]
+    best, best_count = None, 0
+    for index, row in enumerate(rows[:_HEADER_SEARCH_ROWS]):
+        count = sum(1 for cell in row if isinstance(cell, str) and cell.strip() and
+                    (_match(lookup, cell) or (spec is TEAMS and _header_quarter(cell))))
+        if count > best_count:
+            best, best_count = index, count
+    # One matching cell could be a title ("Budget"); a header names at least two columns.
+    return best if best_count >= 2 else None
+
+
+def _map_columns(header: list[Any], table: _Table, findings: _Findings) -> tuple[list[tuple[int, Column]], dict[str, int]]:
+    """(column index, column) for each known header, and per-quarter capacity columns by label."""
+    spec, lookup = table.spec, _COLUMN_LOOKUP[table.spec.name]
+    mapped: list[tuple[int, Column]] = []
+    quarters: dict[str, int] = {}
+    extra: list[str] = []
+    for index, cell in enumerate(header):
+        if _blank(cell):
+            continue
+        text = _text(cell, spec.id_column)
+        column = _match(lookup, text)
+        label = _header_quarter(text) if spec is TEAMS and column is None else None
+        if column is not None and column.key in table.headers:
+            findings.error(f'columns "{table.headers[column.key]}" and "{text}" both mean {column.label}; keep one',
+                           table.sheet, table.header_row, text)
+        elif column is not None:
+            table.headers[column.key] = text
+            mapped.append((index, column))
+        elif label is not None and label in quarters:
+            findings.error(f"quarter {label} has two columns; keep one", table.sheet, table.header_row, text)
+        elif label is not None:
+            quarters[label] = index
+            table.headers[f"capacity:{label}"] = text
+        else:
+            extra.append(f'"{text}"')
+    if extra:
+        findings.warn(f"column{'s' if len(extra) > 1 else ''} {', '.join(extra)} not part of the format; ignored",
+                      table.sheet, table.header_row)
+    for column in spec.columns:
+        if column.required and column.key not in table.headers:
+            findings.error(f'column "{column.label}" is missing (a required column of sheet {spec.name})', table.sheet, table.header_row)
+    return mapped, quarters
+
+
+def _read_table(book: Any, sheet: str, spec: SheetSpec, findings: _Findings) -> _Table | None:
+    rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    header_index = _find_header(rows, spec)
+    if header_index is None:
+        expected = ", ".join(c.label for c in spec.columns if c.required)
+        findings.error(f"no header row found; expected a row naming the columns {expected}", sheet)
+        return None
+    table = _Table(spec, sheet, {}, [], header_row=header_index + 1)
+    mapped, quarters = _map_columns(rows[header_index], table, findings)
+    id_index = next((index for index, column in mapped if column is spec.id_column), None)
+    if id_index is None:
+        return table
+    value_columns = [(index, column) for index, column in mapped] + [
+        (index, Column(f"capacity:{label}", label, "amount", "")) for label, index in quarters.items()
+    ]
+    for offset, row in enumerate(rows[header_index + 1:], start=header_index + 2):
+        if _is_data_row(row, id_index, table, offset, findings):
+            table.rows.append(_parse_row(row, value_columns, table, offset, findings))
+    return table
+
+
+def _is_data_row(row: list[Any], id_index: int, table: _Table, number: int, findings: _Findings) -> bool:
+    """False for blank rows, totals rows and rows without an id (the last two with a warning)."""
+    identifier = row[id_index]
+    if not _blank(identifier):
+        if _squash(_text(identifier, table.spec.id_column)) in _TOTALS:
+            findings.warn("totals row ignored", table.sheet, number)
+            return False
+        return True
+    filled = [cell for cell in row if not _blank(cell)]
+    if not filled:
+        return False
+    if any(_is_numeric(cell) for cell in filled):
+        findings.warn(f'row without {table.header(table.spec.id_column.key)} but with numbers: taken for a totals row and ignored',
+                      table.sheet, number)
+    else:
+        findings.warn(f"row without {table.header(table.spec.id_column.key)} skipped", table.sheet, number)
+    return False
+
+
+def _parse_row(row: list[Any], columns: list[tuple[int, Column]], table: _Table, number: int, findings: _Findings) -> _Row:
+    parsed = _Row(number, {})
+    for index, column in columns:
+        raw = row[index]
+        if raw == "" or _blank(raw):
+            if column.required:
+                parsed.failed.add(column.key)
+                findings.error(f"is blank; expected {_expected(column)}", table.sheet, number, table.header(column.key))
+            continue
+        try:
+            parsed.values[column.key] = _PARSERS[column.kind](raw, column)
+        except _CellError as error:
+            parsed.failed.add(column.key)
+            findings.error(str(error), table.sheet, number, table.header(column.key))
+    return parsed
+
+
+def _expected(column: Column) -> str:
+    return {
+        "amount": "a number >= 0", "positive": "a number > 0", "fraction": "a fraction between 0 and 1",
+        "whole": f"a whole number >= {column.minimum}", "quarter": "a quarter like 2027Q1", "yesno": "yes or no",
+        "choice": " or ".join(column.choices),
+    }.get(column.kind, f"the {column.label.casefold()}")
+
+
+# ---------------------------------------------------------------------------------------
+# Reading: from tables to a portfolio
+# ---------------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Reads every sheet, then checks the cross-references between them, locating each problem."""
+
+    def __init__(self, book: Any, findings: _Findings):
+        self.book = book
+        self.findings = findings
+        self.tables: dict[str, _Table | None] = {}
+
+    def portfolio(self) -> Portfolio | None:
+        self._read_sheets()
+        settings, total_budget = self._settings()
+        labels = quarter_labels(settings)
+        teams = self._teams(labels)
+        budget = self._budget(labels, total_budget)
+        experiences = self._experiences(settings, labels, teams)
+        if self.findings.errors:
+            return None
+        return Portfolio(experiences=experiences, teams=tuple(teams.values()), budget=budget,
+                         settings=settings, total_budget=total_budget)
+
+    # -- sheets ---------------------------------------------------------------------------
+
+    def _read_sheets(self) -> None:
+        found: dict[str, str] = {}
+        for name in self.book.sheet_names:
+            spec = _SHEET_LOOKUP.get(_squash(name))
+            if spec is None:
+                continue
+            if spec.name in found:
+                self.findings.error(f'sheets "{found[spec.name]}" and "{name}" both mean {spec.name}; keep one', name)
+                continue
+            found[spec.name] = name
+            read = _read_settings_table if spec is SETTINGS_SHEET else _read_table
+            self.tables[spec.name] = read(self.book, name, spec, self.findings)
+        for spec in SHEETS:
+            if spec.name not in found and spec.required and spec is not BUDGET:
+                sheets = ", ".join(self.book.sheet_names)
+                self.findings.error(f"sheet {spec.name} is missing (sheets found: {sheets})")
+
+    def _rows(self, spec: SheetSpec) -> list[_Row]:
+        table = self.tables.get(spec.name)
+        return table.rows if table is not None else []
+
+    def _error(self, spec: SheetSpec, row: _Row | int | None, key: str | None, message: str) -> None:
+        table = self.tables.get(spec.name)
+        sheet = table.sheet if table is not None else spec.name
+        number = row.number if isinstance(row, _Row) else row
+        column = table.header(key) if (table is not None and key) else key
+        self.findings.error(message, sheet, number, column)
+
+    # -- settings -------------------------------------------------------------------------
+
+    def _settings(self) -> tuple[Settings, float | None]:
+        values = {row.values["key"]: row.values["value"] for row in self._rows(SETTINGS_SHEET) if "value" in row.values}
+        total_budget = values.pop("total_budget", None)
+        settings = Settings(**values)
+        if SETTINGS_SHEET.name not in self.tables:
+            self.findings.warn("no Settings sheet: the default settings are used")
+        return settings, total_budget
+
+    # -- teams and budget -----------------------------------------------------------------
+
+    def _teams(self, labels: list[str]) -> dict[str, Team]:
+        """Team by case-folded name, with a capacity for every quarter of the horizon."""
+        teams: dict[str, Team] = {}
+        first_row: dict[str, int] = {}
+        table = self.tables.get(TEAMS.name)
+        quarters = [key.split(":", 1)[1] for key in (table.headers if table else {}) if key.startswith("capacity:")]
+        outside = [label for label in quarters if label not in labels]
+        if outside and table is not None:
+            self._error(TEAMS, table.header_row, None,
+                        f"quarter columns {', '.join(outside)} are outside the horizon {labels[0]}..{labels[-1]} (see Settings)")
+        for row in self._rows(TEAMS):
+            name = row.values.get("team")
+            if name is None:
+                continue
+            if name.casefold() in teams:
+                self._error(TEAMS, row, "team", f'team "{name}" appears twice: rows {first_row[name.casefold()]} and {row.number}')
+                continue
+            teams[name.casefold()] = Team(name, self._capacity(row, labels))
+            first_row[name.casefold()] = row.number
+        return teams
+
+    def _capacity(self, row: _Row, labels: list[str]) -> tuple[float, ...]:
+        """A team's capacity per quarter: its quarter's column if filled, else Capacity per quarter."""
+        capacity: list[float] = []
+        for label in labels:
+            value = row.values.get(f"capacity:{label}", row.values.get("capacity"))
+            if value is None:
+                # A bad cell was reported already; only a missing number is new.
+                if not {f"capacity:{label}", "capacity"} & row.failed:
+                    self._error(TEAMS, row, "capacity", f"no capacity for {label}; fill Capacity per quarter or a {label} column")
+                break
+            capacity.append(value)
+        return tuple(capacity)
+
+    def _budget(self, labels: list[str], total_budget: float | None) -> tuple[float, ...]:
+        table = self.tables.get(BUDGET.name)
+        if table is None:
+            if BUDGET.name in self.tables:
+                return ()
+            if total_budget is None:
+                self.findings.error("sheet Budget is missing, and Settings give no Total budget")
+                return ()
+            # Only a total: each quarter may spend up to all of it; the total caps the horizon.
+            return (total_budget,) * len(labels)
+        rows = [row for row in table.rows if "quarter" in row.values]
+        found = [row.values["quarter"] for row in rows]
+        for row, expected in zip(rows, labels):
+            if row.values["quarter"] != expected:
+                self._error(BUDGET, row, "quarter", f'"{row.values["quarter"]}" is not the next quarter of the horizon; expected {expected}')
+                break
+        else:
+            if len(found) != len(labels) and len(found) == len(table.rows):
+                span = f"{labels[0]}..{labels[-1]}"
+                self._error(BUDGET, None, "quarter", f"has {len(found)} quarters; the horizon (Settings) has {len(labels)}: {span}")
+        return tuple(row.values.get("budget", 0.0) for row in rows)
+
+    # -- experiences and options ----------------------------------------------------------
+
+    def _experiences(self, settings: Settings, labels: list[str], teams: dict[str, Team]) -> tuple[Experience, ...]:
+        rows = self._unique_experiences()
+        options = self._options(rows, teams)
+        self._check_experiences(rows, options, labels, teams)
+        self._check_references(rows)
+        if self.findings.errors:
+            return ()
+        ids = {key: row.values["id"] for key, row in rows.items()}
+        return tuple(self._experience(row, options[key], labels, teams, ids) for key, row in rows.items())
+
+    def _unique_experiences(self) -> dict[str, _Row]:
+        rows: dict[str, _Row] = {}
+        for row in self._rows(EXPERIENCES):
+            identifier = row.values.get("id")
+            if identifier is None:
+                continue
+            key = normalise_id(identifier)
+            if key in rows:
+                self._error(EXPERIENCES, row, "id", f'id "{identifier}" is used twice: rows {rows[key].number} and {row.number} (ids ignore case)')
+            else:
+                rows[key] = row
+        return rows
+
+    def _options(self, experiences: dict[str, _Row], teams: dict[str, Team]) -> dict[str, dict[str, dict[str, Any]]]:
+        """Options by experience key and case-folded option name, each with its shared attention."""
+        options: dict[str, dict[str, dict[str, Any]]] = {key: {} for key in experiences}
+        for row in self._rows(OPTIONS):
+            key = self._experience_key(OPTIONS, row, experiences)
+            if key is None:
+                continue
+            name = row.values.get("option") or _DEFAULT_OPTION
+            if name.casefold() in options[key]:
+                self._error(OPTIONS, row, "option", f'option "{name}" of experience "{row.values["experience_id"]}" appears twice')
+                continue
+            options[key][name.casefold()] = {**row.values, "option": name, "shared": [], "row": row.number}
+        for row in self._rows(SHARED_ATTENTION):
+            key = self._experience_key(SHARED_ATTENTION, row, experiences)
+            if key is not None:
+                self._add_shared(row, options[key], experiences[key], teams)
+        return options
+
+    def _experience_key(self, spec: SheetSpec, row: _Row, experiences: dict[str, _Row]) -> str | None:
+        identifier = row.values.get("experience_id")
+        if identifier is None:
+            return None
+        key = normalise_id(identifier)
+        if key not in experiences:
+            self._error(spec, row, "experience_id", f'"{identifier}" is not an experience id on sheet Experiences')
+            return None
+        return key
+
+    def _add_shared(self, row: _Row, options: dict[str, dict[str, Any]], experience: _Row, teams: dict[str, Team]) -> None:
+        name = row.values.get("option") or _DEFAULT_OPTION
+        option = options.get(name.casefold())
+        team = row.values.get("team")
+        if option is None:
+            known = ", ".join(o["option"] for o in options.values()) or "none"
+            self._error(SHARED_ATTENTION, row, "option",
+                        f'"{name}" is not an option of experience "{row.values["experience_id"]}" on sheet Options (its options: {known})')
+        elif team is not None and team.casefold() not in teams:
+            self._error(SHARED_ATTENTION, row, "team", self._unknown_team(team, teams))
+        elif team is not None and team.casefold() == str(experience.values.get("team", "")).casefold():
+            self._error(SHARED_ATTENTION, row, "team", f'"{team}" owns the experience; put its team-weeks in the Attention column of Options')
+        elif team is not None and any(t.casefold() == team.casefold() for t, _ in option["shared"]):
+            self._error(SHARED_ATTENTION, row, "team", f'team "{team}" appears twice for option "{name}"')
+        elif team is not None and "attention" in row.values:
+            option["shared"].append((teams[team.casefold()].name, row.values["attention"]))
+
+    @staticmethod
+    def _unknown_team(team: str, teams: dict[str, Team]) -> str:
+        known = ", ".join(t.name for t in teams.values()) or "none"
+        return f'"{team}" is not a team on sheet Teams (teams: {known})'
+
+    def _check_experiences(self, rows: dict[str, _Row], options: dict[str, dict[str, dict[str, Any]]],
+                           labels: list[str], teams: dict[str, Team]) -> None:
+        for key, row in rows.items():
+            values = row.values
+            team = values.get("team")
+            if team is not None and team.casefold() not in teams:
+                self._error(EXPERIENCES, row, "team", self._unknown_team(team, teams))
+            base = values.get("uplift_base")
+            low, high = values.get("uplift_low", base), values.get("uplift_high", base)
+            if None not in (low, base, high) and not low <= base <= high:
+                self._error(EXPERIENCES, row, "uplift_base", f"uplift low {low:g}, base {base:g}, high {high:g}: expected low <= base <= high")
+            start = values.get("earliest_start")
+            if start is not None and start not in labels:
+                self._error(EXPERIENCES, row, "earliest_start", f"{start} is outside the horizon {labels[0]}..{labels[-1]} (see Settings)")
+            if not options.get(key):
+                self._error(EXPERIENCES, row, "id", f'experience "{values["id"]}" has no funding option on sheet Options')
+
+    def _check_references(self, rows: dict[str, _Row]) -> None:
+        for row in rows.values():
+            for key in ("requires", "excludes"):
+                for reference in row.values.get(key, ()):
+                    if normalise_id(reference) not in rows:
+                        self._error(EXPERIENCES, row, key, f'"{reference}" is not an experience id on sheet Experiences')
+            if row.values.get("mandatory"):
+                for reference in row.values.get("excludes", ()):
+                    other = rows.get(normalise_id(reference))
+                    if other is not None and other.values.get("mandatory"):
+                        self._error(EXPERIENCES, row, "excludes",
+                                    f'mandatory experience excludes "{reference}", which is mandatory too (row {other.number}); both cannot be funded')
+        graph = {key: tuple(normalise_id(r) for r in row.values.get("requires", ()) if normalise_id(r) in rows)
+                 for key, row in rows.items()}
+        for cycle in find_cycles(graph):
+            names = " -> ".join(str(rows[key].values["id"]) for key in cycle)
+            numbers = ", ".join(str(rows[key].number) for key in cycle[:-1])
+            self._error(EXPERIENCES, rows[cycle[0]], "requires", f"circular dependency: {names} (rows {numbers})")
+
+    @staticmethod
+    def _experience(row: _Row, options: dict[str, dict[str, Any]], labels: list[str], teams: dict[str, Team],
+                    ids: dict[str, str]) -> Experience:
+        """The experience of a checked row; references and team names as the workbook spells their targets."""
+        values = row.values
+        owner = teams[values["team"].casefold()].name
+        base = values["uplift_base"]
+        return Experience(
+            id=values["id"], name=values.get("name", ""), description=values.get("description", ""),
+            journey_stage=values.get("journey_stage", ""), channel=values.get("channel", ""),
+            product_line=values.get("product_line", ""), layer=values["layer"], team=owner,
+            reach_per_quarter=values["reach_per_quarter"], outcome=values.get("outcome", ""),
+            value_per_outcome=values["value_per_outcome"],
+            uplift_low=values.get("uplift_low", base), uplift_base=base, uplift_high=values.get("uplift_high", base),
+            options=tuple(_funding_option(option, owner) for option in options.values()),
+            mandatory=values.get("mandatory", False),
+            requires=tuple(ids[normalise_id(r)] for r in values.get("requires", ())),
+            excludes=tuple(ids[normalise_id(r)] for r in values.get("excludes", ())),
+            earliest_start=labels.index(values["earliest_start"]) if "earliest_start" in values else 0,
+        )
+
+
+def _funding_option(values: dict[str, Any], owner: str) -> FundingOption:
+    return FundingOption(
+        name=values["option"], one_off_cost=values["one_off_cost"],
+        run_cost_per_quarter=values.get("run_cost_per_quarter", 0.0),
+        attention=((owner, values["attention"]), *values["shared"]),
+        delivery_quarters=values["delivery_quarters"], uplift_share=values.get("uplift_share", 1.0),
+    )
+
+
+def _read_settings_table(book: Any, sheet: str, spec: SheetSpec, findings: _Findings) -> _Table | None:
+    """The Settings sheet: rows of Setting | Value, each value read by its setting's kind."""
+    table = _read_table(book, sheet, spec, findings)
+    if table is None:
+        return None
+    if "value" not in table.headers:
+        findings.error('column "Value" is missing (a required column of sheet Settings)', sheet, table.header_row)
+    seen: dict[str, int] = {}
+    settings_rows: list[_Row] = []
+    for row in table.rows:
+        setting = _match(_SETTING_LOOKUP, row.values["setting"])
+        if setting is None:
+            findings.warn(f'"{row.values["setting"]}" is not a known setting; ignored', sheet, row.number, table.header("setting"))
+        elif setting.key in seen:
+            findings.error(f"setting {setting.label} appears twice: rows {seen[setting.key]} and {row.number}",
+                           sheet, row.number, table.header("setting"))
+        else:
+            seen[setting.key] = row.number
+            parsed = _parse_setting(setting, row, table, findings)
+            if parsed is not None:
+                settings_rows.append(parsed)
+    table.rows = settings_rows
+    return table
+
+
+def _parse_setting(setting: Column, row: _Row, table: _Table, findings: _Findings) -> _Row | None:
+    raw = row.values.get("value")
+    if raw is None or _blank(raw):
+        return None
+    try:
+        return _Row(row.number, {"key": setting.key, "value": _PARSERS[setting.kind](raw, setting)})
+    except _CellError as error:
+        findings.error(f"{setting.label}: {error}", table.sheet, row.number, table.header("value"))
+        return None
