@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.domain import Experience, FundingOption, Portfolio, Settings
+from planner.domain import Experience, FundingOption, Portfolio, Settings, normalise_id
 
 
 @dataclass(frozen=True)
@@ -86,14 +86,39 @@ def payback_quarter(net_cash: np.ndarray | list[float]) -> int | None:
     return None
 
 
-def starts(settings: Settings, experience: Experience, option: FundingOption) -> range:
+def earliest_starts(portfolio: Portfolio) -> list[int]:
+    """The first quarter each experience can start: its own earliest start, and not before
+    every prerequisite can be live (its earliest start plus its fastest delivery)."""
+    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
+    earliest: dict[int, int] = {}
+    for root in range(len(portfolio.experiences)):
+        # Depth-first without recursion: long dependency chains must not hit Python's limit.
+        stack = [root]
+        while stack:
+            i = stack[-1]
+            experience = portfolio.experiences[i]
+            prerequisites = [index[normalise_id(ref)] for ref in experience.requires]
+            pending = [j for j in prerequisites if j not in earliest]
+            if pending:
+                stack.extend(pending)  # dependency cycles are rejected at the input boundary
+                continue
+            stack.pop()
+            earliest[i] = max(
+                [experience.earliest_start]
+                + [earliest[j] + min((o.delivery_quarters for o in portfolio.experiences[j].options), default=0) for j in prerequisites]
+            )
+    return [earliest[i] for i in range(len(portfolio.experiences))]
+
+
+def starts(settings: Settings, experience: Experience, option: FundingOption, first: int | None = None) -> range:
     """Start quarters on offer: delivery must finish inside the horizon.
 
-    With start_quarters "free" any start from the experience's earliest on; with "fixed"
-    only the earliest start.
+    With start_quarters "free" any start from the earliest on; with "fixed" only the
+    earliest start. `first` is the earliest start after dependencies (`earliest_starts`);
+    by default the experience's own.
     """
     last = settings.horizon_quarters - option.delivery_quarters
-    first = experience.earliest_start
+    first = experience.earliest_start if first is None else first
     if settings.start_quarters == "fixed":
         last = min(last, first)
     return range(first, last + 1)
@@ -147,9 +172,10 @@ def columns(portfolio: Portfolio, uplift: str = "base") -> Columns:
     opt_idx: list[int] = []
     start_list: list[int] = []
     # Per (experience, option): cost, run, delivery, benefit rate, attention.
+    firsts = earliest_starts(portfolio)
     for i, experience in enumerate(portfolio.experiences):
         for k, option in enumerate(experience.options):
-            for s in starts(settings, experience, option):
+            for s in starts(settings, experience, option, firsts[i]):
                 exp_idx.append(i)
                 opt_idx.append(k)
                 start_list.append(s)

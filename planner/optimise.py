@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import time
@@ -50,7 +51,7 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None) -> Pl
     greedy_columns, greedy = greedy_baseline(portfolio, rules, cols, keep)
     economics_seconds = time.perf_counter() - started
 
-    outcome, lp, build_seconds, counts = solve_isolated(portfolio, rules, cols, keep, greedy_columns if greedy.feasible else None)
+    outcome, lp, build_seconds, solve_seconds, counts = solve_isolated(portfolio, rules, cols, keep, greedy_columns if greedy.feasible else None)
     if outcome.status == "infeasible" or lp.status == "infeasible":
         raise InfeasibleError(diagnose_infeasible(portfolio, rules, cols, keep, settings.solver))
     if outcome.status in ("optimal", "feasible"):
@@ -79,7 +80,7 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None) -> Pl
         gap_target=settings.gap,
         time_limit_seconds=settings.time_limit_seconds,
         build_seconds=economics_seconds + build_seconds,
-        solve_seconds=outcome.seconds + lp.seconds,
+        solve_seconds=solve_seconds,
         check_seconds=check_seconds,
         variables=counts[0],
         constraints=counts[1],
@@ -175,7 +176,9 @@ class _Result:
     error: str = ""
 
 
-def _worker(connection, portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, warm: np.ndarray | None) -> None:
+def _worker(connection, portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, warm: np.ndarray | None,
+            relax: bool) -> None:
+    """Build the model and solve it (or its LP relaxation); send the outcome to the parent."""
     os.setpgrp()  # the solver's own processes join this group, so stopping the group stops them too
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # solvers print banners; library code never prints
@@ -185,13 +188,9 @@ def _worker(connection, portfolio: Portfolio, rules: Rules, cols: Columns, keep:
         model = build_model(portfolio, rules, cols, keep)
         counts = (len(model.variables), len(model.constraints))
         build_seconds = time.perf_counter() - started
-        lp = solve_model(model, settings.solver, None, 0.0, relax=True)
-        connection.send(_Result("lp", lp, build_seconds, counts))
-        if lp.status == "infeasible":
-            return
-        remaining = max(1.0, settings.time_limit_seconds - (time.perf_counter() - started))
-        mip = solve_model(model, settings.solver, remaining, settings.gap, warm_start=warm)
-        connection.send(_Result("mip", mip))
+        remaining = max(1.0, settings.time_limit_seconds - build_seconds)
+        outcome = solve_model(model, settings.solver, remaining, settings.gap, relax=relax, warm_start=warm)
+        connection.send(_Result("lp" if relax else "mip", outcome, build_seconds, counts))
     except Exception as error:  # the parent turns this into a SolverError with the cause
         connection.send(_Result("error", error=f"{type(error).__name__}: {error}"))
     finally:
@@ -199,47 +198,62 @@ def _worker(connection, portfolio: Portfolio, rules: Rules, cols: Columns, keep:
 
 
 def solve_isolated(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, warm: np.ndarray | None):
-    """Build and solve in a child process; stop it when the time limit and the grace are past.
+    """Solve the LP relaxation and the MIP side by side in child processes that can be stopped.
 
-    Returns (MIP outcome, LP outcome, build seconds, (variables, constraints)).
+    The LP gives the bound and the marginal values; running it beside the MIP uses the
+    second core instead of adding its time. Both children are stopped when the time limit
+    and the grace are past. Returns (MIP outcome, LP outcome, build seconds, (variables,
+    constraints)).
     """
     settings = portfolio.settings
     context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_worker, args=(sender, portfolio, rules, cols, keep, warm), daemon=True)
-    process.start()
-    sender.close()
-    deadline = time.monotonic() + settings.time_limit_seconds + max(GRACE_SECONDS, 0.25 * settings.time_limit_seconds)
-    lp = mip = None
-    build_seconds, counts = 0.0, (0, 0)
+    receivers = {}
+    processes = []
+    for relax in (True, False):
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_worker, args=(sender, portfolio, rules, cols, keep, warm, relax), daemon=True)
+        process.start()
+        sender.close()
+        receivers[receiver] = process
+        processes.append(process)
+    started = time.monotonic()
+    deadline = started + settings.time_limit_seconds + max(GRACE_SECONDS, 0.25 * settings.time_limit_seconds)
+    results: dict[str, _Result] = {}
     try:
-        while mip is None:
-            wait = deadline - time.monotonic()
-            if wait <= 0 or not receiver.poll(wait):
+        while receivers and not _finished(results):
+            ready = multiprocessing.connection.wait(list(receivers), timeout=max(0.0, deadline - time.monotonic()))
+            if not ready:
                 break
-            try:
-                message: _Result = receiver.recv()
-            except EOFError:
-                break
-            if message.kind == "error":
-                raise SolverError(f"the {settings.solver.upper()} solver failed: {message.error}")
-            if message.kind == "lp":
-                lp, build_seconds, counts = message.outcome, message.build_seconds, message.counts
-                if lp.status == "infeasible":
-                    break
-            else:
-                mip = message.outcome
+            for receiver in ready:
+                receivers.pop(receiver)
+                try:
+                    message: _Result = receiver.recv()
+                except EOFError:
+                    continue
+                if message.kind == "error":
+                    raise SolverError(f"the {settings.solver.upper()} solver failed: {message.error}")
+                results[message.kind] = message
     finally:
-        _stop(process)
-        receiver.close()
-    if lp is None:
+        for process in processes:
+            _stop(process)
+    if "lp" not in results:
         raise SolverError(f"the {settings.solver.upper()} solver did not finish even the LP relaxation "
                           f"within {settings.time_limit_seconds:g} s; raise the time limit")
-    if mip is None:
+    lp = results["lp"].outcome
+    build_seconds = results["lp"].build_seconds
+    wall = time.monotonic() - started
+    if "mip" in results:
+        mip = results["mip"].outcome
+    else:
         elapsed = settings.time_limit_seconds
-        mip = SolveOutcome("no_solution" if lp.status != "infeasible" else "infeasible", (), math.nan, None, {}, elapsed,
+        mip = SolveOutcome("infeasible" if lp.status == "infeasible" else "no_solution", (), math.nan, None, {}, elapsed,
                            f"stopped after {elapsed:g} s without a plan from the solver")
-    return mip, lp, build_seconds, counts
+    return mip, lp, build_seconds, wall - build_seconds, results["lp"].counts
+
+
+def _finished(results: dict[str, _Result]) -> bool:
+    lp = results.get("lp")
+    return lp is not None and ("mip" in results or lp.outcome.status == "infeasible")
 
 
 def _stop(process) -> None:
