@@ -1,0 +1,667 @@
+"""The report model: a renderer-neutral picture of a plan, and `write_reports` that renders it.
+
+`build_report(plan)` turns a Plan into plain frozen dataclasses holding numbers, labels and
+flags, never formatted text. The HTML renderer (`planner.html`) and the Excel renderer
+(`planner.xlsx`) read only this model, so a number means the same in both. A report is an
+ordered tuple of sections (`Section(key, title, data)`); other analyses (scenario
+comparisons, frontiers, roll-forwards) add sections with new keys, and each renderer finds
+the layout for a key in templates/ (the HTML partial `templates/sections/<key>.html.j2`, the
+Excel sheets naming the key in their expressions).
+
+`write_reports(plan, out_dir)` writes report.html, report.xlsx and plan.csv, each whole or
+not at all, byte-identical for the same plan.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from planner.domain import Experience, Portfolio, parse_quarter, quarter_label
+from planner.errors import InputError, Problem
+from planner.plan import Decision, Plan, RuleUse
+
+FORMATS: tuple[str, ...] = ("html", "xlsx", "csv")
+FILE_NAMES: dict[str, str] = {"html": "report.html", "xlsx": "report.xlsx", "csv": "plan.csv"}
+
+
+@dataclass(frozen=True)
+class ExperienceRow:
+    """One experience as the plan treats it; quarters are labels ("2027Q1"), None if not funded."""
+
+    id: str
+    name: str
+    journey_stage: str
+    channel: str
+    product_line: str
+    layer: str
+    team: str
+    mandatory: bool
+    funded: bool
+    option: str | None
+    start_quarter: str | None
+    go_live_quarter: str | None
+    total_spend: float
+    pv_benefit: float
+    pv_cost: float
+    npv: float
+    roi: float | None
+    payback_quarter: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The headline numbers an executive reads first."""
+
+    title: str
+    scenario: str
+    currency: str
+    first_quarter: str
+    last_quarter: str
+    experiences: int
+    funded: int
+    budget: float
+    spend: float
+    pv_benefit: float
+    pv_cost: float
+    npv: float
+    roi: float | None
+    payback_quarter: str | None
+    greedy_npv: float
+    greedy_spend: float
+    greedy_funded: int
+    greedy_feasible: bool
+    gain_over_greedy: float
+    gain_share: float | None
+    solver: str
+    status: str
+    proven_optimal: bool
+    gap: float | None
+
+    @property
+    def budget_used(self) -> float | None:
+        return self.spend / self.budget if self.budget > 0 else None
+
+
+@dataclass(frozen=True)
+class QuarterRow:
+    """Money in one quarter: what the budget allows, what the plan spends, and what comes back."""
+
+    quarter: str
+    budget: float
+    spend: float
+    headroom: float
+    benefit: float
+    net: float
+    cumulative_net: float
+
+
+@dataclass(frozen=True)
+class TeamQuarter:
+    """One team's attention in one quarter, in team-weeks."""
+
+    team: str
+    quarter: str
+    capacity: float
+    used: float
+
+    @property
+    def share(self) -> float | None:
+        return self.used / self.capacity if self.capacity > 0 else None
+
+
+@dataclass(frozen=True)
+class TeamAttention:
+    """One team over the horizon: its quarters and its totals."""
+
+    team: str
+    quarters: tuple[TeamQuarter, ...]
+    capacity: float
+    used: float
+
+    @property
+    def share(self) -> float | None:
+        return self.used / self.capacity if self.capacity > 0 else None
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Attention by team: each team's quarters and totals, and every (team, quarter) in one list."""
+
+    teams: tuple[TeamAttention, ...]
+
+    @property
+    def by_quarter(self) -> tuple[TeamQuarter, ...]:
+        return tuple(quarter for team in self.teams for quarter in team.quarters)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A two-way table of one measure, e.g. spend by journey stage (rows) x channel (columns)."""
+
+    measure: str
+    row_dimension: str
+    column_dimension: str
+    rows: tuple[str, ...]
+    columns: tuple[str, ...]
+    values: tuple[tuple[float, ...], ...]
+
+    @property
+    def row_totals(self) -> tuple[float, ...]:
+        return tuple(sum(row) for row in self.values)
+
+    @property
+    def column_totals(self) -> tuple[float, ...]:
+        return tuple(sum(column) for column in zip(*self.values)) if self.values else ()
+
+    @property
+    def total(self) -> float:
+        return sum(self.row_totals)
+
+
+@dataclass(frozen=True)
+class MapCell:
+    """One combination of two dimensions (long form of a Grid), for tables finance can pivot."""
+
+    row: str
+    column: str
+    funded: int
+    spend: float
+    npv: float
+
+
+@dataclass(frozen=True)
+class ExperienceMap:
+    """Where spend and value land: journey stage x channel, and product line x journey stage."""
+
+    spend_by_stage_channel: Grid
+    npv_by_stage_channel: Grid
+    spend_by_product_stage: Grid
+    npv_by_product_stage: Grid
+    stage_channel: tuple[MapCell, ...]
+    product_lines: tuple[MapCell, ...]
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    """A budget or capacity rule: limit, use and what one more unit is worth (NPV per unit)."""
+
+    name: str
+    label: str
+    kind: str
+    quarter: str | None
+    team: str | None
+    limit: float
+    used: float
+    slack: float
+    unit: str
+    marginal_value: float
+    binding: bool
+
+
+@dataclass(frozen=True)
+class Constraints:
+    binding: tuple[RuleRow, ...]
+    all: tuple[RuleRow, ...]
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """Where the numbers came from and how they were found."""
+
+    workbook: str
+    workbook_sha256: str
+    scenario: str
+    scenario_file: str
+    currency: str
+    annual_discount_rate: float
+    first_quarter: str
+    first_day: date
+    horizon_quarters: int
+    ramp_quarters: int
+    tail_quarters: int
+    start_quarters: str
+    total_budget: float | None
+    solver: str
+    status: str
+    proven_optimal: bool
+    objective: float
+    best_bound: float | None
+    lp_bound: float | None
+    gap: float | None
+    gap_target: float
+    time_limit_seconds: float
+    build_seconds: float
+    solve_seconds: float
+    check_seconds: float
+    variables: int
+    constraints: int
+    message: str
+
+    @property
+    def total_seconds(self) -> float:
+        return self.build_seconds + self.solve_seconds + self.check_seconds
+
+
+@dataclass(frozen=True)
+class InputExperience:
+    """An experience as read from the inputs (echoed so a reader can check what was planned)."""
+
+    id: str
+    name: str
+    journey_stage: str
+    channel: str
+    product_line: str
+    layer: str
+    team: str
+    reach_per_quarter: float
+    outcome: str
+    value_per_outcome: float
+    uplift_low: float
+    uplift_base: float
+    uplift_high: float
+    mandatory: bool
+    requires: str
+    excludes: str
+    earliest_start: str
+    description: str
+
+
+@dataclass(frozen=True)
+class InputOption:
+    experience_id: str
+    option: str
+    one_off_cost: float
+    run_cost_per_quarter: float
+    attention: str
+    total_attention: float
+    delivery_quarters: int
+    uplift_share: float
+
+
+@dataclass(frozen=True)
+class Inputs:
+    experiences: tuple[InputExperience, ...]
+    options: tuple[InputOption, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of a report; `key` names its layout in templates/, `data` is one of the classes above."""
+
+    key: str
+    title: str
+    data: Any
+
+
+@dataclass(frozen=True)
+class Report:
+    """A whole report: title, currency, ordered sections, and the inputs echoed."""
+
+    title: str
+    currency: str
+    sections: tuple[Section, ...]
+    inputs: Inputs
+
+    def section(self, key: str) -> Any:
+        for section in self.sections:
+            if section.key == key:
+                return section.data
+        raise KeyError(key)
+
+    def context(self) -> dict[str, Any]:
+        """The names a template sees: `report`, `inputs`, and every section's data by its key."""
+        names: dict[str, Any] = {section.key: section.data for section in self.sections}
+        names.update(report=self, inputs=self.inputs, currency=self.currency)
+        return names
+
+
+# ---------------------------------------------------------------------------------------
+# Building the model from a plan
+
+
+def build_report(plan: Plan) -> Report:
+    """The report model of one plan."""
+    labels = plan.quarters
+    rows = tuple(experience_row(d, labels) for d in sorted(plan.decisions, key=_decision_order))
+    funded = tuple(r for r in rows if r.funded)
+    not_funded = tuple(r for r in rows if not r.funded)
+    summary = build_summary(plan)
+    sections = (
+        Section("summary", "Executive summary", summary),
+        Section("funded", "Funded experiences", funded),
+        Section("experience_map", "Experience map", build_experience_map(plan)),
+        Section("quarters", "Spend by quarter", build_quarters(plan)),
+        Section("attention", "Attention by team", build_attention(plan)),
+        Section("constraints", "Binding constraints", build_constraints(plan)),
+        Section("not_funded", "Experiences not funded", not_funded),
+        Section("assumptions", "Inputs and assumptions", build_assumptions(plan)),
+    )
+    return Report(summary.title, summary.currency, sections, build_inputs(plan.portfolio))
+
+
+def _decision_order(decision: Decision) -> tuple:
+    """Funded first by NPV (largest first), then by id, so every listing is stable."""
+    return (not decision.funded, -decision.npv if decision.funded else 0.0, decision.experience.key)
+
+
+def experience_row(decision: Decision, labels: Sequence[str]) -> ExperienceRow:
+    experience = decision.experience
+    return ExperienceRow(
+        id=experience.id,
+        name=experience.name,
+        journey_stage=experience.journey_stage,
+        channel=experience.channel,
+        product_line=experience.product_line,
+        layer=experience.layer,
+        team=experience.team,
+        mandatory=experience.mandatory,
+        funded=decision.funded,
+        option=decision.option,
+        start_quarter=_label(labels, decision.start_quarter),
+        go_live_quarter=_label(labels, decision.go_live_quarter),
+        total_spend=float(decision.total_spend),
+        pv_benefit=float(decision.pv_benefit),
+        pv_cost=float(decision.pv_cost),
+        npv=float(decision.npv),
+        roi=_number(decision.roi),
+        payback_quarter=_label(labels, decision.payback_quarter),
+        reason=decision.reason,
+    )
+
+
+def _number(value: float | None) -> float | None:
+    """A plain float (solvers hand back numpy scalars), None kept as None."""
+    return None if value is None else float(value)
+
+
+def _label(labels: Sequence[str], quarter: int | None) -> str | None:
+    """A quarter's label; quarters past the horizon (payback in the tail) are labelled too."""
+    if quarter is None:
+        return None
+    if quarter < len(labels):
+        return labels[quarter]
+    year, number = parse_quarter(labels[0])
+    index = year * 4 + number - 1 + quarter
+    return f"{index // 4}Q{index % 4 + 1}"
+
+
+def plan_budget(portfolio: Portfolio) -> float:
+    """The money available over the horizon: the per-quarter budgets, capped by the total if set."""
+    per_quarter = sum(portfolio.budget)
+    if portfolio.total_budget is None:
+        return per_quarter
+    return min(per_quarter, portfolio.total_budget)
+
+
+def build_summary(plan: Plan) -> Summary:
+    portfolio, solve, greedy = plan.portfolio, plan.solve, plan.greedy
+    labels = plan.quarters
+    gain = plan.gain_over_greedy
+    return Summary(
+        title=f"Experience portfolio plan: {plan.scenario.name}",
+        scenario=plan.scenario.name,
+        currency=portfolio.settings.currency,
+        first_quarter=labels[0],
+        last_quarter=labels[-1],
+        experiences=len(plan.decisions),
+        funded=len(plan.funded),
+        budget=float(plan_budget(portfolio)),
+        spend=float(plan.total_spend),
+        pv_benefit=float(plan.pv_benefit),
+        pv_cost=float(plan.pv_cost),
+        npv=float(plan.npv),
+        roi=_number(plan.roi),
+        payback_quarter=_label(labels, plan.payback_quarter),
+        greedy_npv=float(greedy.npv),
+        greedy_spend=float(greedy.spend),
+        greedy_funded=len(greedy.funded),
+        greedy_feasible=greedy.feasible,
+        gain_over_greedy=float(gain),
+        gain_share=float(gain / abs(greedy.npv)) if abs(greedy.npv) > 1e-9 else None,
+        solver=solve.solver,
+        status=solve.status,
+        proven_optimal=solve.proven_optimal,
+        gap=_number(solve.gap),
+    )
+
+
+def build_quarters(plan: Plan) -> tuple[QuarterRow, ...]:
+    rows = []
+    cumulative = 0.0
+    for label, budget, spend, benefit in zip(plan.quarters, plan.portfolio.budget, plan.spend_by_quarter, plan.benefit_by_quarter):
+        budget, spend, benefit = float(budget), float(spend), float(benefit)
+        cumulative += benefit - spend
+        rows.append(QuarterRow(label, budget, spend, budget - spend, benefit, benefit - spend, cumulative))
+    return tuple(rows)
+
+
+def build_attention(plan: Plan) -> Attention:
+    used_by_team = plan.attention_by_team()
+    teams = []
+    for team in sorted(plan.portfolio.teams, key=lambda t: t.name.casefold()):
+        used = used_by_team.get(team.name, (0.0,) * plan.portfolio.horizon)
+        quarters = tuple(
+            TeamQuarter(team.name, label, float(capacity), float(weeks)) for label, capacity, weeks in zip(plan.quarters, team.capacity, used)
+        )
+        teams.append(TeamAttention(team.name, quarters, sum(q.capacity for q in quarters), sum(q.used for q in quarters)))
+    return Attention(tuple(teams))
+
+
+def build_constraints(plan: Plan) -> Constraints:
+    labels = plan.quarters
+    rows = tuple(rule_row(rule, labels) for rule in plan.rules)
+    binding = tuple(sorted((r for r in rows if r.binding), key=lambda r: (-r.marginal_value, r.name)))
+    return Constraints(binding=binding, all=rows)
+
+
+def rule_row(rule: RuleUse, labels: Sequence[str]) -> RuleRow:
+    return RuleRow(
+        name=rule.name,
+        label=rule.label,
+        kind=rule.kind,
+        quarter=_label(labels, rule.quarter),
+        team=rule.team,
+        limit=float(rule.limit),
+        used=float(rule.used),
+        slack=float(rule.slack),
+        unit=rule.unit,
+        marginal_value=float(rule.marginal_value),
+        binding=bool(rule.binding),
+    )
+
+
+def _grid(measure: str, dimensions: tuple[str, str], cells: dict[tuple[str, str], float], rows: Iterable[str], columns: Iterable[str]) -> Grid:
+    rows, columns = tuple(rows), tuple(columns)
+    values = tuple(tuple(cells.get((r, c), 0.0) for c in columns) for r in rows)
+    return Grid(measure, dimensions[0], dimensions[1], rows, columns, values)
+
+
+def _ordered(values: Iterable[str]) -> tuple[str, ...]:
+    """Dimension values in the order the inputs first name them (journeys read left to right)."""
+    return tuple(dict.fromkeys(values))
+
+
+def _long_form(decisions: Sequence[Decision], key: Callable[[Experience], tuple[str, str]]) -> tuple[MapCell, ...]:
+    cells: dict[tuple[str, str], list[float]] = {}
+    for decision in decisions:
+        total = cells.setdefault(key(decision.experience), [0, 0.0, 0.0])
+        total[0] += 1
+        total[1] += float(decision.total_spend)
+        total[2] += float(decision.npv)
+    return tuple(MapCell(row, column, int(v[0]), v[1], v[2]) for (row, column), v in cells.items())
+
+
+def build_experience_map(plan: Plan) -> ExperienceMap:
+    experiences = plan.portfolio.experiences
+    stages = _ordered(e.journey_stage for e in experiences)
+    channels = _ordered(e.channel for e in experiences)
+    products = _ordered(e.product_line for e in experiences)
+    funded = plan.funded
+    by_stage_channel = _long_form(funded, lambda e: (e.journey_stage, e.channel))
+    by_product_stage = _long_form(funded, lambda e: (e.product_line, e.journey_stage))
+
+    def grid(cells: tuple[MapCell, ...], measure: str, dims: tuple[str, str], rows: tuple[str, ...], columns: tuple[str, ...]) -> Grid:
+        return _grid(measure, dims, {(c.row, c.column): getattr(c, measure) for c in cells}, rows, columns)
+
+    stage_channel = ("journey stage", "channel")
+    product_stage = ("product line", "journey stage")
+    rank = {s: i for i, s in enumerate(stages)}, {c: i for i, c in enumerate(channels)}, {p: i for i, p in enumerate(products)}
+    return ExperienceMap(
+        spend_by_stage_channel=grid(by_stage_channel, "spend", stage_channel, stages, channels),
+        npv_by_stage_channel=grid(by_stage_channel, "npv", stage_channel, stages, channels),
+        spend_by_product_stage=grid(by_product_stage, "spend", product_stage, products, stages),
+        npv_by_product_stage=grid(by_product_stage, "npv", product_stage, products, stages),
+        stage_channel=tuple(sorted(by_stage_channel, key=lambda c: (rank[0][c.row], rank[1][c.column]))),
+        product_lines=tuple(sorted(by_product_stage, key=lambda c: (rank[2][c.row], rank[0][c.column]))),
+    )
+
+
+def build_assumptions(plan: Plan) -> Assumptions:
+    portfolio, settings, solve, scenario = plan.portfolio, plan.portfolio.settings, plan.solve, plan.scenario
+    year, number = parse_quarter(settings.first_quarter)
+    return Assumptions(
+        workbook=Path(portfolio.source).name if portfolio.source else "",
+        workbook_sha256=portfolio.source_sha256,
+        scenario=scenario.name,
+        scenario_file=Path(scenario.source).name if scenario.source else "",
+        currency=settings.currency,
+        annual_discount_rate=settings.annual_discount_rate,
+        first_quarter=quarter_label(settings, 0),
+        first_day=date(year, 3 * number - 2, 1),
+        horizon_quarters=settings.horizon_quarters,
+        ramp_quarters=settings.ramp_quarters,
+        tail_quarters=settings.tail_quarters,
+        start_quarters=settings.start_quarters,
+        total_budget=portfolio.total_budget,
+        solver=solve.solver,
+        status=solve.status,
+        proven_optimal=solve.proven_optimal,
+        objective=float(solve.objective),
+        best_bound=_number(solve.best_bound),
+        lp_bound=_number(solve.lp_bound),
+        gap=_number(solve.gap),
+        gap_target=solve.gap_target,
+        time_limit_seconds=solve.time_limit_seconds,
+        build_seconds=solve.build_seconds,
+        solve_seconds=solve.solve_seconds,
+        check_seconds=solve.check_seconds,
+        variables=solve.variables,
+        constraints=solve.constraints,
+        message=solve.message,
+    )
+
+
+def build_inputs(portfolio: Portfolio) -> Inputs:
+    settings = portfolio.settings
+    experiences = tuple(
+        InputExperience(
+            id=e.id, name=e.name, journey_stage=e.journey_stage, channel=e.channel,
+            product_line=e.product_line, layer=e.layer, team=e.team,
+            reach_per_quarter=e.reach_per_quarter, outcome=e.outcome,
+            value_per_outcome=e.value_per_outcome, uplift_low=e.uplift_low,
+            uplift_base=e.uplift_base, uplift_high=e.uplift_high, mandatory=e.mandatory,
+            requires="; ".join(e.requires), excludes="; ".join(e.excludes),
+            earliest_start=quarter_label(settings, e.earliest_start), description=e.description,
+        )
+        for e in portfolio.experiences
+    )
+    options = tuple(
+        InputOption(
+            experience_id=e.id, option=o.name, one_off_cost=o.one_off_cost,
+            run_cost_per_quarter=o.run_cost_per_quarter,
+            attention="; ".join(f"{team}: {weeks:g}" for team, weeks in o.attention),
+            total_attention=o.total_attention, delivery_quarters=o.delivery_quarters,
+            uplift_share=o.uplift_share,
+        )
+        for e in portfolio.experiences
+        for o in e.options
+    )
+    return Inputs(experiences, options)
+
+
+# ---------------------------------------------------------------------------------------
+# plan.csv and write_reports
+
+CSV_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "id"), ("name", "name"), ("stage", "journey_stage"), ("channel", "channel"),
+    ("product line", "product_line"), ("layer", "layer"), ("team", "team"), ("funded", "funded"),
+    ("option", "option"), ("start quarter", "start_quarter"), ("go-live quarter", "go_live_quarter"),
+    ("total spend", "total_spend"), ("PV benefit", "pv_benefit"), ("PV cost", "pv_cost"),
+    ("NPV", "npv"), ("ROI", "roi"), ("reason", "reason"),
+)
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        # repr keeps every digit, so the CSV round-trips exactly and stays byte-stable.
+        return repr(round(value, 6))
+    return value
+
+
+def render_csv(report: Report) -> bytes:
+    """plan.csv: one row per experience, funded first; UTF-8 with a BOM so Excel reads accents."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([header for header, _ in CSV_COLUMNS])
+    rows = report.section("funded") + report.section("not_funded")
+    for row in rows:
+        writer.writerow([_csv_value(getattr(row, field)) for _, field in CSV_COLUMNS])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def write_atomically(path: Path, data: bytes) -> Path:
+    """Write a file whole or not at all: a temporary file beside it, then os.replace."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def render(report: Report, format: str) -> bytes:
+    """The bytes of one report file; renderers are imported here so csv needs neither."""
+    if format == "html":
+        from planner.html import render_html
+
+        return render_html(report).encode("utf-8")
+    if format == "xlsx":
+        from planner.xlsx import render_xlsx
+
+        return render_xlsx(report)
+    if format == "csv":
+        return render_csv(report)
+    raise ValueError(f'"{format}" is not a report format; choose from {", ".join(FORMATS)}')
+
+
+def write_reports(plan: Plan, out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Write the plan's reports into out_dir (created if missing); return the paths written.
+
+    Every format is rendered in memory before any file is touched, so a failure leaves
+    out_dir as it was.
+    """
+    unknown = [f for f in formats if f not in FILE_NAMES]
+    if unknown:
+        raise InputError(Problem("report formats", f'{", ".join(unknown)} unknown; choose from {", ".join(FORMATS)}'))
+    out_dir = Path(out_dir)
+    report = build_report(plan)
+    contents = {f: render(report, f) for f in dict.fromkeys(formats)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [write_atomically(out_dir / FILE_NAMES[f], data) for f, data in contents.items()]

@@ -1,0 +1,315 @@
+"""Build templates/report.xlsx, the Excel report template, with openpyxl.
+
+The committed report.xlsx is the source of truth: finance edits it in Excel. This script
+records how the first version was made, and rebuilds it if the layout must start over:
+
+    python templates/make_report_template.py [templates/report.xlsx]
+
+Cells hold Jinja2 expressions over the report model (`planner.report`); a row whose first
+cell begins with `{% for x in items %}` repeats once per item. docs/reports.md explains the
+conventions.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.data_source import AxDataSource, StrRef
+from openpyxl.formatting.rule import ColorScaleRule
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.worksheet.worksheet import Worksheet
+
+MONEY = '#,##0;[Red]-#,##0'
+PERCENT = '0.0%;[Red]-0.0%'
+WEEKS = '#,##0.0'
+VALUE = '#,##0.00;[Red]-#,##0.00'
+DATE = 'yyyy-mm-dd'
+HEADER_FILL = PatternFill("solid", fgColor="1F3A5F")
+HEADER_FONT = Font(name="Calibri", bold=True, color="FFFFFF")
+TITLE_FONT = Font(name="Calibri", bold=True, size=14, color="1F3A5F")
+NOTE_FONT = Font(name="Calibri", italic=True, color="555555")
+TOTAL_FONT = Font(name="Calibri", bold=True)
+TOTAL_BORDER = Border(top=Side(style="thin", color="1F3A5F"), bottom=Side(style="double", color="1F3A5F"))
+
+# A column: (header, cell content for the repeated row, number format, width).
+Column = tuple[str, str, str | None, float]
+
+
+def title(ws: Worksheet, text: str, note: str, width: int) -> None:
+    ws["A1"] = text
+    ws["A1"].font = TITLE_FONT
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    ws["A2"] = note
+    ws["A2"].font = NOTE_FONT
+
+
+def table(ws: Worksheet, top: int, loop: str, columns: list[Column], totals: dict[int, str] | None = None) -> int:
+    """A header row at `top`, a repeated row below it, and an optional totals row; returns the totals row."""
+    for index, (header, content, number_format, width) in enumerate(columns, start=1):
+        head = ws.cell(top, index, header)
+        head.font, head.fill = HEADER_FONT, HEADER_FILL
+        head.alignment = Alignment(wrap_text=True, vertical="center")
+        cell = ws.cell(top + 1, index, (f"{{% for {loop} %}}" if index == 1 else "") + content)
+        if number_format:
+            cell.number_format = number_format
+        letter = head.column_letter
+        ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, width)
+    ws.row_dimensions[top].height = 30
+    if totals is not None:
+        label = ws.cell(top + 2, 1, "Total")
+        label.font, label.border = TOTAL_FONT, TOTAL_BORDER
+        for index in range(2, len(columns) + 1):
+            cell = ws.cell(top + 2, index, totals.get(index))
+            cell.font, cell.border = TOTAL_FONT, TOTAL_BORDER
+            cell.number_format = columns[index - 1][2] or "General"
+    ws.freeze_panes = ws.cell(top + 1, 1) if top < 6 else ws.freeze_panes
+    return top + 2
+
+
+def text_categories(chart: BarChart, ws: Worksheet, column: str, row: int) -> None:
+    """Categories are labels (quarters, teams): a string reference, so Excel shows them as text."""
+    for series in chart.series:
+        series.cat = AxDataSource(strRef=StrRef(f"'{ws.title}'!${column}${row}:${column}${row}"))
+
+
+def sum_of(column: str, row: int) -> str:
+    return f"=SUM({column}{row}:{column}{row})"
+
+
+def pairs(ws: Worksheet, top: int, rows: list[tuple[str, str, str | None]]) -> None:
+    """Label / value rows, as on the Summary and Assumptions sheets."""
+    for offset, (label, content, number_format) in enumerate(rows):
+        ws.cell(top + offset, 1, label).font = Font(name="Calibri", bold=True)
+        cell = ws.cell(top + offset, 2, content)
+        cell.alignment = Alignment(horizontal="right")
+        if number_format:
+            cell.number_format = number_format
+    ws.column_dimensions["A"].width = 34
+    ws.column_dimensions["B"].width = 24
+
+
+def summary(ws: Worksheet) -> None:
+    title(ws, "{{ summary.title }}", "Horizon {{ summary.first_quarter }} to {{ summary.last_quarter }}; amounts in {{ currency }}. "
+          "Spend, NPV and ROI are live formulas over the Funded sheet.", 3)
+    pairs(ws, 4, [
+        ("Budget over the horizon", "{{ summary.budget }}", MONEY),
+        ("Spend", "=SUM(Funded!K5:K5)", MONEY),
+        ("Budget used", "=IF(B4=0,\"\",B5/B4)", PERCENT),
+        ("PV of benefits", "=SUM(Funded!L5:L5)", MONEY),
+        ("PV of costs", "=SUM(Funded!M5:M5)", MONEY),
+        ("NPV", "=SUM(Funded!N5:N5)", MONEY),
+        ("ROI (NPV / PV of costs)", "=IF(B8=0,\"\",B9/B8)", PERCENT),
+        ("Payback quarter", "{{ summary.payback_quarter or 'beyond the horizon' }}", None),
+        ("Experiences funded", "{{ summary.funded }}", "#,##0"),
+        ("Experiences considered", "{{ summary.experiences }}", "#,##0"),
+        ("NPV of the greedy ROI ranking", "{{ summary.greedy_npv }}", MONEY),
+        ("Gain over the greedy ranking", "=B9-B14", MONEY),
+        ("Solver", "{{ summary.solver }}", None),
+        ("Status", "{{ summary.status }}", None),
+        ("Proven optimal", "{{ 'yes' if summary.proven_optimal else 'no' }}", None),
+        ("Gap to the best bound", "{{ summary.gap }}", '0.00%'),
+    ])
+
+
+EXPERIENCE_COLUMNS: list[Column] = [
+    ("ID", "{{ e.id }}", None, 12), ("Experience", "{{ e.name }}", None, 34),
+    ("Journey stage", "{{ e.journey_stage }}", None, 14), ("Channel", "{{ e.channel }}", None, 14),
+    ("Product line", "{{ e.product_line }}", None, 14), ("Layer", "{{ e.layer }}", None, 12),
+    ("Team", "{{ e.team }}", None, 14),
+]
+
+
+def funded(ws: Worksheet) -> None:
+    columns = EXPERIENCE_COLUMNS + [
+        ("Option", "{{ e.option }}", None, 12), ("Start", "{{ e.start_quarter }}", None, 10),
+        ("Go-live", "{{ e.go_live_quarter }}", None, 10), ("Spend", "{{ e.total_spend }}", MONEY, 14),
+        ("PV of benefits", "{{ e.pv_benefit }}", MONEY, 14), ("PV of costs", "{{ e.pv_cost }}", MONEY, 14),
+        ("NPV", "{{ e.npv }}", MONEY, 14), ("ROI", "{{ e.roi }}", PERCENT, 10), ("Payback", "{{ e.payback_quarter }}", None, 10),
+    ]
+    title(ws, "Funded experiences", "{{ summary.funded }} of {{ summary.experiences }} experiences; amounts in {{ currency }}, "
+          "largest NPV first. Go-live is the end of the quarter shown.", 8)
+    totals = {c: sum_of(letter, 5) for c, letter in ((11, "K"), (12, "L"), (13, "M"), (14, "N"))}
+    totals[15] = '=IF(M6=0,"",N6/M6)'
+    table(ws, 4, "e in funded", columns, totals)
+    ws.auto_filter.ref = "A4:P5"
+
+
+def not_funded(ws: Worksheet) -> None:
+    columns = EXPERIENCE_COLUMNS + [("Mandatory", "{{ 'yes' if e.mandatory else 'no' }}", None, 11), ("Why not funded", "{{ e.reason }}", None, 70)]
+    title(ws, "Experiences not funded", "Each with the reason the plan leaves it out.", 9)
+    table(ws, 4, "e in not_funded", columns)
+    ws.auto_filter.ref = "A4:I5"
+
+
+def by_quarter(ws: Worksheet) -> None:
+    columns: list[Column] = [
+        ("Quarter", "{{ q.quarter }}", None, 10), ("Budget", "{{ q.budget }}", MONEY, 14), ("Spend", "{{ q.spend }}", MONEY, 14),
+        ("Headroom", "=B5-C5", MONEY, 14), ("Benefit", "{{ q.benefit }}", MONEY, 14), ("Net cash", "=E5-C5", MONEY, 14),
+        ("Cumulative net cash", "{{ q.cumulative_net }}", MONEY, 16),
+    ]
+    title(ws, "Spend by quarter against the budget", "Amounts in {{ currency }}, undiscounted; headroom and net cash are formulas.", 7)
+    totals = {c: sum_of(letter, 5) for c, letter in ((2, "B"), (3, "C"), (4, "D"), (5, "E"), (6, "F"))}
+    table(ws, 4, "q in quarters", columns, totals)
+    bars = BarChart()
+    bars.title = "Spend by quarter against the budget"
+    bars.y_axis.title = "{{ currency }}"
+    bars.x_axis.title = "Quarter"
+    bars.add_data(Reference(ws, min_col=3, min_row=4, max_row=5), titles_from_data=True)
+    line = LineChart()
+    line.add_data(Reference(ws, min_col=2, min_row=4, max_row=5), titles_from_data=True)
+    text_categories(bars, ws, "A", 5)
+    text_categories(line, ws, "A", 5)
+    bars.y_axis.number_format = "#,##0"
+    bars.y_axis.delete = False
+    bars.x_axis.delete = False
+    bars += line
+    bars.width, bars.height = 18, 9
+    ws.add_chart(bars, "I4")
+
+
+def attention(ws: Worksheet) -> None:
+    team_columns: list[Column] = [
+        ("Team", "{{ t.team }}", None, 16), ("Capacity (team-weeks)", "{{ t.capacity }}", WEEKS, 14),
+        ("Used (team-weeks)", "{{ t.used }}", WEEKS, 14), ("Used share", '=IF(B5=0,"",C5/B5)', PERCENT, 12),
+    ]
+    title(ws, "Attention by team against capacity", "Team-weeks over the horizon, then by quarter.", 6)
+    totals = table(ws, 4, "t in attention.teams", team_columns, {2: sum_of("B", 5), 3: sum_of("C", 5), 4: '=IF(B6=0,"",C6/B6)'})
+    quarter_columns: list[Column] = [
+        ("Team", "{{ a.team }}", None, 16), ("Quarter", "{{ a.quarter }}", None, 14), ("Capacity (team-weeks)", "{{ a.capacity }}", WEEKS, 14),
+        ("Used (team-weeks)", "{{ a.used }}", WEEKS, 12), ("Used share", '=IF(C10=0,"",D10/C10)', PERCENT, 12),
+    ]
+    table(ws, totals + 3, "a in attention.by_quarter", quarter_columns)
+    ws.cell(totals + 2, 1, "By quarter").font = TITLE_FONT
+    bars = BarChart()
+    bars.type = "bar"
+    bars.title = "Attention by team: used against capacity"
+    bars.x_axis.title = "Team"
+    bars.y_axis.title = "Team-weeks"
+    bars.add_data(Reference(ws, min_col=2, max_col=3, min_row=4, max_row=5), titles_from_data=True)
+    text_categories(bars, ws, "A", 5)
+    bars.y_axis.delete = False
+    bars.x_axis.delete = False
+    bars.width, bars.height = 18, 9
+    ws.add_chart(bars, "H4")
+
+
+def experience_map(ws: Worksheet) -> None:
+    cell_columns: list[Column] = [
+        ("Journey stage", "{{ m.row }}", None, 16), ("Channel", "{{ m.column }}", None, 16), ("Funded", "{{ m.funded }}", "#,##0", 10),
+        ("Spend", "{{ m.spend }}", MONEY, 14), ("NPV", "{{ m.npv }}", MONEY, 14),
+    ]
+    title(ws, "Experience map", "Funded spend and NPV in {{ currency }} by journey stage and channel, then by product line "
+          "and journey stage. Colour scales mark where the money and the value land.", 6)
+    totals = table(ws, 4, "m in experience_map.stage_channel", cell_columns, {3: sum_of("C", 5), 4: sum_of("D", 5), 5: sum_of("E", 5)})
+    product_columns = [("Product line", "{{ p.row }}", None, 16), ("Journey stage", "{{ p.column }}", None, 16)] + cell_columns[2:]
+    product_columns = [(h, c.replace("m.", "p."), f, w) for h, c, f, w in product_columns]
+    top = totals + 3
+    ws.cell(top - 1, 1, "By product line").font = TITLE_FONT
+    table(ws, top, "p in experience_map.product_lines", product_columns,
+          {3: sum_of("C", top + 1), 4: sum_of("D", top + 1), 5: sum_of("E", top + 1)})
+    scale = {"start_type": "min", "start_color": "FFFFFF", "end_type": "max", "end_color": "2E7D5B"}
+    for row in (5, top + 1):
+        for column in ("D", "E"):
+            ws.conditional_formatting.add(f"{column}{row}:{column}{row}", ColorScaleRule(**scale))
+
+
+def constraints(ws: Worksheet) -> None:
+    columns: list[Column] = [
+        ("Rule", "{{ r.label }}", None, 30), ("Kind", "{{ r.kind }}", None, 12), ("Quarter", "{{ r.quarter }}", None, 10),
+        ("Team", "{{ r.team }}", None, 14), ("Limit", "{{ r.limit }}", VALUE, 14), ("Used", "{{ r.used }}", VALUE, 14),
+        ("Slack", "=E5-F5", VALUE, 14), ("Unit", "{{ r.unit }}", None, 12),
+        ("NPV of one more unit", "{{ r.marginal_value }}", VALUE, 14), ("Binding", "{{ 'yes' if r.binding else 'no' }}", None, 10),
+    ]
+    title(ws, "Budget and capacity rules", "Every rule with its use; the marginal value is what one more unit "
+          "(one {{ currency }}, one team-week) would add to the NPV.", 6)
+    table(ws, 4, "r in constraints.all", columns)
+    ws.auto_filter.ref = "A4:J5"
+
+
+def assumptions(ws: Worksheet) -> None:
+    title(ws, "Inputs and assumptions", "Where the numbers come from and how the plan was found.", 3)
+    pairs(ws, 4, [
+        ("Input workbook", "{{ assumptions.workbook }}", None),
+        ("Workbook SHA-256", "{{ assumptions.workbook_sha256 }}", None),
+        ("Scenario", "{{ assumptions.scenario }}", None),
+        ("Currency", "{{ assumptions.currency }}", None),
+        ("Annual discount rate", "{{ assumptions.annual_discount_rate }}", "0.00%"),
+        ("First quarter", "{{ assumptions.first_quarter }}", None),
+        ("First day of the horizon", "{{ assumptions.first_day }}", DATE),
+        ("Horizon (quarters)", "{{ assumptions.horizon_quarters }}", "0"),
+        ("Ramp-up (quarters)", "{{ assumptions.ramp_quarters }}", "0"),
+        ("Benefits counted after the horizon (quarters)", "{{ assumptions.tail_quarters }}", "0"),
+        ("Start quarters", "{{ assumptions.start_quarters }}", None),
+        ("Total budget cap", "{{ assumptions.total_budget }}", MONEY),
+        ("Solver", "{{ assumptions.solver }}", None),
+        ("Status", "{{ assumptions.status }}", None),
+        ("Objective (NPV)", "{{ assumptions.objective }}", MONEY),
+        ("Best bound", "{{ assumptions.best_bound }}", MONEY),
+        ("LP relaxation bound", "{{ assumptions.lp_bound }}", MONEY),
+        ("Gap", "{{ assumptions.gap }}", "0.00%"),
+        ("Gap target", "{{ assumptions.gap_target }}", "0.00%"),
+        ("Time limit (s)", "{{ assumptions.time_limit_seconds }}", "0.0"),
+        ("Build time (s)", "{{ assumptions.build_seconds }}", "0.00"),
+        ("Solve time (s)", "{{ assumptions.solve_seconds }}", "0.00"),
+        ("Check time (s)", "{{ assumptions.check_seconds }}", "0.00"),
+        ("Variables", "{{ assumptions.variables }}", "#,##0"),
+        ("Constraints", "{{ assumptions.constraints }}", "#,##0"),
+        ("Solver message", "{{ assumptions.message }}", None),
+    ])
+    ws.column_dimensions["B"].width = 70
+    for row in ws.iter_rows(min_row=4, min_col=2, max_col=2):
+        row[0].alignment = Alignment(horizontal="left")
+
+
+def input_experiences(ws: Worksheet) -> None:
+    columns = EXPERIENCE_COLUMNS + [
+        ("Reach per quarter", "{{ x.reach_per_quarter }}", "#,##0", 12), ("Outcome", "{{ x.outcome }}", None, 16),
+        ("Value per outcome", "{{ x.value_per_outcome }}", "#,##0.00", 12), ("Uplift low", "{{ x.uplift_low }}", "0.00%", 10),
+        ("Uplift base", "{{ x.uplift_base }}", "0.00%", 10), ("Uplift high", "{{ x.uplift_high }}", "0.00%", 10),
+        ("Mandatory", "{{ 'yes' if x.mandatory else 'no' }}", None, 10), ("Requires", "{{ x.requires }}", None, 16), ("Excludes", "{{ x.excludes }}", None, 16),
+        ("Earliest start", "{{ x.earliest_start }}", None, 10), ("Description", "{{ x.description }}", None, 40),
+    ]
+    columns = [(h, c.replace("e.", "x."), f, w) for h, c, f, w in columns]
+    title(ws, "Experiences as read", "The input workbook's experiences, echoed so a reader can check what was planned.", 8)
+    table(ws, 4, "x in inputs.experiences", columns)
+
+
+def input_options(ws: Worksheet) -> None:
+    columns: list[Column] = [
+        ("Experience ID", "{{ o.experience_id }}", None, 14), ("Option", "{{ o.option }}", None, 12),
+        ("One-off cost", "{{ o.one_off_cost }}", MONEY, 14), ("Run cost per quarter", "{{ o.run_cost_per_quarter }}", MONEY, 14),
+        ("Attention (team: weeks)", "{{ o.attention }}", None, 28), ("Total attention (team-weeks)", "{{ o.total_attention }}", WEEKS, 14),
+        ("Delivery (quarters)", "{{ o.delivery_quarters }}", "0", 10), ("Uplift share", "{{ o.uplift_share }}", "0%", 10),
+    ]
+    title(ws, "Funding options as read", "Every funding option of every experience.", 8)
+    table(ws, 4, "o in inputs.options", columns)
+
+
+SHEETS = (
+    ("Summary", summary), ("Funded", funded), ("Not funded", not_funded), ("By quarter", by_quarter),
+    ("Attention", attention), ("Experience map", experience_map), ("Constraints", constraints),
+    ("Assumptions", assumptions), ("Experiences", input_experiences), ("Options", input_options),
+)
+
+
+def build(path: Path) -> None:
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name, make in SHEETS:
+        ws = workbook.create_sheet(name)
+        make(ws)
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    workbook.properties.creator = "planner"
+    workbook.properties.created = workbook.properties.modified = datetime(2000, 1, 1)
+    workbook.save(path)
+
+
+if __name__ == "__main__":
+    build(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("report.xlsx"))

@@ -1,0 +1,153 @@
+"""Shared fixtures for the report tests: small hand-built plans and the external-program guard.
+
+Plans are built by hand (`make_plan`) with the project's own economics, so every number in
+a Decision is what `planner.economics` says it is: the reports can be checked against the
+plan without a solver.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+
+import pytest
+
+from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.economics import cash_flows, payback_quarter, present_value
+from planner.plan import Baseline, Decision, Plan, RuleUse, SolveInfo
+from planner.scenario import Scenario
+
+HOSTILE_NAME = "<script>alert(1)</script>"
+
+
+def require_program(name: str) -> str:
+    """The path of an external program; skip (or fail with PLANNER_REQUIRE_EXTERNAL=1) if missing."""
+    path = shutil.which(name)
+    if path:
+        return path
+    reason = f"{name} is not installed (apt-get install chromium libreoffice-calc-nogui poppler-utils)"
+    if os.environ.get("PLANNER_REQUIRE_EXTERNAL") == "1":
+        pytest.fail(f"{reason}; PLANNER_REQUIRE_EXTERNAL=1 requires it")
+    print(f"skipping: {reason}")
+    pytest.skip(reason)
+
+
+def option(name: str, one_off: float, run: float, team: str, weeks: float, quarters: int, share: float) -> FundingOption:
+    return FundingOption(name, one_off, run, ((team, weeks),), quarters, share)
+
+
+def small_portfolio() -> Portfolio:
+    """Six experiences over four journey stages, three channels and two product lines."""
+    settings = Settings(currency="EUR", first_quarter="2027Q1", horizon_quarters=8, annual_discount_rate=0.08)
+    experiences = (
+        Experience("CX-101", "Checkout in one tap", "buy", "app", "Mobile", "frontstage", "Digital",
+                   200_000, "conversion", 30.0, 0.01, 0.02, 0.03,
+                   (option("lean", 150_000, 5_000, "Digital", 12, 1, 0.6), option("standard", 300_000, 10_000, "Digital", 24, 2, 1.0)),
+                   requires=("CX-201",)),
+        Experience("CX-102", "Store pickup slots", "buy", "store", "Home", "frontstage", "Stores",
+                   50_000, "conversion", 40.0, 0.01, 0.03, 0.04,
+                   (option("standard", 250_000, 8_000, "Stores", 20, 2, 1.0),)),
+        Experience("CX-103", "Chatbot that resolves", "get help", "web", "Mobile", "frontstage", "Service",
+                   60_000, "contacts avoided", 6.0, 0.02, 0.05, 0.08,
+                   (option("lean", 120_000, 6_000, "Service", 10, 1, 0.5), option("premium", 400_000, 12_000, "Service", 30, 3, 1.0))),
+        Experience("CX-104", HOSTILE_NAME, "discover", "web", "Home", "frontstage", "Digital",
+                   100_000, "conversion", 25.0, 0.01, 0.02, 0.03,
+                   (option("standard", 150_000, 4_000, "Digital", 30, 2, 1.0),)),
+        Experience("CX-201", "=Customer data platform", "use", "app", "Mobile", "backstage", "Data",
+                   1_000, "retention", 10.0, 0.0, 0.01, 0.02,
+                   (option("standard", 200_000, 5_000, "Data", 16, 1, 1.0),), mandatory=True),
+        Experience("CX-202", "Renewal reminders", "renew", "contact centre", "Home", "frontstage", "Service",
+                   20_000, "retention", 150.0, 0.005, 0.01, 0.02,
+                   (option("standard", 90_000, 3_000, "Service", 8, 1, 1.0),), excludes=("CX-103",)),
+    )
+    teams = tuple(Team(name, (16.0,) * 8) for name in ("Data", "Digital", "Service", "Stores"))
+    return Portfolio(experiences, teams, (450_000.0,) * 8, settings, total_budget=None,
+                     source="/inputs/example-portfolio.xlsx", source_sha256="ab" * 32)
+
+
+def make_decision(portfolio: Portfolio, experience: Experience, choice: tuple[str, int] | None, reason: str = "") -> Decision:
+    """The Decision for funding `experience` at (option, start), or not funding it."""
+    settings, horizon = portfolio.settings, portfolio.horizon
+    if choice is None:
+        return Decision(experience, False, None, None, None, (0.0,) * horizon, (0.0,) * horizon, (), 0.0, 0.0, 0.0, None,
+                        reason or "not worth its cost")
+    name, start = choice
+    chosen = next(o for o in experience.options if o.name == name)
+    flows = cash_flows(settings, experience, chosen, start)
+    d = chosen.delivery_quarters
+    attention = tuple(
+        (team, tuple(weeks / d if start <= q < start + d else 0.0 for q in range(horizon))) for team, weeks in chosen.attention
+    )
+    pv_benefit, pv_cost = present_value(settings, flows.benefit), present_value(settings, flows.cost)
+    return Decision(experience, True, name, start, start + d - 1, tuple(map(float, flows.cost[:horizon])), tuple(map(float, flows.benefit[:horizon])),
+                    attention, pv_benefit, pv_cost, pv_benefit - pv_cost, payback_quarter(flows.net))
+
+
+def make_plan(portfolio: Portfolio, choices: dict[str, tuple[str, int] | None], status: str = "optimal", gap: float | None = 0.0,
+              reasons: dict[str, str] | None = None) -> Plan:
+    """A plan funding `choices` (id -> (option, start) or None), with rules, solve info and a baseline."""
+    reasons = reasons or {}
+    decisions = tuple(make_decision(portfolio, e, choices.get(e.id), reasons.get(e.id, "")) for e in portfolio.experiences)
+    partial = Plan(portfolio, Scenario(name="Base plan FY27"), decisions, (), _solve_info(status, gap, 0.0), Baseline(0.0, 0.0, (), True))
+    labels = partial.quarters
+    rules = [
+        RuleUse(f"budget_{labels[q]}", "budget", f"Budget {labels[q]}", q, None, portfolio.budget[q], partial.spend_by_quarter[q],
+                portfolio.settings.currency, 0.35 if q == 0 else 0.0)
+        for q in range(portfolio.horizon)
+    ]
+    for team, used in sorted(partial.attention_by_team().items()):
+        capacity = portfolio.team(team).capacity
+        rules += [
+            RuleUse(f"capacity_{team.lower()}_{labels[q]}", "capacity", f"{team} capacity {labels[q]}", q, team, capacity[q], used[q],
+                    "team-weeks", 12_500.0 if (team, q) == ("Data", 0) else 0.0)
+            for q in range(portfolio.horizon)
+        ]
+    greedy_ids = tuple(sorted(e.id for e in portfolio.experiences if choices.get(e.id))[:-1])
+    greedy_npv = 0.8 * partial.npv
+    greedy = Baseline(greedy_npv, sum(d.total_spend for d in decisions if d.experience.id in greedy_ids), greedy_ids, True)
+    return Plan(portfolio, partial.scenario, decisions, tuple(rules), _solve_info(status, gap, partial.npv), greedy)
+
+
+def _solve_info(status: str, gap: float | None, objective: float) -> SolveInfo:
+    bound = objective * (1 + gap) if gap is not None else None
+    return SolveInfo("cbc", status, objective, bound, bound, gap, 0.001, 60.0, 0.12, 1.5, 0.03, 240, 96)
+
+
+SMALL_CHOICES: dict[str, tuple[str, int] | None] = {
+    "CX-101": ("standard", 1),
+    "CX-102": ("standard", 0),
+    "CX-103": None,
+    "CX-104": ("standard", 3),
+    "CX-201": ("standard", 0),
+    "CX-202": ("standard", 0),
+}
+SMALL_REASONS = {"CX-103": "excluded by CX-202 (Renewal reminders), which is funded and worth more"}
+
+
+@pytest.fixture
+def small_plan() -> Plan:
+    return make_plan(small_portfolio(), SMALL_CHOICES, reasons=SMALL_REASONS)
+
+
+def large_plan(count: int = 10_000, seed: int = 7) -> Plan:
+    """A plan over `count` random experiences (about 40% funded), for speed tests."""
+    rng = random.Random(seed)
+    stages = ("discover", "choose", "buy", "use", "get help", "renew", "leave")
+    channels = ("app", "web", "store", "contact centre", "partner")
+    products = ("Mobile", "Home", "Broadband", "Insurance")
+    teams = tuple(Team(f"Team {t:02d}", (400.0,) * 8) for t in range(20))
+    experiences = []
+    for i in range(count):
+        team = teams[i % len(teams)].name
+        options = tuple(
+            option(name, rng.uniform(50_000, 400_000) * scale, rng.uniform(1_000, 10_000), team, rng.uniform(4, 30) * scale,
+                   rng.randint(1, 3), share)
+            for name, scale, share in (("lean", 0.5, 0.6), ("standard", 1.0, 1.0), ("premium", 1.6, 1.2))
+        )
+        experiences.append(Experience(f"EXP-{i:05d}", f"Experience {i}", rng.choice(stages), rng.choice(channels), rng.choice(products),
+                                      "frontstage", team, rng.uniform(1_000, 50_000), "conversion", rng.uniform(5, 60),
+                                      0.005, 0.02, 0.04, options))
+    portfolio = Portfolio(tuple(experiences), teams, (2.5e8,) * 8, Settings(), source="large.xlsx", source_sha256="0" * 64)
+    choices = {e.id: (rng.choice(("lean", "standard", "premium")), rng.randint(0, 4)) if rng.random() < 0.4 else None for e in experiences}
+    return make_plan(portfolio, choices)
