@@ -128,7 +128,7 @@ EXPERIENCES = SheetSpec(
         Column("product_line", "Product line", "text", "Product line the experience serves.",
                aliases=("Product", "Line of business"), width=18),
         Column("layer", "Layer", "choice", "frontstage (what customers see) or backstage (the enabling data, systems, processes).",
-               required=True, aliases=("Front or back", "Frontstage or backstage", "Frontstage/backstage"), choices=LAYERS, width=12),
+               required=True, aliases=("Front or back", "Front/back", "Frontstage or backstage", "Frontstage/backstage"), choices=LAYERS, width=12),
         Column("team", "Team", "team", "Owning team (a team on the Teams sheet); its attention is the Attention column of Options.",
                required=True, aliases=("Owning team", "Owner", "Owner team", "Delivery team"), width=18),
         Column("reach_per_quarter", "Reach per quarter", "amount", "Customers the experience touches in a quarter.",

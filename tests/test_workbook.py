@@ -1,19 +1,142 @@
-"""Tests of planner.workbook: template, writer, reader and the validation of finance's workbooks."""
+"""Tests of planner.workbook: the template, the writer, the reader and its one-pass validation.
+
+Workbooks are built here with openpyxl (or xlsxwriter, where a formula needs a cached value)
+from small tables of rows; nothing is fetched.
+"""
 
 from __future__ import annotations
 
+import copy
+import hashlib
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import openpyxl
 import pytest
+import xlsxwriter
 
-from planner.domain import Portfolio
-from planner.errors import InputError
-from planner.workbook import example_portfolio, read_portfolio, read_workbook, write_portfolio, write_template
+from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.errors import InputError, Problem
+from planner.workbook import (
+    SHEETS,
+    example_portfolio,
+    format_reference,
+    read_portfolio,
+    read_workbook,
+    write_portfolio,
+    write_template,
+)
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "workbook.md"
+
+Sheets = dict[str, list[list[Any]]]
+
+# A small valid workbook as finance would type it: header row first, Excel row 2 onwards data.
+BASE: Sheets = {
+    "Experiences": [
+        ["ID", "Name", "Layer", "Team", "Reach per quarter", "Value per outcome", "Uplift low", "Uplift base",
+         "Uplift high", "Mandatory", "Requires", "Excludes", "Earliest start"],
+        ["A1", "Data platform", "backstage", "Data", 0, 0, 0, 0, 0, "no", None, None, None],
+        ["B2", "App returns", "frontstage", "Digital", 1000, 10, 0.01, 0.02, 0.03, "yes", "A1", None, None],
+        ["C3", "Web returns", "frontstage", "Digital", 500, 12, 0.01, 0.02, 0.04, "no", None, None, "2027Q2"],
+    ],
+    "Options": [
+        ["Experience ID", "Option", "One-off cost", "Run cost per quarter", "Attention", "Delivery", "Uplift share"],
+        ["A1", "standard", 100000, 1000, 10, 1, 1],
+        ["B2", "lean", 50000, 0, 5, 1, 0.5],
+        ["B2", "standard", 80000, 500, 8, 2, 1],
+        ["C3", "standard", 30000, 0, 4, 1, 1],
+    ],
+    "Shared attention": [
+        ["Experience ID", "Option", "Team", "Attention"],
+        ["B2", "standard", "Data", 2],
+    ],
+    "Teams": [["Team", "Capacity per quarter"], ["Digital", 100], ["Data", 50]],
+    "Budget": [["Quarter", "Budget"], ["2027Q1", 100000], ["2027Q2", 100000], ["2027Q3", 100000], ["2027Q4", 100000]],
+    "Settings": [["Setting", "Value"], ["Horizon", 4], ["Solver", "highs"]],
+}
 
 
-def _same(read: Portfolio, expected: Portfolio) -> bool:
+def build(path: Path, sheets: Sheets) -> Path:
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+def base_portfolio(tmp_path: Path) -> Portfolio:
+    return read_portfolio(build(tmp_path / "base.xlsx", BASE))
+
+
+def same(read: Portfolio, expected: Portfolio) -> bool:
+    """Equal apart from where each came from."""
     return replace(read, source="", source_sha256="") == replace(expected, source="", source_sha256="")
+
+
+# ---- edits of BASE: each returns a function from sheets to changed sheets -----------------
+
+
+Edit = Callable[[Sheets], None]
+
+
+def cell(sheet: str, row: int, column: str, value: Any) -> Edit:
+    def edit(sheets: Sheets) -> None:
+        rows = sheets[sheet]
+        index = rows[0].index(column)
+        rows[row - 1].extend([None] * (index + 1 - len(rows[row - 1])))
+        rows[row - 1][index] = value
+    return edit
+
+
+def drop_column(sheet: str, column: str) -> Edit:
+    def edit(sheets: Sheets) -> None:
+        index = sheets[sheet][0].index(column)
+        for row in sheets[sheet]:
+            del row[index]
+    return edit
+
+
+def drop_row(sheet: str, row: int) -> Edit:
+    def edit(sheets: Sheets) -> None:
+        del sheets[sheet][row - 1]
+    return edit
+
+
+def drop_sheet(sheet: str) -> Edit:
+    def edit(sheets: Sheets) -> None:
+        del sheets[sheet]
+    return edit
+
+
+def add_column(sheet: str, header: str, values: list[Any]) -> Edit:
+    def edit(sheets: Sheets) -> None:
+        sheets[sheet][0].append(header)
+        for row, value in zip(sheets[sheet][1:], values):
+            row.append(value)
+    return edit
+
+
+def edited(*edits: Edit) -> Sheets:
+    sheets = copy.deepcopy(BASE)
+    for edit in edits:
+        edit(sheets)
+    return sheets
+
+
+def located(problem: Problem, sheet: str | None, row: int | None, column: str | None) -> bool:
+    where = problem.where
+    return ((sheet is None or f"sheet {sheet}" in where)
+            and (f", row {row}," in where + "," if row else ", row " not in where)
+            and (f'column "{column}"' in where if column else "column" not in where))
+
+
+# ---- the template -------------------------------------------------------------------------
 
 
 def test_template_reads_back_as_the_two_example_experiences(tmp_path: Path) -> None:
@@ -21,18 +144,369 @@ def test_template_reads_back_as_the_two_example_experiences(tmp_path: Path) -> N
     write_template(path)
     portfolio = read_portfolio(path)
     assert [e.id for e in portfolio.experiences] == ["CX-001", "CX-002"]
-    assert _same(portfolio, example_portfolio())
+    assert same(portfolio, example_portfolio())
+
+
+def test_template_guides_the_analyst(tmp_path: Path) -> None:
+    path = tmp_path / "template.xlsx"
+    write_template(path)
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == ["Experiences", "Options", "Shared attention", "Teams", "Budget", "Settings"]
+    for sheet in workbook.worksheets:
+        header = [c for c in sheet[1] if c.value is not None]
+        assert sheet.freeze_panes == "A2"
+        assert all(c.comment is not None and c.comment.text for c in header), sheet.title
+        assert all(c.font.bold for c in header), sheet.title
+        assert all((sheet.column_dimensions[c.column_letter].width or 0) >= 10 for c in header), sheet.title
+        assert sheet.data_validations.dataValidation, sheet.title
+    headers = [c.value for c in workbook["Experiences"][1]]
+    assert "Reach per quarter (customers)" in headers and "Value per outcome (EUR)" in headers
+    assert "One-off cost (EUR)" in [c.value for c in workbook["Options"][1]]
+    lists = {v.formula1 for v in workbook["Experiences"].data_validations.dataValidation if v.type == "list"}
+    assert '"frontstage,backstage"' in lists and '"yes,no"' in lists and any("Teams!" in f for f in lists)
+    uplift = [v for v in workbook["Experiences"].data_validations.dataValidation if "M2" in str(v.sqref)]
+    assert uplift and (uplift[0].type, uplift[0].formula1, uplift[0].formula2) == ("decimal", "0", "1")
+    settings = {row[0].value: row[1].value for row in workbook["Settings"].iter_rows(min_row=2)}
+    assert settings["Currency"] == "EUR" and settings["Horizon (quarters)"] == 8 and settings["Solver"] == Settings().solver
+    setting_lists = {v.formula1 for v in workbook["Settings"].data_validations.dataValidation if v.type == "list"}
+    assert '"cbc,highs"' in setting_lists and '"free,fixed"' in setting_lists
+    assert len(list(workbook["Experiences"].iter_rows(min_row=2))) == 2
+
+
+# ---- writing and reading back -------------------------------------------------------------
+
+
+def rich_portfolio() -> Portfolio:
+    """Everything the format carries: varying capacity, shared teams, references, awkward text and floats."""
+    settings = Settings(currency="GBP", first_quarter="2028Q3", horizon_quarters=4, annual_discount_rate=0.1 + 0.2,
+                        ramp_quarters=1, tail_quarters=4, start_quarters="fixed", solver="highs", time_limit_seconds=12.5, gap=0.0)
+    teams = (Team("Data & Platforms", (10.0, 12.5, 12.5, 9.0)), Team("Digital", (100.0, 100.0, 100.0, 80.0)))
+    option = FundingOption("lean", 1_200_000.5, 0.0, (("Digital", 3.25), ("Data & Platforms", 1.0)), 1, 0.55)
+    return Portfolio(
+        experiences=(
+            Experience("101", "Numeric id <b>", "buy", "app", "Cards", "frontstage", "Digital", 12345.0, "conversion",
+                       1 / 3, 0.01, 0.02, 0.03, (option, replace(option, name="premium", delivery_quarters=3)),
+                       mandatory=True, requires=("x-2",), earliest_start=3, description="  leading spaces kept? no: stripped"),
+            Experience("x-2", "Enabler", "", "", "", "backstage", "Data & Platforms", 0.0, "", 0.0, 0.0, 0.0, 0.0,
+                       (FundingOption("standard", 5.0, 1.0, (("Data & Platforms", 2.0),), 2, 1.0),), excludes=("101",)),
+        ),
+        teams=teams, budget=(1e6, 2e6, 0.0, 1.5e6), settings=settings, total_budget=3_000_000.0,
+    )
 
 
 def test_write_then_read_gives_the_same_portfolio(tmp_path: Path) -> None:
     path = tmp_path / "portfolio.xlsx"
-    write_portfolio(example_portfolio(), path)
+    original = rich_portfolio()
+    original = replace(original, experiences=(replace(original.experiences[0], description="stripped"), original.experiences[1]))
+    write_portfolio(original, path)
     portfolio, errors, warnings = read_workbook(path)
     assert errors == [] and warnings == []
-    assert portfolio is not None and _same(portfolio, example_portfolio())
-    assert portfolio.source == str(path) and len(portfolio.source_sha256) == 64
+    assert portfolio is not None and same(portfolio, original)
+    assert portfolio.source == str(path)
+    assert portfolio.source_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_a_missing_file_is_an_input_error(tmp_path: Path) -> None:
+def test_writing_replaces_the_file_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    path = tmp_path / "portfolio.xlsx"
+    path.write_text("old")
+    write_portfolio(example_portfolio(), path)
+    assert [p.name for p in tmp_path.iterdir()] == ["portfolio.xlsx"]
+    assert same(read_portfolio(path), example_portfolio())
+
+
+def test_reading_never_changes_the_file(tmp_path: Path) -> None:
+    path = build(tmp_path / "inputs.xlsx", BASE)
+    before = path.read_bytes()
+    portfolio = read_portfolio(path)
+    assert path.read_bytes() == before
+    assert portfolio.source_sha256 == hashlib.sha256(before).hexdigest()
+
+
+def test_the_base_workbook_reads_as_typed(tmp_path: Path) -> None:
+    portfolio = base_portfolio(tmp_path)
+    b2 = portfolio.experience("b2")
+    assert (b2.mandatory, b2.requires, b2.reach_per_quarter, b2.uplift_base) == (True, ("A1",), 1000.0, 0.02)
+    assert [o.name for o in b2.options] == ["lean", "standard"]
+    assert b2.options[1].attention == (("Digital", 8.0), ("Data", 2.0))
+    assert portfolio.experience("C3").earliest_start == 1
+    assert portfolio.team("data").capacity == (50.0,) * 4
+    assert portfolio.budget == (100000.0,) * 4 and portfolio.settings.solver == "highs"
+
+
+def test_docs_show_the_format_as_the_code_defines_it() -> None:
+    assert format_reference() in DOCS.read_text()
+    for spec in SHEETS:
+        assert f"### {spec.name}" in format_reference()
+
+
+# ---- bad workbooks: every rule, located -----------------------------------------------------
+
+BAD: list[tuple[str, list[Edit], str | None, int | None, str | None, str]] = [
+    ("text in a number", [cell("Experiences", 3, "Reach per quarter", "12k")],
+     "Experiences", 3, "Reach per quarter", '"12k" is not a number'),
+    ("duplicate id", [cell("Experiences", 4, "ID", "b2")],
+     "Experiences", 4, "ID", 'id "b2" is used twice: rows 3 and 4'),
+    ("unknown requires", [cell("Experiences", 3, "Requires", "A1; Z9")],
+     "Experiences", 3, "Requires", '"Z9" is not an experience id'),
+    ("unknown excludes", [cell("Experiences", 4, "Excludes", "Q7")],
+     "Experiences", 4, "Excludes", '"Q7" is not an experience id'),
+    ("unknown experience of an option", [cell("Options", 5, "Experience ID", "ZZ")],
+     "Options", 5, "Experience ID", '"ZZ" is not an experience id'),
+    ("unknown experience of shared attention", [cell("Shared attention", 2, "Experience ID", "nope")],
+     "Shared attention", 2, "Experience ID", '"nope" is not an experience id'),
+    ("unknown option of shared attention", [cell("Shared attention", 2, "Option", "gold")],
+     "Shared attention", 2, "Option", '"gold" is not an option of experience "B2"'),
+    ("circular dependency", [cell("Experiences", 2, "Requires", "B2")],
+     "Experiences", 2, "Requires", "circular dependency: A1 -> B2 -> A1"),
+    ("negative cost", [cell("Options", 2, "One-off cost", -5)],
+     "Options", 2, "One-off cost", "-5 is negative"),
+    ("negative reach", [cell("Experiences", 3, "Reach per quarter", -1000)],
+     "Experiences", 3, "Reach per quarter", "-1000 is negative"),
+    ("negative value", [cell("Experiences", 3, "Value per outcome", "-10")],
+     "Experiences", 3, "Value per outcome", '"-10" is negative'),
+    ("negative attention", [cell("Shared attention", 2, "Attention", -2)],
+     "Shared attention", 2, "Attention", "-2 is negative"),
+    ("uplift typed as a percentage number", [cell("Experiences", 3, "Uplift base", 15)],
+     "Experiences", 3, "Uplift base", "uplift base 15 is not between 0 and 1; type 15% or 0.15"),
+    ("uplift out of order", [cell("Experiences", 3, "Uplift low", 0.05)],
+     "Experiences", 3, "Uplift base", "expected low <= base <= high"),
+    ("uplift share above 1", [cell("Options", 3, "Uplift share", 1.5)],
+     "Options", 3, "Uplift share", "uplift share 1.5 is not between 0 and 1"),
+    ("uplift share negative", [cell("Options", 3, "Uplift share", "-20%")],
+     "Options", 3, "Uplift share", "uplift share -0.2 is not between 0 and 1"),
+    ("delivery of no quarters", [cell("Options", 2, "Delivery", 0)],
+     "Options", 2, "Delivery", "0 is not a whole number >= 1"),
+    ("delivery in part of a quarter", [cell("Options", 2, "Delivery", 1.5)],
+     "Options", 2, "Delivery", "1.5 is not a whole number >= 1"),
+    ("unknown team", [cell("Experiences", 3, "Team", "Digtal")],
+     "Experiences", 3, "Team", '"Digtal" is not a team on sheet Teams (teams: Digital, Data)'),
+    ("unknown shared team", [cell("Shared attention", 2, "Team", "Legal")],
+     "Shared attention", 2, "Team", '"Legal" is not a team on sheet Teams'),
+    ("unknown layer", [cell("Experiences", 3, "Layer", "middle")],
+     "Experiences", 3, "Layer", '"middle" is not a layer; expected frontstage or backstage'),
+    ("not yes or no", [cell("Experiences", 3, "Mandatory", "maybe")],
+     "Experiences", 3, "Mandatory", '"maybe" is not yes or no'),
+    ("blank required cell", [cell("Experiences", 3, "Uplift base", None)],
+     "Experiences", 3, "Uplift base", "is blank; expected a fraction between 0 and 1"),
+    ("missing required column", [drop_column("Experiences", "Team")],
+     "Experiences", 1, None, 'column "Team" is missing'),
+    ("missing sheet", [drop_sheet("Teams")],
+     None, None, None, "sheet Teams is missing (sheets found: Experiences, Options, Shared attention, Budget, Settings)"),
+    ("experience without an option", [drop_row("Options", 5)],
+     "Experiences", 4, "ID", 'experience "C3" has no funding option'),
+    ("option listed twice", [cell("Options", 3, "Option", "Standard")],
+     "Options", 4, "Option", 'option "standard" of experience "B2" appears twice'),
+    ("mandatory excludes mandatory", [cell("Experiences", 4, "Mandatory", "yes"), cell("Experiences", 3, "Excludes", "C3")],
+     "Experiences", 3, "Excludes", 'excludes "C3", which is mandatory too'),
+    ("budget shorter than the horizon", [drop_row("Budget", 5)],
+     "Budget", None, "Quarter", "has 3 quarters; the horizon (Settings) has 4: 2027Q1..2027Q4"),
+    ("budget quarter out of order", [cell("Budget", 3, "Quarter", "2027Q3")],
+     "Budget", 3, "Quarter", '"2027Q3" is not the next quarter of the horizon; expected 2027Q2'),
+    ("team quarter outside the horizon", [add_column("Teams", "2028Q1", [10, 10])],
+     "Teams", 1, None, "quarter columns 2028Q1 are outside the horizon 2027Q1..2027Q4"),
+    ("team with no capacity for a quarter", [cell("Teams", 3, "Capacity per quarter", None)],
+     "Teams", 3, "Capacity per quarter", "no capacity for 2027Q1"),
+    ("earliest start outside the horizon", [cell("Experiences", 4, "Earliest start", "2029Q1")],
+     "Experiences", 4, "Earliest start", "2029Q1 is outside the horizon 2027Q1..2027Q4"),
+    ("earliest start not a quarter", [cell("Experiences", 4, "Earliest start", "soon")],
+     "Experiences", 4, "Earliest start", '"soon" is not a quarter like 2027Q1'),
+    ("setting of the wrong type", [cell("Settings", 2, "Value", "eight")],
+     "Settings", 2, "Value", 'Horizon: "eight" is not a number'),
+    ("unknown solver", [cell("Settings", 3, "Value", "gurobi")],
+     "Settings", 3, "Value", '"gurobi" is not a solver; expected cbc or highs'),
+]
+
+
+@pytest.mark.parametrize(("edits", "sheet", "row", "column", "message"),
+                         [case[1:] for case in BAD], ids=[case[0] for case in BAD])
+def test_a_bad_workbook_is_reported_where_the_problem_is(
+    tmp_path: Path, edits: list[Edit], sheet: str | None, row: int | None, column: str | None, message: str,
+) -> None:
+    path = build(tmp_path / "bad.xlsx", edited(*edits))
+    portfolio, errors, _ = read_workbook(path)
+    assert portfolio is None
+    matches = [p for p in errors if message in p.message]
+    assert matches, f"no error says {message!r}; got:\n" + "\n".join(map(str, errors))
+    assert any(located(p, sheet, row, column) for p in matches), "\n".join(map(str, matches))
+    assert all(p.where.startswith("bad.xlsx") and p.severity == "error" for p in errors)
+    with pytest.raises(InputError) as raised:
+        read_portfolio(path)
+    assert raised.value.problems == errors
+
+
+def test_every_problem_is_reported_in_one_pass(tmp_path: Path) -> None:
+    path = build(tmp_path / "bad.xlsx", edited(
+        cell("Experiences", 3, "Reach per quarter", "12k"),
+        cell("Experiences", 4, "Team", "Nobody"),
+        cell("Options", 2, "One-off cost", -1),
+        cell("Options", 4, "Delivery", 0.5),
+        cell("Budget", 2, "Budget", "lots"),
+        cell("Settings", 3, "Value", "gurobi"),
+    ))
+    with pytest.raises(InputError) as raised:
+        read_portfolio(path)
+    messages = [str(p) for p in raised.value.problems]
+    assert len(messages) == 6, messages
+    for fragment in ('row 3, column "Reach per quarter"', 'row 4, column "Team"', 'row 2, column "One-off cost"',
+                     'row 4, column "Delivery"', 'sheet Budget, row 2, column "Budget"', "sheet Settings, row 3"):
+        assert any(fragment in m for m in messages), fragment
+    assert "6 problems in the inputs" in str(raised.value)
+
+
+def test_a_file_that_is_not_a_workbook_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.xlsx"
+    path.write_text("not a workbook")
+    with pytest.raises(InputError, match="cannot be read as a workbook"):
+        read_portfolio(path)
     with pytest.raises(InputError):
         read_portfolio(tmp_path / "absent.xlsx")
+
+
+# ---- messy but valid: what finance really sends ------------------------------------------------
+
+
+def test_headers_in_any_case_spacing_unit_or_alias(tmp_path: Path) -> None:
+    sheets = edited()
+    sheets["Experiences"][0] = ["experience id", "NAME", "front/back", "Owning team", "Reach / quarter", "value_per_outcome",
+                                "Uplift (low)", "Uplift", "Uplift high (%)", "Must do", "Depends on", "Alternatives",
+                                "Earliest start (quarter)"]
+    sheets["Options"][0] = ["Key", "Tier", "Capex (EUR)", "Opex per quarter", "Team-weeks", "Duration (quarters)", "Share of uplift"]
+    sheets["Shared attention"][0] = ["ID", "option name", "team", "effort"]
+    sheets["Teams"][0] = ["Team name", "  Capacity  "]
+    sheets["Budget"][0] = ["Period", "Amount (EUR)"]
+    renamed = {"experiences": sheets["Experiences"], "Funding options": sheets["Options"], "Shared teams": sheets["Shared attention"],
+               "Capacity": sheets["Teams"], "BUDGET": sheets["Budget"], "settings": sheets["Settings"]}
+    portfolio, errors, warnings = read_workbook(build(tmp_path / "messy.xlsx", renamed))
+    assert errors == [] and warnings == []
+    assert portfolio is not None and same(portfolio, base_portfolio(tmp_path))
+
+
+def test_numbers_as_text_and_percentages(tmp_path: Path) -> None:
+    path = build(tmp_path / "text.xlsx", edited(
+        cell("Experiences", 3, "Reach per quarter", "1,000"),
+        cell("Experiences", 3, "Uplift low", "1%"),
+        cell("Experiences", 3, "Uplift base", " 2 % "),
+        cell("Experiences", 4, "Uplift base", "0.02"),
+        cell("Options", 2, "One-off cost", "100 000"),
+        cell("Options", 3, "One-off cost", "50,000.00"),
+        cell("Options", 3, "Uplift share", "50%"),
+        cell("Experiences", 3, "Mandatory", "Y"),
+        cell("Budget", 2, "Budget", "1,00,000"),
+    ))
+    portfolio, errors, _ = read_workbook(path)
+    # "1,00,000" is not a grouping Excel writes; a wrong guess would move money, so it is refused.
+    assert [p.message for p in errors] == ['"1,00,000" is not a number']
+    fixed = build(tmp_path / "fixed.xlsx", edited(
+        cell("Experiences", 3, "Reach per quarter", "1,000"), cell("Experiences", 3, "Uplift low", "1%"),
+        cell("Experiences", 3, "Uplift base", " 2 % "), cell("Experiences", 4, "Uplift base", "0.02"),
+        cell("Options", 2, "One-off cost", "100 000"), cell("Options", 3, "One-off cost", "50,000.00"),
+        cell("Options", 3, "Uplift share", "50%"), cell("Experiences", 3, "Mandatory", "Y"),
+        cell("Budget", 2, "Budget", "1,200,000.50"),
+    ))
+    portfolio = read_portfolio(fixed)
+    base = base_portfolio(tmp_path)
+    assert portfolio.experiences == base.experiences
+    assert portfolio.budget == (1_200_000.5, 100000.0, 100000.0, 100000.0)
+
+
+def test_a_percent_formatted_cell_is_its_fraction(tmp_path: Path) -> None:
+    path = build(tmp_path / "percent.xlsx", BASE)
+    workbook = openpyxl.load_workbook(path)
+    workbook["Experiences"]["H3"].value = 0.02
+    workbook["Experiences"]["H3"].number_format = "0.0%"
+    workbook.save(path)
+    assert read_portfolio(path).experience("B2").uplift_base == 0.02
+
+
+@pytest.mark.parametrize("word", ["yes", "Y", "TRUE", "1", "x", True, 1])
+def test_yes_in_its_many_spellings(tmp_path: Path, word: Any) -> None:
+    path = build(tmp_path / "yes.xlsx", edited(cell("Experiences", 4, "Mandatory", word)))
+    assert read_portfolio(path).experience("C3").mandatory is True
+
+
+def test_title_rows_blank_rows_and_a_totals_row_are_skipped(tmp_path: Path) -> None:
+    sheets = edited()
+    sheets["Options"] = [["Funding options FY27"], [], *sheets["Options"][:3], [], *sheets["Options"][3:],
+                         ["Total", None, 260000, 1500, 27, None, None]]
+    sheets["Budget"] = [["Budget 2027", None, "prepared by finance"], *sheets["Budget"], [None, 400000]]
+    portfolio, errors, warnings = read_workbook(build(tmp_path / "titled.xlsx", sheets))
+    assert errors == []
+    assert portfolio is not None and same(portfolio, base_portfolio(tmp_path))
+    assert [(p.where, p.message) for p in warnings] == [
+        ("titled.xlsx, sheet Options, row 9", "totals row ignored"),
+        ("titled.xlsx, sheet Budget, row 7", "row without Quarter but with numbers: taken for a totals row and ignored"),
+    ]
+
+
+def test_an_extra_column_is_ignored_with_a_warning(tmp_path: Path) -> None:
+    path = build(tmp_path / "extra.xlsx", edited(add_column("Experiences", "Owner email", ["a@b", "c@d", "e@f"])))
+    portfolio, errors, warnings = read_workbook(path)
+    assert errors == [] and portfolio is not None and same(portfolio, base_portfolio(tmp_path))
+    assert [str(w) for w in warnings] == ['extra.xlsx, sheet Experiences, row 1: column "Owner email" not part of the format; ignored']
+
+
+def test_a_row_without_an_id_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    sheets = edited()
+    sheets["Experiences"].append([None, "Someone's idea", "frontstage"])
+    portfolio, errors, warnings = read_workbook(build(tmp_path / "noid.xlsx", sheets))
+    assert errors == [] and portfolio is not None
+    assert [str(w) for w in warnings] == ["noid.xlsx, sheet Experiences, row 5: row without ID skipped"]
+
+
+def test_numeric_ids_are_text(tmp_path: Path) -> None:
+    path = build(tmp_path / "numbers.xlsx", edited(
+        cell("Experiences", 2, "ID", 101), cell("Experiences", 3, "Requires", 101), cell("Options", 2, "Experience ID", "101"),
+    ))
+    portfolio = read_portfolio(path)
+    assert portfolio.experiences[0].id == "101" and portfolio.experience("B2").requires == ("101",)
+
+
+def test_references_and_teams_take_the_spelling_of_what_they_name(tmp_path: Path) -> None:
+    path = build(tmp_path / "case.xlsx", edited(
+        cell("Experiences", 3, "Requires", "a1"), cell("Experiences", 3, "Team", "DIGITAL"), cell("Experiences", 3, "Layer", "Front"),
+    ))
+    b2 = read_portfolio(path).experience("B2")
+    assert (b2.requires, b2.team, b2.layer) == (("A1",), "Digital", "frontstage")
+
+
+def test_formulas_are_read_by_their_cached_values(tmp_path: Path) -> None:
+    path = tmp_path / "formulas.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    for name, rows in BASE.items():
+        sheet = workbook.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None:
+                    sheet.write(r, c, value)
+    options = workbook.get_worksheet_by_name("Options")
+    options.write_formula("C4", "=C3*1.6", None, 80000)  # B2 standard costs 1.6 times lean
+    budget = workbook.get_worksheet_by_name("Budget")
+    for row in range(3, 6):
+        budget.write_formula(f"B{row}", f"=B{row - 1}", None, 100000)
+    budget.write_formula("A3", '=LEFT(A2,5)&"2"', None, "2027Q2")
+    workbook.close()
+    portfolio, errors, warnings = read_workbook(path)
+    assert errors == [] and warnings == []
+    assert portfolio is not None and same(portfolio, base_portfolio(tmp_path))
+
+
+def test_per_quarter_capacity_overrides_the_single_column(tmp_path: Path) -> None:
+    path = build(tmp_path / "quarters.xlsx", edited(add_column("Teams", "2027Q4", [80, None])))
+    portfolio = read_portfolio(path)
+    assert portfolio.team("Digital").capacity == (100.0, 100.0, 100.0, 80.0)
+    assert portfolio.team("Data").capacity == (50.0,) * 4
+
+
+def test_only_a_total_budget(tmp_path: Path) -> None:
+    sheets = edited(drop_sheet("Budget"))
+    sheets["Settings"].append(["Total budget (EUR)", "300,000"])
+    portfolio = read_portfolio(build(tmp_path / "total.xlsx", sheets))
+    assert portfolio.total_budget == 300000.0 and portfolio.budget == (300000.0,) * 4
+
+
+def test_without_settings_the_defaults_apply_with_a_warning(tmp_path: Path) -> None:
+    sheets = edited(drop_sheet("Settings"))
+    sheets["Budget"] += [[f"2028Q{q}", 1] for q in range(1, 5)]
+    portfolio, errors, warnings = read_workbook(build(tmp_path / "nosettings.xlsx", sheets))
+    assert errors == [] and portfolio is not None and portfolio.settings == Settings()
+    assert [w.message for w in warnings] == ["no Settings sheet: the default settings are used"]
