@@ -151,3 +151,83 @@ def large_plan(count: int = 10_000, seed: int = 7) -> Plan:
     portfolio = Portfolio(tuple(experiences), teams, (2.5e8,) * 8, Settings(), source="large.xlsx", source_sha256="0" * 64)
     choices = {e.id: (rng.choice(("lean", "standard", "premium")), rng.randint(0, 4)) if rng.random() < 0.4 else None for e in experiences}
     return make_plan(portfolio, choices)
+
+
+def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
+    """Decode an 8-bit RGB or RGBA PNG (what Chromium writes) into (width, height, rows of pixel bytes)."""
+    import struct
+    import zlib
+
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    position, idat, header = 8, b"", None
+    while position < len(data):
+        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        body = data[position + 8:position + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        position += 12 + length
+    width, height, depth, colour_type = header[:4]
+    assert depth == 8 and colour_type in (2, 6), f"unsupported PNG: depth {depth}, colour type {colour_type}"
+    channels = 3 if colour_type == 2 else 4
+    raw, stride = zlib.decompress(idat), width * channels
+    rows, previous = [], bytearray(stride)
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        for x in range(stride):
+            left = line[x - channels] if x >= channels else 0
+            up, corner = previous[x], previous[x - channels] if x >= channels else 0
+            if kind == 1:
+                line[x] = (line[x] + left) & 255
+            elif kind == 2:
+                line[x] = (line[x] + up) & 255
+            elif kind == 3:
+                line[x] = (line[x] + (left + up) // 2) & 255
+            elif kind == 4:
+                estimate = left + up - corner
+                pa, pb, pc = abs(estimate - left), abs(estimate - up), abs(estimate - corner)
+                line[x] = (line[x] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 255
+        rows.append(bytes(line[i] for i in range(stride) if i % channels < 3))
+        previous = line
+    return width, height, rows
+
+
+def distinct_colours(data: bytes) -> int:
+    _, _, rows = png_pixels(data)
+    return len({row[i:i + 3] for row in rows for i in range(0, len(row), 3)})
+
+
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--enable-logging=stderr", "--v=0",
+)
+
+
+def run_chromium(page: "os.PathLike[str] | str", work: "os.PathLike[str] | str", *extra: str) -> tuple[str, list[str], list[str]]:
+    """Open a local page in headless Chromium; return (dumped DOM, console lines, URLs the page requested).
+
+    The net log tells the page's own requests (their network isolation key is the file://
+    site) from Chromium's background traffic, so the check does not depend on which
+    services a Chromium build calls home to.
+    """
+    import json
+    import subprocess
+    from pathlib import Path
+
+    chromium = require_program("chromium")
+    work = Path(work)
+    net_log = work / "net-log.json"
+    command = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={work / 'profile'}", f"--log-net-log={net_log}", *extra,
+               "--dump-dom", Path(page).resolve().as_uri()]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    console = [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
+    events = json.loads(net_log.read_text()).get("events", []) if net_log.exists() else []
+    requested = sorted({
+        e["params"]["url"] for e in events
+        if "url" in e.get("params", {}) and "file://" in str(e["params"].get("network_isolation_key", ""))
+        and not e["params"]["url"].startswith(("file:", "data:"))
+    })
+    return result.stdout, console, requested

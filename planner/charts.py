@@ -1,0 +1,197 @@
+"""Charts for the HTML report, as inline SVG strings made in Python.
+
+No browser, no JavaScript and no fonts from elsewhere: each function returns a Markup
+string of one <svg> sized in CSS pixels that scales to the page width and prints crisply.
+Every chart has a title for screen readers, labelled axes and units; values are formatted
+by the caller's functions (the report's Jinja2 filters), so a chart reads like the tables.
+Text from the inputs (stage, channel, team names) is escaped here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+Format = Callable[[float], str]
+FONT = 'font-family="Helvetica, Arial, sans-serif"'
+INK, MUTED, GRID, ACCENT, LIMIT = "#1f2933", "#52606d", "#d9e2ec", "#1f3a5f", "#c0392b"
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    values: Sequence[float]
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values (1, 2 or 5 times a power of ten) covering low..high, zero included."""
+    low, high = min(low, 0.0), max(high, 0.0)
+    if high - low < 1e-12:
+        high = low + 1.0
+    raw = (high - low) / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    ticks = [math.floor(low / step) * step]
+    while ticks[-1] < high - 1e-9 * step:
+        ticks.append(round(ticks[-1] + step, 10))
+    return ticks
+
+
+def _text(x: float, y: float, content: str, size: int = 11, anchor: str = "middle", fill: str = INK, weight: str = "normal", extra: str = "") -> str:
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}" '
+            f'font-weight="{weight}" {FONT}{extra}>{escape(content)}</text>')
+
+
+def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+            f'role="img" class="chart"><title>{escape(title)}</title>')
+    return Markup(head + "".join(body) + "</svg>")
+
+
+def _value_axis(ticks: list[float], y: Callable[[float], float], left: float, right: float, label: str, fmt: Format, top: float, bottom: float) -> list[str]:
+    parts = []
+    for tick in ticks:
+        parts.append(f'<line x1="{left:.1f}" x2="{right:.1f}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="{GRID}" stroke-width="{1.5 if tick == 0 else 1}"/>')
+        parts.append(_text(left - 6, y(tick) + 4, fmt(tick), 10, "end", MUTED))
+    middle = (top + bottom) / 2
+    parts.append(_text(14, middle, label, 11, "middle", MUTED, extra=f' transform="rotate(-90 14 {middle:.1f})"'))
+    return parts
+
+
+def bars_against_limit(title: str, categories: Sequence[str], bars: Series, limit: Series, axis_label: str, category_label: str, fmt: Format,
+                       width: int = 720, height: int = 300) -> Markup:
+    """Bars (what is used) per category with a stepped line (what is allowed), e.g. spend vs budget."""
+    left, right, top, bottom = 78, width - 16, 46, height - 58
+    values = list(bars.values) + list(limit.values)
+    ticks = nice_ticks(min(values, default=0.0), max(values, default=1.0))
+    low, high = ticks[0], ticks[-1]
+
+    def y(value: float) -> float:
+        return bottom - (value - low) / (high - low) * (bottom - top)
+
+    body = _value_axis(ticks, y, left, right, axis_label, fmt, top, bottom)
+    slot = (right - left) / max(len(categories), 1)
+    limit_path = []
+    for i, category in enumerate(categories):
+        x0 = left + i * slot
+        value = bars.values[i]
+        bar_top, bar_bottom = sorted((y(value), y(0.0)))
+        over = value > limit.values[i] + 1e-6
+        body.append(f'<rect x="{x0 + slot * 0.18:.1f}" y="{bar_top:.1f}" width="{slot * 0.64:.1f}" height="{max(bar_bottom - bar_top, 0.5):.1f}" '
+                    f'fill="{LIMIT if over else ACCENT}"><title>{escape(category)}: {escape(fmt(value))}</title></rect>')
+        body.append(_text(x0 + slot / 2, bottom + 16, category, 10, "middle", INK))
+        command = "M" if i == 0 else "L"
+        limit_path.append(f"{command}{x0:.1f},{y(limit.values[i]):.1f} L{x0 + slot:.1f},{y(limit.values[i]):.1f}")
+    body.append(f'<path d="{" ".join(limit_path)}" fill="none" stroke="{LIMIT}" stroke-width="2" stroke-dasharray="6 3"/>')
+    body.append(_text((left + right) / 2, height - 24, category_label, 11, "middle", MUTED))
+    body += _legend([(bars.label, ACCENT, "rect"), (limit.label, LIMIT, "line")], left, 32)
+    body.append(_text(left, 14, title, 12, "start", INK, "bold"))
+    return _svg(width, height, title, body)
+
+
+def _legend(items: list[tuple[str, str, str]], x: float, y: float) -> list[str]:
+    parts = []
+    for label, colour, shape in items:
+        if shape == "rect":
+            parts.append(f'<rect x="{x:.1f}" y="{y - 9:.1f}" width="12" height="10" fill="{colour}"/>')
+        else:
+            parts.append(f'<line x1="{x:.1f}" x2="{x + 14:.1f}" y1="{y - 4:.1f}" y2="{y - 4:.1f}" stroke="{colour}" stroke-width="2" stroke-dasharray="6 3"/>')
+        parts.append(_text(x + 18, y, label, 10, "start", INK))
+        x += 28 + 6.2 * len(label)
+    return parts
+
+
+def _mix(start: tuple[int, int, int], end: tuple[int, int, int], share: float) -> str:
+    share = max(0.0, min(1.0, share))
+    return "#" + "".join(f"{round(a + (b - a) * share):02x}" for a, b in zip(start, end))
+
+
+WHITE, BLUE, GREEN, RED = (255, 255, 255), (31, 58, 95), (27, 120, 55), (178, 24, 43)
+
+
+def heat_colour(value: float, largest: float, diverging: bool) -> tuple[str, bool]:
+    """Fill colour of a heat-map cell and whether its label needs light text."""
+    if largest <= 0:
+        return "#ffffff", False
+    share = abs(value) / largest
+    end = (RED if value < 0 else GREEN) if diverging else BLUE
+    return _mix(WHITE, end, share), share > 0.55
+
+
+def heat_map(title: str, rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequence[float]], row_label: str, column_label: str,
+             fmt: Format, diverging: bool = False, cell_width: int = 92) -> Markup:
+    """A table of coloured cells: darker is larger; with `diverging`, red is negative, green positive."""
+    label_width, header, cell_height = 130, 58, 30
+    width = label_width + cell_width * max(len(columns), 1) + 12
+    height = header + cell_height * max(len(rows), 1) + 30
+    largest = max((abs(v) for row in values for v in row), default=0.0)
+    body = [_text(0, 14, title, 12, "start", INK, "bold"),
+            _text(label_width + cell_width * len(columns) / 2, 32, column_label, 11, "middle", MUTED)]
+    for j, column in enumerate(columns):
+        body.append(_text(label_width + cell_width * (j + 0.5), header - 8, _clip(column, cell_width), 10, "middle", INK, "bold"))
+    for i, row in enumerate(rows):
+        y0 = header + i * cell_height
+        body.append(_text(label_width - 8, y0 + cell_height / 2 + 4, _clip(row, label_width), 10, "end", INK, "bold"))
+        for j, value in enumerate(values[i]):
+            fill, light = heat_colour(value, largest, diverging)
+            x0 = label_width + j * cell_width
+            body.append(f'<rect x="{x0 + 1:.1f}" y="{y0 + 1:.1f}" width="{cell_width - 2}" height="{cell_height - 2}" fill="{fill}" stroke="{GRID}">'
+                        f'<title>{escape(row)} / {escape(columns[j])}: {escape(fmt(value))}</title></rect>')
+            if abs(value) > 1e-9:
+                body.append(_text(x0 + cell_width / 2, y0 + cell_height / 2 + 4, fmt(value), 10, "middle", "#ffffff" if light else INK))
+    body.append(_text(4, header - 8, row_label, 10, "start", MUTED))
+    note = "darker is larger; red is negative" if diverging else "darker is larger"
+    body.append(_text(label_width, height - 8, f"{note}; empty cells: nothing funded", 9, "start", MUTED))
+    return _svg(width, height, title, body)
+
+
+def _clip(text: str, width: float) -> str:
+    """Labels longer than the room they have end in an ellipsis (the full text is in the tables)."""
+    room = max(int(width / 6.2), 4)
+    return text if len(text) <= room else text[: room - 1] + "…"
+
+
+def small_multiples(title: str, panels: Sequence[tuple[str, Sequence[str], Series, Series]], axis_label: str, fmt: Format,
+                    columns: int = 3, panel_width: int = 240, panel_height: int = 170) -> Markup:
+    """One small bars-against-limit chart per panel (e.g. per team), on a shared scale."""
+    values = [v for _, _, used, limit in panels for v in list(used.values) + list(limit.values)]
+    ticks = nice_ticks(0.0, max(values, default=1.0), 4)
+    rows = math.ceil(len(panels) / columns) if panels else 1
+    width, height = columns * panel_width, rows * panel_height + 44
+    body = [_text(0, 14, title, 12, "start", INK, "bold")]
+    body += _legend([("used", ACCENT, "rect"), ("capacity", LIMIT, "line")], 0, 32)
+    for index, (name, categories, used, limit) in enumerate(panels):
+        x0, y0 = (index % columns) * panel_width, 44 + (index // columns) * panel_height
+        body.append(_panel(x0, y0, panel_width, panel_height, name, categories, used, limit, ticks, axis_label, fmt))
+    return _svg(width, height, title, body)
+
+
+def _panel(x0: float, y0: float, width: float, height: float, name: str, categories: Sequence[str], used: Series, limit: Series,
+           ticks: list[float], axis_label: str, fmt: Format) -> str:
+    left, right, top, bottom = x0 + 52, x0 + width - 10, y0 + 28, y0 + height - 34
+    high = ticks[-1] or 1.0
+
+    def y(value: float) -> float:
+        return bottom - value / high * (bottom - top)
+
+    parts = [_text(left, y0 + 12, name, 11, "start", INK, "bold")]
+    for tick in ticks:
+        parts.append(f'<line x1="{left:.1f}" x2="{right:.1f}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="{GRID}"/>')
+        parts.append(_text(left - 4, y(tick) + 3, fmt(tick), 9, "end", MUTED))
+    slot = (right - left) / max(len(categories), 1)
+    path = []
+    for i, category in enumerate(categories):
+        x = left + i * slot
+        value = used.values[i]
+        over = value > limit.values[i] + 1e-6
+        parts.append(f'<rect x="{x + slot * 0.15:.1f}" y="{y(value):.1f}" width="{slot * 0.7:.1f}" height="{max(bottom - y(value), 0):.1f}" '
+                     f'fill="{LIMIT if over else ACCENT}"><title>{escape(name)} {escape(category)}: {escape(fmt(value))} of {escape(fmt(limit.values[i]))}</title></rect>')
+        path.append(f"{'M' if i == 0 else 'L'}{x:.1f},{y(limit.values[i]):.1f} L{x + slot:.1f},{y(limit.values[i]):.1f}")
+        if len(categories) <= 8 or i % 2 == 0:
+            parts.append(_text(x + slot / 2, bottom + 11, category[2:] if len(categories) > 4 else category, 8, "middle", MUTED))
+    parts.append(f'<path d="{" ".join(path)}" fill="none" stroke="{LIMIT}" stroke-width="1.5" stroke-dasharray="5 3"/>')
+    parts.append(_text((left + right) / 2, bottom + 24, f"quarter; {axis_label}", 9, "middle", MUTED))
+    return "".join(parts)

@@ -1,0 +1,141 @@
+"""The HTML report: one self-contained page rendered by Jinja2 from templates/report.html.j2.
+
+One Environment (`environment()`) with autoescape on and StrictUndefined holds every
+formatting filter (money, percent, number, quarter, marginal value) and the chart
+functions (`planner.charts`), so templates hold layout only. The page has its CSS and
+SVG charts inline, makes no request to any other host, needs no JavaScript and prints on A4
+(one section a page). Sections come from the report model in order; the layout of a
+section with key K is templates/sections/K.html.j2, so a new kind of section needs a new
+partial and no change here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from planner import charts
+from planner.report import Attention, Grid, QuarterRow, Report
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF ", "INR": "₹"}
+MISSING = "–"
+MINUS = "−"
+
+
+def _sign(value: float) -> str:
+    return MINUS if value < 0 else ""
+
+
+def money(value: float | None, currency: str = "EUR", compact: bool = True) -> str:
+    """€1.16m, €450k, −€17k; `compact=False` gives every unit: €1,156,000."""
+    if value is None or not math.isfinite(value):
+        return MISSING
+    symbol = SYMBOLS.get(currency, f"{currency} ")
+    size = abs(value)
+    if not compact or size < 1_000:
+        return f"{_sign(value)}{symbol}{size:,.0f}"
+    for limit, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
+        if size >= limit:
+            scaled = size / limit
+            digits = 2 if scaled < 10 else 1 if scaled < 100 else 0
+            return f"{_sign(value)}{symbol}{scaled:.{digits}f}{suffix}"
+    return f"{_sign(value)}{symbol}{size:,.0f}"
+
+
+def signed_money(value: float | None, currency: str = "EUR") -> str:
+    if value is None:
+        return MISSING
+    return ("+" if value > 0 else "") + money(value, currency)
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    if value is None or not math.isfinite(value):
+        return MISSING
+    return f"{_sign(value)}{abs(value) * 100:.{digits}f}%"
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    if value is None or not math.isfinite(value):
+        return MISSING
+    return f"{_sign(value)}{abs(value):,.{digits}f}"
+
+
+def quarter(value: str | None, missing: str = MISSING) -> str:
+    return value if value else missing
+
+
+def seconds(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.2f} s"
+
+
+def marginal_value(value: float, unit: str, currency: str = "EUR") -> str:
+    """What one more unit of a rule is worth: '€0.35 of NPV per extra €1', '€12.5k per team-week'."""
+    worth = money(value, currency) if abs(value) >= 1_000 else f"{_sign(value)}{SYMBOLS.get(currency, currency + ' ')}{abs(value):,.2f}"
+    if unit == currency:
+        return f"{worth} of NPV per extra {money(1, currency)}"
+    singular = unit[:-1] if unit.endswith("s") else unit
+    return f"{worth} of NPV per extra {singular}"
+
+
+def limit_value(value: float, unit: str, currency: str = "EUR") -> str:
+    return money(value, currency) if unit == currency else f"{number(value, 1)} {unit}"
+
+
+def _chart_money(currency: str) -> Callable[[float], str]:
+    return lambda value: money(value, currency)
+
+
+def spend_chart(quarters: tuple[QuarterRow, ...], currency: str) -> Markup:
+    return charts.bars_against_limit(
+        "Spend by quarter against the budget", [q.quarter for q in quarters],
+        charts.Series("spend", [q.spend for q in quarters]), charts.Series("budget", [q.budget for q in quarters]),
+        f"{currency} per quarter", "quarter", _chart_money(currency),
+    )
+
+
+def attention_chart(attention: Attention) -> Markup:
+    panels = [
+        (team.team, [q.quarter for q in team.quarters], charts.Series("used", [q.used for q in team.quarters]),
+         charts.Series("capacity", [q.capacity for q in team.quarters]))
+        for team in attention.teams
+    ]
+    return charts.small_multiples("Attention by team and quarter against capacity", panels, "team-weeks", lambda v: number(v))
+
+
+def heat_map(grid: Grid, title: str, currency: str) -> Markup:
+    return charts.heat_map(title, grid.rows, grid.columns, grid.values, grid.row_dimension, grid.column_dimension,
+                           _chart_money(currency), diverging=grid.measure == "npv")
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "money": money, "signed_money": signed_money, "percent": percent, "number": number, "quarter": quarter,
+    "seconds": seconds, "marginal_value": marginal_value, "limit_value": limit_value,
+}
+GLOBALS: dict[str, Callable[..., Any]] = {"spend_chart": spend_chart, "attention_chart": attention_chart, "heat_map": heat_map}
+
+
+@lru_cache(maxsize=4)
+def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
+    """The one Environment of the HTML report: autoescape on, StrictUndefined, filters and charts."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(FILTERS)
+    env.globals.update(GLOBALS)
+    return env
+
+
+def render_html(report: Report, templates: Path = TEMPLATES) -> str:
+    """The HTML report of a report model, as one self-contained page."""
+    return environment(templates).get_template("report.html.j2").render(report.context())
