@@ -27,6 +27,7 @@ import pulp
 
 from planner.domain import Portfolio, normalise_id, quarter_label
 from planner.economics import Columns
+from planner.scenario import BalanceRule, Scenario
 
 # In a maximisation PuLP's CBC interface gives a constraint's dual (.pi) as the NPV gained
 # per extra unit of its right-hand side, HiGHS's the opposite sign (pinned in tests/test_model.py).
@@ -39,11 +40,26 @@ class Rules:
 
     forced_in: frozenset[str] = frozenset()
     forced_out: frozenset[str] = frozenset()
+    objective: str = "npv"
+    balance: tuple[BalanceRule, ...] = ()
+    roi_hurdle: float | None = None
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> "Rules":
+        return cls(
+            forced_in=frozenset(normalise_id(i) for i in scenario.forced_in),
+            forced_out=frozenset(normalise_id(i) for i in scenario.forced_out),
+            objective=scenario.objective,
+            balance=scenario.balance,
+            roi_hurdle=scenario.roi_hurdle,
+        )
 
 
 @dataclass(frozen=True)
 class RuleSpec:
-    """A budget or capacity rule as the model names it, with its limit."""
+    """A budget, capacity, balance or hurdle rule as the model names it, with its limit.
+
+    `sense` is "at most" or "at least"."""
 
     name: str
     kind: str
@@ -52,6 +68,8 @@ class RuleSpec:
     team: str | None
     limit: float
     unit: str
+    sense: str = "at most"
+    balance: BalanceRule | None = None
 
 
 @dataclass
@@ -96,8 +114,8 @@ def solver_names(portfolio: Portfolio) -> list[str]:
     return names
 
 
-def rule_specs(portfolio: Portfolio) -> list[RuleSpec]:
-    """The budget, total-budget and capacity rules of the portfolio, in report order."""
+def rule_specs(portfolio: Portfolio, rules: Rules | None = None) -> list[RuleSpec]:
+    """The budget, total-budget, capacity, balance and hurdle rules, in report order."""
     settings = portfolio.settings
     currency = settings.currency
     specs = [
@@ -111,6 +129,16 @@ def rule_specs(portfolio: Portfolio) -> list[RuleSpec]:
         for q, limit in enumerate(team.capacity):
             label = quarter_label(settings, q)
             specs.append(RuleSpec(f"capacity_{slug}_{label}", "capacity", f"{team.name} capacity {label}", q, team.name, limit, "team-weeks"))
+    rules = rules or Rules()
+    slugs = _unique_slugs([f"{rule.dimension}_{rule.value}" for rule in rules.balance])
+    for rule, slug in zip(rules.balance, slugs):
+        for sense, share in (("at least", rule.min_share), ("at most", rule.max_share)):
+            if share is not None:
+                bound = "min" if sense == "at least" else "max"
+                specs.append(RuleSpec(f"balance_{slug}_{bound}", "balance", f"Share of spend on {rule.label}", None, None, share,
+                                      "share of spend", sense, rule))
+    if rules.roi_hurdle is not None:
+        specs.append(RuleSpec("roi_hurdle", "roi_hurdle", "Portfolio ROI hurdle", None, None, rules.roi_hurdle, "ROI", "at least"))
     return specs
 
 
@@ -145,18 +173,63 @@ def build_model(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndar
     ]
     var_of = np.full(len(cols), -1, dtype=np.int64)
     var_of[column_ids] = np.arange(len(column_ids))
-    model = Model(problem, variables, column_ids, rule_specs(portfolio), elastic=elastic)
+    model = Model(problem, variables, column_ids, rule_specs(portfolio, rules), elastic=elastic)
     groups = columns_by_experience(cols, keep, len(portfolio.experiences))
     add_choice_rules(model, portfolio, rules, groups, var_of, names)
     add_budget_rules(model, portfolio, cols, var_of)
     add_capacity_rules(model, portfolio, cols, var_of)
     add_dependency_rules(model, portfolio, cols, groups, var_of, names)
     add_exclusion_rules(model, portfolio, groups, var_of, names)
+    add_balance_rules(model, portfolio, cols, var_of)
+    add_roi_hurdle(model, cols, var_of)
     if elastic:
         problem.setObjective(pulp.LpAffineExpression([(slack, -weight) for slack, weight in model.slacks.values()]))
     else:
-        problem.setObjective(pulp.LpAffineExpression(zip(variables, cols.npv[column_ids].tolist())))
+        problem.setObjective(pulp.LpAffineExpression(zip(variables, objective_values(portfolio, cols, rules.objective)[column_ids].tolist())))
     return model
+
+
+def objective_values(portfolio: Portfolio, cols: Columns, objective: str) -> np.ndarray:
+    """Each column's contribution to the objective: NPV, PV of benefits, or reach.
+
+    Reach counts customers touched per quarter times the quarters live inside the horizon.
+    """
+    if objective == "npv":
+        return cols.npv
+    if objective == "benefit":
+        return cols.pv_benefit
+    reach = np.array([e.reach_per_quarter for e in portfolio.experiences], dtype=float)
+    live_quarters = np.maximum(0, portfolio.horizon - (cols.start + cols.delivery))
+    return reach[cols.experience] * live_quarters
+
+
+def add_balance_rules(model: Model, portfolio: Portfolio, cols: Columns, var_of) -> None:
+    """Share of spend on a journey stage, channel, product line or layer: at least / at most.
+
+    share x total spend <= group spend is linear: sum over columns of spend x (in group - share) >= 0.
+    """
+    balance = {spec.name: spec for spec in model.rule_specs if spec.kind == "balance"}
+    if not balance:
+        return
+    kept = model.column_ids
+    spend = cols.spend[kept].sum(axis=1)
+    for spec in balance.values():
+        rule = spec.balance
+        in_group = np.array([rule.matches(e) for e in portfolio.experiences], dtype=float)[cols.experience[kept]]
+        coefficients = spend * (in_group - spec.limit)
+        sense = pulp.LpConstraintGE if spec.sense == "at least" else pulp.LpConstraintLE
+        _add(model, _expression(model, var_of, kept, coefficients), sense, 0.0, spec.name,
+             f"{spec.sense} {spec.limit:.0%} of spend on {rule.label}", scale=1.0 / max(1.0, float(spend.max(initial=0.0))))
+
+
+def add_roi_hurdle(model: Model, cols: Columns, var_of) -> None:
+    """Portfolio ROI = NPV / PV cost >= hurdle, linear as: sum (NPV - hurdle x PV cost) x >= 0."""
+    for spec in model.rule_specs:
+        if spec.kind == "roi_hurdle":
+            kept = model.column_ids
+            coefficients = cols.npv[kept] - spec.limit * cols.pv_cost[kept]
+            _add(model, _expression(model, var_of, kept, coefficients), pulp.LpConstraintGE, 0.0, spec.name,
+                 f"the portfolio ROI must be at least {spec.limit:.0%}", scale=1.0 / max(1.0, float(np.abs(coefficients).max(initial=0.0))))
 
 
 def _expression(model: Model, var_of: np.ndarray, col_ids: np.ndarray, coefficients) -> pulp.LpAffineExpression:
@@ -179,7 +252,7 @@ def _add(model: Model, expression, sense: int, rhs: float, name: str, meaning: s
     if model.elastic:
         # Slack relaxes the rule in the direction that makes it easier.
         slack = model.problem.add_variable(f"slack_{name}", 0, 1 if sense == pulp.LpConstraintEQ else None)
-        expression = expression + slack if sense == pulp.LpConstraintEQ else expression - slack
+        expression = expression - slack if sense == pulp.LpConstraintLE else expression + slack
         model.slacks[name] = (slack, scale)
     constraint = pulp.LpConstraint(expression, sense, name, rhs)
     model.problem.addConstraint(constraint)
@@ -416,6 +489,10 @@ def _conflict_text(portfolio: Portfolio, spec: RuleSpec | None, meaning: str, am
     if spec.kind == "budget":
         return (f"the mandatory and forced-in experiences need {format_money(needed, currency)} in {quarter_label(portfolio.settings, spec.quarter)}; "
                 f"the budget is {format_money(spec.limit, currency)}")
+    if spec.kind == "balance":
+        return f"the plan cannot put {spec.sense} {spec.limit:.0%} of its spend on {spec.balance.label} within the other rules"
+    if spec.kind == "roi_hurdle":
+        return f"the portfolio ROI hurdle of {spec.limit:.0%} cannot be met together with the mandatory and forced-in experiences"
     if spec.kind == "total_budget":
         return (f"the mandatory and forced-in experiences need {format_money(needed, currency)} over the horizon; "
                 f"the total budget is {format_money(spec.limit, currency)}")

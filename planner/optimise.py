@@ -24,7 +24,7 @@ import numpy as np
 from planner.domain import Portfolio, normalise_id, quarter_label
 from planner.economics import Columns, cash_flows, columns, payback_quarter, present_value
 from planner.errors import InfeasibleError, SolverError
-from planner.model import Rules, SolveOutcome, build_model, diagnose_infeasible, rule_specs, solve_model
+from planner.model import Rules, SolveOutcome, build_model, diagnose_infeasible, objective_values, rule_specs, solve_model
 from planner.plan import Baseline, Decision, Plan, RuleUse, SolveInfo
 from planner.scenario import Scenario, apply_scenario
 
@@ -40,10 +40,7 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None) -> Pl
     scenario = scenario or Scenario()
     portfolio = apply_scenario(portfolio, scenario)
     settings = portfolio.settings
-    rules = Rules(
-        forced_in=frozenset(normalise_id(i) for i in scenario.forced_in),
-        forced_out=frozenset(normalise_id(i) for i in scenario.forced_out),
-    )
+    rules = Rules.of(scenario)
     started = time.perf_counter()
     cols = columns(portfolio)
     _check_required_can_be_delivered(portfolio, rules, cols)
@@ -86,7 +83,7 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None) -> Pl
         constraints=counts[1],
         message=outcome.message,
     )
-    return Plan(portfolio, scenario, decisions, rule_uses(portfolio, decisions, lp.duals), solve_info, greedy)
+    return Plan(portfolio, scenario, decisions, rule_uses(portfolio, rules, decisions, lp.duals), solve_info, greedy)
 
 
 def _best_bound(bound: float | None, lp_bound: float | None, objective: float, status: str, gap_target: float) -> float | None:
@@ -149,18 +146,21 @@ def prerequisites_of_anything(portfolio: Portfolio) -> set[int]:
 def columns_on_offer(portfolio: Portfolio, rules: Rules, cols: Columns) -> np.ndarray:
     """Mask of the columns the model may choose.
 
-    Forced-out experiences offer nothing. A column that loses money cannot be in an optimal
-    plan unless its experience must be funded or unlocks another, so such columns are dropped
-    to keep the model small.
+    Forced-out experiences offer nothing. A column that adds nothing to the objective cannot
+    be in an optimal plan unless its experience must be funded, unlocks another, or belongs
+    to a group a minimum share of spend must go to; such columns are dropped to keep the
+    model small.
     """
-    forced_out = np.array([e.key in rules.forced_out for e in portfolio.experiences], dtype=bool)
-    must = np.array([e.mandatory or e.key in rules.forced_in for e in portfolio.experiences], dtype=bool)
-    enabler = np.zeros(len(portfolio.experiences), dtype=bool)
-    enabler[list(prerequisites_of_anything(portfolio))] = True
     if not len(cols):
         return np.zeros(0, dtype=bool)
+    forced_out = np.array([e.key in rules.forced_out for e in portfolio.experiences], dtype=bool)
+    needed = np.array([e.mandatory or e.key in rules.forced_in for e in portfolio.experiences], dtype=bool)
+    needed[list(prerequisites_of_anything(portfolio))] = True
+    for rule in rules.balance:
+        if rule.min_share is not None:
+            needed |= np.array([rule.matches(e) for e in portfolio.experiences], dtype=bool)
     experience = cols.experience
-    return ~forced_out[experience] & ((cols.npv > TOLERANCE) | must[experience] | enabler[experience])
+    return ~forced_out[experience] & ((objective_values(portfolio, cols, rules.objective) > TOLERANCE) | needed[experience])
 
 
 # ---------------------------------------------------------------------------------------
@@ -350,8 +350,12 @@ def greedy_baseline(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.
             if i in must:
                 missing.append(experience.id)
     chosen_arr = np.array(sorted(chosen), dtype=np.int64)
-    feasible = not missing
-    message = "" if feasible else "the ROI ranking could not fit mandatory or forced-in " + ", ".join(missing)
+    broken = portfolio_rule_violations(portfolio, rules, cols.spend[chosen_arr].sum(axis=1), cols.experience[chosen_arr],
+                                       float(npv[chosen_arr].sum()), float(cols.pv_cost[chosen_arr].sum()))
+    feasible = not missing and not broken
+    message = "; ".join(
+        (["the ROI ranking could not fit mandatory or forced-in " + ", ".join(missing)] if missing else []) + broken
+    )
     funded = tuple(portfolio.experiences[int(cols.experience[c])].id for c in chosen_arr.tolist())
     baseline = Baseline(
         npv=float(npv[chosen_arr].sum()) if len(chosen_arr) else 0.0,
@@ -484,26 +488,69 @@ def check_plan(portfolio: Portfolio, scenario: Scenario, decisions: tuple[Decisi
                 problems.append(f"team {team.name} needs {attention[team.name][q]:,.2f} team-weeks in {quarter_label(settings, q)}; capacity {team.capacity[q]:,.2f}")
     if portfolio.total_budget is not None and spend.sum() > portfolio.total_budget + tolerance * max(1.0, portfolio.total_budget):
         problems.append(f"total spend {spend.sum():,.2f} exceeds the total budget {portfolio.total_budget:,.2f}")
+    funded_list = list(funded.values())
+    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
+    problems += portfolio_rule_violations(
+        portfolio, Rules.of(scenario), np.array([d.total_spend for d in funded_list]),
+        np.array([index[d.experience.key] for d in funded_list], dtype=np.int64),
+        sum(d.npv for d in funded_list), sum(d.pv_cost for d in funded_list),
+    )
     return problems
 
 
-def rule_uses(portfolio: Portfolio, decisions: tuple[Decision, ...], duals: dict[str, float]) -> tuple[RuleUse, ...]:
-    """Each budget and capacity rule with the plan's use of it and its marginal value."""
+def balance_shares(portfolio: Portfolio, rules: Rules, spend: np.ndarray, experience: np.ndarray) -> list[float]:
+    """The share of spend each balance rule's group gets (0 when nothing is spent)."""
+    total = float(spend.sum())
+    shares = []
+    for rule in rules.balance:
+        in_group = np.array([rule.matches(e) for e in portfolio.experiences], dtype=bool)[experience] if len(experience) else np.zeros(0, bool)
+        shares.append(float(spend[in_group].sum()) / total if total > 0 else 0.0)
+    return shares
+
+
+def portfolio_rule_violations(portfolio: Portfolio, rules: Rules, spend: np.ndarray, experience: np.ndarray, npv: float,
+                              pv_cost: float) -> list[str]:
+    """Balance and ROI-hurdle rules a set of funded choices breaks (spend and experience per choice)."""
+    problems = []
+    tolerance = 1e-6
+    for rule, share in zip(rules.balance, balance_shares(portfolio, rules, spend, experience)):
+        total = float(spend.sum())
+        if rule.min_share is not None and total > 0 and share < rule.min_share - tolerance:
+            problems.append(f"{share:.1%} of spend goes to {rule.label}; at least {rule.min_share:.0%} is required")
+        if rule.max_share is not None and share > rule.max_share + tolerance:
+            problems.append(f"{share:.1%} of spend goes to {rule.label}; at most {rule.max_share:.0%} is allowed")
+    if rules.roi_hurdle is not None and npv < rules.roi_hurdle * pv_cost - tolerance * max(1.0, abs(npv)):
+        problems.append(f"the portfolio ROI {npv / pv_cost if pv_cost else 0:.1%} is below the hurdle of {rules.roi_hurdle:.0%}")
+    return problems
+
+
+def rule_uses(portfolio: Portfolio, rules: Rules, decisions: tuple[Decision, ...], duals: dict[str, float]) -> tuple[RuleUse, ...]:
+    """Each budget, capacity, balance and hurdle rule with the plan's use of it and its marginal value."""
     horizon = portfolio.horizon
     spend = np.zeros(horizon)
     attention = {team.name: np.zeros(horizon) for team in portfolio.teams}
-    for decision in decisions:
+    funded = [d for d in decisions if d.funded]
+    for decision in funded:
         spend += np.array(decision.spend)
         for team, weeks in decision.attention:
             attention[team] += np.array(weeks)
+    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
+    share_of = dict(zip(rules.balance, balance_shares(portfolio, rules, np.array([d.total_spend for d in funded]),
+                                                      np.array([index[d.experience.key] for d in funded], dtype=np.int64))))
+    npv = sum(d.npv for d in funded)
+    pv_cost = sum(d.pv_cost for d in funded)
     uses = []
-    for spec in rule_specs(portfolio):
+    for spec in rule_specs(portfolio, rules):
         if spec.kind == "budget":
             used = spend[spec.quarter]
         elif spec.kind == "total_budget":
             used = spend.sum()
-        else:
+        elif spec.kind == "capacity":
             used = attention[spec.team][spec.quarter]
+        elif spec.kind == "balance":
+            used = share_of[spec.balance]
+        else:
+            used = npv / pv_cost if pv_cost > 0 else 0.0
         uses.append(RuleUse(spec.name, spec.kind, spec.label, spec.quarter, spec.team, spec.limit, float(used), spec.unit,
-                            max(0.0, duals.get(spec.name, 0.0))))
+                            abs(duals.get(spec.name, 0.0)), spec.sense))
     return tuple(uses)

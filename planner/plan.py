@@ -58,7 +58,7 @@ class RuleUse:
     """
 
     name: str
-    kind: str  # "budget", "total_budget" or "capacity"
+    kind: str  # "budget", "total_budget", "capacity", "balance" or "roi_hurdle"
     label: str
     quarter: int | None
     team: str | None
@@ -66,14 +66,16 @@ class RuleUse:
     used: float
     unit: str
     marginal_value: float
+    sense: str = "at most"
 
     @property
     def binding(self) -> bool:
-        return self.used >= self.limit - max(1e-6, 1e-6 * abs(self.limit)) or self.marginal_value > 1e-9
+        return self.slack <= max(1e-6, 1e-6 * abs(self.limit)) or self.marginal_value > 1e-9
 
     @property
     def slack(self) -> float:
-        return self.limit - self.used
+        """How far the plan is from the limit (never negative for a valid plan)."""
+        return self.limit - self.used if self.sense == "at most" else self.used - self.limit
 
 
 @dataclass(frozen=True)

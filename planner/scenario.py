@@ -1,27 +1,43 @@
 """Scenarios: a named set of changes to the inputs, read from YAML and validated at the boundary.
 
-A scenario file names its input workbook (relative to the scenario file) and may override
-the budget, the solver settings, the start-quarter mode, and force experiences in or out:
+A scenario names its input workbook (relative to the scenario file), may `extends:` another
+scenario (its keys are inherited; a key set here replaces the inherited one, and the
+sub-keys of `budget` and `capacity` merge), and may change:
 
-    name: Base plan FY27
+    name: Budget cut 10%
+    extends: base.yaml
     workbook: example-portfolio.xlsx
     budget:
-      per_quarter: 1500000        # one number for every quarter, or a list, one per quarter
-      total: 11000000             # optional cap over the whole horizon
-      change: -10%                # optional: scale the workbook's budget
-    solver: cbc                   # cbc or highs
-    time_limit_seconds: 60
-    gap: 0.001                    # relative gap at which a plan counts as optimal
-    start_quarters: free          # free (optimiser picks) or fixed (earliest start)
+      per_quarter: -10%             # a number, a change, a list (one per quarter) or {2027Q3: 900000}
+      total: 8000000                # optional cap over the horizon (a number or a change)
+    capacity:
+      Digital: -20%                 # a team: a number, a change, a list or {2027Q1: 40}
+      all teams: +10%
+    adjust:                         # multipliers on a filtered set of experiences
+      - where: {channel: app}       # id, journey_stage, channel, product_line, layer, team
+        uplift: 0.5                 # or -50%; also cost, reach, value
     forced_in: [CX-101]
     forced_out: [CX-205]
+    horizon_quarters: 8
+    discount_rate: 6%
+    uplift_estimate: low            # low, base or high
+    objective: npv                  # npv, benefit or reach
+    balance:                        # share of spend per journey stage, channel, product line, layer
+      - {journey_stage: get help, min_share: 15%}
+    roi_hurdle: 50%                 # portfolio NPV / PV cost at least this
+    solver: cbc                     # cbc or highs
+    time_limit_seconds: 60
+    gap: 0.001
+    start_quarters: free            # free or fixed
 
-Every problem is reported in one pass with the file, line and key path.
+Every problem is reported in one pass with the file, line and key path; problems that
+need the portfolio (unknown ids, teams, quarters) come from `scenario_problems`.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,38 +45,124 @@ from typing import Any
 
 import yaml
 
-from planner.domain import SOLVERS, START_MODES, Portfolio, normalise_id
+from planner.domain import (
+    SOLVERS, START_MODES, Experience, Portfolio, Team, normalise_id, parse_quarter, quarter_label,
+)
 from planner.errors import InputError, Problem
+
+OBJECTIVES = ("npv", "benefit", "reach")
+ESTIMATES = ("low", "base", "high")
+DIMENSIONS = ("journey_stage", "channel", "product_line", "layer")
+FILTER_KEYS = ("id", "journey_stage", "channel", "product_line", "layer", "team")
+ADJUST_FACTORS = ("cost", "uplift", "reach", "value")
+ALL_TEAMS = "all teams"
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A value from a scenario: absolute (1200000) or relative to the input ("-10%" -> x0.9)."""
+
+    value: float
+    relative: bool = False
+
+    def apply(self, base: float) -> float:
+        return base * self.value if self.relative else self.value
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which experiences a rule applies to; every key given must match (values are alternatives)."""
+
+    id: tuple[str, ...] = ()
+    journey_stage: tuple[str, ...] = ()
+    channel: tuple[str, ...] = ()
+    product_line: tuple[str, ...] = ()
+    layer: tuple[str, ...] = ()
+    team: tuple[str, ...] = ()
+
+    def matches(self, experience: Experience) -> bool:
+        for key in FILTER_KEYS:
+            wanted = getattr(self, key)
+            actual = experience.id if key == "id" else getattr(experience, key)
+            if wanted and normalise_id(actual) not in {normalise_id(w) for w in wanted}:
+                return False
+        return True
+
+    def describe(self) -> str:
+        parts = [f"{key.replace('_', ' ')} {' or '.join(getattr(self, key))}" for key in FILTER_KEYS if getattr(self, key)]
+        return ", ".join(parts) or "all experiences"
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """Multipliers on the experiences a filter selects."""
+
+    where: Filter
+    cost: float = 1.0
+    uplift: float = 1.0
+    reach: float = 1.0
+    value: float = 1.0
+
+
+@dataclass(frozen=True)
+class BalanceRule:
+    """A minimum and/or maximum share of the plan's spend on one journey stage, channel, product line or layer."""
+
+    dimension: str
+    value: str
+    min_share: float | None = None
+    max_share: float | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.dimension.replace('_', ' ')} {self.value}"
+
+    def matches(self, experience: Experience) -> bool:
+        return normalise_id(getattr(experience, self.dimension)) == normalise_id(self.value)
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """The changes a scenario makes; None means "as in the workbook"."""
+    """The changes a scenario makes; None or empty means "as in the workbook"."""
 
     name: str = "base"
     description: str = ""
     workbook: str = ""
     source: str = ""
-    budget_per_quarter: tuple[float, ...] | None = None
-    total_budget: float | None = None
-    budget_change: float | None = None
+    extends: tuple[str, ...] = ()
+    budget_per_quarter: tuple[Amount, ...] | None = None
+    budget_by_quarter: tuple[tuple[str, Amount], ...] = ()
+    total_budget: Amount | None = None
+    capacity: tuple[tuple[str, tuple[Amount, ...] | None, tuple[tuple[str, Amount], ...]], ...] = ()
+    adjustments: tuple[Adjustment, ...] = ()
+    forced_in: tuple[str, ...] = ()
+    forced_out: tuple[str, ...] = ()
+    horizon_quarters: int | None = None
+    discount_rate: float | None = None
+    uplift_estimate: str = "base"
+    objective: str = "npv"
+    balance: tuple[BalanceRule, ...] = ()
+    roi_hurdle: float | None = None
     solver: str | None = None
     time_limit_seconds: float | None = None
     gap: float | None = None
     start_quarters: str | None = None
-    forced_in: tuple[str, ...] = ()
-    forced_out: tuple[str, ...] = ()
 
 
 KNOWN_KEYS = (
-    "name", "description", "workbook", "budget", "solver", "time_limit_seconds", "gap",
-    "start_quarters", "forced_in", "forced_out",
+    "name", "description", "workbook", "extends", "budget", "capacity", "adjust", "forced_in", "forced_out",
+    "horizon_quarters", "discount_rate", "uplift_estimate", "objective", "balance", "roi_hurdle", "solver",
+    "time_limit_seconds", "gap", "start_quarters",
 )
 BUDGET_KEYS = ("per_quarter", "total", "change")
 
 
+# ---------------------------------------------------------------------------------------
+# YAML with line numbers
+
+
 class _LineLoader(yaml.SafeLoader):
-    """A safe loader that remembers the line of every mapping key and rejects duplicate keys."""
+    """A safe loader that remembers the line of every mapping key and notes duplicate keys."""
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -68,6 +170,8 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
     lines: dict = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            key = str(key)
         if key in mapping:
             loader.duplicates.append((key, key_node.start_mark.line + 1))
         mapping[key] = loader.construct_object(value_node, deep=True)
@@ -100,7 +204,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[int, dict], list[tuple[Any, int]]]:
 
 
 def parse_change(value: Any) -> float:
-    """'-10%' -> 0.9, '+5%' -> 1.05, 0.9 stays a multiplier of 0.9."""
+    """'-10%' -> 0.9, '+5%' -> 1.05; a plain number is a multiplier (0.9 stays 0.9)."""
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, (int, float)):
@@ -111,138 +215,461 @@ def parse_change(value: Any) -> float:
     return 1.0 + float(match.group(1)) / 100.0
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; raise InputError with every problem found."""
-    path = Path(path)
-    data, key_lines, duplicates = read_yaml(path)
-    problems: list[Problem] = []
+def parse_amount(value: Any) -> Amount:
+    """1200000 -> absolute; '-10%' or '+5%' -> relative to the workbook's value."""
+    if _is_number(value):
+        if value < 0:
+            raise ValueError
+        return Amount(float(value))
+    text = str(value).strip()
+    if text.startswith(("+", "-")) and text.endswith("%"):
+        return Amount(parse_change(text), relative=True)
+    raise ValueError
 
-    def where(key: str, mapping: dict | None = None, leaf: str | None = None) -> str:
-        line = key_lines.get(id(mapping if mapping is not None else data), {}).get(leaf or key)
-        return f"{path.name}, line {line}, key {key}" if line else f"{path.name}, key {key}"
 
-    for key, line in duplicates:
-        problems.append(Problem(f"{path.name}, line {line}, key {key}", "appears twice"))
+def parse_share(value: Any) -> float:
+    """'15%' -> 0.15; 0.15 stays 0.15."""
+    if _is_number(value):
+        return float(value)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", str(value))
+    if not match:
+        raise ValueError
+    return float(match.group(1)) / 100.0
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# ---------------------------------------------------------------------------------------
+# Reading one file
+
+
+class _File:
+    """One scenario file being read: its data, key lines and the problems found so far."""
+
+    def __init__(self, path: Path, problems: list[Problem]):
+        self.path = path
+        self.problems = problems
+        self.data, self.key_lines, duplicates = read_yaml(path)
+        for key, line in duplicates:
+            self.problems.append(Problem(f"{path.name}, line {line}, key {key}", "appears twice; keep one"))
+
+    def where(self, key_path: str, mapping: Any = None, key: Any = None) -> str:
+        mapping = self.data if mapping is None else mapping
+        line = self.key_lines.get(id(mapping), {}).get(key_path.split(".")[-1] if key is None else key)
+        return f"{self.path.name}, line {line}, key {key_path}" if line else f"{self.path.name}, key {key_path}"
+
+    def problem(self, key_path: str, message: str, mapping: Any = None, key: Any = None) -> None:
+        self.problems.append(Problem(self.where(key_path, mapping, key), message))
+
+    def unknown_keys(self, mapping: dict, known: tuple[str, ...], prefix: str = "") -> None:
+        for key in mapping:
+            if key not in known:
+                hint = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+                suggestion = f'; did you mean "{hint[0]}"?' if hint else f"; known keys: {', '.join(known)}"
+                self.problem(f"{prefix}{key}", f"is not a known key{suggestion}", mapping, key)
+
+
+def _parse_file(file: _File) -> dict[str, Any]:
+    """The Scenario fields one file sets (validated), without what it inherits."""
+    data = file.data
     if data is None:
-        data = {}
+        data = file.data = {}
     if not isinstance(data, dict):
-        raise InputError(Problem(path.name, "must be a mapping of keys (name:, workbook:, ...)"))
-
-    for key in data:
-        if key not in KNOWN_KEYS:
-            hint = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
-            suggestion = f'; did you mean "{hint[0]}"?' if hint else f"; known keys: {', '.join(KNOWN_KEYS)}"
-            problems.append(Problem(where(str(key), leaf=key), f"is not a known key{suggestion}"))
-
-    fields: dict[str, Any] = {"name": str(data.get("name") or path.stem), "source": str(path)}
-    if "description" in data:
-        fields["description"] = str(data["description"] or "")
-    workbook = data.get("workbook")
-    if not isinstance(workbook, str) or not workbook.strip():
-        problems.append(Problem(where("workbook"), "is required: the input workbook's path, relative to this file"))
-    else:
-        resolved = (path.parent / workbook).resolve()
-        if not resolved.is_file():
-            problems.append(Problem(where("workbook"), f'"{workbook}" does not exist (looked for {resolved})'))
-        fields["workbook"] = str(resolved)
-
-    budget = data.get("budget")
-    if budget is not None:
-        if isinstance(budget, (int, float)) and not isinstance(budget, bool):
-            budget = {"per_quarter": budget}
-        if not isinstance(budget, dict):
-            problems.append(Problem(where("budget"), "must be a mapping with per_quarter, total or change"))
-        else:
-            for key in budget:
-                if key not in BUDGET_KEYS:
-                    problems.append(Problem(where(f"budget.{key}", budget, key), f"is not a known key; known keys: {', '.join(BUDGET_KEYS)}"))
-            if "per_quarter" in budget:
-                value = budget["per_quarter"]
-                values = value if isinstance(value, list) else [value]
-                if all(_is_number(v) and v >= 0 for v in values) and values:
-                    fields["budget_per_quarter"] = tuple(float(v) for v in values)
-                else:
-                    problems.append(Problem(where("budget.per_quarter", budget, "per_quarter"), f"{value!r} is not a number >= 0 or a list of them"))
-            if "total" in budget:
-                if _is_number(budget["total"]) and budget["total"] >= 0:
-                    fields["total_budget"] = float(budget["total"])
-                else:
-                    problems.append(Problem(where("budget.total", budget, "total"), f"{budget['total']!r} is not a number >= 0"))
-            if "change" in budget:
-                try:
-                    fields["budget_change"] = parse_change(budget["change"])
-                except ValueError:
-                    problems.append(Problem(where("budget.change", budget, "change"), f"{budget['change']!r} is not a change like -10% or +5%"))
-
-    if "solver" in data:
-        solver = str(data["solver"]).strip().lower()
-        if solver not in SOLVERS:
-            problems.append(Problem(where("solver"), f'"{data["solver"]}" is not a solver; choose {" or ".join(SOLVERS)}'))
-        fields["solver"] = solver
-    for key, low in (("time_limit_seconds", 0.0), ("gap", 0.0)):
+        raise InputError(Problem(file.path.name, "must be a mapping of keys (name:, workbook:, ...)"))
+    file.unknown_keys(data, KNOWN_KEYS)
+    out: dict[str, Any] = {}
+    for key in ("name", "description"):
         if key in data:
-            if _is_number(data[key]) and data[key] > low or (key == "gap" and data[key] == 0):
-                fields[key] = float(data[key])
-            else:
-                problems.append(Problem(where(key), f"{data[key]!r} is not a positive number"))
-    if "start_quarters" in data:
-        mode = str(data["start_quarters"]).strip().lower()
-        if mode not in START_MODES:
-            problems.append(Problem(where("start_quarters"), f'"{data["start_quarters"]}" must be free or fixed'))
-        fields["start_quarters"] = mode
+            out[key] = str(data[key] if data[key] is not None else "")
+    if "workbook" in data:
+        workbook = data["workbook"]
+        if not isinstance(workbook, str) or not workbook.strip():
+            file.problem("workbook", "must be the input workbook's path, relative to this file")
+        else:
+            resolved = (file.path.parent / workbook).resolve()
+            if not resolved.is_file():
+                file.problem("workbook", f'"{workbook}" does not exist (looked for {resolved})')
+            out["workbook"] = str(resolved)
+    _parse_budget(file, data, out)
+    _parse_capacity(file, data, out)
+    _parse_adjust(file, data, out)
+    _parse_balance(file, data, out)
+    _parse_simple(file, data, out)
+    return out
+
+
+def _amounts(file: _File, key_path: str, value: Any, mapping: dict, key: Any) -> tuple[tuple[Amount, ...] | None, tuple[tuple[str, Amount], ...]]:
+    """One amount for every quarter, a list (one per quarter) or {quarter label: amount}."""
+    try:
+        if isinstance(value, dict):
+            by_quarter = []
+            for label, amount in value.items():
+                try:
+                    parse_quarter(str(label))
+                except ValueError:
+                    file.problem(f"{key_path}.{label}", f'"{label}" is not a quarter like 2027Q1', value, label)
+                    continue
+                by_quarter.append((str(label), parse_amount(amount)))
+            return None, tuple(by_quarter)
+        values = value if isinstance(value, list) else [value]
+        if not values:
+            raise ValueError
+        return tuple(parse_amount(v) for v in values), ()
+    except ValueError:
+        file.problem(key_path, f"{value!r} is not an amount >= 0, a change like -10%, a list of them, or {{2027Q1: amount}}", mapping, key)
+        return None, ()
+
+
+def _parse_budget(file: _File, data: dict, out: dict) -> None:
+    if "budget" not in data:
+        return
+    budget = data["budget"]
+    if not isinstance(budget, dict):
+        budget = {"per_quarter": budget}
+    file.unknown_keys(budget, BUDGET_KEYS, "budget.")
+    if "per_quarter" in budget:
+        per_quarter, by_quarter = _amounts(file, "budget.per_quarter", budget["per_quarter"], budget, "per_quarter")
+        out["budget_per_quarter"], out["budget_by_quarter"] = per_quarter, by_quarter
+    if "change" in budget:
+        try:
+            change = Amount(parse_change(budget["change"]), relative=True)
+            out["budget_per_quarter"], out["budget_by_quarter"] = (change,), ()
+            out.setdefault("total_budget", change)
+        except ValueError:
+            file.problem("budget.change", f"{budget['change']!r} is not a change like -10% or +5%", budget, "change")
+    if "total" in budget:
+        try:
+            out["total_budget"] = parse_amount(budget["total"])
+        except ValueError:
+            file.problem("budget.total", f"{budget['total']!r} is not an amount >= 0 or a change like -10%", budget, "total")
+
+
+def _parse_capacity(file: _File, data: dict, out: dict) -> None:
+    if "capacity" not in data:
+        return
+    capacity = data["capacity"]
+    if not isinstance(capacity, dict):
+        file.problem("capacity", "must map team names (or 'all teams') to capacities or changes")
+        return
+    entries = []
+    for team, value in capacity.items():
+        per_quarter, by_quarter = _amounts(file, f"capacity.{team}", value, capacity, team)
+        entries.append((str(team), per_quarter, by_quarter))
+    out["capacity"] = tuple(entries)
+
+
+def _parse_filter(file: _File, key_path: str, where: Any) -> Filter | None:
+    if not isinstance(where, dict) or not where:
+        file.problem(key_path, f"must map one or more of {', '.join(FILTER_KEYS)} to a value or a list of values")
+        return None
+    file.unknown_keys(where, FILTER_KEYS, f"{key_path}.")
+    values = {}
+    for key in FILTER_KEYS:
+        if key in where:
+            raw = where[key]
+            items = raw if isinstance(raw, list) else [raw]
+            if not items or not all(isinstance(v, (str, int)) for v in items):
+                file.problem(f"{key_path}.{key}", "must be a value or a list of values", where, key)
+                continue
+            values[key] = tuple(str(v) for v in items)
+    return Filter(**values)
+
+
+def _parse_adjust(file: _File, data: dict, out: dict) -> None:
+    if "adjust" not in data:
+        return
+    adjust = data["adjust"]
+    if not isinstance(adjust, list):
+        file.problem("adjust", "must be a list of {where: {...}, cost/uplift/reach/value: multiplier}")
+        return
+    adjustments = []
+    for n, item in enumerate(adjust):
+        prefix = f"adjust[{n}]"
+        if not isinstance(item, dict):
+            file.problem(prefix, "must be a mapping with where: and a multiplier", adjust, None)
+            continue
+        file.unknown_keys(item, ("where",) + ADJUST_FACTORS, f"{prefix}.")
+        where = _parse_filter(file, f"{prefix}.where", item.get("where"))
+        factors = {}
+        for factor in ADJUST_FACTORS:
+            if factor in item:
+                try:
+                    factors[factor] = parse_change(item[factor])
+                    if factors[factor] < 0:
+                        raise ValueError
+                except ValueError:
+                    file.problem(f"{prefix}.{factor}", f"{item[factor]!r} is not a multiplier >= 0 (0.5) or a change (-50%)", item, factor)
+        if not factors:
+            file.problem(prefix, f"changes nothing; give one of {', '.join(ADJUST_FACTORS)}", adjust, None)
+        if where is not None:
+            adjustments.append(Adjustment(where, **factors))
+    out["adjustments"] = tuple(adjustments)
+
+
+def _parse_balance(file: _File, data: dict, out: dict) -> None:
+    if "balance" not in data:
+        return
+    balance = data["balance"]
+    if not isinstance(balance, list):
+        file.problem("balance", "must be a list like [{journey_stage: get help, min_share: 15%}]")
+        return
+    rules = []
+    for n, item in enumerate(balance):
+        prefix = f"balance[{n}]"
+        if not isinstance(item, dict):
+            file.problem(prefix, "must be a mapping like {journey_stage: get help, min_share: 15%}")
+            continue
+        file.unknown_keys(item, DIMENSIONS + ("min_share", "max_share"), f"{prefix}.")
+        dimensions = [d for d in DIMENSIONS if d in item]
+        if len(dimensions) != 1:
+            file.problem(prefix, f"must name exactly one of {', '.join(DIMENSIONS)}")
+            continue
+        shares = {}
+        for key in ("min_share", "max_share"):
+            if key in item:
+                try:
+                    shares[key] = parse_share(item[key])
+                    if not 0 <= shares[key] <= 1:
+                        raise ValueError
+                except ValueError:
+                    file.problem(f"{prefix}.{key}", f"{item[key]!r} is not a share between 0% and 100%", item, key)
+        if not shares:
+            file.problem(prefix, "needs min_share or max_share")
+            continue
+        if shares.get("min_share", 0) > shares.get("max_share", 1):
+            file.problem(prefix, "min_share is above max_share")
+        rules.append(BalanceRule(dimensions[0], str(item[dimensions[0]]), shares.get("min_share"), shares.get("max_share")))
+    out["balance"] = tuple(rules)
+
+
+def _parse_simple(file: _File, data: dict, out: dict) -> None:
+    choices = {"solver": SOLVERS, "start_quarters": START_MODES, "objective": OBJECTIVES, "uplift_estimate": ESTIMATES}
+    for key, allowed in choices.items():
+        if key in data:
+            value = str(data[key]).strip().lower()
+            if value not in allowed:
+                file.problem(key, f'"{data[key]}" is not one of {", ".join(allowed)}')
+            out[key] = value
+    if "time_limit_seconds" in data:
+        if _is_number(data["time_limit_seconds"]) and data["time_limit_seconds"] > 0:
+            out["time_limit_seconds"] = float(data["time_limit_seconds"])
+        else:
+            file.problem("time_limit_seconds", f"{data['time_limit_seconds']!r} is not a number of seconds > 0")
+    if "horizon_quarters" in data:
+        value = data["horizon_quarters"]
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 80:
+            out["horizon_quarters"] = value
+        else:
+            file.problem("horizon_quarters", f"{value!r} is not a whole number of quarters from 1 to 80")
+    for key, low, high in (("gap", 0.0, 1.0), ("discount_rate", 0.0, 1.0), ("roi_hurdle", -1.0, 100.0)):
+        if key in data:
+            try:
+                value = parse_share(data[key]) if not str(data[key]).strip().startswith("-") else -parse_share(str(data[key]).strip()[1:])
+                if not low <= value <= high:
+                    raise ValueError
+                out[key] = value
+            except ValueError:
+                file.problem(key, f"{data[key]!r} is not a number or percentage between {low:g} and {high:g}")
     for key in ("forced_in", "forced_out"):
         if key in data:
             value = data[key]
             items = value if isinstance(value, list) else [value]
             if all(isinstance(v, (str, int)) for v in items):
-                fields[key] = tuple(str(v) for v in items)
+                out[key] = tuple(str(v) for v in items)
             else:
-                problems.append(Problem(where(key), "must be a list of experience ids"))
-    both = {normalise_id(i) for i in fields.get("forced_in", ())} & {normalise_id(i) for i in fields.get("forced_out", ())}
+                file.problem(key, "must be a list of experience ids")
+
+
+# ---------------------------------------------------------------------------------------
+# Loading with extends
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file and what it extends; raise InputError with every problem."""
+    path = Path(path)
+    problems: list[Problem] = []
+    chain: list[Path] = []
+    merged: dict[str, Any] = {}
+    for file_path in _extends_chain(path, problems):
+        chain.append(file_path)
+        file = _File(file_path, problems)
+        merged = _merge(merged, _parse_file(file))
+    if "workbook" not in merged:
+        problems.append(Problem(f"{path.name}, key workbook", "is required (here or in a scenario it extends): the input workbook's path"))
+    both = {normalise_id(i) for i in merged.get("forced_in", ())} & {normalise_id(i) for i in merged.get("forced_out", ())}
     for key in sorted(both):
-        problems.append(Problem(where("forced_out"), f'"{key}" is forced both in and out'))
+        problems.append(Problem(f"{path.name}, key forced_out", f'"{key}" is forced both in and out'))
     if problems:
         raise InputError(problems)
-    return Scenario(**fields)
+    merged.setdefault("name", path.stem)
+    return Scenario(**merged, source=str(path), extends=tuple(str(p) for p in chain[:-1]))
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def _extends_chain(path: Path, problems: list[Problem]) -> list[Path]:
+    """The files from the root ancestor down to `path`; a cycle or a missing parent is a problem."""
+    chain = [path.resolve()]
+    while True:
+        data, key_lines, _ = read_yaml(chain[0])
+        parent = data.get("extends") if isinstance(data, dict) else None
+        if parent is None:
+            return chain
+        line = key_lines.get(id(data), {}).get("extends")
+        where = f"{chain[0].name}, line {line}, key extends"
+        if not isinstance(parent, str):
+            problems.append(Problem(where, "must be the path of another scenario file"))
+            return chain
+        parent_path = (chain[0].parent / parent).resolve()
+        if parent_path in chain:
+            cycle = " -> ".join(p.name for p in [parent_path] + chain[: chain.index(parent_path) + 1][::-1])
+            problems.append(Problem(where, f"makes a cycle of extends: {cycle}"))
+            return chain
+        if not parent_path.is_file():
+            problems.append(Problem(where, f'"{parent}" does not exist (looked for {parent_path})'))
+            return chain
+        chain.insert(0, parent_path)
+
+
+def _merge(inherited: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """A key the file sets replaces the inherited one; capacity merges team by team."""
+    merged = {**inherited, **own}
+    if "capacity" in inherited and "capacity" in own:
+        teams = {entry[0].casefold(): entry for entry in inherited["capacity"]}
+        teams.update({entry[0].casefold(): entry for entry in own["capacity"]})
+        merged["capacity"] = tuple(teams.values())
+    return merged
+
+
+# ---------------------------------------------------------------------------------------
+# Applying a scenario to a portfolio
 
 
 def scenario_problems(portfolio: Portfolio, scenario: Scenario) -> list[Problem]:
-    """Problems that need both the scenario and the portfolio: unknown ids, wrong budget length."""
+    """Problems that need both the scenario and the portfolio: unknown ids, teams, quarters, values."""
     where = Path(scenario.source).name if scenario.source else "scenario"
+    workbook = Path(portfolio.source).name or "the portfolio"
     known = {e.key for e in portfolio.experiences}
     problems = [
-        Problem(f"{where}, key {key}", f'"{ref}" is not an experience in {Path(portfolio.source).name or "the portfolio"}')
+        Problem(f"{where}, key {key}", f'"{ref}" is not an experience in {workbook}{_suggest(ref, [e.id for e in portfolio.experiences])}')
         for key in ("forced_in", "forced_out")
         for ref in getattr(scenario, key)
         if normalise_id(ref) not in known
     ]
-    per_quarter = scenario.budget_per_quarter
-    if per_quarter is not None and len(per_quarter) not in (1, portfolio.horizon):
-        problems.append(Problem(f"{where}, key budget.per_quarter", f"has {len(per_quarter)} values; give one, or one per quarter ({portfolio.horizon})"))
+    horizon = scenario.horizon_quarters or portfolio.horizon
+    settings = replace(portfolio.settings, horizon_quarters=horizon)
+    labels = {normalise_id(label) for label in (quarter_label(settings, q) for q in range(horizon))}
+
+    def check_amounts(key: str, per_quarter, by_quarter) -> None:
+        if per_quarter is not None and len(per_quarter) not in (1, horizon):
+            problems.append(Problem(f"{where}, key {key}", f"has {len(per_quarter)} values; give one, or one per quarter ({horizon})"))
+        for label, _ in by_quarter:
+            if normalise_id(label) not in labels:
+                problems.append(Problem(f"{where}, key {key}.{label}", f"is not a quarter of the horizon ({quarter_label(settings, 0)} to {quarter_label(settings, horizon - 1)})"))
+
+    check_amounts("budget.per_quarter", scenario.budget_per_quarter, scenario.budget_by_quarter)
+    team_names = {team.name.casefold() for team in portfolio.teams}
+    for team, per_quarter, by_quarter in scenario.capacity:
+        if team.casefold() not in team_names and team.casefold() != ALL_TEAMS:
+            problems.append(Problem(f"{where}, key capacity.{team}", f'"{team}" is not a team in {workbook}{_suggest(team, [t.name for t in portfolio.teams])}'))
+        check_amounts(f"capacity.{team}", per_quarter, by_quarter)
+    for n, adjustment in enumerate(scenario.adjustments):
+        problems += _filter_problems(portfolio, adjustment.where, f"{where}, key adjust[{n}].where")
+    for n, rule in enumerate(scenario.balance):
+        values = sorted({getattr(e, rule.dimension) for e in portfolio.experiences})
+        if not any(rule.matches(e) for e in portfolio.experiences):
+            problems.append(Problem(f"{where}, key balance[{n}].{rule.dimension}",
+                                    f'"{rule.value}" matches no experience{_suggest(rule.value, values)}; known: {", ".join(values)}'))
     return problems
 
 
+def _suggest(value: str, known: list[str]) -> str:
+    hint = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
+    return f' (did you mean "{hint[0]}"?)' if hint else ""
+
+
+def _filter_problems(portfolio: Portfolio, where_filter: Filter, where: str) -> list[Problem]:
+    problems = []
+    for key in FILTER_KEYS:
+        known = sorted({e.id if key == "id" else getattr(e, key) for e in portfolio.experiences})
+        known_keys = {normalise_id(k) for k in known}
+        for value in getattr(where_filter, key):
+            if normalise_id(value) not in known_keys:
+                listing = "" if key == "id" else f'; known: {", ".join(known)}'
+                problems.append(Problem(f"{where}.{key}", f'"{value}" matches no experience{_suggest(value, known)}{listing}'))
+    return problems
+
+
+def _resize(values: tuple[float, ...], horizon: int) -> tuple[float, ...]:
+    """Cut to the horizon, or carry the last quarter's value forward."""
+    if len(values) >= horizon:
+        return tuple(values[:horizon])
+    return tuple(values) + (values[-1] if values else 0.0,) * (horizon - len(values))
+
+
+def _apply_amounts(base: tuple[float, ...], per_quarter, by_quarter, settings) -> tuple[float, ...]:
+    values = list(base)
+    if per_quarter is not None:
+        amounts = per_quarter * len(values) if len(per_quarter) == 1 else per_quarter
+        values = [amount.apply(v) for amount, v in zip(amounts, values)]
+    labels = [normalise_id(quarter_label(settings, q)) for q in range(len(values))]
+    for label, amount in by_quarter:
+        q = labels.index(normalise_id(label))
+        values[q] = amount.apply(values[q])
+    return tuple(values)
+
+
+def _adjusted(experience: Experience, scenario: Scenario) -> Experience:
+    cost = uplift = reach = value = 1.0
+    for adjustment in scenario.adjustments:
+        if adjustment.where.matches(experience):
+            cost *= adjustment.cost
+            uplift *= adjustment.uplift
+            reach *= adjustment.reach
+            value *= adjustment.value
+    low, base, high = experience.uplift_low, experience.uplift_base, experience.uplift_high
+    base = {"low": low, "base": base, "high": high}[scenario.uplift_estimate]
+    if (cost, uplift, reach, value) == (1.0, 1.0, 1.0, 1.0) and base == experience.uplift_base:
+        return experience
+    options = tuple(replace(o, one_off_cost=o.one_off_cost * cost, run_cost_per_quarter=o.run_cost_per_quarter * cost) for o in experience.options)
+    # Uplift is a fraction of customers: a multiplier never takes it past 1.
+    return replace(
+        experience, options=options, reach_per_quarter=experience.reach_per_quarter * reach,
+        value_per_outcome=experience.value_per_outcome * value, uplift_low=min(1.0, low * uplift),
+        uplift_base=min(1.0, base * uplift), uplift_high=min(1.0, max(high, base) * uplift),
+    )
+
+
 def apply_scenario(portfolio: Portfolio, scenario: Scenario) -> Portfolio:
-    """The portfolio as the scenario sees it: budget and settings overridden. Never mutates."""
+    """The portfolio as the scenario sees it: budget, capacity, estimates and settings changed.
+
+    Never mutates; raises InputError when the scenario refers to what the portfolio lacks.
+    """
     problems = scenario_problems(portfolio, scenario)
     if problems:
         raise InputError(problems)
-    budget = portfolio.budget
-    if scenario.budget_per_quarter is not None:
-        values = scenario.budget_per_quarter
-        budget = values * portfolio.horizon if len(values) == 1 else values
-    total = scenario.total_budget if scenario.total_budget is not None else portfolio.total_budget
-    if scenario.budget_change is not None:
-        budget = tuple(b * scenario.budget_change for b in budget)
-        total = total * scenario.budget_change if total is not None else None
     overrides = {
         key: getattr(scenario, key)
-        for key in ("solver", "time_limit_seconds", "gap", "start_quarters")
+        for key in ("solver", "time_limit_seconds", "gap", "start_quarters", "horizon_quarters")
         if getattr(scenario, key) is not None
     }
+    if scenario.discount_rate is not None:
+        overrides["annual_discount_rate"] = scenario.discount_rate
     settings = replace(portfolio.settings, **overrides)
-    return replace(portfolio, budget=tuple(budget), total_budget=total, settings=settings)
+    horizon = settings.horizon_quarters
+    budget = _apply_amounts(_resize(portfolio.budget, horizon), scenario.budget_per_quarter, scenario.budget_by_quarter, settings)
+    total = portfolio.total_budget
+    if scenario.total_budget is not None:
+        base_total = total if total is not None else sum(_resize(portfolio.budget, horizon))
+        total = scenario.total_budget.apply(base_total)
+    teams = []
+    for team in portfolio.teams:
+        capacity = _resize(team.capacity, horizon)
+        # "all teams" first, so a team named on its own gets exactly what its entry says.
+        for name, per_quarter, by_quarter in sorted(scenario.capacity, key=lambda entry: entry[0].casefold() != ALL_TEAMS):
+            if name.casefold() in (team.name.casefold(), ALL_TEAMS):
+                capacity = _apply_amounts(capacity, per_quarter, by_quarter, settings)
+        teams.append(Team(team.name, capacity))
+    experiences = tuple(_adjusted(e, scenario) for e in portfolio.experiences)
+    return replace(portfolio, experiences=experiences, teams=tuple(teams), budget=budget, total_budget=total, settings=settings)
+
