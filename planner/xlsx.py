@@ -390,6 +390,16 @@ class RenderedRow:
         return next((c.value for c in self.template.cells if c.column == column and c.kind == "static"), None)
 
 
+class _UndefinedCell(Exception):
+    """A whole-cell expression gave an undefined value (StrictUndefined fails only when used)."""
+
+    def __init__(self, row: TemplateRow, position: int, value: jinja2.Undefined):
+        cells = [c for c in row.cells if c.kind == "expression"]
+        self.reference = f"{get_column_letter(cells[position].column + 1)}{row.number}"
+        self.message = value._undefined_message
+        super().__init__(self.message)
+
+
 class _Collector:
     """Receives typed values from the generated Jinja template, one output row at a time."""
 
@@ -401,6 +411,9 @@ class _Collector:
         # Consecutive rows from the same template row are the items of its loop.
         last = self.rows[-1] if self.rows else None
         index = last.index + 1 if last is not None and last.template.number == number else 0
+        for position, value in enumerate(values):
+            if isinstance(value, jinja2.Undefined):
+                raise _UndefinedCell(self.template_rows[number], position, value)
         self.rows.append(RenderedRow(self.template_rows[number], values, index))
         return ""
 
@@ -479,6 +492,8 @@ def _evaluate(sheet: TemplateSheet, context: dict[str, Any], environment: jinja2
     try:
         for _ in template.root_render_func(template.new_context({**context, "_row": collector.row})):
             pass
+    except _UndefinedCell as error:
+        raise InputError(Problem(f"{template_name}, sheet {sheet.name}, cell {error.reference}", f"template error: {error.message}")) from error
     except jinja2.TemplateError as error:
         raise InputError(Problem(f"{template_name}, sheet {sheet.name}{_cell_of_error(error, name, where)}", f"template error: {error}")) from error
     return collector.rows
@@ -546,15 +561,55 @@ _XML_TEXT = str.maketrans(
 )
 
 
-def _text_xml(reference: str, attribute: str, text: str) -> str:
-    return f'<c r="{reference}"{attribute} t="inlineStr"><is><t xml:space="preserve">{text.translate(_XML_TEXT)}</t></is></c>'
+class SharedStrings:
+    """The workbook's table of texts: each distinct text stored once, cells refer to it by index.
+
+    A large report repeats stage, channel and team names thousands of times; the table
+    halves the sheet XML compared with inline text. Indexes follow first use, so the same
+    report gives the same table.
+    """
+
+    PART = "xl/sharedStrings.xml"
+    CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+    RELATIONSHIP = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+
+    def __init__(self) -> None:
+        self.indexes: dict[str, int] = {}
+
+    def index(self, text: str) -> int:
+        index = self.indexes.get(text)
+        if index is None:
+            index = self.indexes[text] = len(self.indexes)
+        return index
+
+    def xml(self) -> bytes:
+        items = "".join(f'<si><t xml:space="preserve">{text.translate(_XML_TEXT)}</t></si>' for text in self.indexes)
+        count = len(self.indexes)
+        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{MAIN_NS}" count="{count}" '
+                f'uniqueCount="{count}">{items}</sst>').encode("utf-8")
+
+    @classmethod
+    def register(cls, parts: dict[str, bytes]) -> None:
+        """Make sure the package declares the table (a template saved by openpyxl may have none)."""
+        types = parts["[Content_Types].xml"].decode("utf-8")
+        if "/xl/sharedStrings.xml" not in types:
+            types = types.replace("</Types>", f'<Override PartName="/xl/sharedStrings.xml" ContentType="{cls.CONTENT_TYPE}"/></Types>')
+            parts["[Content_Types].xml"] = types.encode("utf-8")
+        rels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
+        if cls.RELATIONSHIP not in rels:
+            rels = rels.replace("</Relationships>", f'<Relationship Id="rIdPlannerStrings" Type="{cls.RELATIONSHIP}" Target="sharedStrings.xml"/></Relationships>')
+            parts["xl/_rels/workbook.xml.rels"] = rels.encode("utf-8")
+
+
+def _text_xml(reference: str, attribute: str, text: str, strings: SharedStrings) -> str:
+    return f'<c r="{reference}"{attribute} t="s"><v>{strings.index(text)}</v></c>'
 
 
 def _empty_xml(reference: str, attribute: str) -> str:
     return f'<c r="{reference}"{attribute}/>' if attribute else ""
 
 
-def cell_xml(reference: str, style: str | None, value: Any, styles: _Styles) -> str:
+def cell_xml(reference: str, style: str | None, value: Any, styles: _Styles, strings: SharedStrings) -> str:
     """One cell as sheet XML, typed by the Python value; strings are inline text, never formulas."""
     attribute = f' s="{style}"' if style is not None else ""
     kind = type(value)
@@ -562,7 +617,7 @@ def cell_xml(reference: str, style: str | None, value: Any, styles: _Styles) -> 
     if kind is float:
         return f'<c r="{reference}"{attribute}><v>{value!r}</v></c>' if math.isfinite(value) else _empty_xml(reference, attribute)
     if kind is str:
-        return _text_xml(reference, attribute, value) if value else _empty_xml(reference, attribute)
+        return _text_xml(reference, attribute, value, strings) if value else _empty_xml(reference, attribute)
     if kind is int:
         return f'<c r="{reference}"{attribute}><v>{value}</v></c>'
     if value is None:
@@ -574,7 +629,7 @@ def cell_xml(reference: str, style: str | None, value: Any, styles: _Styles) -> 
     if isinstance(value, (numbers.Real, Decimal)):
         number = float(value)
         return f'<c r="{reference}"{attribute}><v>{number!r}</v></c>' if math.isfinite(number) else _empty_xml(reference, attribute)
-    return _text_xml(reference, attribute, str(value)) if str(value) else _empty_xml(reference, attribute)
+    return _text_xml(reference, attribute, str(value), strings) if str(value) else _empty_xml(reference, attribute)
 
 
 def _formula_xml(reference: str, style: str | None, formula: str, cached: float | None) -> str:
@@ -632,7 +687,7 @@ def _letters(count: int) -> list[str]:
     return [get_column_letter(i + 1) for i in range(count)]
 
 
-def _sheet_data(rendered: RenderedSheet, maps: dict[str | None, RowMap], styles: _Styles, evaluator: _Evaluator) -> tuple[str, int, int]:
+def _sheet_data(rendered: RenderedSheet, maps: dict[str | None, RowMap], styles: _Styles, strings: SharedStrings, evaluator: _Evaluator) -> tuple[str, int, int]:
     """The <sheetData> of a rendered sheet; also its last row and last column (for <dimension>).
 
     This loop writes every cell of a large report, so the common values (float, str, int)
@@ -646,6 +701,7 @@ def _sheet_data(rendered: RenderedSheet, maps: dict[str | None, RowMap], styles:
              for row in rendered.template.rows}
     out: list[str] = ["<sheetData>"]
     append = out.append
+    indexes = strings.indexes
     for row in rendered.rows:
         output, template, values = str(row.output), row.template, row.values
         parts = [f'<row r="{output}"{template.attributes}>']
@@ -657,13 +713,16 @@ def _sheet_data(rendered: RenderedSheet, maps: dict[str | None, RowMap], styles:
                 if kind is float and value - value == 0:
                     add(f'<c r="{letter}{output}"{attribute}><v>{value!r}</v></c>')
                 elif kind is str and value:
-                    add(f'<c r="{letter}{output}"{attribute} t="inlineStr"><is><t xml:space="preserve">{value.translate(_XML_TEXT)}</t></is></c>')
+                    index = indexes.get(value)
+                    if index is None:
+                        index = strings.index(value)
+                    add(f'<c r="{letter}{output}"{attribute} t="s"><v>{index}</v></c>')
                 else:
-                    add(cell_xml(letter + output, cell.style, value, styles))
+                    add(cell_xml(letter + output, cell.style, value, styles, strings))
             elif cell.kind == "text":
-                add(cell_xml(letter + output, cell.style, (row.texts or {}).get(cell.column), styles))
+                add(cell_xml(letter + output, cell.style, (row.texts or {}).get(cell.column), styles, strings))
             elif cell.kind == "static":
-                add(cell_xml(letter + output, cell.style, cell.value, styles))
+                add(cell_xml(letter + output, cell.style, cell.value, styles, strings))
             elif cell.kind == "formula":
                 key = (template.number, cell.column)
                 if key not in formulas:
@@ -678,11 +737,11 @@ def _sheet_data(rendered: RenderedSheet, maps: dict[str | None, RowMap], styles:
     return "".join(out), rendered.rows[-1].output if rendered.rows else 1, width
 
 
-def _remap_attribute(xml: str, attribute: str, rows: RowMap) -> str:
+def _remap_attribute(xml: str, attribute: str, rows: RowMap, series: bool = False) -> str:
     """Rewrite a space-separated list of ranges held in an attribute (sqref, ref)."""
 
     def replace(match: re.Match) -> str:
-        ranges = " ".join(remap_references(part, {None: rows}, None) for part in unescape(match.group(2)).split())
+        ranges = " ".join(remap_references(part, {None: rows}, None, series) for part in unescape(match.group(2)).split())
         return f'{match.group(1)}"{escape(ranges)}"'
 
     # Merged cells have their own rule (_merged_cells).
@@ -713,13 +772,14 @@ def _merged_cells(xml: str, rendered: RenderedSheet) -> str:
     return re.sub(r"<mergeCells\b[^>]*>.*?</mergeCells>", replace, xml, flags=re.S)
 
 
-def _sheet_xml(rendered: RenderedSheet, maps: dict[str | None, RowMap], styles: _Styles, evaluator: _Evaluator) -> str:
-    data, last_row, width = _sheet_data(rendered, maps, styles, evaluator)
+def _sheet_xml(rendered: RenderedSheet, maps: dict[str | None, RowMap], styles: _Styles, strings: SharedStrings, evaluator: _Evaluator) -> str:
+    data, last_row, width = _sheet_data(rendered, maps, styles, strings, evaluator)
     rows_map = rendered.row_map
     head = re.sub(r'<dimension ref="[^"]*"\s*/>', f'<dimension ref="A1:{get_column_letter(width)}{max(last_row, 1)}"/>', rendered.template.head)
     tail = rendered.template.tail
-    for attribute in ("sqref", "ref"):
-        tail = _remap_attribute(tail, attribute, rows_map)
+    # A conditional format or validation on one cell of a repeated row covers all its rows.
+    tail = _remap_attribute(tail, "sqref", rows_map, series=True)
+    tail = _remap_attribute(tail, "ref", rows_map)
     tail = _merged_cells(tail, rendered)
     tail = re.sub(r'(<brk id=")(\d+)"', lambda m: f'{m.group(1)}{rows_map.first(int(m.group(2)) + 1) - 1}"', tail)
     return head + data + tail
@@ -782,10 +842,11 @@ def render_template(template: Template, context: dict[str, Any], filters: dict[s
     styles_xml = next((data.decode("utf-8") for name, data in template.entries if name == "xl/styles.xml"), "")
     styles = _Styles(styles_xml, template.date_styles)
     evaluator = _Evaluator(rendered)
+    strings = SharedStrings()
     parts: dict[str, bytes] = {}
     for name, data in template.entries:
         if name in by_path:
-            parts[name] = _sheet_xml(by_path[name], maps, styles, evaluator).encode("utf-8")
+            parts[name] = _sheet_xml(by_path[name], maps, styles, strings, evaluator).encode("utf-8")
         elif name.startswith("xl/drawings/drawing") and name in owners:
             parts[name] = _drawing_xml(data.decode("utf-8"), owners[name].row_map).encode("utf-8")
         elif name.startswith("xl/tables/") and name in owners:
@@ -802,6 +863,8 @@ def render_template(template: Template, context: dict[str, Any], filters: dict[s
             parts[name] = data
     if "xl/styles.xml" in parts:
         parts["xl/styles.xml"] = styles.final_xml().encode("utf-8")
+    parts[SharedStrings.PART] = strings.xml()
+    SharedStrings.register(parts)
     return _zip(parts)
 
 

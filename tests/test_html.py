@@ -1,0 +1,105 @@
+"""The HTML report: valid HTML5, self-contained, escaped, and rendered by headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import html5lib
+import pytest
+
+from conftest import HOSTILE_NAME, SMALL_CHOICES, distinct_colours, make_plan, require_program, run_chromium, small_portfolio
+from planner.html import marginal_value, money, percent, render_html
+from planner.report import build_report
+
+
+@pytest.fixture
+def page(small_plan) -> str:
+    return render_html(build_report(small_plan))
+
+
+def test_is_valid_html5(page):
+    html5lib.HTMLParser(strict=True).parse(page)
+
+
+def test_every_section_is_there(page):
+    for key in ("summary", "funded", "experience_map", "quarters", "attention", "constraints", "not_funded", "assumptions"):
+        assert f'<section id="{key}">' in page
+    assert page.count("<svg") == 6  # four heat-maps, spend by quarter, attention by team
+
+
+def test_input_text_is_escaped(page):
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert HOSTILE_NAME not in page
+    assert "<script" not in page.lower()
+
+
+def test_nothing_is_fetched_from_elsewhere(page):
+    assert not re.search(r"""(?:src|href|xlink:href)\s*=\s*["']?(?:https?:)?//""", page, re.I)
+    assert not re.search(r"url\(\s*['\"]?(?:https?:)?//|@import", page, re.I)
+    assert "<link" not in page and "<iframe" not in page
+
+
+def test_summary_states_the_numbers_and_the_proof(page):
+    lead = " ".join(re.search(r'<p class="lead">(.*?)</p>', page, re.S).group(1).split())
+    assert len(re.findall(r"[.!?](?:\s|$)", lead.strip())) == 3
+    assert "€3.60m budget" in lead and "€81.4k" in lead and "2028Q4" in lead
+    assert "more NPV than funding down the ROI ranking" in lead
+    assert "proved that no plan within these rules has a higher NPV" in lead
+
+
+def test_summary_says_when_the_plan_is_not_proven_optimal():
+    plan = make_plan(small_portfolio(), SMALL_CHOICES, status="feasible", gap=0.023)
+    page = render_html(build_report(plan))
+    assert "stopped before proving this plan optimal: the best possible NPV may be up to 2.3% higher" in page
+
+
+def test_inputs_and_assumptions_name_the_workbook_and_checksum(page):
+    assert "example-portfolio.xlsx" in page and "ab" * 32 in page
+
+
+def test_binding_constraints_say_what_one_more_unit_is_worth(page):
+    assert "€12.5k of NPV per extra team-week" in page
+    assert "€0.35 of NPV per extra €1" in page
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (1_156_000, "€1.16m"), (81_416.7, "€81.4k"), (-16_939, "−€16.9k"), (950, "€950"), (None, "–"), (2.5e9, "€2.50bn"),
+])
+def test_money(value, expected):
+    assert money(value) == expected
+
+
+def test_money_in_other_currencies_and_percent():
+    assert money(1500, "SEK") == "SEK 1.50k"
+    assert percent(-0.114) == "−11.4%"
+    assert marginal_value(3.0, "team-weeks", "USD") == "$3.00 of NPV per extra team-week"
+
+
+def test_chromium_renders_without_errors_or_requests(page, tmp_path):
+    path = tmp_path / "report.html"
+    path.write_text(page, encoding="utf-8")
+    dom, console, requested = run_chromium(path, tmp_path, "--window-size=700,900", f"--screenshot={tmp_path / 'shot.png'}")
+    assert console == []
+    assert requested == []
+    assert "Executive summary" in dom and "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
+    assert distinct_colours((tmp_path / "shot.png").read_bytes()) > 20
+
+
+def test_the_chromium_check_catches_errors_and_requests(tmp_path):
+    """The check above would see a page that calls elsewhere or throws."""
+    path = tmp_path / "bad.html"
+    path.write_text('<!DOCTYPE html><img src="http://example.invalid/x.png"><script>console.error("boom")</script>')
+    _, console, requested = run_chromium(path, tmp_path)
+    assert any("boom" in line for line in console)
+    assert requested == ["http://example.invalid/x.png"]
+
+
+def test_prints_on_a4_one_section_a_page(page, tmp_path):
+    path = tmp_path / "report.html"
+    path.write_text(page, encoding="utf-8")
+    pdf = tmp_path / "report.pdf"
+    run_chromium(path, tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    info = subprocess.run([require_program("pdfinfo"), str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Page size:.*\(A4\)", info), info
+    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) >= 8

@@ -1,0 +1,189 @@
+"""The Excel report: typed cells, live totals, the template's look, speed, and the Jinja2-in-cells engine."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import time
+from datetime import datetime
+
+import openpyxl
+import pytest
+
+from conftest import HOSTILE_NAME, large_plan, make_plan, require_program, small_portfolio
+from planner.errors import InputError
+from planner.report import build_report
+from planner.xlsx import TEMPLATE, RowMap, SharedStrings, _Styles, cell_xml, read_template, remap_references, render_template, render_xlsx
+
+SHEETS = ["Summary", "Funded", "Not funded", "By quarter", "Attention", "Experience map", "Constraints", "Assumptions", "Experiences", "Options"]
+
+
+def load(data: bytes, **options) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(io.BytesIO(data), **options)
+
+
+@pytest.fixture
+def workbook_bytes(small_plan) -> bytes:
+    return render_xlsx(build_report(small_plan))
+
+
+def formula_columns(path) -> set[tuple[str, str]]:
+    """(sheet, column) of every formula the template holds: the only places formulas may appear."""
+    template = openpyxl.load_workbook(path)
+    return {(ws.title, c.column_letter) for ws in template for row in ws.iter_rows() for c in row if c.data_type == "f"}
+
+
+def test_sheets_in_order(workbook_bytes):
+    assert load(workbook_bytes).sheetnames == SHEETS
+
+
+def test_numbers_are_numbers_and_text_is_text(workbook_bytes, small_plan):
+    wb = load(workbook_bytes)
+    funded = wb["Funded"]
+    assert [funded.cell(4, c).value for c in (11, 14)] == ["Spend", "NPV"]
+    for row in range(5, 10):
+        assert isinstance(funded.cell(row, 11).value, float)
+        assert isinstance(funded.cell(row, 14).value, float)
+        assert funded.cell(row, 9).data_type == "s"  # quarter labels stay text
+    assert isinstance(wb["Summary"]["B4"].value, float)
+    assert isinstance(wb["Experiences"]["H5"].value, int)
+    assert wb["Assumptions"]["B10"].value == datetime(2027, 1, 1)
+    assert wb["Assumptions"]["B10"].is_date
+
+
+def test_formulas_where_the_template_has_them_and_nowhere_else(workbook_bytes):
+    wb = load(workbook_bytes)
+    allowed = formula_columns(TEMPLATE)
+    found = {(ws.title, c.column_letter) for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "f"}
+    assert found and found <= allowed
+    assert wb["Funded"]["K10"].value == "=SUM(K5:K9)"
+    assert wb["Funded"]["O10"].value == '=IF(M10=0,"",N10/M10)'
+    assert wb["By quarter"]["D7"].value == "=B7-C7"  # copied down like Excel's fill
+    assert wb["Summary"]["B9"].value == "=SUM(Funded!N5:N9)"  # other sheets' ranges follow too
+
+
+@pytest.mark.parametrize("name", ["=Customer data platform", "+1", "-HYPERLINK(1)", "@SUM(A1)", "=1+1"])
+def test_text_that_looks_like_a_formula_stays_text(name):
+    strings = SharedStrings()
+    xml = cell_xml("B5", "3", name, _Styles("", set()), strings)
+    assert 't="s"' in xml and "<f>" not in xml and list(strings.indexes) == [name]
+
+
+def test_input_names_are_written_as_text(workbook_bytes):
+    wb = load(workbook_bytes)
+    names = {wb["Funded"].cell(r, 2).value: wb["Funded"].cell(r, 2).data_type for r in range(5, 10)}
+    assert names["=Customer data platform"] == "s"
+    assert names[HOSTILE_NAME] == "s"
+
+
+def test_totals_match_the_plan(workbook_bytes, small_plan):
+    values = load(workbook_bytes, data_only=True)
+    assert values["Funded"]["K10"].value == pytest.approx(small_plan.total_spend)
+    assert values["Funded"]["N10"].value == pytest.approx(small_plan.npv)
+    assert values["Summary"]["B9"].value == pytest.approx(small_plan.npv)
+    assert values["By quarter"]["C13"].value == pytest.approx(small_plan.total_spend)
+    assert values["Experience map"]["E10"].value == pytest.approx(small_plan.npv)
+
+
+def test_template_styles_widths_and_merges_are_kept(workbook_bytes):
+    template, wb = openpyxl.load_workbook(TEMPLATE), load(workbook_bytes)
+    for name in SHEETS:
+        for letter, dimension in template[name].column_dimensions.items():
+            assert wb[name].column_dimensions[letter].width == dimension.width, (name, letter)
+        assert [str(r) for r in wb[name].merged_cells.ranges] == [str(r) for r in template[name].merged_cells.ranges]
+    assert wb["Funded"]["K7"].number_format == template["Funded"]["K5"].number_format
+    assert wb["Funded"]["A4"].font.bold and wb["Funded"]["A4"].fill.fgColor.rgb == template["Funded"]["A4"].fill.fgColor.rgb
+    assert wb["Funded"]["K10"].border.bottom.style == "double"
+    assert wb["Funded"].freeze_panes == "A5"
+
+
+def test_charts_and_conditional_formats_follow_the_rows(workbook_bytes):
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(workbook_bytes)) as archive:
+        chart = archive.read("xl/charts/chart1.xml").decode()
+        sheet = archive.read("xl/worksheets/sheet6.xml").decode()
+    assert "'By quarter'!$C$5:$C$12" in chart and "'By quarter'!$A$5:$A$12" in chart
+    assert "<a:t>EUR</a:t>" in chart  # the axis title's {{ currency }}
+    assert 'sqref="D5:D9"' in sheet
+
+
+def test_an_empty_list_leaves_no_row_and_totals_stay_valid():
+    plan = make_plan(small_portfolio(), {})
+    wb = load(render_xlsx(build_report(plan)))
+    funded = wb["Funded"]
+    assert funded["A5"].value == "Total"
+    assert funded["K5"].value == "=SUM(K4:K4)"  # the header above: sums to zero, never a circular reference
+    assert load(render_xlsx(build_report(plan)), data_only=True)["Summary"]["B9"].value == 0
+
+
+def test_same_report_gives_identical_bytes(small_plan):
+    assert render_xlsx(build_report(small_plan)) == render_xlsx(build_report(small_plan))
+
+
+def test_template_round_trip_follows_the_analysts_edits(tmp_path, small_plan):
+    """Finance moves the NPV column to B and renames a label in Excel; the report follows."""
+    edited = tmp_path / "report.xlsx"
+    wb = openpyxl.load_workbook(TEMPLATE)
+    ws = wb["Funded"]
+    ws.move_range("B4:B6", cols=15)  # Experience out of the way, to Q
+    ws.move_range("N4:N6", cols=-12, translate=True)  # NPV to B; its SUM moves with it
+    ws.move_range("Q4:Q6", cols=-3)  # Experience to N
+    ws["K4"] = "Spend over the horizon"
+    wb["Summary"]["B9"] = "=SUM(Funded!B5:B5)"  # Excel would update this reference itself
+    wb.save(edited)
+
+    out = load(render_template(read_template(edited), build_report(small_plan).context()))
+    funded = out["Funded"]
+    assert funded["B4"].value == "NPV" and funded["K4"].value == "Spend over the horizon"
+    assert [funded.cell(r, 2).value for r in range(5, 10)] == pytest.approx(sorted((d.npv for d in small_plan.funded), reverse=True))
+    assert funded["B10"].value == "=SUM(B5:B9)"
+    assert funded["N5"].value == "Checkout in one tap"
+    assert out["Summary"]["B9"].value == "=SUM(Funded!B5:B9)"
+
+
+def test_a_template_error_names_the_sheet_and_cell(tmp_path, small_plan):
+    broken = tmp_path / "broken.xlsx"
+    wb = openpyxl.load_workbook(TEMPLATE)
+    wb["Funded"]["L5"] = "{{ e.no_such_field }}"
+    wb.save(broken)
+    with pytest.raises(InputError, match=r"sheet Funded, cell L5"):
+        render_template(read_template(broken), build_report(small_plan).context())
+
+
+@pytest.mark.parametrize(("formula", "expected"), [
+    ("SUM(F5:F5)", "SUM(F5:F14)"),
+    ("F5+F6", "F5+F15"),
+    ("SUM($F$5:$F$5)/$B$2", "SUM($F$5:$F$14)/$B$2"),
+    ('IF(A6="F5:F5",LOG10(F6),0)', 'IF(A15="F5:F5",LOG10(F15),0)'),
+    ("Other!F5+'My sheet'!F6", "Other!F5+'My sheet'!F6"),
+    ("SUM(F4:F6)", "SUM(F4:F15)"),
+])
+def test_references_follow_a_repeated_row(formula, expected):
+    rows = RowMap(starts=[4, 5, 15], counts=[1, 10, 1], template_rows=[4, 5, 6])
+    assert remap_references(formula, {"sheet": rows}, "sheet") == expected
+
+
+def test_ten_thousand_experiences_in_under_two_seconds():
+    report = build_report(large_plan(10_000))
+    timings = []
+    for _ in range(2):
+        start = time.perf_counter()
+        data = render_xlsx(report)
+        timings.append(time.perf_counter() - start)
+    print(f"report.xlsx for 10,000 experiences: {min(timings):.2f} s, {len(data) / 1e6:.1f} MB")
+    assert min(timings) < 2.0
+    assert load(data, read_only=True)["Options"].max_row == 4 + 30_000
+
+
+def test_libreoffice_converts_it_to_pdf(workbook_bytes, tmp_path, small_plan):
+    soffice = require_program("soffice")
+    source = tmp_path / "report.xlsx"
+    source.write_bytes(workbook_bytes)
+    result = subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
+                             "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)], capture_output=True, text=True, timeout=180)
+    pdf = tmp_path / "report.pdf"
+    assert result.returncode == 0 and pdf.exists(), result.stderr
+    text = subprocess.run([require_program("pdftotext"), "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Funded experiences" in text and "Checkout in one tap" in text
+    assert f"{small_plan.npv:,.0f}" in text  # the SUM total as LibreOffice shows it
