@@ -596,10 +596,10 @@ def _cell_xml(reference: str, value: Any, style: int) -> str:
 
 def _save_atomically(workbook: Workbook, bodies: list[tuple[Any, Iterable[str]]], path: Path) -> None:
     """Save the laid-out sheets with their rows beside `path`, then rename: no reader sees half a file."""
-    folder = path.parent
-    shell = _temporary_path(folder, path.stem)
-    final = _temporary_path(folder, path.stem)
+    temporaries: list[Path] = []
     try:
+        shell = _temporary_path(path, temporaries)
+        final = _temporary_path(path, temporaries)
         workbook.save(shell)
         rows = {sheet.path.lstrip("/"): body for sheet, body in bodies}
         with zipfile.ZipFile(shell) as source, zipfile.ZipFile(final, "w", zipfile.ZIP_DEFLATED) as target:
@@ -614,16 +614,26 @@ def _save_atomically(workbook: Workbook, bodies: list[tuple[Any, Iterable[str]]]
                     for chunk in rows[entry.filename]:
                         out.write(chunk.encode("utf-8"))
                     out.write(b"</sheetData>" + tail)
+        # mkstemp makes the file private (0600); a workbook gets the usual permissions.
+        os.chmod(final, 0o666 & ~_umask())
         os.replace(final, path)
     finally:
-        shell.unlink(missing_ok=True)
-        final.unlink(missing_ok=True)
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
 
 
-def _temporary_path(folder: Path, stem: str) -> Path:
-    handle, name = tempfile.mkstemp(prefix=f".{stem}-", suffix=".xlsx", dir=folder)
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _temporary_path(path: Path, temporaries: list[Path]) -> Path:
+    """A new empty file beside `path` (so the final rename stays on one file system), remembered for clean-up."""
+    handle, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx", dir=path.parent)
     os.close(handle)
-    return Path(name)
+    temporaries.append(Path(name))
+    return temporaries[-1]
 
 
 # ---------------------------------------------------------------------------------------

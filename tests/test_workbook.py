@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -211,6 +213,9 @@ def test_writing_replaces_the_file_and_leaves_no_temporary_file(tmp_path: Path) 
     path.write_text("old")
     write_portfolio(example_portfolio(), path)
     assert [p.name for p in tmp_path.iterdir()] == ["portfolio.xlsx"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # not the temporary file's private 0600
     assert same(read_portfolio(path), example_portfolio())
 
 
