@@ -35,14 +35,16 @@ DIGITAL, DATA, OPERATIONS, CONTACT_CENTRE = "Digital", "Data & Platforms", "Oper
 # Team-weeks per quarter. The fourth quarter of each year carries the December change
 # freeze, and Digital grows by two squads from 2028.
 TEAM_CAPACITY: dict[str, tuple[float, ...]] = {
-    DIGITAL: (110, 110, 110, 90, 130, 130, 130, 110),
-    DATA: (50, 50, 50, 40, 55, 55, 55, 45),
-    OPERATIONS: (45, 45, 45, 35, 45, 45, 45, 35),
-    CONTACT_CENTRE: (35, 35, 35, 25, 35, 35, 35, 25),
+    DIGITAL: (45, 45, 45, 35, 55, 55, 55, 45),
+    DATA: (22, 22, 22, 16, 22, 22, 22, 16),
+    OPERATIONS: (20, 20, 20, 15, 20, 20, 20, 15),
+    CONTACT_CENTRE: (14, 14, 14, 10, 14, 14, 14, 10),
 }
 
-# Money for change per quarter (EUR): the board's envelope, flat over the two years.
-BUDGET_PER_QUARTER = 1_150_000.0
+# Money for change (EUR): the board's envelope is 9m over the two years, and treasury caps
+# any one quarter at 1.4m so that spend stays smooth.
+BUDGET_PER_QUARTER = 1_400_000.0
+TOTAL_BUDGET = 9_000_000.0
 
 
 class Tier(NamedTuple):
@@ -56,9 +58,9 @@ class Tier(NamedTuple):
 
 
 TIERS: dict[str, Tier] = {
-    "lean": Tier(cost=0.45, run=0.6, weeks=0.5, share=0.55, extra_quarters=-1),
+    "lean": Tier(cost=0.5, run=0.7, weeks=0.5, share=0.5, extra_quarters=0),
     "standard": Tier(cost=1.0, run=1.0, weeks=1.0, share=0.85, extra_quarters=0),
-    "premium": Tier(cost=1.6, run=1.3, weeks=1.5, share=1.0, extra_quarters=0),
+    "premium": Tier(cost=1.5, run=1.2, weeks=1.4, share=1.0, extra_quarters=0),
 }
 LSP = ("lean", "standard", "premium")
 LS = ("lean", "standard")
@@ -268,7 +270,7 @@ ROWS: tuple[Row, ...] = (
         requires=("CX-B03",)),
     # --- Renew or leave -------------------------------------------------------------------------
     Row("CX-601", "Rate-switch reminder before a fixed rate ends", RENEW, APP, MORTGAGES, FRONT, DIGITAL,
-        8_000, "mortgage retained", 2_800, (0.01, 0.02, 0.03), 400_000, 15_000, 25, ((DATA, 10),), 1, LSP,
+        5_000, "mortgage retained", 2_800, (0.01, 0.02, 0.03), 400_000, 15_000, 25, ((DATA, 10),), 1, LSP,
         "Ninety days before a fixed rate ends, show the customer their new rate options and "
         "switch in two taps, before a broker calls them.",
         requires=("CX-B01",)),
@@ -335,12 +337,13 @@ def experience(row: Row) -> Experience:
 
 def example_portfolio() -> Portfolio:
     """Northgate Bank's portfolio, validated."""
-    settings = Settings(first_quarter="2027Q1", horizon_quarters=8, ramp_quarters=1, tail_quarters=4)
+    settings = Settings(first_quarter="2027Q1", horizon_quarters=8, ramp_quarters=1, tail_quarters=8)
     portfolio = Portfolio(
         experiences=tuple(experience(row) for row in ROWS),
         teams=tuple(Team(name, capacity) for name, capacity in TEAM_CAPACITY.items()),
         budget=(BUDGET_PER_QUARTER,) * settings.horizon_quarters,
         settings=settings,
+        total_budget=TOTAL_BUDGET,
     )
     return validate_portfolio(portfolio)
 
