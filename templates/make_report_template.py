@@ -52,7 +52,8 @@ def table(ws: Worksheet, top: int, loop: str, columns: list[Column], totals: dic
     for index, (header, content, number_format, width) in enumerate(columns, start=1):
         head = ws.cell(top, index, header)
         head.font, head.fill = HEADER_FONT, HEADER_FILL
-        head.alignment = Alignment(wrap_text=True, vertical="center")
+        # Numbers sit right, so their headers do too.
+        head.alignment = Alignment(wrap_text=True, vertical="center", horizontal="right" if number_format else None)
         cell = ws.cell(top + 1, index, (f"{{% for {loop} %}}" if index == 1 else "") + content)
         if number_format:
             cell.number_format = number_format
@@ -116,9 +117,9 @@ def summary(ws: Worksheet) -> None:
 
 
 EXPERIENCE_COLUMNS: list[Column] = [
-    ("ID", "{{ e.id }}", None, 12), ("Experience", "{{ e.name }}", None, 34),
+    ("ID", "{{ e.id }}", None, 12), ("Experience", "{{ e.name }}", None, 40),
     ("Journey stage", "{{ e.journey_stage }}", None, 14), ("Channel", "{{ e.channel }}", None, 14),
-    ("Product line", "{{ e.product_line }}", None, 14), ("Layer", "{{ e.layer }}", None, 12),
+    ("Product line", "{{ e.product_line }}", None, 18), ("Layer", "{{ e.layer }}", None, 12),
     ("Team", "{{ e.team }}", None, 14),
 ]
 

@@ -231,3 +231,11 @@ def run_chromium(page: "os.PathLike[str] | str", work: "os.PathLike[str] | str",
         and not e["params"]["url"].startswith(("file:", "data:"))
     })
     return result.stdout, console, requested
+
+
+@pytest.fixture(scope="session")
+def optimised_plan() -> Plan:
+    """The small portfolio planned by the real optimiser (reasons and marginal values from the model)."""
+    from planner.optimise import plan_portfolio
+
+    return plan_portfolio(small_portfolio())

@@ -121,3 +121,12 @@ def test_selected_formats_only(small_plan, tmp_path):
 def test_unknown_format_is_an_input_error(small_plan, tmp_path):
     with pytest.raises(InputError, match="pdf"):
         write_reports(small_plan, tmp_path, ["html", "pdf"])
+
+
+def test_an_optimised_plan_renders_in_every_format(optimised_plan, tmp_path):
+    paths = write_reports(optimised_plan, tmp_path)
+    model = build_report(optimised_plan)
+    assert len(model.section("funded")) + len(model.section("not_funded")) == len(optimised_plan.decisions)
+    assert all(r.reason for r in model.section("not_funded"))
+    rows = list(csv.DictReader(io.StringIO(paths[2].read_text(encoding="utf-8-sig"))))
+    assert math.fsum(float(r["NPV"]) for r in rows) == pytest.approx(optimised_plan.npv, abs=1e-3)
