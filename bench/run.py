@@ -6,7 +6,8 @@ mode, solver) runs in a fresh Python process, so one case's memory and caches ne
 pollute another's: it reads and validates the workbook, then plans it with
 `plan_portfolio`, and reports the stage times from `plan.solve`, the status, the proven
 gap, the gap to the LP bound, the greedy baseline's shortfall and peak memory (maximum
-resident set size of the Python process, and of the CBC child process where CBC runs).
+resident set size of the case's process after reading and after planning, and of the
+largest child process: `plan_portfolio` solves in child processes, CBC in one more).
 
     python bench/run.py                                  # the full matrix, table to stdout
     python bench/run.py --sizes 1000,10000 --modes fixed --solvers cbc,highs
@@ -49,6 +50,7 @@ class Result:
     solver: str
     gap_target: float
     choices: int
+    variables: int
     constraints: int
     read_seconds: float
     plan_seconds: float
@@ -85,7 +87,7 @@ def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
 def run_case(workbook: Path, mode: str, solver: str, time_limit: float) -> Result:
     """Read and plan one workbook; return the measurements. Meant for a fresh process."""
     from planner.optimise import plan_portfolio
-    from planner.scenario import Scenario
+    from planner.scenario import Scenario, apply_scenario
     from planner.workbook import read_portfolio
 
     baseline = _peak_mb()
@@ -102,15 +104,24 @@ def run_case(workbook: Path, mode: str, solver: str, time_limit: float) -> Resul
     plan_seconds = time.perf_counter() - started
     info = plan.solve
     lp_gap = (info.lp_bound - plan.npv) / abs(info.lp_bound) if info.lp_bound else None
+    choices = count_choices(apply_scenario(portfolio, scenario))
     return Result(
         experiences=len(portfolio.experiences), mode=mode, solver=solver, gap_target=GAPS[mode],
-        choices=info.variables, constraints=info.constraints,
+        choices=choices, variables=info.variables, constraints=info.constraints,
         read_seconds=read_seconds, plan_seconds=plan_seconds, build_seconds=info.build_seconds,
         solve_seconds=info.solve_seconds, check_seconds=info.check_seconds, status=info.status,
         gap=info.gap, lp_gap=lp_gap, npv=plan.npv, greedy_npv=plan.greedy.npv,
         baseline_mb=baseline, read_peak_mb=read_peak, plan_peak_mb=_peak_mb(),
         solver_peak_mb=_peak_mb(resource.RUSAGE_CHILDREN),
     )
+
+
+def count_choices(portfolio) -> int:
+    """Every yes/no choice (experience, option, start) on offer, before the optimiser prunes any."""
+    from planner.economics import starts
+
+    settings = portfolio.settings
+    return sum(len(starts(settings, e, o)) for e in portfolio.experiences for o in e.options)
 
 
 def profile_case(workbook: Path, mode: str, solver: str, time_limit: float, top: int = 30) -> str:
@@ -171,13 +182,13 @@ def _percent(value: float | None, digits: int = 2) -> str:
 
 def results_table(results: list[Result]) -> str:
     header = (
-        "| experiences | starts | solver | choices | read s | build s | solve s | check s | plan s "
-        "| end to end s | status | gap (target) | gap to LP bound | greedy shortfall | peak MB read / plan / CBC |"
+        "| experiences | starts | solver | choices | variables | read s | build s | solve s | check s | plan s "
+        "| end to end s | status | gap (target) | gap to LP bound | greedy shortfall | peak MB: read / plan / solve |"
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for r in results:
         lines.append(
-            f"| {r.experiences:,} | {r.mode} | {r.solver} | {r.choices:,} | {r.read_seconds:.2f} "
+            f"| {r.experiences:,} | {r.mode} | {r.solver} | {r.choices:,} | {r.variables:,} | {r.read_seconds:.2f} "
             f"| {r.build_seconds:.2f} | {r.solve_seconds:.2f} | {r.check_seconds:.2f} | {r.plan_seconds:.2f} "
             f"| {r.end_to_end_seconds:.2f} | {r.status} | {_percent(r.gap)} ({_percent(r.gap_target, 1)}) "
             f"| {_percent(r.lp_gap)} | {_percent(r.greedy_shortfall)} "
@@ -299,7 +310,9 @@ def document(results: list[Result], command: str, time_limit: float, seed: int, 
         "solve, check, duals); *end to end* is read + plan. *Gap* is the gap the solver proved; "
         "*gap to LP bound* compares the plan with the LP relaxation; *greedy shortfall* is "
         "(optimum - greedy) / optimum. Peak memory is the maximum resident set size of the Python "
-        f"process after reading and after planning, and of the CBC child process. Time limit per solve: {time_limit:g} s.",
+        "process after reading and after planning, and of the largest child process (the solve "
+        f"runs in child processes). *Choices* are all (experience, option, start) triples on offer; "
+        f"*variables* those left in the model after pruning. Time limit per solve: {time_limit:g} s.",
         "",
         "## Results",
         "",
