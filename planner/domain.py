@@ -162,25 +162,31 @@ def quarter_labels(settings: Settings) -> list[str]:
 
 
 def find_cycles(requires: dict[str, tuple[str, ...]]) -> list[list[str]]:
-    """Each dependency cycle once, as the list of keys around it (depth-first search)."""
+    """Each dependency cycle once, as the list of keys around it.
+
+    Depth-first search with an explicit stack: a chain of thousands of dependencies must not
+    hit Python's recursion limit.
+    """
     cycles: list[list[str]] = []
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(node: str) -> None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in requires.get(node, ()):
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
+    for root in requires:
+        if root in state:
+            continue
+        path: list[str] = [root]
+        pending: list[list[str]] = [list(requires.get(root, ()))]
+        state[root] = 1
+        while path:
+            if not pending[-1]:
+                state[path.pop()] = 2
+                pending.pop()
+                continue
+            nxt = pending[-1].pop()
             if state.get(nxt) == 1:
-                cycles.append(stack[stack.index(nxt):] + [nxt])
-            elif nxt in requires and state.get(nxt) is None:
-                visit(nxt)
-        stack.pop()
-        state[node] = 2
-
-    for node in requires:
-        if state.get(node) is None:
-            visit(node)
+                cycles.append(path[path.index(nxt):] + [nxt])
+            elif nxt in requires and nxt not in state:
+                state[nxt] = 1
+                path.append(nxt)
+                pending.append(list(requires.get(nxt, ())))
     return cycles
 
 

@@ -399,6 +399,7 @@ def _solve_relaxation(model: Model, solver: str, started: float) -> SolveOutcome
 
 _CBC_RESULT = re.compile(r"^Result - (.*)$", re.MULTILINE)
 _CBC_BOUND = re.compile(r"best possible (-?[0-9.eE+]+)")
+_CBC_GAP_EXIT = re.compile(r"Exiting as integer gap of (-?[0-9.eE+]+)")
 
 
 def _solve_cbc(model: Model, time_limit: float | None, gap: float, warm_start: np.ndarray | None):
@@ -424,6 +425,9 @@ def _solve_cbc(model: Model, time_limit: float | None, gap: float, warm_start: n
     bound = min(bounds) if bounds else None
     has_solution = problem.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
     if result_line.startswith("Optimal solution found"):
+        gap_exit = _CBC_GAP_EXIT.findall(log)
+        if gap_exit:  # stopped within the gap target: the log states the absolute gap it proved
+            bound = float(pulp.value(problem.objective) or 0.0) + abs(float(gap_exit[-1]))
         return "optimal", 0.0, bound, result_line
     if "infeasible" in result_line.lower() or problem.status == pulp.LpStatusInfeasible:
         return "infeasible", math.nan, None, result_line

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 # Parent-side grace beyond the time limit before the solving process is stopped.
 GRACE_SECONDS = 10.0
+GRACE_FRACTION = 0.25
 TOLERANCE = 1e-6
 
 
@@ -50,7 +51,7 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None) -> Pl
 
     outcome, lp, build_seconds, solve_seconds, counts = solve_isolated(portfolio, rules, cols, keep, greedy_columns if greedy.feasible else None)
     if outcome.status == "infeasible" or lp.status == "infeasible":
-        raise InfeasibleError(diagnose_infeasible(portfolio, rules, cols, keep, settings.solver))
+        raise InfeasibleError(diagnose_isolated(portfolio, rules, cols, keep))
     if outcome.status in ("optimal", "feasible"):
         chosen, status = outcome.chosen, outcome.status
         objective, bound = outcome.objective, outcome.best_bound
@@ -169,58 +170,70 @@ def columns_on_offer(portfolio: Portfolio, rules: Rules, cols: Columns) -> np.nd
 
 @dataclass(frozen=True)
 class _Result:
-    kind: str  # "lp", "mip" or "error"
+    kind: str  # "lp", "mip", "diagnose" or "error"
     outcome: SolveOutcome | None = None
     build_seconds: float = 0.0
     counts: tuple[int, int] = (0, 0)
+    conflicts: tuple[str, ...] = ()
     error: str = ""
 
 
-def _worker(connection, portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, warm: np.ndarray | None,
-            relax: bool) -> None:
-    """Build the model and solve it (or its LP relaxation); send the outcome to the parent."""
+def _worker(connection, task: str, portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray,
+            warm: np.ndarray | None) -> None:
+    """Run one task in a child process ("lp", "mip" or "diagnose") and send the result to the parent."""
     os.setpgrp()  # the solver's own processes join this group, so stopping the group stops them too
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # solvers print banners; library code never prints
     try:
         settings = portfolio.settings
+        if task == "diagnose":
+            connection.send(_Result(task, conflicts=tuple(diagnose_infeasible(portfolio, rules, cols, keep, settings.solver))))
+            return
         started = time.perf_counter()
         model = build_model(portfolio, rules, cols, keep)
         counts = (len(model.variables), len(model.constraints))
         build_seconds = time.perf_counter() - started
         remaining = max(1.0, settings.time_limit_seconds - build_seconds)
-        outcome = solve_model(model, settings.solver, remaining, settings.gap, relax=relax, warm_start=warm)
-        connection.send(_Result("lp" if relax else "mip", outcome, build_seconds, counts))
+        outcome = solve_model(model, settings.solver, remaining, settings.gap, relax=task == "lp", warm_start=warm)
+        connection.send(_Result(task, outcome, build_seconds, counts))
     except Exception as error:  # the parent turns this into a SolverError with the cause
         connection.send(_Result("error", error=f"{type(error).__name__}: {error}"))
     finally:
         connection.close()
 
 
-def solve_isolated(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, warm: np.ndarray | None):
-    """Solve the LP relaxation and the MIP side by side in child processes that can be stopped.
+def _context():
+    """Children come from a fork server: a clean process that never ran a solver.
 
-    The LP gives the bound and the marginal values; running it beside the MIP uses the
-    second core instead of adding its time. Both children are stopped when the time limit
-    and the grace are past. Returns (MIP outcome, LP outcome, build seconds, (variables,
-    constraints)).
+    Forking the caller directly is unsafe once it has run HiGHS (as a notebook may have):
+    HiGHS's worker threads do not survive a fork, and the child deadlocks (it did in the
+    tests). The server preloads the planner, so each child starts in milliseconds.
     """
-    settings = portfolio.settings
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["planner.optimise"])
+    return context
+
+
+def run_isolated(tasks: tuple[str, ...], args: tuple, seconds: float, done=lambda results: False) -> dict[str, _Result]:
+    """Run each task in its own child process; return the results that came in time.
+
+    Children still running after `seconds`, or once `done(results)` holds, are stopped
+    with everything they started.
+    """
+    context = _context()
     receivers = {}
     processes = []
-    for relax in (True, False):
+    for task in tasks:
         receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_worker, args=(sender, portfolio, rules, cols, keep, warm, relax), daemon=True)
+        process = context.Process(target=_worker, args=(sender, task, *args), daemon=True)
         process.start()
         sender.close()
         receivers[receiver] = process
         processes.append(process)
-    started = time.monotonic()
-    deadline = started + settings.time_limit_seconds + max(GRACE_SECONDS, 0.25 * settings.time_limit_seconds)
+    deadline = time.monotonic() + seconds
     results: dict[str, _Result] = {}
     try:
-        while receivers and not _finished(results):
+        while receivers and not done(results):
             ready = multiprocessing.connection.wait(list(receivers), timeout=max(0.0, deadline - time.monotonic()))
             if not ready:
                 break
@@ -231,11 +244,34 @@ def solve_isolated(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.n
                 except EOFError:
                     continue
                 if message.kind == "error":
-                    raise SolverError(f"the {settings.solver.upper()} solver failed: {message.error}")
+                    raise SolverError(f"the solver failed: {message.error}")
                 results[message.kind] = message
     finally:
         for process in processes:
             _stop(process)
+    return results
+
+
+def time_allowed(settings) -> float:
+    """The time limit plus the grace the solver gets to stop by itself and report."""
+    return settings.time_limit_seconds + max(GRACE_SECONDS, GRACE_FRACTION * settings.time_limit_seconds)
+
+
+def solve_isolated(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, warm: np.ndarray | None):
+    """Solve the LP relaxation and the MIP side by side in child processes that can be stopped.
+
+    The LP gives the bound and the marginal values; running it beside the MIP uses the
+    second core instead of adding its time. Returns (MIP outcome, LP outcome, build seconds,
+    solve seconds (wall clock, after the build), (variables, constraints)).
+    """
+    settings = portfolio.settings
+    started = time.monotonic()
+
+    def finished(results: dict[str, _Result]) -> bool:
+        lp = results.get("lp")
+        return lp is not None and ("mip" in results or lp.outcome.status == "infeasible")
+
+    results = run_isolated(("lp", "mip"), (portfolio, rules, cols, keep, warm), time_allowed(settings), finished)
     if "lp" not in results:
         raise SolverError(f"the {settings.solver.upper()} solver did not finish even the LP relaxation "
                           f"within {settings.time_limit_seconds:g} s; raise the time limit")
@@ -251,9 +287,12 @@ def solve_isolated(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.n
     return mip, lp, build_seconds, wall - build_seconds, results["lp"].counts
 
 
-def _finished(results: dict[str, _Result]) -> bool:
-    lp = results.get("lp")
-    return lp is not None and ("mip" in results or lp.outcome.status == "infeasible")
+def diagnose_isolated(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray) -> list[str]:
+    """The rules in conflict, found in a child process under the same time limit."""
+    results = run_isolated(("diagnose",), (portfolio, rules, cols, keep, None), time_allowed(portfolio.settings))
+    if "diagnose" not in results:
+        return [f"the rules conflict, but finding which ones took longer than {portfolio.settings.time_limit_seconds:g} s"]
+    return list(results["diagnose"].conflicts)
 
 
 def _stop(process) -> None:
