@@ -43,6 +43,22 @@ class FundingOption:
 
 
 @dataclass(frozen=True)
+class Commitment:
+    """An experience already under way: its option and start are committed.
+
+    `start_quarter` counts from the horizon's first quarter and is negative when the work
+    started before it. `remaining_one_off` is the one-off cost still to pay from the first
+    quarter on (from actuals), spread over the delivery quarters left; None means the
+    plan's even spread. `spent_to_date` is sunk: reported, never counted as a saving.
+    """
+
+    option: str
+    start_quarter: int
+    remaining_one_off: float | None = None
+    spent_to_date: float = 0.0
+
+
+@dataclass(frozen=True)
 class Experience:
     """A customer experience managed as an asset (a journey, touchpoint or service improvement)."""
 
@@ -65,6 +81,7 @@ class Experience:
     excludes: tuple[str, ...] = ()
     earliest_start: int = 0
     description: str = ""
+    commitment: Commitment | None = None
 
     @property
     def key(self) -> str:
@@ -218,6 +235,8 @@ def portfolio_problems(portfolio: Portfolio) -> list[Problem]:
             problems.append(Problem(where, "uplift must satisfy 0 <= low <= base <= high <= 1"))
         if not experience.options:
             problems.append(Problem(where, "has no funding option"))
+        if experience.commitment is not None and experience.commitment.option not in {o.name for o in experience.options}:
+            problems.append(Problem(where, f'is in flight with option "{experience.commitment.option}", which is not one of its options'))
         for option in experience.options:
             if min(option.one_off_cost, option.run_cost_per_quarter, option.total_attention) < 0:
                 problems.append(Problem(where, f"option {option.name} has a negative cost or attention"))

@@ -53,13 +53,24 @@ def benefit_per_quarter(experience: Experience, option: FundingOption, uplift: s
 
 
 def cash_flows(settings: Settings, experience: Experience, option: FundingOption, start: int, uplift: str = "base") -> CashFlows:
-    """The cash flows of funding `experience` at `option` from quarter `start`."""
+    """The cash flows of funding `experience` at `option` from quarter `start`.
+
+    Quarters before the horizon (an in-flight experience's start is negative) are history:
+    their cash is sunk and not in the flows. An in-flight experience's remaining one-off
+    cost from actuals replaces the even spread.
+    """
     length = settings.horizon_quarters + settings.tail_quarters
     q = np.arange(length)
     d = option.delivery_quarters
     delivering = (q >= start) & (q < start + d)
     live = q >= start + d
     one_off = np.where(delivering, option.one_off_cost / d, 0.0)
+    commitment = experience.commitment
+    if commitment is not None and commitment.remaining_one_off is not None and (commitment.option, commitment.start_quarter) == (option.name, start):
+        left = int(delivering.sum())
+        one_off = np.where(delivering, commitment.remaining_one_off / max(left, 1), 0.0)
+        if not left:
+            one_off[0] = commitment.remaining_one_off  # delivery ended but bills remain: pay them now
     run = np.where(live, option.run_cost_per_quarter, 0.0)
     benefit = ramp_factors(settings, q - (start + d) + 1) * benefit_per_quarter(experience, option, uplift)
     return CashFlows(one_off=one_off, run=run, benefit=benefit)
@@ -103,11 +114,17 @@ def earliest_starts(portfolio: Portfolio) -> list[int]:
                 stack.extend(pending)  # dependency cycles are rejected at the input boundary
                 continue
             stack.pop()
-            earliest[i] = max(
-                [experience.earliest_start]
-                + [earliest[j] + min((o.delivery_quarters for o in portfolio.experiences[j].options), default=0) for j in prerequisites]
-            )
+            earliest[i] = max([experience.earliest_start] + [_earliest_live_after(portfolio.experiences[j], earliest[j]) for j in prerequisites])
     return [earliest[i] for i in range(len(portfolio.experiences))]
+
+
+def _earliest_live_after(prerequisite: Experience, earliest: int) -> int:
+    """The first quarter a dependent can start: after the prerequisite's earliest go-live."""
+    commitment = prerequisite.commitment
+    if commitment is not None:
+        delivery = next(o.delivery_quarters for o in prerequisite.options if o.name == commitment.option)
+        return max(0, commitment.start_quarter + delivery)
+    return earliest + min((o.delivery_quarters for o in prerequisite.options), default=0)
 
 
 def starts(settings: Settings, experience: Experience, option: FundingOption, first: int | None = None) -> range:
@@ -122,6 +139,14 @@ def starts(settings: Settings, experience: Experience, option: FundingOption, fi
     if settings.start_quarters == "fixed":
         last = min(last, first)
     return range(first, last + 1)
+
+
+def choices(settings: Settings, experience: Experience, first: int) -> list[tuple[int, int]]:
+    """(option index, start) pairs on offer; an in-flight experience offers only its commitment."""
+    if experience.commitment is not None:
+        names = [o.name for o in experience.options]
+        return [(names.index(experience.commitment.option), experience.commitment.start_quarter)]
+    return [(k, s) for k, option in enumerate(experience.options) for s in starts(settings, experience, option, first)]
 
 
 @dataclass(frozen=True)
@@ -174,11 +199,10 @@ def columns(portfolio: Portfolio, uplift: str = "base") -> Columns:
     # Per (experience, option): cost, run, delivery, benefit rate, attention.
     firsts = earliest_starts(portfolio)
     for i, experience in enumerate(portfolio.experiences):
-        for k, option in enumerate(experience.options):
-            for s in starts(settings, experience, option, firsts[i]):
-                exp_idx.append(i)
-                opt_idx.append(k)
-                start_list.append(s)
+        for k, s in choices(settings, experience, firsts[i]):
+            exp_idx.append(i)
+            opt_idx.append(k)
+            start_list.append(s)
     experience_arr = np.asarray(exp_idx, dtype=np.int64)
     option_arr = np.asarray(opt_idx, dtype=np.int64)
     start_arr = np.asarray(start_list, dtype=np.int64)
@@ -201,6 +225,9 @@ def columns(portfolio: Portfolio, uplift: str = "base") -> Columns:
     one_off_flow = np.where(delivering, (one_off / delivery)[:, None] if len(delivery) else 0.0, 0.0)
     run_flow = np.where(live, run_cost[:, None], 0.0)
     benefit_flow = ramp_factors(settings, q - (s + d) + 1) * rate[:, None]
+    for c in np.nonzero([portfolio.experiences[i].commitment is not None for i in exp_idx])[0].tolist():
+        experience = portfolio.experiences[exp_idx[c]]
+        one_off_flow[c] = cash_flows(settings, experience, experience.options[opt_idx[c]], start_list[c], uplift).one_off
     factors = discount_factors(settings, length)
     spend = one_off_flow[:, :horizon] + run_flow[:, :horizon]
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pulp
 
-from planner.domain import Portfolio, normalise_id, quarter_label
+from planner.domain import Experience, Portfolio, normalise_id, quarter_label
 from planner.economics import Columns
 from planner.scenario import BalanceRule, Scenario
 
@@ -43,6 +43,11 @@ class Rules:
     objective: str = "npv"
     balance: tuple[BalanceRule, ...] = ()
     roi_hurdle: float | None = None
+
+    def must_fund(self, experience: Experience) -> bool:
+        """Mandatory, forced in, or in flight and not stopped (stopping is forcing out)."""
+        return (experience.mandatory or experience.key in self.forced_in
+                or (experience.commitment is not None and experience.key not in self.forced_out))
 
     @classmethod
     def of(cls, scenario: Scenario) -> "Rules":
@@ -264,11 +269,11 @@ def _add(model: Model, expression, sense: int, rhs: float, name: str, meaning: s
 def add_choice_rules(model: Model, portfolio: Portfolio, rules: Rules, groups, var_of, names) -> None:
     """At most one (option, start) per experience; exactly one where mandatory or forced in."""
     for i, experience in enumerate(portfolio.experiences):
-        required = experience.mandatory or experience.key in rules.forced_in
+        required = rules.must_fund(experience)
         ids = groups[i]
         if not len(ids) and not required:
             continue
-        why = "mandatory" if experience.mandatory else "forced in"
+        why = "mandatory" if experience.mandatory else "forced in" if experience.key in rules.forced_in else "in flight"
         _add(
             model, _expression(model, var_of, ids, np.ones(len(ids))),
             pulp.LpConstraintEQ if required else pulp.LpConstraintLE, 1.0, f"choose_{names[i]}",
@@ -311,7 +316,7 @@ def add_dependency_rules(model: Model, portfolio: Portfolio, cols: Columns, grou
     settings = portfolio.settings
     for i, experience in enumerate(portfolio.experiences):
         mine = groups[i]
-        if not len(mine):
+        if not len(mine) or experience.commitment is not None:  # in flight: its start is history
             continue
         for ref in experience.requires:
             j = index[normalise_id(ref)]

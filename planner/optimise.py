@@ -36,8 +36,13 @@ GRACE_FRACTION = 0.25
 TOLERANCE = 1e-6
 
 
-def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None) -> Plan:
-    """The optimal plan for the portfolio under the scenario (or the best found, labelled)."""
+def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None, start_from: Plan | None = None) -> Plan:
+    """The optimal plan for the portfolio under the scenario (or the best found, labelled).
+
+    `start_from`, a plan of a similar scenario (a neighbouring budget on a frontier), gives
+    the solver its choices as a first incumbent where they still fit; otherwise the greedy
+    plan does.
+    """
     scenario = scenario or Scenario()
     portfolio = apply_scenario(portfolio, scenario)
     settings = portfolio.settings
@@ -49,7 +54,10 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None) -> Pl
     greedy_columns, greedy = greedy_baseline(portfolio, rules, cols, keep)
     economics_seconds = time.perf_counter() - started
 
-    outcome, lp, build_seconds, solve_seconds, counts = solve_isolated(portfolio, rules, cols, keep, greedy_columns if greedy.feasible else None)
+    warm = columns_of(start_from, portfolio, cols, keep) if start_from is not None else None
+    if warm is None and greedy.feasible:
+        warm = greedy_columns
+    outcome, lp, build_seconds, solve_seconds, counts = solve_isolated(portfolio, rules, cols, keep, warm)
     if outcome.status == "infeasible" or lp.status == "infeasible":
         raise InfeasibleError(diagnose_isolated(portfolio, rules, cols, keep))
     if outcome.status in ("optimal", "feasible"):
@@ -87,6 +95,20 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None) -> Pl
     return Plan(portfolio, scenario, decisions, rule_uses(portfolio, rules, decisions, lp.duals), solve_info, greedy)
 
 
+def columns_of(plan: Plan, portfolio: Portfolio, cols: Columns, keep: np.ndarray) -> np.ndarray | None:
+    """The columns on offer that repeat a plan's choices; None when any of them is not on offer."""
+    index = {(e.key, o.name): (i, k) for i, e in enumerate(portfolio.experiences) for k, o in enumerate(e.options)}
+    position = {(int(i), int(k), int(s)): c for c, (i, k, s) in enumerate(zip(cols.experience, cols.option, cols.start)) if keep[c]}
+    chosen = []
+    for decision in plan.funded:
+        i, k = index.get((decision.experience.key, decision.option), (None, None))
+        c = position.get((i, k, decision.start_quarter))
+        if c is None:
+            return None
+        chosen.append(c)
+    return np.array(sorted(chosen), dtype=np.int64)
+
+
 def _best_bound(bound: float | None, lp_bound: float | None, objective: float, status: str, gap_target: float) -> float | None:
     """The tightest proven upper bound on the NPV of any plan.
 
@@ -117,8 +139,8 @@ def _check_required_can_be_delivered(portfolio: Portfolio, rules: Rules, cols: C
     for i, experience in enumerate(portfolio.experiences):
         if experience.key in rules.forced_in and experience.key in rules.forced_out:
             conflicts.append(f"{experience.id} is forced both in and out")
-        if (experience.mandatory or experience.key in rules.forced_in) and i not in offered:
-            why = "mandatory" if experience.mandatory else "forced in"
+        if rules.must_fund(experience) and i not in offered:
+            why = "mandatory" if experience.mandatory else "forced in" if experience.key in rules.forced_in else "in flight"
             conflicts.append(f"{experience.id} ({experience.name}) is {why}, but none of its options can be delivered "
                              f"within the {portfolio.horizon}-quarter horizon from its earliest start")
         if experience.mandatory and experience.key in rules.forced_out:
@@ -155,7 +177,7 @@ def columns_on_offer(portfolio: Portfolio, rules: Rules, cols: Columns) -> np.nd
     if not len(cols):
         return np.zeros(0, dtype=bool)
     forced_out = np.array([e.key in rules.forced_out for e in portfolio.experiences], dtype=bool)
-    needed = np.array([e.mandatory or e.key in rules.forced_in for e in portfolio.experiences], dtype=bool)
+    needed = np.array([rules.must_fund(e) for e in portfolio.experiences], dtype=bool)
     needed[list(prerequisites_of_anything(portfolio))] = True
     for rule in rules.balance:
         if rule.min_share is not None:
@@ -320,14 +342,17 @@ class _Ledger:
     def fits(self, cols: Columns, c: int) -> bool:
         if np.any(cols.spend[c] > self.budget + TOLERANCE) or cols.spend[c].sum() > self.total + TOLERANCE:
             return False
-        s, d = cols.start[c], cols.delivery[c]
-        return bool(np.all(self.weekly[c][:, None] <= self.capacity[:, s:s + d] + TOLERANCE))
+        return bool(np.all(self.weekly[c][:, None] <= self.capacity[:, self._delivery(cols, c)] + TOLERANCE))
 
     def take(self, cols: Columns, c: int) -> None:
         self.budget -= cols.spend[c]
         self.total -= cols.spend[c].sum()
-        s, d = cols.start[c], cols.delivery[c]
-        self.capacity[:, s:s + d] -= self.weekly[c][:, None]
+        self.capacity[:, self._delivery(cols, c)] -= self.weekly[c][:, None]
+
+    @staticmethod
+    def _delivery(cols: Columns, c: int) -> slice:
+        """The delivery quarters inside the horizon (an in-flight start may lie before it)."""
+        return slice(max(0, int(cols.start[c])), max(0, int(cols.start[c] + cols.delivery[c])))
 
 
 def weekly_attention(portfolio: Portfolio, cols: Columns) -> np.ndarray:
@@ -356,7 +381,7 @@ def greedy_baseline(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.
     by_experience = {}
     for c in np.nonzero(keep)[0].tolist():
         by_experience.setdefault(int(cols.experience[c]), []).append(c)
-    must = [i for i, e in enumerate(portfolio.experiences) if e.mandatory or e.key in rules.forced_in]
+    must = [i for i, e in enumerate(portfolio.experiences) if rules.must_fund(e)]
     ranked = sorted(
         (i for i, ids in by_experience.items() if i not in must and npv[ids].max() > TOLERANCE),
         key=lambda i: (-roi[by_experience[i]].max(), i),
@@ -375,7 +400,7 @@ def greedy_baseline(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.
         order = sorted(by_experience.get(i, []), key=(lambda c: (cols.spend[c].sum(), cols.start[c])) if i in must else (lambda c: (-roi[c], cols.start[c])))
         prerequisites = [index[normalise_id(r)] for r in experience.requires]
         for c in order:
-            if any(j not in go_live or go_live[j] >= cols.start[c] for j in prerequisites):
+            if experience.commitment is None and any(j not in go_live or go_live[j] >= cols.start[c] for j in prerequisites):
                 continue
             if npv[c] <= TOLERANCE and i not in must:
                 continue
@@ -460,7 +485,7 @@ def not_funded_reason(portfolio: Portfolio, rules: Rules, i: int, context: _Reas
     """Why the plan leaves experience i out, in plain words."""
     experience = portfolio.experiences[i]
     if experience.key in rules.forced_out:
-        return "forced out by the scenario"
+        return "stopped by the scenario while in flight" if experience.commitment is not None else "forced out by the scenario"
     if not math.isfinite(context.best_npv[i]):
         return f"no option can be delivered within the horizon from its earliest start ({quarter_label(portfolio.settings, experience.earliest_start)})"
     funded_alternatives = sorted(context.alternatives[i] & context.funded)
@@ -481,7 +506,6 @@ def check_plan(portfolio: Portfolio, scenario: Scenario, decisions: tuple[Decisi
     tolerance = 1e-6
     problems: list[str] = []
     funded = {d.experience.key: d for d in decisions if d.funded}
-    forced_in = {normalise_id(i) for i in scenario.forced_in}
     forced_out = {normalise_id(i) for i in scenario.forced_out}
     keys = [d.experience.key for d in decisions]
     if len(set(keys)) != len(keys) or len(keys) != len(portfolio.experiences):
@@ -496,7 +520,12 @@ def check_plan(portfolio: Portfolio, scenario: Scenario, decisions: tuple[Decisi
             problems.append(f"{experience.id}: option {decision.option} is not one of its options")
             continue
         start = decision.start_quarter
-        if start < experience.earliest_start or start + option.delivery_quarters > horizon:
+        commitment = experience.commitment
+        if commitment is not None:
+            if (decision.option, start) != (commitment.option, commitment.start_quarter):
+                problems.append(f"{experience.id} is in flight with {commitment.option} from quarter {commitment.start_quarter}, "
+                                f"but the plan has {decision.option} from quarter {start}")
+        elif start < experience.earliest_start or start + option.delivery_quarters > horizon:
             problems.append(f"{experience.id}: starts in quarter {start} and cannot be delivered within the horizon")
         flows = cash_flows(settings, experience, option, start)
         spend += flows.cost[:horizon]
@@ -504,8 +533,8 @@ def check_plan(portfolio: Portfolio, scenario: Scenario, decisions: tuple[Decisi
             problems.append(f"{experience.id}: NPV {decision.npv:,.2f} does not match its cash flows")
         for team, weeks in option.attention:
             row = attention[portfolio.team(team).name]
-            row[start:start + option.delivery_quarters] += weeks / option.delivery_quarters
-        for ref in experience.requires:
+            row[max(0, start):max(0, start + option.delivery_quarters)] += weeks / option.delivery_quarters
+        for ref in experience.requires if commitment is None else ():
             prerequisite = funded.get(normalise_id(ref))
             if prerequisite is None:
                 problems.append(f"{experience.id} is funded but its prerequisite {ref} is not")
@@ -516,8 +545,9 @@ def check_plan(portfolio: Portfolio, scenario: Scenario, decisions: tuple[Decisi
                 problems.append(f"{experience.id} and its alternative {ref} are both funded")
         if experience.key in forced_out:
             problems.append(f"{experience.id} is forced out but funded")
+    rules = Rules.of(scenario)
     for experience in portfolio.experiences:
-        if (experience.mandatory or experience.key in forced_in) and experience.key not in funded:
+        if rules.must_fund(experience) and experience.key not in funded:
             problems.append(f"{experience.id} must be funded but is not")
     for q in range(horizon):
         if spend[q] > portfolio.budget[q] + tolerance * max(1.0, portfolio.budget[q]):

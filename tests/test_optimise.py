@@ -255,3 +255,60 @@ def test_brute_force_enumeration_finds_the_same_npv(portfolio):
 @given(random_portfolios(max_experiences=4, free=True))
 def test_brute_force_with_free_start_quarters(portfolio):
     assert plan_portfolio(portfolio).npv == pytest.approx(brute_force_npv(portfolio), abs=1e-6)
+
+
+# ---------------------------------------------------------------------------------------
+# In-flight experiences (commitments) and warm starts
+
+
+def in_flight(portfolio: Portfolio, experience_id: str, option: str, start: int, remaining: float | None = None) -> Portfolio:
+    from planner.domain import Commitment
+
+    experiences = tuple(
+        replace(e, commitment=Commitment(option, start, remaining)) if e.id == experience_id else e for e in portfolio.experiences
+    )
+    return replace(portfolio, experiences=experiences)
+
+
+def test_an_in_flight_experience_keeps_its_option_and_start_and_pays_only_what_is_left():
+    portfolio = small_portfolio()
+    slow = FundingOption("slow", 300.0, 0.0, (("Digital", 30.0),), 3, 1.0)
+    quick = replace(portfolio.experiences[2], options=portfolio.experiences[2].options + (slow,))
+    portfolio = in_flight(replace(portfolio, experiences=portfolio.experiences[:2] + (quick,)), "WEB-1", "slow", -1)
+    plan = plan_portfolio(portfolio)
+    decision = next(d for d in plan.decisions if d.experience.id == "WEB-1")
+    assert decision.funded and decision.option == "slow" and decision.start_quarter == -1 and decision.go_live_quarter == 1
+    # One of three delivery quarters is history: 100 of the 300 is sunk.
+    assert decision.spend[:3] == (100.0, 100.0, 0.0)
+    assert dict(decision.attention)["Digital"][:3] == (10.0, 10.0, 0.0)
+    assert check_plan(plan.portfolio, plan.scenario, plan.decisions) == []
+
+
+def test_remaining_cost_from_actuals_replaces_the_even_spread():
+    portfolio = in_flight(small_portfolio(), "WEB-1", "lean", 0, remaining=25.0)
+    plan = plan_portfolio(portfolio)
+    decision = next(d for d in plan.decisions if d.experience.id == "WEB-1")
+    assert decision.spend[0] == 25.0
+
+
+def test_an_in_flight_experience_is_kept_even_when_it_loses_money():
+    portfolio = small_portfolio()
+    loser = replace(portfolio.experiences[2], reach_per_quarter=0.0)
+    portfolio = in_flight(replace(portfolio, experiences=portfolio.experiences[:2] + (loser,)), "WEB-1", "lean", 0)
+    plan = plan_portfolio(portfolio)
+    assert "WEB-1" in {d.experience.id for d in plan.funded}
+
+
+def test_stopping_an_in_flight_experience_needs_an_explicit_instruction_and_says_so():
+    portfolio = in_flight(small_portfolio(), "WEB-1", "lean", 0)
+    plan = plan_portfolio(portfolio, Scenario(forced_out=("WEB-1",)))
+    decision = next(d for d in plan.decisions if d.experience.id == "WEB-1")
+    assert not decision.funded and decision.reason == "stopped by the scenario while in flight"
+
+
+def test_a_warm_start_from_a_previous_plan_gives_the_same_optimum():
+    portfolio = small_portfolio()
+    first = plan_portfolio(portfolio)
+    again = plan_portfolio(portfolio, start_from=first)
+    assert again.npv == pytest.approx(first.npv)
+    assert optimise.columns_of(first, portfolio, columns(portfolio), np.ones(len(columns(portfolio)), dtype=bool)) is not None
