@@ -22,7 +22,7 @@ Excel. The conventions, documented for its users in docs/reports.md:
 
 The renderer does not load the template through openpyxl: it edits the template's XML
 directly, keeping each cell's style index, so every formatting feature Excel has survives
-and the output streams at about a million cells a second. Output is deterministic: fixed
+and a 10,000-experience report (about 540,000 cells) renders in about a second. Output is deterministic: fixed
 zip dates, fixed document dates, entries in the template's order.
 """
 
@@ -35,7 +35,7 @@ import re
 import traceback
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal

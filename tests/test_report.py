@@ -130,3 +130,15 @@ def test_an_optimised_plan_renders_in_every_format(optimised_plan, tmp_path):
     assert all(r.reason for r in model.section("not_funded"))
     rows = list(csv.DictReader(io.StringIO(paths[2].read_text(encoding="utf-8-sig"))))
     assert math.fsum(float(r["NPV"]) for r in rows) == pytest.approx(optimised_plan.npv, abs=1e-3)
+
+
+def test_require_program_skips_or_fails_as_the_environment_says(monkeypatch):
+    import conftest
+
+    monkeypatch.setattr(conftest.shutil, "which", lambda name: None)
+    monkeypatch.delenv("PLANNER_REQUIRE_EXTERNAL", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        conftest.require_program("chromium")
+    monkeypatch.setenv("PLANNER_REQUIRE_EXTERNAL", "1")
+    with pytest.raises(pytest.fail.Exception):
+        conftest.require_program("chromium")
