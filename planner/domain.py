@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 from planner.errors import InputError, Problem
@@ -56,6 +57,8 @@ class Commitment:
     start_quarter: int
     remaining_one_off: float | None = None
     spent_to_date: float = 0.0
+    # From actuals: "on track", "late" or "done"; reported beside the plan, not priced.
+    status: str = "on track"
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,8 @@ class Settings:
 
     currency: str = "EUR"
     first_quarter: str = "2027Q1"
+    # Month (1-12) the finance year starts in: 1 gives calendar quarters (2027Q1), 4 gives FY28 Q1 for April-June 2027.
+    fiscal_year_start: int = 1
     horizon_quarters: int = 8
     annual_discount_rate: float = 0.08
     ramp_quarters: int = 0
@@ -156,26 +161,135 @@ def normalise_id(value: str) -> str:
     return str(value).strip().casefold()
 
 
+# ---------------------------------------------------------------------------------------
+# The finance calendar: quarter labels and quarter arithmetic
+#
+# A quarter has an ordinal: fiscal year x 4 + (fiscal quarter - 1). A fiscal year is named
+# after the calendar year in which it ends (UK and US practice): with the year starting in
+# April, FY28 runs from April 2027 to March 2028 and FY28 Q1 is April-June 2027. With the
+# year starting in January (the default) the fiscal year is the calendar year and labels
+# keep the calendar form 2027Q1. Either form is read anywhere a quarter is expected; a
+# calendar label always means the calendar quarter (2027Q2 is April-June 2027).
+
+MONTHS: tuple[str, ...] = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                           "October", "November", "December")
 _QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*Q([1-4])\s*$", re.IGNORECASE)
+_FISCAL_QUARTER = re.compile(r"^\s*FY\s*'?\s*(\d{2}|\d{4})\s*[-/ ]?\s*Q([1-4])\s*$", re.IGNORECASE)
 
 
 def parse_quarter(label: str) -> tuple[int, int]:
-    """'2027Q1' or '2027-Q1' -> (2027, 1); raises ValueError otherwise."""
+    """'2027Q1' or '2027-Q1' -> (2027, 1): a calendar quarter; raises ValueError otherwise."""
     match = _QUARTER.match(str(label))
     if not match:
         raise ValueError(f'"{label}" is not a quarter like 2027Q1')
     return int(match.group(1)), int(match.group(2))
 
 
+def parse_fiscal_quarter(label: str) -> tuple[int, int]:
+    """'FY28 Q1', 'FY2028-Q1' or 'fy28q1' -> (2028, 1): a fiscal year and quarter; ValueError otherwise."""
+    match = _FISCAL_QUARTER.match(str(label))
+    if not match:
+        raise ValueError(f'"{label}" is not a quarter like FY28 Q1')
+    year = int(match.group(1))
+    return (2000 + year if year < 100 else year), int(match.group(2))
+
+
+def _read_label(label: str) -> tuple[bool, int, int]:
+    """(is fiscal, year, quarter number) of a label in either form; ValueError if neither."""
+    for fiscal, parse in ((True, parse_fiscal_quarter), (False, parse_quarter)):
+        try:
+            return (fiscal, *parse(label))
+        except ValueError:
+            pass
+    raise ValueError(f'"{label}" is not a quarter like 2027Q1 or FY28 Q1')
+
+
+def tidy_quarter(label: str) -> str:
+    """A quarter label in its standard spelling ('2027-q1' -> '2027Q1', 'fy2028q1' -> 'FY28 Q1'); ValueError if neither form."""
+    fiscal, year, number = _read_label(label)
+    return f"FY{year % 100:02d} Q{number}" if fiscal else f"{year}Q{number}"
+
+
+@dataclass(frozen=True)
+class FiscalCalendar:
+    """Quarters of a finance year starting in `start_month` (1-12), as ordinals and labels."""
+
+    start_month: int = 1
+
+    def ordinal(self, label: str) -> int:
+        """The quarter's ordinal (fiscal year x 4 + quarter - 1), from either form of label."""
+        try:
+            fiscal, year, number = _read_label(label)
+        except ValueError:
+            raise ValueError(f'"{label}" is not a quarter like {self.example}') from None
+        if fiscal:
+            return year * 4 + number - 1
+        month = 3 * number - 2
+        offset = (month - self.start_month) % 12
+        if offset % 3:
+            raise ValueError(f'"{label}" is a calendar quarter, but fiscal quarters start in {MONTHS[self.start_month - 1]}: '
+                             f"write it like {self.example}")
+        return self._fiscal_year(year, month) * 4 + offset // 3
+
+    def _fiscal_year(self, year: int, month: int) -> int:
+        """The fiscal year a calendar month falls in: named after the calendar year it ends in."""
+        return year + (1 if self.start_month > 1 and month >= self.start_month else 0)
+
+    def label(self, ordinal: int) -> str:
+        year, quarter = divmod(ordinal, 4)
+        return f"{year}Q{quarter + 1}" if self.start_month == 1 else f"FY{year % 100:02d} Q{quarter + 1}"
+
+    def first_day(self, ordinal: int) -> date:
+        """The calendar day the quarter begins."""
+        year, quarter = divmod(ordinal, 4)
+        months = (year - (1 if self.start_month > 1 else 0)) * 12 + self.start_month - 1 + 3 * quarter
+        return date(months // 12, months % 12 + 1, 1)
+
+    @property
+    def example(self) -> str:
+        return "2027Q1" if self.start_month == 1 else "FY28 Q1"
+
+
+def calendar_of(settings: Settings) -> FiscalCalendar:
+    return FiscalCalendar(settings.fiscal_year_start)
+
+
+def quarter_ordinal(settings: Settings, label: str) -> int:
+    """The ordinal of a quarter label (either form) in the settings' finance calendar; ValueError if not a quarter."""
+    return calendar_of(settings).ordinal(label)
+
+
+def quarter_index(settings: Settings, label: str) -> int:
+    """Quarters from the horizon's first quarter to `label` (negative before it); ValueError if not a quarter."""
+    return quarter_ordinal(settings, label) - quarter_ordinal(settings, settings.first_quarter)
+
+
 def quarter_label(settings: Settings, quarter: int) -> str:
-    """The label of quarter `quarter` (0-based from the first quarter of the horizon)."""
-    year, number = parse_quarter(settings.first_quarter)
-    index = year * 4 + (number - 1) + quarter
-    return f"{index // 4}Q{index % 4 + 1}"
+    """The label of quarter `quarter` (0-based from the first quarter of the horizon; any integer)."""
+    calendar = calendar_of(settings)
+    return calendar.label(calendar.ordinal(settings.first_quarter) + quarter)
 
 
 def quarter_labels(settings: Settings) -> list[str]:
     return [quarter_label(settings, q) for q in range(settings.horizon_quarters)]
+
+
+def normalise_quarter(settings: Settings, label: str) -> str:
+    """A quarter label (either form) as the settings' calendar writes it: 2027Q2 -> FY28 Q1 with April years."""
+    calendar = calendar_of(settings)
+    return calendar.label(calendar.ordinal(label))
+
+
+def next_quarter(settings: Settings, label: str) -> str:
+    """The label of the quarter after `label`, in the settings' calendar."""
+    calendar = calendar_of(settings)
+    return calendar.label(calendar.ordinal(label) + 1)
+
+
+def quarter_first_day(settings: Settings, quarter: int) -> date:
+    """The calendar day quarter `quarter` of the horizon begins."""
+    calendar = calendar_of(settings)
+    return calendar.first_day(calendar.ordinal(settings.first_quarter) + quarter)
 
 
 def find_cycles(requires: dict[str, tuple[str, ...]]) -> list[list[str]]:
@@ -216,6 +330,13 @@ def portfolio_problems(portfolio: Portfolio) -> list[Problem]:
     problems: list[Problem] = []
     horizon = portfolio.horizon
     team_names = {team.name.casefold() for team in portfolio.teams}
+    if not 1 <= portfolio.settings.fiscal_year_start <= 12:
+        problems.append(Problem("settings", f"fiscal year start {portfolio.settings.fiscal_year_start} is not a month from 1 to 12"))
+    else:
+        try:
+            quarter_ordinal(portfolio.settings, portfolio.settings.first_quarter)
+        except ValueError as error:
+            problems.append(Problem("settings", f"first quarter: {error}"))
     if len(portfolio.budget) != horizon:
         problems.append(Problem("budget", f"has {len(portfolio.budget)} quarters; the horizon has {horizon}"))
     for team in portfolio.teams:

@@ -18,6 +18,7 @@ sub-keys of `budget` and `capacity` merge), and may change:
         uplift: 0.5                 # or -50%; also cost, reach, value
     forced_in: [CX-101]
     forced_out: [CX-205]
+    stop: [CX-301]                  # stop work in flight (In flight sheet, or `planner roll`); forced out
     horizon_quarters: 8
     discount_rate: 6%
     uplift_estimate: low            # low, base or high
@@ -46,7 +47,7 @@ from typing import Any
 import yaml
 
 from planner.domain import (
-    SOLVERS, START_MODES, Experience, Portfolio, Team, normalise_id, parse_quarter, quarter_label,
+    SOLVERS, START_MODES, Experience, Portfolio, Team, normalise_id, normalise_quarter, quarter_label, tidy_quarter,
 )
 from planner.errors import InputError, Problem
 
@@ -137,6 +138,8 @@ class Scenario:
     adjustments: tuple[Adjustment, ...] = ()
     forced_in: tuple[str, ...] = ()
     forced_out: tuple[str, ...] = ()
+    # In-flight experiences to stop; load_scenario also lists them in forced_out, which the optimiser reads.
+    stop: tuple[str, ...] = ()
     horizon_quarters: int | None = None
     discount_rate: float | None = None
     uplift_estimate: str = "base"
@@ -150,7 +153,7 @@ class Scenario:
 
 
 KNOWN_KEYS = (
-    "name", "description", "workbook", "extends", "budget", "capacity", "adjust", "forced_in", "forced_out",
+    "name", "description", "workbook", "extends", "budget", "capacity", "adjust", "forced_in", "forced_out", "stop",
     "horizon_quarters", "discount_rate", "uplift_estimate", "objective", "balance", "roi_hurdle", "solver",
     "time_limit_seconds", "gap", "start_quarters",
 )
@@ -307,9 +310,9 @@ def _amounts(file: _File, key_path: str, value: Any, mapping: dict, key: Any) ->
             by_quarter = []
             for label, amount in value.items():
                 try:
-                    parse_quarter(str(label))
+                    tidy_quarter(str(label))
                 except ValueError:
-                    file.problem(f"{key_path}.{label}", f'"{label}" is not a quarter like 2027Q1', value, label)
+                    file.problem(f"{key_path}.{label}", f'"{label}" is not a quarter like 2027Q1 or FY28 Q1', value, label)
                     continue
                 by_quarter.append((str(label), parse_amount(amount)))
             return None, tuple(by_quarter)
@@ -472,7 +475,7 @@ def _parse_simple(file: _File, data: dict, out: dict) -> None:
                 out[key] = value
             except ValueError:
                 file.problem(key, f"{data[key]!r} is not a number or percentage between {low:g} and {high:g}")
-    for key in ("forced_in", "forced_out"):
+    for key in ("forced_in", "forced_out", "stop"):
         if key in data:
             value = data[key]
             items = value if isinstance(value, list) else [value]
@@ -501,6 +504,12 @@ def load_scenario(path: str | Path) -> Scenario:
     both = {normalise_id(i) for i in merged.get("forced_in", ())} & {normalise_id(i) for i in merged.get("forced_out", ())}
     for key in sorted(both):
         problems.append(Problem(f"{path.name}, key forced_out", f'"{key}" is forced both in and out'))
+    for key in sorted({normalise_id(i) for i in merged.get("forced_in", ())} & {normalise_id(i) for i in merged.get("stop", ())}):
+        problems.append(Problem(f"{path.name}, key stop", f'"{key}" is both forced in and stopped'))
+    if merged.get("stop"):
+        # A stopped experience is forced out: the optimiser, which reads forced_out, leaves it unfunded.
+        known = {normalise_id(i) for i in merged.get("forced_out", ())}
+        merged["forced_out"] = tuple(merged.get("forced_out", ())) + tuple(i for i in merged["stop"] if normalise_id(i) not in known)
     if problems:
         raise InputError(problems)
     merged.setdefault("name", path.stem)
@@ -552,19 +561,19 @@ def scenario_problems(portfolio: Portfolio, scenario: Scenario) -> list[Problem]
     known = {e.key for e in portfolio.experiences}
     problems = [
         Problem(f"{where}, key {key}", f'"{ref}" is not an experience in {workbook}{_suggest(ref, [e.id for e in portfolio.experiences])}')
-        for key in ("forced_in", "forced_out")
+        for key in ("forced_in", "forced_out", "stop")
         for ref in getattr(scenario, key)
         if normalise_id(ref) not in known
     ]
     horizon = scenario.horizon_quarters or portfolio.horizon
     settings = replace(portfolio.settings, horizon_quarters=horizon)
-    labels = {normalise_id(label) for label in (quarter_label(settings, q) for q in range(horizon))}
+    labels = {quarter_label(settings, q) for q in range(horizon)}
 
     def check_amounts(key: str, per_quarter, by_quarter) -> None:
         if per_quarter is not None and len(per_quarter) not in (1, horizon):
             problems.append(Problem(f"{where}, key {key}", f"has {len(per_quarter)} values; give one, or one per quarter ({horizon})"))
         for label, _ in by_quarter:
-            if normalise_id(label) not in labels:
+            if _quarter_key(settings, label) not in labels:
                 problems.append(Problem(f"{where}, key {key}.{label}", f"is not a quarter of the horizon ({quarter_label(settings, 0)} to {quarter_label(settings, horizon - 1)})"))
 
     check_amounts("budget.per_quarter", scenario.budget_per_quarter, scenario.budget_by_quarter)
@@ -600,6 +609,14 @@ def _filter_problems(portfolio: Portfolio, where_filter: Filter, where: str) -> 
     return problems
 
 
+def _quarter_key(settings, label: str) -> str | None:
+    """A scenario's quarter (2027Q3 or FY28 Q2) as the portfolio's calendar labels it; None if not in that calendar."""
+    try:
+        return normalise_quarter(settings, str(label))
+    except ValueError:
+        return None
+
+
 def _resize(values: tuple[float, ...], horizon: int) -> tuple[float, ...]:
     """Cut to the horizon, or carry the last quarter's value forward."""
     if len(values) >= horizon:
@@ -612,9 +629,9 @@ def _apply_amounts(base: tuple[float, ...], per_quarter, by_quarter, settings) -
     if per_quarter is not None:
         amounts = per_quarter * len(values) if len(per_quarter) == 1 else per_quarter
         values = [amount.apply(v) for amount, v in zip(amounts, values)]
-    labels = [normalise_id(quarter_label(settings, q)) for q in range(len(values))]
+    labels = [quarter_label(settings, q) for q in range(len(values))]
     for label, amount in by_quarter:
-        q = labels.index(normalise_id(label))
+        q = labels.index(_quarter_key(settings, label))
         values[q] = amount.apply(values[q])
     return tuple(values)
 

@@ -45,17 +45,21 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from planner.domain import (
     LAYERS,
+    MONTHS,
     SOLVERS,
     START_MODES,
+    Commitment,
     Experience,
     FundingOption,
     Portfolio,
     Settings,
     Team,
     find_cycles,
-    parse_quarter,
+    normalise_quarter,
+    quarter_index,
     quarter_label,
     quarter_labels,
+    tidy_quarter,
 )
 from planner.errors import InputError, Problem
 
@@ -222,6 +226,31 @@ BUDGET = SheetSpec(
     ),
 )
 
+IN_FLIGHT_STATUSES: tuple[str, ...] = ("on track", "late", "done")
+
+IN_FLIGHT = SheetSpec(
+    name="In flight",
+    aliases=("Actuals", "In-flight", "Inflight", "Under way", "Committed", "Work in progress"),
+    note="Optional, from the second planning round on: one row per experience already under way, with actuals to the quarter just closed. "
+         "Its option and start are committed; the plan pays only what is left.",
+    required=False,
+    columns=(
+        Column("experience_id", "Experience ID", "id", "Id of the experience on the Experiences sheet.",
+               required=True, aliases=_EXPERIENCE_ID_ALIASES, width=14),
+        Column("option", "Option", "text", "The option it is being delivered at (on the Options sheet). Blank: standard.",
+               aliases=_OPTION_ALIASES, width=12),
+        Column("start_quarter", "Start quarter", "quarter", "Quarter the work started, before the horizon's first quarter (Settings).",
+               required=True, aliases=("Start", "Started", "Started in", "Start qtr"), width=14),
+        Column("spent_to_date", "Spent to date", "amount", "One-off cost paid so far (sunk: reported, never counted as a saving). Blank: 0.",
+               unit="{currency}", aliases=("Spent", "Spend to date", "Actual spend to date", "Actuals to date", "Actual to date"), width=16),
+        Column("remaining_one_off", "Remaining one-off cost", "amount",
+               "Revised one-off cost still to pay, spread over the delivery quarters left. Blank: the plan's even spread.",
+               unit="{currency}", aliases=("Remaining cost", "Cost to complete", "Estimate to complete", "ETC", "Remaining one off cost"), width=20),
+        Column("status", "Status", "choice", "on track, late or done (done: live from the first quarter). Blank: on track.",
+               choices=IN_FLIGHT_STATUSES, aliases=("Delivery status", "RAG", "State"), width=12),
+    ),
+)
+
 SETTINGS_SHEET = SheetSpec(
     name="Settings",
     aliases=("Setting", "Parameters", "Assumptions", "Config"),
@@ -239,8 +268,12 @@ _DEFAULTS = Settings()
 # Rows of the Settings sheet; `key` is the field of Settings (or Portfolio.total_budget).
 SETTINGS: tuple[Column, ...] = (
     Column("currency", "Currency", "text", "Currency of every amount, e.g. EUR.", width=0),
-    Column("first_quarter", "First quarter", "quarter", "First quarter of the planning horizon, like 2027Q1.",
+    Column("first_quarter", "First quarter", "quarter", "First quarter of the planning horizon, like 2027Q1 (or FY28 Q1 in a fiscal calendar).",
            aliases=("First quarter of the horizon", "Planning starts", "Horizon start")),
+    Column("fiscal_year_start", "Fiscal year starts", "month",
+           "Month the finance year starts, 1-12 or its name: 1 gives calendar quarters (2027Q1); 4 (April) gives FY28 Q1 for April-June 2027, "
+           "the year named after the calendar year it ends in.",
+           aliases=("Fiscal year start", "Financial year starts", "Financial year start", "Year starts", "FY starts")),
     Column("horizon_quarters", "Horizon", "whole", "Number of quarters planned.", unit="quarters", minimum=1,
            aliases=("Horizon quarters", "Planning horizon", "Number of quarters")),
     Column("annual_discount_rate", "Annual discount rate", "fraction", "Discount rate per year, e.g. 8% or 0.08.",
@@ -260,7 +293,7 @@ SETTINGS: tuple[Column, ...] = (
            unit="{currency}", aliases=("Budget total", "Overall budget")),
 )
 
-SHEETS: tuple[SheetSpec, ...] = (EXPERIENCES, OPTIONS, SHARED_ATTENTION, TEAMS, BUDGET, SETTINGS_SHEET)
+SHEETS: tuple[SheetSpec, ...] = (EXPERIENCES, OPTIONS, SHARED_ATTENTION, TEAMS, BUDGET, IN_FLIGHT, SETTINGS_SHEET)
 
 _CHOICE_ALIASES = {
     "front": "frontstage", "frontoffice": "frontstage", "back": "backstage", "backoffice": "backstage",
@@ -307,9 +340,9 @@ def _match(lookup: dict[str, Column], text: Any) -> Column | None:
 
 
 def _header_quarter(text: Any) -> str | None:
-    """A per-quarter capacity header such as '2027Q1' or '2027 Q1 (team-weeks)', as a label."""
+    """A per-quarter capacity header such as '2027Q1', 'FY28 Q1' or '2027 Q1 (team-weeks)', as a label."""
     try:
-        return _label(*parse_quarter(_BRACKETS.sub(" ", str(text))))
+        return tidy_quarter(_BRACKETS.sub(" ", str(text)))
     except ValueError:
         return None
 
@@ -325,11 +358,13 @@ def _label(year: int, quarter: int) -> str:
 
 def write_template(path: str | Path) -> None:
     """Write the blank input workbook: every sheet with notes, validation and two example rows."""
-    write_portfolio(example_portfolio(), path)
+    write_portfolio(example_portfolio(), path, in_flight_sheet=True)
 
 
-def write_portfolio(portfolio: Portfolio, path: str | Path) -> None:
+def write_portfolio(portfolio: Portfolio, path: str | Path, in_flight_sheet: bool | None = None) -> None:
     """Write `portfolio` in the template's format, atomically (a temporary file, then a rename).
+
+    The In flight sheet is written when an experience is in flight (or `in_flight_sheet` says so).
 
     openpyxl lays out each sheet (header, notes, validation, widths, styles); the data rows
     are streamed into the sheets' XML directly, which is about 20 times faster than
@@ -338,7 +373,7 @@ def write_portfolio(portfolio: Portfolio, path: str | Path) -> None:
     workbook = Workbook(write_only=True)
     currency = portfolio.settings.currency
     bodies: list[tuple[Any, Iterable[str]]] = []
-    for spec, columns, rows in _tables(portfolio):
+    for spec, columns, rows in _tables(portfolio, in_flight_sheet):
         sheet = _write_header(workbook, spec.name, columns, currency)
         styles = [_style_id(sheet, column) for column in columns]
         bodies.append((sheet, _rows_xml(rows, itertools.repeat(styles))))
@@ -430,7 +465,7 @@ def _reference_table(columns: Iterable[Column], title: str, defaults: bool = Fal
     lines = [head, "| --- | --- | --- | --- | --- |"]
     for column in columns:
         third = _show_default(getattr(_DEFAULTS, column.key, None)) if defaults else ("yes" if column.required else "no")
-        unit = column.unit or {"fraction": "fraction", "whole": "whole number", "quarter": "quarter"}.get(column.kind, "")
+        unit = column.unit or {"fraction": "fraction", "whole": "whole number", "quarter": "quarter", "month": "month"}.get(column.kind, "")
         meaning = column.note.replace("|", "/")
         lines.append(f"| {column.label} | {unit} | {third} | {meaning} | {', '.join(column.aliases)} |")
     return "\n".join(lines)
@@ -447,12 +482,12 @@ def _show_default(value: Any) -> str:
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
-_NUMBER_FORMATS = {"amount": "#,##0", "fraction": "0.0##%", "whole": "0", "positive": "#,##0"}
+_NUMBER_FORMATS = {"amount": "#,##0", "fraction": "0.0##%", "whole": "0", "positive": "#,##0", "month": "0"}
 _LAST_ROW = 1_048_576
 _MAX_LIST_ROWS = 2_000
 
 
-def _tables(portfolio: Portfolio) -> list[tuple[SheetSpec, tuple[Column, ...], list[list[Any]]]]:
+def _tables(portfolio: Portfolio, in_flight_sheet: bool | None = None) -> list[tuple[SheetSpec, tuple[Column, ...], list[list[Any]]]]:
     """Each sheet with its columns and rows of cell values, in the order the writer lays them out."""
     settings = portfolio.settings
     experiences = [_experience_row(e, settings) for e in portfolio.experiences]
@@ -468,13 +503,23 @@ def _tables(portfolio: Portfolio) -> list[tuple[SheetSpec, tuple[Column, ...], l
                           for team, weeks in option.attention if team.casefold() != owner)
     teams_columns, teams = _team_rows(portfolio)
     budget = [[label, amount] for label, amount in zip(quarter_labels(settings), portfolio.budget)]
-    return [
+    tables = [
         (EXPERIENCES, EXPERIENCES.columns, experiences),
         (OPTIONS, OPTIONS.columns, options),
         (SHARED_ATTENTION, SHARED_ATTENTION.columns, shared),
         (TEAMS, teams_columns, teams),
         (BUDGET, BUDGET.columns, budget),
     ]
+    in_flight = [_in_flight_row(e, settings) for e in portfolio.experiences if e.commitment is not None]
+    if in_flight or in_flight_sheet:
+        tables.append((IN_FLIGHT, IN_FLIGHT.columns, in_flight))
+    return tables
+
+
+def _in_flight_row(experience: Experience, settings: Settings) -> list[Any]:
+    commitment = experience.commitment
+    return [experience.id, commitment.option, quarter_label(settings, commitment.start_quarter), commitment.spent_to_date,
+            commitment.remaining_one_off, commitment.status]
 
 
 def _experience_row(experience: Experience, settings: Settings) -> list[Any]:
@@ -551,6 +596,8 @@ def _add_validation(sheet: Any, column: Column, cells: str) -> None:
         validation = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", **prompt)
     elif kind == "whole":
         validation = DataValidation(type="whole", operator="greaterThanOrEqual", formula1=str(column.minimum), **prompt)
+    elif kind == "month":
+        validation = DataValidation(type="whole", operator="between", formula1="1", formula2="12", **prompt)
     else:
         return
     validation.add(cells)
@@ -749,17 +796,32 @@ def _choice(raw: Any, column: Column) -> str:
 
 
 def _quarter(raw: Any, column: Column) -> str:
+    """A quarter label in its standard spelling; which calendar it belongs to is checked once Settings are read."""
     if isinstance(raw, (datetime.date, datetime.datetime)):
         return _label(raw.year, (raw.month - 1) // 3 + 1)
     try:
-        return _label(*parse_quarter(_text(raw, column)))
+        return tidy_quarter(_text(raw, column))
     except ValueError:
-        raise _CellError(f"{_show(raw)} is not a quarter like 2027Q1") from None
+        raise _CellError(f"{_show(raw)} is not a quarter like 2027Q1 or FY28 Q1") from None
+
+
+def _month(raw: Any, column: Column) -> int:
+    """A month as its number 1-12 or its name ('April', 'apr')."""
+    if isinstance(raw, str) and raw.strip()[:3].casefold() in [m[:3].casefold() for m in MONTHS] and not raw.strip().isdigit():
+        return [m[:3].casefold() for m in MONTHS].index(raw.strip()[:3].casefold()) + 1
+    try:
+        value = _number(raw)
+    except _CellError:
+        raise _CellError(f"{_show(raw)} is not a month; expected 1 to 12 or a month's name") from None
+    if not value.is_integer() or not 1 <= value <= 12:
+        raise _CellError(f"{_show(raw)} is not a month; expected 1 to 12 or a month's name")
+    return int(value)
 
 
 _PARSERS: dict[str, Callable[[Any, Column], Any]] = {
     "raw": lambda raw, column: raw, "text": _text, "id": _text, "team": _text, "ids": _ids, "amount": _amount, "positive": _positive,
     "whole": _whole, "fraction": _fraction, "yesno": _yes_no, "choice": _choice, "quarter": _quarter,
+    "month": _month,
 }
 
 
@@ -994,7 +1056,7 @@ def _is_data_row(row: list[Any], id_index: int, table: _Table, number: int, find
 def _expected(column: Column) -> str:
     return {
         "amount": "a number >= 0", "positive": "a number > 0", "fraction": "a fraction between 0 and 1",
-        "whole": f"a whole number >= {column.minimum}", "quarter": "a quarter like 2027Q1", "yesno": "yes or no",
+        "whole": f"a whole number >= {column.minimum}", "quarter": "a quarter like 2027Q1 or FY28 Q1", "yesno": "yes or no",
         "choice": " or ".join(column.choices),
     }.get(column.kind, f"the {column.label.casefold()}")
 
@@ -1015,6 +1077,7 @@ class _Reader:
     def portfolio(self) -> Portfolio | None:
         self._read_sheets()
         settings, total_budget = self._settings()
+        self._normalise_quarters(settings)
         labels = quarter_labels(settings)
         teams = self._teams(labels)
         budget = self._budget(labels, total_budget)
@@ -1062,7 +1125,40 @@ class _Reader:
         settings = Settings(**values)
         if SETTINGS_SHEET.name not in self.tables:
             self.findings.warn("no Settings sheet: the default settings are used")
+        try:
+            settings = replace(settings, first_quarter=normalise_quarter(settings, settings.first_quarter))
+        except ValueError as error:
+            row = next(row for row in self._rows(SETTINGS_SHEET) if row.values["key"] == "first_quarter")
+            self._error(SETTINGS_SHEET, row, "value", f"First quarter: {error}")
+            settings = replace(settings, fiscal_year_start=1)  # to read on and report every other problem
         return settings, total_budget
+
+    def _normalise_quarters(self, settings: Settings) -> None:
+        """Every quarter read, in the settings' calendar's spelling (2027Q2 becomes FY28 Q1 with April years)."""
+        for spec, key in ((BUDGET, "quarter"), (EXPERIENCES, "earliest_start"), (IN_FLIGHT, "start_quarter")):
+            for row in self._rows(spec):
+                if key not in row.values:
+                    continue
+                try:
+                    row.values[key] = normalise_quarter(settings, row.values[key])
+                except ValueError as error:
+                    self._error(spec, row, key, str(error))
+                    del row.values[key]
+                    row.failed.add(key)
+        table = self.tables.get(TEAMS.name)
+        if table is None:
+            return
+        renamed: dict[str, str] = {}
+        for key, text in list(table.headers.items()):
+            if key.startswith("capacity:"):
+                try:
+                    renamed[key] = "capacity:" + normalise_quarter(settings, key.split(":", 1)[1])
+                except ValueError as error:
+                    self.findings.error(str(error), table.sheet, table.header_row, text)
+                    renamed[key] = key + ":unread"
+        table.headers = {renamed.get(key, key): text for key, text in table.headers.items() if not renamed.get(key, "").endswith(":unread")}
+        for row in table.rows:
+            row.values = {renamed.get(key, key): value for key, value in row.values.items()}
 
     # -- teams and budget -----------------------------------------------------------------
 
@@ -1110,10 +1206,11 @@ class _Reader:
                 return ()
             # Only a total: each quarter may spend up to all of it; the total caps the horizon.
             return (total_budget,) * len(labels)
-        rows = [row for row in table.rows if "quarter" in row.values]
-        found = [row.values["quarter"] for row in rows]
+        # A row whose quarter was unreadable keeps its place, so the rows after it are not reported too.
+        rows = [row for row in table.rows if "quarter" in row.values or "quarter" in row.failed]
+        found = [row.values.get("quarter") for row in rows]
         for row, expected in zip(rows, labels):
-            if row.values["quarter"] != expected:
+            if row.values.get("quarter", expected) != expected:
                 self._error(BUDGET, row, "quarter", f'"{row.values["quarter"]}" is not the next quarter of the horizon; expected {expected}')
                 break
         else:
@@ -1129,10 +1226,45 @@ class _Reader:
         options = self._options(rows, teams)
         self._check_experiences(rows, options, labels, teams)
         self._check_references(rows)
+        commitments = self._commitments(rows, options, settings)
         if self.findings.errors:
             return ()
         ids = {key: row.values["id"] for key, row in rows.items()}
-        return tuple(self._experience(row, options[key], labels, teams, ids) for key, row in rows.items())
+        experiences = tuple(self._experience(row, options[key], labels, teams, ids) for key, row in rows.items())
+        if not commitments:
+            return experiences
+        return tuple(replace(e, commitment=commitments[e.id.casefold()]) if e.id.casefold() in commitments else e for e in experiences)
+
+    def _commitments(self, rows: dict[str, _Row], options: dict[str, dict[str, dict[str, Any]]], settings: Settings) -> dict[str, Commitment]:
+        """The In flight sheet: each experience under way with its committed option and start, and its actuals."""
+        commitments: dict[str, Commitment] = {}
+        first_row: dict[str, int] = {}
+        for row in self._rows(IN_FLIGHT):
+            key = self._experience_key(IN_FLIGHT, row, rows)
+            if key is None:
+                continue
+            if key in first_row:
+                self._error(IN_FLIGHT, row, "experience_id",
+                            f'"{row.values["experience_id"]}" appears twice: rows {first_row[key]} and {row.number}')
+                continue
+            first_row[key] = row.number
+            name = row.values.get("option") or _DEFAULT_OPTION
+            option = options[key].get(name.casefold())
+            if option is None:
+                known = ", ".join(o["option"] for o in options[key].values()) or "none"
+                self._error(IN_FLIGHT, row, "option", f'"{name}" is not an option of experience "{row.values["experience_id"]}" on sheet Options (its options: {known})')
+                continue
+            start = row.values.get("start_quarter")
+            if start is None:
+                continue  # reported when the cell was read
+            index = quarter_index(settings, start)
+            if index >= 0:
+                self._error(IN_FLIGHT, row, "start_quarter",
+                            f"{start} is not before the first quarter {quarter_label(settings, 0)} (see Settings): "
+                            "work that has not started is not in flight; leave it off this sheet")
+                continue
+            commitments[key] = _commitment(row.values, option, index)
+        return commitments
 
     def _unique_experiences(self) -> dict[str, _Row]:
         rows: dict[str, _Row] = {}
@@ -1254,6 +1386,17 @@ class _Reader:
             excludes=tuple(ids[_key(r)] for r in values.get("excludes", ())),
             earliest_start=labels.index(values["earliest_start"]) if "earliest_start" in values else 0,
         )
+
+
+def _commitment(values: dict[str, Any], option: dict[str, Any], start: int) -> Commitment:
+    """An In flight row as a commitment; done work is live from the first quarter, with nothing left to pay unless stated."""
+    status = values.get("status", "on track")
+    remaining = values.get("remaining_one_off")
+    if status == "done":
+        # Delivered: take the start early enough for delivery to have ended before the horizon.
+        start = min(start, -option.get("delivery_quarters", 1))
+        remaining = 0.0 if remaining is None else remaining
+    return Commitment(option["option"], start, remaining, values.get("spent_to_date", 0.0), status)
 
 
 def _funding_option(values: dict[str, Any], owner: str) -> FundingOption:

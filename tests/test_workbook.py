@@ -153,7 +153,7 @@ def test_template_guides_the_analyst(tmp_path: Path) -> None:
     path = tmp_path / "template.xlsx"
     write_template(path)
     workbook = openpyxl.load_workbook(path)
-    assert workbook.sheetnames == ["Experiences", "Options", "Shared attention", "Teams", "Budget", "Settings"]
+    assert workbook.sheetnames == ["Experiences", "Options", "Shared attention", "Teams", "Budget", "In flight", "Settings"]
     for sheet in workbook.worksheets:
         header = [c for c in sheet[1] if c.value is not None]
         assert sheet.freeze_panes == "A2"
