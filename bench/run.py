@@ -7,7 +7,8 @@ pollute another's: it reads and validates the workbook, then plans it with
 `plan_portfolio`, and reports the stage times from `plan.solve`, the status, the proven
 gap, the gap to the LP bound, the greedy baseline's shortfall and peak memory (maximum
 resident set size of the case's process after reading and after planning, and of the
-largest child process: `plan_portfolio` solves in child processes, CBC in one more).
+largest descendant process: `plan_portfolio` solves in children of a fork server, CBC in
+one more).
 
     python bench/run.py                                  # the full matrix, table to stdout
     python bench/run.py --sizes 1000,10000 --modes fixed --solvers cbc,highs
@@ -23,6 +24,7 @@ import cProfile
 import datetime
 import io
 import json
+import math
 import os
 import platform
 import pstats
@@ -31,6 +33,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from importlib import metadata
@@ -66,6 +69,19 @@ class Result:
     read_peak_mb: float
     plan_peak_mb: float
     solver_peak_mb: float
+    # Why a case gave no plan (the planner's error message); empty when it planned.
+    error: str = ""
+
+    @classmethod
+    def failed(cls, experiences: int, mode: str, solver: str, seconds: float, error: str) -> Result:
+        """A case that raised: no plan, so no plan numbers; `plan_seconds` is the wall time it took."""
+        nan = math.nan
+        return cls(
+            experiences=experiences, mode=mode, solver=solver, gap_target=GAPS[mode], choices=0, variables=0,
+            constraints=0, read_seconds=nan, plan_seconds=seconds, build_seconds=nan, solve_seconds=nan,
+            check_seconds=nan, status="error", gap=None, lp_gap=None, npv=nan, greedy_npv=nan,
+            baseline_mb=nan, read_peak_mb=nan, plan_peak_mb=nan, solver_peak_mb=nan, error=error,
+        )
 
     @property
     def end_to_end_seconds(self) -> float:
@@ -84,6 +100,64 @@ def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0
 
 
+class DescendantPeak:
+    """Peak resident memory of any descendant process, sampled from /proc while a stage runs.
+
+    `plan_portfolio` solves in children of a fork server, i.e. grandchildren of this process,
+    which getrusage(RUSAGE_CHILDREN) never sees. Each process's own high-water mark (VmHWM)
+    is read while it lives, so a sample every 0.1 s catches all but the briefest.
+    """
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> DescendantPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def megabytes(self) -> float:
+        return self.peak_kb / 1024.0
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.interval):
+            for pid in _descendants(os.getpid()):
+                self.peak_kb = max(self.peak_kb, _high_water_kb(pid))
+
+
+def _descendants(pid: int) -> list[int]:
+    found, stack = [], [pid]
+    while stack:
+        parent = stack.pop()
+        try:
+            for task in os.listdir(f"/proc/{parent}/task"):
+                with open(f"/proc/{parent}/task/{task}/children") as handle:
+                    children = [int(c) for c in handle.read().split()]
+                found += children
+                stack += children
+        except OSError:
+            continue  # the process ended while we looked
+    return found
+
+
+def _high_water_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def run_case(workbook: Path, mode: str, solver: str, time_limit: float) -> Result:
     """Read and plan one workbook; return the measurements. Meant for a fresh process."""
     from planner.optimise import plan_portfolio
@@ -99,9 +173,10 @@ def run_case(workbook: Path, mode: str, solver: str, time_limit: float) -> Resul
         name=f"bench {mode} {solver}", solver=solver, gap=GAPS[mode],
         start_quarters=mode, time_limit_seconds=time_limit,
     )
-    started = time.perf_counter()
-    plan = plan_portfolio(portfolio, scenario)
-    plan_seconds = time.perf_counter() - started
+    with DescendantPeak() as solve_memory:
+        started = time.perf_counter()
+        plan = plan_portfolio(portfolio, scenario)
+        plan_seconds = time.perf_counter() - started
     info = plan.solve
     lp_gap = (info.lp_bound - plan.npv) / abs(info.lp_bound) if info.lp_bound else None
     choices = count_choices(apply_scenario(portfolio, scenario))
@@ -112,7 +187,7 @@ def run_case(workbook: Path, mode: str, solver: str, time_limit: float) -> Resul
         solve_seconds=info.solve_seconds, check_seconds=info.check_seconds, status=info.status,
         gap=info.gap, lp_gap=lp_gap, npv=plan.npv, greedy_npv=plan.greedy.npv,
         baseline_mb=baseline, read_peak_mb=read_peak, plan_peak_mb=_peak_mb(),
-        solver_peak_mb=_peak_mb(resource.RUSAGE_CHILDREN),
+        solver_peak_mb=max(solve_memory.megabytes, _peak_mb(resource.RUSAGE_CHILDREN)),
     )
 
 
@@ -135,12 +210,15 @@ def profile_case(workbook: Path, mode: str, solver: str, time_limit: float, top:
     return out.getvalue()
 
 
-def run_in_subprocess(workbook: Path, mode: str, solver: str, time_limit: float) -> Result:
+def run_in_subprocess(workbook: Path, size: int, mode: str, solver: str, time_limit: float) -> Result:
+    """Run one case in a fresh process. A case that fails is a result too: the table says why."""
     command = [sys.executable, str(Path(__file__).resolve()), "--case", str(workbook), mode, solver,
                "--time-limit", str(time_limit)]
+    started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"case {workbook.name} {mode} {solver} failed:\n{done.stderr[-3000:]}")
+        lines = done.stderr.strip().splitlines() or ["no message"]
+        return Result.failed(size, mode, solver, time.perf_counter() - started, lines[-1])
     return Result(**json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -169,7 +247,7 @@ def run_matrix(sizes: list[int], modes: list[str], solvers: list[str], time_limi
                 for solver in solvers:
                     if progress:
                         print(f"running {size:,} {mode} {solver}...", file=sys.stderr, flush=True)
-                    results.append(run_in_subprocess(workbook, mode, solver, time_limit))
+                    results.append(run_in_subprocess(workbook, size, mode, solver, time_limit))
     return results
 
 
@@ -180,20 +258,39 @@ def _percent(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value * 100:.{digits}f}%"
 
 
+def _seconds(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}"
+
+
+def _count(value: int, result: Result) -> str:
+    return "-" if result.error else f"{value:,}"
+
+
+def _megabytes(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.0f}"
+
+
 def results_table(results: list[Result]) -> str:
+    """One row per case; a case that failed says so, and its error follows the table."""
     header = (
         "| experiences | starts | solver | choices | variables | read s | build s | solve s | check s | plan s "
         "| end to end s | status | gap (target) | gap to LP bound | greedy shortfall | peak MB: read / plan / solve |"
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    errors = []
     for r in results:
+        status = r.status
+        if r.error:
+            errors.append(f"{r.experiences:,} {r.mode} {r.solver}: {r.error}")
+            status = f"error [{len(errors)}]"
         lines.append(
-            f"| {r.experiences:,} | {r.mode} | {r.solver} | {r.choices:,} | {r.variables:,} | {r.read_seconds:.2f} "
-            f"| {r.build_seconds:.2f} | {r.solve_seconds:.2f} | {r.check_seconds:.2f} | {r.plan_seconds:.2f} "
-            f"| {r.end_to_end_seconds:.2f} | {r.status} | {_percent(r.gap)} ({_percent(r.gap_target, 1)}) "
-            f"| {_percent(r.lp_gap)} | {_percent(r.greedy_shortfall)} "
-            f"| {r.read_peak_mb:.0f} / {r.plan_peak_mb:.0f} / {r.solver_peak_mb:.0f} |"
+            f"| {r.experiences:,} | {r.mode} | {r.solver} | {_count(r.choices, r)} | {_count(r.variables, r)} | {_seconds(r.read_seconds)} "
+            f"| {_seconds(r.build_seconds)} | {_seconds(r.solve_seconds)} | {_seconds(r.check_seconds)} "
+            f"| {_seconds(r.plan_seconds)} | {_seconds(r.end_to_end_seconds)} | {status} "
+            f"| {_percent(r.gap)} ({_percent(r.gap_target, 1)}) | {_percent(r.lp_gap)} | {_percent(r.greedy_shortfall)} "
+            f"| {_megabytes(r.read_peak_mb)} / {_megabytes(r.plan_peak_mb)} / {_megabytes(r.solver_peak_mb)} |"
         )
+    lines += [""] + [f"[{n}] {error}  " for n, error in enumerate(errors, 1)] if errors else []
     return "\n".join(lines)
 
 
@@ -215,7 +312,11 @@ def verdicts(results: list[Result]) -> list[Verdict]:
         if not cases:
             found.append(Verdict(target, "not run", None))
         for r in cases:
-            found.append(Verdict(f"{target} ({r.solver}, {r.mode})", measure(r), passes(r)))
+            label = f"{target} ({r.solver}, {r.mode})"
+            if r.error:
+                found.append(Verdict(label, f"{r.experiences:,}: no plan ({r.error[:100]})", None if "build" in target else False))
+            else:
+                found.append(Verdict(label, measure(r), passes(r)))
 
     judge("10,000 x 3, fixed starts, end to end < 4 s at a 0.1% gap", ten_fixed,
           lambda r: f"{r.end_to_end_seconds:.2f} s, {r.status}, gap {_percent(r.gap)}",
@@ -226,7 +327,7 @@ def verdicts(results: list[Result]) -> list[Verdict]:
     judge("model building no slower than the solver", results,
           lambda r: f"{r.experiences:,}: build {r.build_seconds:.2f} s vs solve {r.solve_seconds:.2f} s",
           lambda r: r.build_seconds <= r.solve_seconds)
-    reads = ten_any[:1]
+    reads = [r for r in ten_any if not r.error][:1]
     judge("10,000-experience workbook read and validated < 1 s", reads,
           lambda r: f"{r.read_seconds:.2f} s", lambda r: r.read_seconds < 1)
     return found
@@ -247,6 +348,8 @@ def machine() -> dict[str, str]:
         "cores (nproc)": str(os.cpu_count()),
         "memory": _memory(),
         "OS": platform.platform(),
+        # Other work on the machine slows every case: say how busy it was when the report was written.
+        "load average (1, 5, 15 min) at the end": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
         "Python": platform.python_version(),
     }
     for library in LIBRARIES:
@@ -310,8 +413,8 @@ def document(results: list[Result], command: str, time_limit: float, seed: int, 
         "solve, check, duals); *end to end* is read + plan. *Gap* is the gap the solver proved; "
         "*gap to LP bound* compares the plan with the LP relaxation; *greedy shortfall* is "
         "(optimum - greedy) / optimum. Peak memory is the maximum resident set size of the Python "
-        "process after reading and after planning, and of the largest child process (the solve "
-        f"runs in child processes). *Choices* are all (experience, option, start) triples on offer; "
+        "process after reading and after planning, and of the largest descendant process (the solve "
+        f"runs in children of a fork server, sampled every 0.1 s). *Choices* are all (experience, option, start) triples on offer; "
         f"*variables* those left in the model after pruning. Time limit per solve: {time_limit:g} s.",
         "",
         "## Results",
@@ -347,6 +450,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds per solve")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--write", type=Path, help="write the Markdown report here (e.g. docs/benchmarks.md)")
+    parser.add_argument("--json", type=Path, help="also save the raw results here, one JSON object per case")
     parser.add_argument("--notes", type=Path, help="a Markdown file whose text goes under Notes in the report")
     parser.add_argument("--case", nargs=3, metavar=("WORKBOOK", "MODE", "SOLVER"),
                         help="run one case in this process and print its result as JSON")
@@ -361,6 +465,8 @@ def main(argv: list[str] | None = None) -> None:
             print(json.dumps(asdict(run_case(workbook, mode, solver, args.time_limit))))
         return
     results = run_matrix(args.sizes, args.modes, args.solvers, args.time_limit, args.seed)
+    if args.json:
+        args.json.write_text("\n".join(json.dumps(asdict(r)) for r in results) + "\n")
     print(results_table(results))
     print()
     print(verdict_table(verdicts(results)))
