@@ -337,6 +337,9 @@ def experience(row: Row) -> Experience:
 
 def example_portfolio() -> Portfolio:
     """Northgate Bank's portfolio, validated."""
+    # Northgate's finance team counts two years of benefits after the plan (tail), since an
+    # experience launched in 2028 keeps earning, and lets new experiences ramp up over one
+    # quarter, since customers take time to find a new feature.
     settings = Settings(first_quarter="2027Q1", horizon_quarters=8, ramp_quarters=1, tail_quarters=8)
     portfolio = Portfolio(
         experiences=tuple(experience(row) for row in ROWS),
