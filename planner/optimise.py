@@ -468,6 +468,7 @@ def make_decisions(portfolio: Portfolio, rules: Rules, cols: Columns, chosen) ->
             spend=tuple(float(x) for x in flows.cost[:horizon]), benefit=tuple(float(x) for x in flows.benefit[:horizon]),
             attention=attention, pv_benefit=present_value(settings, flows.benefit), pv_cost=present_value(settings, flows.cost),
             npv=present_value(settings, flows.net), payback_quarter=payback_quarter(flows.net),
+            net_cash=tuple(float(x) for x in flows.net),
         ))
     return tuple(decisions)
 

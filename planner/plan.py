@@ -38,6 +38,8 @@ class Decision:
     npv: float
     payback_quarter: int | None
     reason: str = ""
+    # Undiscounted net cash by quarter over the horizon and the tail quarters the settings count.
+    net_cash: tuple[float, ...] = ()
 
     @property
     def roi(self) -> float | None:
@@ -172,8 +174,16 @@ class Plan:
 
     @property
     def payback_quarter(self) -> int | None:
-        """First quarter at which cumulative undiscounted net cash of the funded set is >= 0."""
-        net = [b - s for b, s in zip(self.benefit_by_quarter, self.spend_by_quarter)]
+        """First quarter at which cumulative undiscounted net cash of the funded set is >= 0.
+
+        It counts the tail quarters the settings count, so it may fall after the horizon.
+        """
+        settings = self.portfolio.settings
+        net = [0.0] * (settings.horizon_quarters + settings.tail_quarters)
+        for decision in self.funded:
+            flows = decision.net_cash or tuple(b - s for b, s in zip(decision.benefit, decision.spend))
+            for q, value in enumerate(flows):
+                net[q] += value
         return payback_quarter(net)
 
     def attention_by_team(self) -> dict[str, tuple[float, ...]]:
