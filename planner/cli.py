@@ -16,6 +16,8 @@ from planner.errors import InputError, PlannerError
 from planner.model import format_money
 from planner.optimise import plan_portfolio
 from planner.plan import Plan
+from planner.roll import FILE_NAME as PLAN_STATE
+from planner.roll import write_plan_state
 from planner.scenario import load_scenario
 from planner.workbook import read_portfolio, read_workbook, write_template
 
@@ -124,6 +126,59 @@ def plan(scenario_path: Path, output: Path, formats: str, solver: str | None, ti
 
 
 @cli.command()
+@click.argument("previous_path", metavar="PREVIOUS_PLAN.json", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("scenario_path", metavar="SCENARIO.yaml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@output_options
+@click.option("--solver", type=click.Choice(["cbc", "highs"]), help="Override the scenario's solver.")
+@click.option("--time-limit", type=click.FloatRange(min=1), help="Override the time limit in seconds.")
+def roll(previous_path: Path, scenario_path: Path, output: Path, formats: str, solver: str | None, time_limit: float | None) -> None:
+    """Re-plan next quarter from a previous plan, keeping work in flight; report what changed.
+
+    PREVIOUS_PLAN.json is the plan.json that `planner plan` (or an earlier roll) wrote. The
+    scenario names the new workbook: revised estimates, budget, and an In flight sheet with
+    actuals. Planning starts at the quarter after the previous plan's first quarter (or the
+    workbook's first quarter, if later); experiences already started keep their option and
+    start unless the scenario lists them under stop:. Writes the quarterly report and the
+    new plan.json (docs/roll.md).
+
+    \b
+    Example:
+      planner roll q1/plan.json scenarios/q2-roll.yaml -o q2
+    """
+    from dataclasses import replace
+
+    from planner.quarterly import write_quarterly_reports
+    from planner.roll import read_plan_state, roll_forward
+
+    previous = read_plan_state(previous_path)
+    scenario = load_scenario(scenario_path)
+    overrides = {k: v for k, v in (("solver", solver), ("time_limit_seconds", time_limit)) if v is not None}
+    scenario = replace(scenario, **overrides)
+    portfolio, errors, warnings = read_workbook(scenario.workbook)
+    if errors:
+        raise InputError(errors, warnings)
+    result = roll_forward(previous, portfolio, scenario, tuple(warnings))
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}")
+    click.echo(summary(result.plan))
+    click.echo("\n" + "\n".join(changes_text(result)))
+    written = write_quarterly_reports(result, output, parse_formats(formats))
+    click.echo("\nWrote " + ", ".join(str(path) for path in written))
+
+
+def changes_text(result) -> list[str]:
+    """What changed since the previous plan, one line per experience with its reasons."""
+    lines = [f"Changes since the previous plan ({result.previous.scenario}, from {result.previous.first_quarter}): {len(result.changes)}"]
+    for note in result.notes:
+        lines.append(f"  note: {note}")
+    currency = result.plan.portfolio.settings.currency
+    for change in result.changes:
+        lines.append(f"  {change.id:8} {change.kind:16} NPV {format_money(change.npv_delta, currency):>12}  "
+                     f"spend {format_money(change.spend_delta, currency):>12}  {change.reason}")
+    return lines
+
+
+@cli.command()
 @output_options
 def demo(output: Path, formats: str) -> None:
     """Plan the bundled example portfolio (scenarios/base.yaml) and write its reports.
@@ -149,6 +204,8 @@ def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver
     result = plan_portfolio(portfolio, scenario)
     click.echo(summary(result))
     written = write_reports(result, output, formats)
+    # The plan state lets next quarter's `planner roll` start from this plan.
+    written.append(write_plan_state(result, output / PLAN_STATE))
     click.echo("\nWrote " + ", ".join(str(path) for path in written))
 
 

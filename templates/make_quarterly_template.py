@@ -1,0 +1,104 @@
+"""Build templates/quarterly.xlsx, the Excel template of the quarterly planning report.
+
+It is the report template (templates/make_report_template.py, whose sheets it reuses) with
+three more sheets after the Summary: Changes (what changed since the previous plan),
+Timeline (a shaded grid of every funded experience by quarter) and Plan vs actual. As with
+report.xlsx, the committed .xlsx is the source of truth once built; rebuild it with
+
+    python templates/make_quarterly_template.py [templates/quarterly.xlsx]
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+_SPEC = importlib.util.spec_from_file_location("make_report_template", Path(__file__).with_name("make_report_template.py"))
+base = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(base)
+
+# Quarter columns on the Timeline sheet: enough for a four-year horizon; later quarters are left out.
+TIMELINE_QUARTERS = 16
+DELIVERY_FILL = PatternFill("solid", fgColor="1F3A5F")
+IN_FLIGHT_FILL = PatternFill("solid", fgColor="7B9CC4")
+BENEFIT_FILL = PatternFill("solid", fgColor="A6D96A")
+
+
+def changes(ws: Worksheet) -> None:
+    base.title(ws, "What changed since the previous plan",
+               "Previous plan {{ changes.summary.previous_scenario }} from {{ changes.summary.previous_first_quarter }}; this plan from "
+               "{{ changes.summary.first_quarter }}. Spend over this plan's quarters; NPVs from {{ changes.summary.first_quarter }} on, "
+               "the previous plan's restated to the same footing; sunk cash is in neither.", 8)
+    base.pairs(ws, 4, [
+        ("NPV, previous plan", "{{ changes.summary.npv_before }}", base.MONEY), ("NPV, this plan", "{{ changes.summary.npv_after }}", base.MONEY),
+        ("NPV change", "=B5-B4", base.MONEY), ("Spend, previous plan", "{{ changes.summary.spend_before }}", base.MONEY),
+        ("Spend, this plan", "{{ changes.summary.spend_after }}", base.MONEY), ("Spend change", "=B8-B7", base.MONEY),
+        ("Sunk on work in flight", "{{ changes.summary.sunk }}", base.MONEY),
+        ("Added / dropped / stopped", "{{ changes.summary.added }} / {{ changes.summary.dropped }} / {{ changes.summary.stopped }}", None),
+        ("Moved / option changed / revised", "{{ changes.summary.moved }} / {{ changes.summary.option_changed }} / {{ changes.summary.revised }}", None),
+    ])
+    columns: list[base.Column] = [
+        ("ID", "{{ c.id }}", None, 12), ("Experience", "{{ c.name }}", None, 34), ("Change", "{{ c.kind }}", None, 16),
+        ("In flight", "{{ 'yes' if c.in_flight else 'no' }}", None, 9),
+        ("Option before", "{{ c.option_before }}", None, 11), ("Start before", "{{ c.start_before }}", None, 10),
+        ("Go-live before", "{{ c.go_live_before }}", None, 10), ("Option now", "{{ c.option_after }}", None, 11),
+        ("Start now", "{{ c.start_after }}", None, 10), ("Go-live now", "{{ c.go_live_after }}", None, 10),
+        ("Spend before", "{{ c.spend_before }}", base.MONEY, 13), ("Spend now", "{{ c.spend_after }}", base.MONEY, 13),
+        ("Spend change", "=L16-K16", base.MONEY, 13), ("NPV before", "{{ c.npv_before }}", base.MONEY, 13),
+        ("NPV now", "{{ c.npv_after }}", base.MONEY, 13), ("NPV change", "=O16-N16", base.MONEY, 13), ("Why", "{{ c.reason }}", None, 90),
+    ]
+    totals = {c: base.sum_of(letter, 16) for c, letter in ((11, "K"), (12, "L"), (13, "M"), (14, "N"), (15, "O"), (16, "P"))}
+    notes_row = base.table(ws, 15, "c in changes.rows", columns, totals) + 2
+    base.table(ws, notes_row, "n in changes.notes + changes.warnings", [("Notes and warnings", "{{ n }}", None, 12)])
+    ws.freeze_panes = "C16"
+
+
+def timeline(ws: Worksheet) -> None:
+    base.title(ws, "Timeline", "Every funded experience by quarter: delivery (dark; lighter for work in flight, begun before "
+               "{{ timeline.quarter(0) }}) and live with benefits (green). Go-live is the end of the last delivery quarter.", 8)
+    columns: list[base.Column] = [
+        ("ID", "{{ t.id }}", None, 12), ("Experience", "{{ t.name }}", None, 34), ("Option", "{{ t.option }}", None, 11),
+        ("In flight", "{{ 'yes' if t.in_flight else 'no' }}", None, 9), ("Start", "{{ t.start_quarter }}", None, 9),
+        ("Go-live", "{{ t.go_live_quarter }}", None, 9),
+    ] + [(f"{{{{ timeline.quarter({q}) }}}}", f"{{{{ t.cell({q}) }}}}", None, 9) for q in range(TIMELINE_QUARTERS)]
+    base.table(ws, 4, "t in timeline.rows", columns)
+    first, last = get_column_letter(7), get_column_letter(6 + TIMELINE_QUARTERS)
+    cells = f"{first}5:{last}5"
+    for value, fill, colour in (("delivery", DELIVERY_FILL, "1F3A5F"), ("in flight", IN_FLIGHT_FILL, "7B9CC4"), ("benefit", BENEFIT_FILL, "A6D96A")):
+        # The text takes the fill's colour: the grid reads as bars, and the cell still says what it is.
+        ws.conditional_formatting.add(cells, CellIsRule(operator="equal", formula=[f'"{value}"'], fill=fill, font=Font(color=colour)))
+    ws.freeze_panes = "C5"
+
+
+def plan_vs_actual(ws: Worksheet) -> None:
+    base.title(ws, "Plan versus actual", "Work in flight over {{ plan_vs_actual.closed_quarters|join(', ') }}: one-off spend in the closed "
+               "quarters and still to pay, as the previous plan expected and as the actuals say. Totals over rows with actuals.", 8)
+    columns: list[base.Column] = [
+        ("ID", "{{ r.id }}", None, 12), ("Experience", "{{ r.name }}", None, 34), ("Option", "{{ r.option }}", None, 11),
+        ("Started", "{{ r.start_quarter }}", None, 9), ("Status", "{{ 'stopped' if r.stopped else r.status }}", None, 11),
+        ("Planned spend", "{{ r.planned_spend }}", base.MONEY, 13), ("Actual spend", "{{ r.actual_spend }}", base.MONEY, 13),
+        ("Variance", '=IF(G5="","",G5-F5)', base.MONEY, 12), ("Remaining (plan)", "{{ r.planned_remaining }}", base.MONEY, 14),
+        ("Remaining (revised)", "{{ r.remaining }}", base.MONEY, 14), ("Variance", '=IF(J5="","",J5-I5)', base.MONEY, 12),
+        ("Go-live planned", "{{ r.planned_go_live }}", None, 10), ("Go-live now", "{{ r.expected_go_live or 'stopped' }}", None, 10),
+    ]
+    base.table(ws, 4, "r in plan_vs_actual.rows", columns, {
+        6: "{{ plan_vs_actual.planned_spend }}", 7: "{{ plan_vs_actual.actual_spend }}", 8: "=G6-F6",
+        9: "{{ plan_vs_actual.planned_remaining }}", 10: "{{ plan_vs_actual.remaining }}", 11: "=J6-I6",
+    })
+
+
+def build(path: Path) -> None:
+    sheets = list(base.SHEETS)
+    sheets[1:1] = [("Changes", changes), ("Timeline", timeline), ("Plan vs actual", plan_vs_actual)]
+    base.SHEETS = tuple(sheets)
+    base.build(path)
+
+
+if __name__ == "__main__":
+    build(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("quarterly.xlsx"))
