@@ -165,14 +165,17 @@ def test_references_follow_a_repeated_row(formula, expected):
 
 
 def test_ten_thousand_experiences_in_under_two_seconds():
-    report = build_report(large_plan(10_000))
-    timings = []
-    for _ in range(2):
-        start = time.perf_counter()
-        data = render_xlsx(report)
-        timings.append(time.perf_counter() - start)
-    print(f"report.xlsx for 10,000 experiences: {min(timings):.2f} s, {len(data) / 1e6:.1f} MB")
-    assert min(timings) < 2.0
+    """Measured as the process's CPU time: rendering is single-threaded, so on an idle machine
+    that is the wall time, and it does not swing with whatever else shares the machine."""
+    plan = large_plan(10_000)
+    cpu, wall = [], []
+    for _ in range(3):
+        start_cpu, start_wall = time.process_time(), time.perf_counter()
+        data = render_xlsx(build_report(plan))
+        cpu.append(time.process_time() - start_cpu)
+        wall.append(time.perf_counter() - start_wall)
+    print(f"report model + report.xlsx for 10,000 experiences: {min(cpu):.2f} s CPU, {min(wall):.2f} s wall, {len(data) / 1e6:.1f} MB")
+    assert min(cpu) < 2.0
     assert load(data, read_only=True)["Options"].max_row == 4 + 30_000
 
 
