@@ -286,6 +286,16 @@ def next_quarter(settings: Settings, label: str) -> str:
     return calendar.label(calendar.ordinal(label) + 1)
 
 
+def shift_label(label: str, quarters: int) -> str:
+    """The label `quarters` after `label` (before, if negative), in the same form: 2027Q4 + 1 = 2028Q1, FY28 Q4 + 1 = FY29 Q1.
+
+    Counting quarters does not depend on the month the fiscal year starts in, so no settings are needed.
+    """
+    fiscal, _, _ = _read_label(label)
+    calendar = FiscalCalendar(4 if fiscal else 1)
+    return calendar.label(calendar.ordinal(label) + quarters)
+
+
 def quarter_first_day(settings: Settings, quarter: int) -> date:
     """The calendar day quarter `quarter` of the horizon begins."""
     calendar = calendar_of(settings)

@@ -65,7 +65,8 @@ class ChangeSummary:
 class Changes:
     summary: ChangeSummary
     rows: tuple[Change, ...]
-    notes: tuple[str, ...]
+    news: tuple[str, ...]  # what is new for the whole portfolio: budget, capacity, stops, actuals, estimates
+    notes: tuple[str, ...]  # how the roll-forward treated the inputs
     warnings: tuple[str, ...]
 
 
@@ -145,7 +146,7 @@ def build_changes(roll: Roll) -> Changes:
         spend_before=sum(previous_spend(previous, e, settings) for e in funded_before), spend_after=float(roll.plan.total_spend),
         sunk=sum(d.experience.commitment.spent_to_date for d in roll.plan.decisions if d.experience.commitment is not None),
     )
-    return Changes(summary, rows, roll.notes, tuple(str(w) for w in roll.warnings))
+    return Changes(summary, rows, roll.news, roll.notes, tuple(str(w) for w in roll.warnings))
 
 
 def build_timeline(roll: Roll) -> Timeline:

@@ -24,7 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from planner.domain import Experience, Portfolio, parse_quarter, quarter_label
+from planner.domain import Experience, Portfolio, quarter_first_day, quarter_label, shift_label
 from planner.errors import InputError, Problem
 from planner.plan import Decision, Plan, RuleUse
 
@@ -384,14 +384,12 @@ def _number(value: float | None) -> float | None:
 
 
 def _label(labels: Sequence[str], quarter: int | None) -> str | None:
-    """A quarter's label; quarters past the horizon (payback in the tail) are labelled too."""
+    """A quarter's label; quarters past the horizon (payback in the tail) and before it (work in flight) are labelled too."""
     if quarter is None:
         return None
-    if quarter < len(labels):
+    if 0 <= quarter < len(labels):
         return labels[quarter]
-    year, number = parse_quarter(labels[0])
-    index = year * 4 + number - 1 + quarter
-    return f"{index // 4}Q{index % 4 + 1}"
+    return shift_label(labels[0], quarter)
 
 
 def plan_budget(portfolio: Portfolio) -> float:
@@ -527,7 +525,6 @@ def build_experience_map(plan: Plan) -> ExperienceMap:
 
 def build_assumptions(plan: Plan) -> Assumptions:
     portfolio, settings, solve, scenario = plan.portfolio, plan.portfolio.settings, plan.solve, plan.scenario
-    year, number = parse_quarter(settings.first_quarter)
     return Assumptions(
         workbook=Path(portfolio.source).name if portfolio.source else "",
         workbook_sha256=portfolio.source_sha256,
@@ -536,7 +533,7 @@ def build_assumptions(plan: Plan) -> Assumptions:
         currency=settings.currency,
         annual_discount_rate=settings.annual_discount_rate,
         first_quarter=quarter_label(settings, 0),
-        first_day=date(year, 3 * number - 2, 1),
+        first_day=quarter_first_day(settings, 0),
         horizon_quarters=settings.horizon_quarters,
         ramp_quarters=settings.ramp_quarters,
         tail_quarters=settings.tail_quarters,

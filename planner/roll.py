@@ -22,6 +22,7 @@ Library code: nothing here prints; problems are InputError with located messages
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -327,6 +328,7 @@ class Roll:
     closed_quarters: tuple[str, ...]
     changes: tuple["Change", ...]
     actuals: tuple["ActualRow", ...]
+    news: tuple[str, ...]
     notes: tuple[str, ...]
     warnings: tuple[Problem, ...]
 
@@ -362,8 +364,9 @@ def roll_forward(previous: PlanState, portfolio: Portfolio, scenario: Scenario |
     portfolio = _commit_in_flight(previous, portfolio, closed, warnings)
     scenario = _check_stops(portfolio, scenario)
     plan = plan_portfolio(portfolio, scenario, start_from=_PreviousChoices.of(previous, portfolio, scenario))
-    changes = diff_plans(previous, plan)
-    return Roll(previous, plan, tuple(closed), changes, actuals_rows(previous, plan, closed), tuple(notes), tuple(warnings))
+    context = _Context.of(previous, plan)
+    return Roll(previous, plan, tuple(closed), diff_plans(previous, plan, context), actuals_rows(previous, plan, closed), context.news,
+                tuple(notes), tuple(warnings))
 
 
 def _align(previous: PlanState, portfolio: Portfolio, notes: list[str]) -> tuple[Portfolio, list[str]]:
@@ -578,10 +581,10 @@ def restated_npv(previous: PlanState, state: ExperienceState, settings: Settings
     return float(sum(n * f for n, f in zip(net, discount_factors(settings, length))))
 
 
-def diff_plans(previous: PlanState, plan: Plan) -> tuple[Change, ...]:
+def diff_plans(previous: PlanState, plan: Plan, context: "_Context | None" = None) -> tuple[Change, ...]:
     """Every experience whose funding, option, timing, spend or NPV differs between the plans, with the reasons."""
     settings = plan.portfolio.settings
-    context = _Context.of(previous, plan)
+    context = context or _Context.of(previous, plan)
     decisions = {d.experience.key: d for d in plan.decisions}
     keys = list(dict.fromkeys([e.key for e in previous.experiences] + list(decisions)))
     changes = []
@@ -651,10 +654,12 @@ def _translated(previous: PlanState, label: str | None, settings: Settings) -> s
 class _Context:
     """The new information since the previous plan, portfolio-wide and per experience, in words."""
 
-    money: str
-    portfolio_facts: tuple[str, ...]
+    money: Callable[[float], str]
+    facts: tuple[tuple[str, str], ...]  # (cause in a few words, the detail)
     own_facts: dict[str, tuple[str, ...]]
-    stopped: frozenset[str]
+    stopped: dict[str, str]  # key -> id
+    left_out: dict[str, str]  # key -> id of what the previous plan funded and this one does not
+    alternatives: dict[str, frozenset[str]]
 
     @classmethod
     def of(cls, previous: PlanState, plan: Plan) -> "_Context":
@@ -681,9 +686,16 @@ class _Context:
         for key in {normalise_id(i) for i in scenario.forced_out} - {normalise_id(i) for i in previous.forced_out} - stopped:
             own.setdefault(key, []).append("forced out by the scenario")
         return cls(lambda v: format_money(v, currency), tuple(_portfolio_facts(previous, plan, own, stopped)),
-                   {k: tuple(v) for k, v in own.items()}, stopped)
+                   {k: tuple(v) for k, v in own.items()}, {e.key: e.id for e in portfolio.experiences if e.key in stopped},
+                   _left_out(previous, plan), _alternatives(portfolio))
+
+    @property
+    def news(self) -> tuple[str, ...]:
+        """Everything new since the previous plan that is not about one experience, in detail."""
+        return tuple(detail for _, detail in self.facts)
 
     def reasons(self, kinds: tuple[str, ...], state: ExperienceState | None, decision, sunk: float) -> tuple[str, ...]:
+        """Why an experience changed: its own new information first; else what changed for the whole portfolio."""
         key = decision.experience.key if decision is not None else state.key
         own = list(self.own_facts.get(key, ()))
         if "stopped" in kinds:
@@ -691,12 +703,35 @@ class _Context:
             if sunk > 0:
                 reasons.append(f"{self.money(sunk)} spent to date is sunk: not counted as a saving")
             return tuple(reasons + [f for f in own if not f.startswith("in flight")])
-        if kinds == ("revised",):
-            return tuple(own or self.portfolio_facts or ["re-planned: no new information explains this"])
-        reasons = own + list(self.portfolio_facts)
         if "dropped" in kinds and decision is not None and decision.reason:
-            reasons.append(f"now: {decision.reason}")
-        return tuple(reasons or ["re-planned: no new information explains this"])
+            own.append(self._stopped_prerequisite(decision) or f"now: {decision.reason}")
+        if "added" in kinds and decision is not None:
+            own += [f"takes the place of its alternative {self.left_out[k]}" for k in sorted(self.alternatives.get(decision.experience.key, ()))
+                    if k in self.left_out]
+        if own:
+            return tuple(own)
+        causes = list(dict.fromkeys(cause for cause, _ in self.facts))
+        return ("re-planned for " + "; ".join(causes),) if causes else ("re-planned: no new information explains this",)
+
+    def _stopped_prerequisite(self, decision) -> str | None:
+        stopped = [self.stopped[normalise_id(r)] for r in decision.experience.requires if normalise_id(r) in self.stopped]
+        return f"its prerequisite {', '.join(stopped)} was stopped" if stopped else None
+
+
+def _left_out(previous: PlanState, plan: Plan) -> dict[str, str]:
+    """Experiences the previous plan funded that this one does not (either direction of an exclusion counts)."""
+    funded = {d.experience.key for d in plan.funded}
+    return {e.key: e.id for e in previous.experiences if e.funded and e.key not in funded}
+
+
+def _alternatives(portfolio: Portfolio) -> dict[str, frozenset[str]]:
+    """Each experience's alternatives: those it excludes and those that exclude it."""
+    pairs: dict[str, set[str]] = {e.key: set() for e in portfolio.experiences}
+    for experience in portfolio.experiences:
+        for ref in experience.excludes:
+            pairs[experience.key].add(normalise_id(ref))
+            pairs.setdefault(normalise_id(ref), set()).add(experience.key)
+    return {key: frozenset(keys) for key, keys in pairs.items()}
 
 
 def _estimate_changes(state: ExperienceState, experience: Experience, currency: str) -> list[str]:
@@ -713,20 +748,24 @@ def _estimate_changes(state: ExperienceState, experience: Experience, currency: 
     if state.mandatory != experience.mandatory:
         changes.append("now mandatory" if experience.mandatory else "no longer mandatory")
     old = {o.name: o for o in state.options}
-    for option in experience.options:
-        before = old.get(option.name)
-        if before is None:
-            changes.append(f"new option {option.name}")
-            continue
-        for label, a, b, show in (("one-off cost", before.one_off_cost, option.one_off_cost, money),
-                                  ("run cost", before.run_cost_per_quarter, option.run_cost_per_quarter, money),
-                                  ("delivery", before.delivery_quarters, option.delivery_quarters, lambda v: f"{v} quarters"),
-                                  ("uplift share", before.uplift_share, option.uplift_share, lambda v: f"{v:.0%}"),
-                                  ("attention", sum(w for _, w in before.attention), option.total_attention, lambda v: f"{v:g} team-weeks")):
-            if not _same(a, b):
-                changes.append(f"{option.name} {label} {show(a)} -> {show(b)}")
+    changes += [f"new option {o.name}" for o in experience.options if o.name not in old]
+    for label, value, show in (("one-off cost", lambda o: o.one_off_cost, money), ("run cost", lambda o: o.run_cost_per_quarter, money),
+                               ("delivery", lambda o: o.delivery_quarters, lambda v: f"{v} quarters"),
+                               ("uplift share", lambda o: o.uplift_share, lambda v: f"{v:.0%}"),
+                               ("attention", lambda o: o.total_attention, lambda v: f"{v:g} team-weeks")):
+        moved = [(o.name, value(old[o.name]), value(o)) for o in experience.options if o.name in old and not _same(value(old[o.name]), value(o))]
+        changes += _option_changes(label, moved, show)
     changes += [f"option {name} withdrawn" for name in old if name not in {o.name for o in experience.options}]
-    return [f"new estimates: {c}" for c in changes]
+    return ["new estimates: " + ", ".join(changes)] if changes else []
+
+
+def _option_changes(label: str, moved: list[tuple[str, float, float]], show: Callable[[float], str]) -> list[str]:
+    """One field's changes over the options: one phrase when every option moved by the same factor."""
+    ratios = {round(b / a, 6) if a else None for _, a, b in moved}
+    if len(moved) > 1 and len(ratios) == 1 and None not in ratios:
+        (ratio,) = ratios
+        return [f"{label} {ratio - 1:+.0%} on {', '.join(name for name, _, _ in moved)}"]
+    return [f"{name} {label} {show(a)} -> {show(b)}" for name, a, b in moved]
 
 
 def _actuals_facts(previous: PlanState, state: ExperienceState | None, experience: Experience, settings: Settings) -> list[str]:
@@ -753,8 +792,8 @@ def _actuals_facts(previous: PlanState, state: ExperienceState | None, experienc
     return facts
 
 
-def _portfolio_facts(previous: PlanState, plan: Plan, own: dict[str, list[str]], stopped: frozenset[str]) -> list[str]:
-    """What changed for everyone: budget, capacity, horizon, commitments, stops, other estimates."""
+def _portfolio_facts(previous: PlanState, plan: Plan, own: dict[str, list[str]], stopped: frozenset[str]) -> list[tuple[str, str]]:
+    """What changed for everyone, as (cause in a few words, detail): budget, capacity, horizon, stops, actuals, estimates."""
     portfolio, settings = plan.portfolio, plan.portfolio.settings
     money = lambda v: format_money(v, settings.currency)  # noqa: E731
     facts = []
@@ -762,38 +801,39 @@ def _portfolio_facts(previous: PlanState, plan: Plan, own: dict[str, list[str]],
     budget = [f"{q} {money(previous.budget[old])} -> {money(new)}" for q, new in zip(labels, portfolio.budget)
               if (old := _previous_label(previous, q, settings)) in previous.budget and not _same(previous.budget[old], new)]
     if budget:
-        facts.append("new budget: " + ", ".join(budget))
+        facts.append(("new budget", "new budget: " + ", ".join(budget)))
     if previous.total_budget is not None or portfolio.total_budget is not None:
         spent = sum(v for q, v in previous.spend_by_quarter.items() if _translated(previous, q, settings) not in labels)
         expected = None if previous.total_budget is None else previous.total_budget - spent
         if expected is None or portfolio.total_budget is None or not _same(expected, portfolio.total_budget):
             shown = lambda v: "none" if v is None else money(v)  # noqa: E731
-            facts.append(f"new total budget: {shown(portfolio.total_budget)} (the previous plan's less its spend to date: {shown(expected)})")
+            facts.append(("new total budget", f"new total budget: {shown(portfolio.total_budget)} "
+                                              f"(the previous plan's less its spend to date: {shown(expected)})"))
     for team in portfolio.teams:
         old = previous.capacity.get(team.name, {})
         moved = [f"{q} {old[p]:g} -> {c:g}" for q, c in zip(labels, team.capacity)
                  if (p := _previous_label(previous, q, settings)) in old and not _same(old[p], c)]
         if moved:
-            facts.append(f"new capacity of {team.name}: " + ", ".join(moved))
+            facts.append((f"{team.name} capacity", f"new capacity of {team.name}: " + ", ".join(moved)))
     previous_end = _translated(previous, previous.quarters[-1], settings)
     if previous_end != labels[-1]:
-        facts.append(f"the horizon now ends in {labels[-1]} (was {previous_end})")
+        facts.append(("a new horizon", f"the horizon now ends in {labels[-1]} (was {previous_end})"))
     if stopped:
-        facts.append("money and time freed by stopping " + ", ".join(sorted(e.id for e in portfolio.experiences if e.key in stopped)))
+        ids = ", ".join(sorted(e.id for e in portfolio.experiences if e.key in stopped))
+        facts.append((f"stopping {ids}", f"money and team time freed by stopping {ids}"))
     revised = sorted(e.id for e in portfolio.experiences if e.commitment is not None and e.key not in stopped
-                     and any(f.startswith(("actuals", "new commitment")) for f in own.get(e.key, ())))
+                     and any(f.startswith(("actuals: remaining", "actuals: delivered", "new commitment")) for f in own.get(e.key, ())))
     if revised:
-        facts.append("new commitments from actuals: " + ", ".join(revised))
+        facts.append(("in-flight actuals", "work in flight costs or runs differently from the plan: " + ", ".join(revised)))
     estimated = sorted(e.id for e in portfolio.experiences if any(f.startswith(("new estimates", "new experience")) for f in own.get(e.key, ())))
     if estimated:
-        facts.append("new estimates for " + ", ".join(estimated))
+        facts.append(("other estimates", "new estimates for " + ", ".join(estimated)))
     return facts
 
 
 def _previous_label(previous: PlanState, label: str, settings: Settings) -> str:
     """The previous plan's label of a quarter of the new plan."""
-    return FiscalCalendar(previous.settings.fiscal_year_start).label(
-        quarter_ordinal(previous.settings, label)) if previous.settings.fiscal_year_start != settings.fiscal_year_start else label
+    return translate_quarter(label, settings.fiscal_year_start, previous.settings)
 
 
 def _same(a: float, b: float) -> bool:
