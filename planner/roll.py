@@ -711,7 +711,7 @@ class _Context:
         if own:
             return tuple(own)
         causes = list(dict.fromkeys(cause for cause, _ in self.facts))
-        return ("re-planned for " + "; ".join(causes),) if causes else ("re-planned: no new information explains this",)
+        return ("re-planned for: " + "; ".join(causes),) if causes else ("re-planned: no new information explains this",)
 
     def _stopped_prerequisite(self, decision) -> str | None:
         stopped = [self.stopped[normalise_id(r)] for r in decision.experience.requires if normalise_id(r) in self.stopped]
@@ -801,13 +801,13 @@ def _portfolio_facts(previous: PlanState, plan: Plan, own: dict[str, list[str]],
     budget = [f"{q} {money(previous.budget[old])} -> {money(new)}" for q, new in zip(labels, portfolio.budget)
               if (old := _previous_label(previous, q, settings)) in previous.budget and not _same(previous.budget[old], new)]
     if budget:
-        facts.append(("new budget", "new budget: " + ", ".join(budget)))
+        facts.append(("budget", "new budget: " + ", ".join(budget)))
     if previous.total_budget is not None or portfolio.total_budget is not None:
         spent = sum(v for q, v in previous.spend_by_quarter.items() if _translated(previous, q, settings) not in labels)
         expected = None if previous.total_budget is None else previous.total_budget - spent
         if expected is None or portfolio.total_budget is None or not _same(expected, portfolio.total_budget):
             shown = lambda v: "none" if v is None else money(v)  # noqa: E731
-            facts.append(("new total budget", f"new total budget: {shown(portfolio.total_budget)} "
+            facts.append(("budget", f"new total budget: {shown(portfolio.total_budget)} "
                                               f"(the previous plan's less its spend to date: {shown(expected)})"))
     for team in portfolio.teams:
         old = previous.capacity.get(team.name, {})
@@ -817,10 +817,10 @@ def _portfolio_facts(previous: PlanState, plan: Plan, own: dict[str, list[str]],
             facts.append((f"{team.name} capacity", f"new capacity of {team.name}: " + ", ".join(moved)))
     previous_end = _translated(previous, previous.quarters[-1], settings)
     if previous_end != labels[-1]:
-        facts.append(("a new horizon", f"the horizon now ends in {labels[-1]} (was {previous_end})"))
+        facts.append(("horizon", f"the horizon now ends in {labels[-1]} (was {previous_end})"))
     if stopped:
         ids = ", ".join(sorted(e.id for e in portfolio.experiences if e.key in stopped))
-        facts.append((f"stopping {ids}", f"money and team time freed by stopping {ids}"))
+        facts.append((f"{ids} stopped", f"money and team time freed by stopping {ids}"))
     revised = sorted(e.id for e in portfolio.experiences if e.commitment is not None and e.key not in stopped
                      and any(f.startswith(("actuals: remaining", "actuals: delivered", "new commitment")) for f in own.get(e.key, ())))
     if revised:
