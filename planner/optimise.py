@@ -54,15 +54,17 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None, start
     greedy_columns, greedy = greedy_baseline(portfolio, rules, cols, keep)
     economics_seconds = time.perf_counter() - started
 
-    warm = columns_of(start_from, portfolio, cols, keep) if start_from is not None else None
-    if warm is None and greedy.feasible:
-        warm = greedy_columns
+    previous = columns_of(start_from, portfolio, cols, keep) if start_from is not None else None
+    warm = previous if previous is not None else greedy_columns if greedy.feasible else None
     outcome, lp, build_seconds, solve_seconds, counts = solve_isolated(portfolio, rules, cols, keep, warm)
     if outcome.status == "infeasible" or lp.status == "infeasible":
         raise InfeasibleError(diagnose_isolated(portfolio, rules, cols, keep))
     if outcome.status in ("optimal", "feasible"):
         chosen, status = outcome.chosen, outcome.status
         objective, bound = outcome.objective, outcome.best_bound
+        if previous is not None and _no_worse(portfolio, scenario, rules, cols, previous, objective):
+            # No churn without cause: an equally good plan is not a reason to move work around.
+            chosen, objective = tuple(previous.tolist()), float(objective_values(portfolio, cols, rules.objective)[previous].sum())
     elif greedy.feasible:
         chosen, status = tuple(greedy_columns.tolist()), "heuristic"
         objective, bound = greedy.npv, None
@@ -93,6 +95,14 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None, start
         message=outcome.message,
     )
     return Plan(portfolio, scenario, decisions, rule_uses(portfolio, rules, decisions, lp.duals), solve_info, greedy)
+
+
+def _no_worse(portfolio: Portfolio, scenario: Scenario, rules: Rules, cols: Columns, previous: np.ndarray, objective: float) -> bool:
+    """Whether the previous plan's choices are still valid and score as well as the solver's plan."""
+    value = float(objective_values(portfolio, cols, rules.objective)[previous].sum())
+    if value < objective - 1e-9 * max(1.0, abs(objective)):
+        return False
+    return not check_plan(portfolio, scenario, make_decisions(portfolio, rules, cols, previous.tolist()))
 
 
 def columns_of(plan: Plan, portfolio: Portfolio, cols: Columns, keep: np.ndarray) -> np.ndarray | None:

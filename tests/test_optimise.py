@@ -312,3 +312,19 @@ def test_a_warm_start_from_a_previous_plan_gives_the_same_optimum():
     again = plan_portfolio(portfolio, start_from=first)
     assert again.npv == pytest.approx(first.npv)
     assert optimise.columns_of(first, portfolio, columns(portfolio), np.ones(len(columns(portfolio)), dtype=bool)) is not None
+
+
+def test_an_equally_good_previous_plan_is_kept_rather_than_churned():
+    # Two identical experiences and money for one: both plans are optimal; the previous choice stays.
+    portfolio = small_portfolio(budget=60.0)
+    twin = replace(portfolio.experiences[2], id="WEB-2", name="Clearer fees page (twin)")
+    portfolio = replace(portfolio, experiences=(portfolio.experiences[2], twin), budget=(60.0, 0.0, 0.0, 0.0))
+    first = plan_portfolio(portfolio)
+    (kept,) = first.funded
+    other = "WEB-2" if kept.experience.id == "WEB-1" else "WEB-1"
+    swapped = replace(first, decisions=tuple(
+        replace(d, funded=not d.funded, option=kept.option, start_quarter=kept.start_quarter) if d.experience.id in (kept.experience.id, other) else d
+        for d in first.decisions
+    ))
+    again = plan_portfolio(portfolio, start_from=swapped)
+    assert [d.experience.id for d in again.funded] == [other]
