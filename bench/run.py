@@ -30,6 +30,7 @@ import platform
 import pstats
 import resource
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -327,9 +328,15 @@ def verdicts(results: list[Result]) -> list[Verdict]:
     judge("model building no slower than the solver", results,
           lambda r: f"{r.experiences:,}: build {r.build_seconds:.2f} s vs solve {r.solve_seconds:.2f} s",
           lambda r: r.build_seconds <= r.solve_seconds)
-    reads = [r for r in ten_any if not r.error][:1]
-    judge("10,000-experience workbook read and validated < 1 s", reads,
-          lambda r: f"{r.read_seconds:.2f} s", lambda r: r.read_seconds < 1)
+    # Every 10,000 case reads the same workbook: judge the median, and show the spread.
+    reads = sorted(r.read_seconds for r in ten_any if not r.error)
+    target = "10,000-experience workbook read and validated < 1 s"
+    if reads:
+        median = statistics.median(reads)
+        found.append(Verdict(f"{target} (median of {len(reads)} reads)",
+                             f"{median:.2f} s (from {reads[0]:.2f} to {reads[-1]:.2f} s)", median < 1))
+    else:
+        found.append(Verdict(target, "not run", None))
     return found
 
 
