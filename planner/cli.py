@@ -278,3 +278,210 @@ def table(rows: list[tuple], right: tuple[int, ...] = ()) -> list[str]:
 
 def main() -> None:
     cli(prog_name="planner")
+
+
+# ---------------------------------------------------------------------------------------
+# What-if analysis: frontier, compare, explain, sensitivity
+
+
+def analysis_options(function):
+    """Options every analysis command shares: output folder, workers, solver overrides."""
+    function = click.option("--gap", type=click.FloatRange(min=0, max=1),
+                            help="Override the scenario's optimality gap for every solve (0.005 = 0.5%).")(function)
+    function = click.option("--time-limit", type=click.FloatRange(min=1), help="Override the time limit of every solve, in seconds.")(function)
+    function = click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+                            help="Worker processes for the re-solves (each solve also uses a second process for its LP bound).")(function)
+    function = click.option("-o", "--output", "output", type=click.Path(file_okay=False, path_type=Path),
+                            default=Path("planner-output"), show_default=True, help="Folder for the CSV file.")(function)
+    return function
+
+
+def load_for_analysis(scenario_path: Path, time_limit: float | None, gap: float | None):
+    """(portfolio, scenario) with the command line's solver overrides."""
+    from dataclasses import replace
+
+    scenario = load_scenario(scenario_path)
+    overrides = {k: v for k, v in (("time_limit_seconds", time_limit), ("gap", gap)) if v is not None}
+    scenario = replace(scenario, **overrides)
+    return read_portfolio(scenario.workbook), scenario
+
+
+def progress_line(what: str):
+    """A one-line progress counter on stderr ("frontier: 12/30 solves, 41 s"), redrawn in place."""
+    import time
+
+    started = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        click.echo(f"\r{what}: {done}/{total} solves, {time.monotonic() - started:.0f} s", err=True, nl=done >= total)
+
+    return show
+
+
+def ratio(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def short_list(ids, limit: int = 4) -> str:
+    ids = list(ids)
+    return " ".join(ids[:limit]) + (f" +{len(ids) - limit}" if len(ids) > limit else "")
+
+
+@cli.command()
+@click.argument("scenario_path", metavar="SCENARIO.yaml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--points", type=click.IntRange(min=2, max=200), default=30, show_default=True, help="How many budgets to solve.")
+@analysis_options
+def frontier(scenario_path: Path, points: int, workers: int, output: Path, time_limit: float | None, gap: float | None) -> None:
+    """The efficient frontier: the best NPV at each total budget, and what the next million buys.
+
+    Solves the scenario from the cost of what must be funded to the budget where NPV stops
+    rising, scaling every quarter's budget (and the total) by the same factor, with more
+    points where the curve bends. Writes frontier.csv.
+
+    \b
+    Example:
+      planner frontier scenarios/base.yaml --points 30 --workers 2 -o out
+    """
+    from planner.analysis import write_csv
+    from planner.frontier import efficient_frontier
+
+    portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap)
+    result = efficient_frontier(portfolio, scenario, points=points, workers=workers, progress=progress_line("frontier"))
+    currency = result.currency
+    money = lambda value: format_money(value, currency) if value is not None else "n/a"  # noqa: E731
+    rows = [("Budget", "NPV", "ROI", "Marginal NPV", "LP marginal", "Funded", "Entered", "Left", "")]
+    for p in result.points:
+        mark = " ".join(m for m, on in (("knee", p.budget == result.knee_budget), ("scenario", abs(p.scale - 1) < 1e-9)) if on)
+        rows.append((money(p.budget), money(p.npv) if p.feasible else p.status, ratio(p.roi), ratio(p.marginal_npv), ratio(p.budget_marginal_value),
+                     str(len(p.funded)), short_list(p.entered), short_list(p.left), mark))
+    click.echo(f"Efficient frontier: {result.scenario} ({len(result.points)} budgets from {money(result.lowest_budget)} "
+               f"to {money(result.saturation_budget)}, where NPV stops rising; the scenario's budget is {money(result.scenario_budget)})")
+    click.echo("\n".join(table(rows, right=(0, 1, 2, 3, 4, 5))))
+    click.echo("Marginal NPV: NPV per extra unit of budget since the row above; LP marginal: the same from the LP duals at the row.")
+    if result.knee is not None:
+        click.echo(f"Knee: {money(result.knee.budget)} (NPV {money(result.knee.npv)}): past it each extra {currency} buys less and less.")
+    click.echo(f"\nWrote {write_csv(output / 'frontier.csv', result.to_rows())}")
+
+
+@cli.command()
+@click.argument("scenario_paths", metavar="A.yaml B.yaml [C.yaml ...]", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@analysis_options
+def compare(scenario_paths: tuple[Path, ...], workers: int, output: Path, time_limit: float | None, gap: float | None) -> None:
+    """Compare scenarios: totals, experiences funded in one and not another (with the reason), spend shifts.
+
+    The first scenario is the reference. Writes compare.csv.
+
+    \b
+    Example:
+      planner compare scenarios/base.yaml scenarios/budget-cut-10.yaml scenarios/pessimistic-uplift.yaml
+    """
+    from planner.analysis import compare_plans, plan_scenarios, write_csv
+
+    if len(scenario_paths) < 2:
+        raise click.UsageError("give at least two scenario files to compare")
+    loaded = [load_for_analysis(path, time_limit, gap) for path in scenario_paths]
+    plans = plan_scenarios([p for p, _ in loaded], [s for _, s in loaded], workers, progress_line("compare"))
+    names = unique_names([s.name for _, s in loaded])
+    result = compare_plans(plans, names)
+    click.echo("\n".join(comparison_text(result)))
+    click.echo(f"\nWrote {write_csv(output / 'compare.csv', result.to_rows())}")
+
+
+def unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
+
+
+def comparison_text(result) -> list[str]:
+    money = lambda value: format_money(value, result.currency)  # noqa: E731
+    rows = [("",) + tuple(result.scenarios)]
+    rows.append(("NPV",) + tuple(money(t.npv) for t in result.totals))
+    rows.append(("ROI",) + tuple(ratio(t.roi) for t in result.totals))
+    rows.append(("Spend",) + tuple(money(t.spend) for t in result.totals))
+    rows.append(("Budget",) + tuple(money(t.budget) for t in result.totals))
+    rows.append(("Funded",) + tuple(str(t.funded) for t in result.totals))
+    lines = ["Totals"] + table(rows, right=tuple(range(1, len(rows[0]))))
+    lines += ["", f"Differences from {result.scenarios[0]}: {len(result.differences)}"]
+    for d in result.differences:
+        lines.append(f"  {d.change:7} in {d.other}: {d.experience_id} {d.name[:40]} ({d.reference_choice} -> {d.other_choice})")
+        lines.append(f"           because {d.reason}")
+    moved = [s for s in result.shifts if s.dimension != "quarter" and max(s.spend) - min(s.spend) > 1e-6]
+    if moved:
+        lines += ["", "Spend that moved"]
+        lines += table([("Where",) + tuple(result.scenarios)]
+                       + [(f"{s.dimension.replace('_', ' ')}: {s.value}",) + tuple(money(v) for v in s.spend) for s in moved],
+                       right=tuple(range(1, len(result.scenarios) + 1)))
+    return lines
+
+
+@cli.command()
+@click.argument("scenario_path", metavar="SCENARIO.yaml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--experience", "experience_ids", multiple=True, metavar="ID", help="Explain only this experience (repeatable).")
+@click.option("--steps", type=click.IntRange(min=0, max=8), default=2, show_default=True,
+              help="Halvings of each what-it-takes search (each one re-solve).")
+@click.option("--no-search", is_flag=True, help="Only the reasons from the plan: no re-solves.")
+@analysis_options
+def explain(scenario_path: Path, experience_ids: tuple[str, ...], steps: int, no_search: bool, workers: int, output: Path,
+            time_limit: float | None, gap: float | None) -> None:
+    """Why each experience is in or out, and what it would take to change that.
+
+    For each experience not funded: the reason in plain words and the uplift or cost
+    multiplier at which it enters; for each funded one: the NPV the plan loses without it.
+    The searches re-solve the plan a few times per experience: use --experience to explain
+    a few, or --no-search for the reasons alone. Writes explanations.csv.
+
+    \b
+    Example:
+      planner explain scenarios/base.yaml --experience CX-404 --experience CX-301
+    """
+    from planner.analysis import write_csv
+    from planner.explain import explain as explain_plan
+
+    portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap)
+    result = explain_plan(portfolio, scenario, experience_ids or None, search=not no_search, steps=steps, workers=workers,
+                          progress=progress_line("explain"))
+    money = lambda value: format_money(value, result.currency)  # noqa: E731
+    click.echo(f"Explanations: {result.scenario} (plan NPV {money(result.plan_npv)})")
+    for e in result.items:
+        state = f"funded ({e.choice})" if e.funded else "not funded"
+        click.echo(f"\n{e.experience_id} {e.name}: {state}\n  why: {e.reason}")
+        if e.npv_loss is not None:
+            extra = f"; {' '.join(e.leave_with_it)} would leave with it" if e.leave_with_it else ""
+            click.echo(f"  without it the plan loses {money(e.npv_loss)}{extra}")
+        if e.to_enter:
+            click.echo(f"  {e.to_enter}")
+    click.echo(f"\nWrote {write_csv(output / 'explanations.csv', result.to_rows())}")
+
+
+@cli.command()
+@click.argument("scenario_path", metavar="SCENARIO.yaml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--top", type=click.IntRange(min=0, max=50), default=8, show_default=True,
+              help="Vary the uplift of this many funded experiences (most NPV first).")
+@analysis_options
+def sensitivity(scenario_path: Path, top: int, workers: int, output: Path, time_limit: float | None, gap: float | None) -> None:
+    """Which inputs move the plan most: a tornado of NPV with each input at its low and high value.
+
+    Uplift low/high of the top funded experiences, and budget +-10%, discount rate +-2
+    points, costs +-20%, capacity +-10%, every uplift low/high; each end is a re-solve.
+    Writes tornado.csv.
+
+    \b
+    Example:
+      planner sensitivity scenarios/base.yaml --top 8 -o out
+    """
+    from planner.analysis import sensitivity as tornado, write_csv
+
+    portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap)
+    result = tornado(portfolio, scenario, top=top, workers=workers, progress=progress_line("sensitivity"))
+    money = lambda value: format_money(value, result.currency) if value is not None else "infeasible"  # noqa: E731
+    rows = [("Input", "Low", "High", "NPV at low", "NPV at high", "Swing")]
+    for b in result.bars:
+        rows.append((b.input, b.low, b.high, money(b.npv_low), money(b.npv_high), money(b.swing) if b.swing != float("inf") else "n/a"))
+    click.echo(f"Sensitivity: {result.scenario} (plan NPV {money(result.base_npv)}), widest swing first")
+    click.echo("\n".join(table(rows, right=(3, 4, 5))))
+    click.echo(f"\nWrote {write_csv(output / 'tornado.csv', result.to_rows())}")

@@ -1,0 +1,446 @@
+"""Why each experience is in or out of a plan, in plain words, and what it would take to change it.
+
+`explain(portfolio, scenario)` returns `Explanations` (frozen; `to_rows()` for
+explanations.csv and the report model). Two layers:
+
+1. The reason, from the plan alone (no re-solve). The optimiser's `Decision.reason` is the
+   first cut; here the plan's marginal values (LP shadow prices of budget and team time)
+   and what is left of each rule say which resource keeps the experience out, with the
+   numbers: "its best option returns 0.42 NPV per EUR it spends; budget at the margin
+   returns 0.81 per EUR in 2027Q1-2027Q2", or "Digital has no capacity left in
+   2027Q2-2027Q3, the quarters it would need". Its "best option" is the (option, start)
+   closest to entering: the highest NPV after charging the budget and team time it uses
+   at their marginal values (its reduced cost in the LP).
+2. What it would take, by a bounded search of re-solves (`search=True`):
+   - for an experience not funded, the uplift multiplier and the cost multiplier at which
+     it enters. Forcing it in costs the plan L (NPV with it forced in vs the plan); its
+     forced-in plan stays feasible when its uplift is multiplied by m and gains (m - 1) x
+     its PV of benefits B, so at m = 1 + L / B it must enter; likewise a cost multiplier
+     c = 1 - L / C (C its PV of costs) must bring it in. That bound is confirmed by a
+     re-solve (widened twice at most if the solver's gap hid it), then halved `steps`
+     times. The multiplier reported is always one a re-solve saw it enter at.
+   - for a funded experience, the NPV the plan loses without it (a re-solve with it forced
+     out), and which other experiences leave with it.
+   The searches run one experience per task in worker processes; each is at most
+   1 + 2 x (3 + steps) re-solves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from planner.analysis import (
+    Progress, Solve, as_seen_by, choice_text, decision_of, forcing, funded_ids, quarter_span, run_parallel, solve,
+    with_adjustment,
+)
+from planner.domain import Portfolio, normalise_id, quarter_label
+from planner.economics import Columns, columns
+from planner.errors import InputError
+from planner.model import Rules, format_money as money
+from planner.optimise import alternatives_of, plan_portfolio
+from planner.plan import Decision, Plan
+from planner.scenario import Scenario
+
+TOLERANCE = 1e-6
+# The forced-in bound sits exactly where the experience ties; a hair beyond breaks the tie.
+PAST_TIE = 1.001
+WIDENINGS = 2
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One experience: in or out, why, and what would change it.
+
+    `kind` names the reason: for funded experiences "funded", "mandatory", "forced in" or
+    "in flight"; otherwise "forced out", "no option", "excluded", "prerequisite",
+    "not positive", "capacity", "budget", "rules" or "gap". `choice` is the plan's choice
+    (funded) or the best option closest to entering (not funded), as "standard from
+    2027Q3"; `npv` and `npv_per_spend` are that choice's. The search fields are None
+    when no search ran or it does not apply.
+    """
+
+    experience_id: str
+    name: str
+    funded: bool
+    kind: str
+    reason: str
+    choice: str
+    npv: float | None
+    npv_per_spend: float | None
+    margin_return: float | None = None
+    uplift_to_enter: float | None = None
+    cost_to_enter: float | None = None
+    to_enter: str = ""
+    npv_without: float | None = None
+    npv_loss: float | None = None
+    leave_with_it: tuple[str, ...] = ()
+    solves: int = 0
+
+
+@dataclass(frozen=True)
+class Explanations:
+    scenario: str
+    currency: str
+    plan_npv: float
+    searched: bool
+    items: tuple[Explanation, ...]
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        return [
+            {"experience": e.experience_id, "name": e.name, "funded": e.funded, "kind": e.kind, "reason": e.reason,
+             "choice": e.choice, "npv": e.npv, "npv_per_spend": e.npv_per_spend, "margin_return": e.margin_return,
+             "uplift_to_enter": e.uplift_to_enter, "cost_to_enter": e.cost_to_enter, "to_enter": e.to_enter,
+             "npv_without": e.npv_without, "npv_loss": e.npv_loss, "leave_with_it": " ".join(e.leave_with_it),
+             "solves": e.solves}
+            for e in self.items
+        ]
+
+
+def explain(portfolio: Portfolio, scenario: Scenario | None = None, experience_ids: Sequence[str] | None = None,
+            search: bool = True, steps: int = 2, workers: int = 1, plan: Plan | None = None,
+            progress: Progress | None = None) -> Explanations:
+    """Explain every experience (or those named) of the scenario's plan; see the module docstring."""
+    applied, rules = as_seen_by(portfolio, scenario)
+    _check_ids(applied, experience_ids)  # before the solve: a typo should not cost a plan
+    plan = plan or plan_portfolio(applied, rules)
+    decisions = _selected(plan, experience_ids)
+    first = [plain_reason(plan, d) for d in decisions]
+    if not search:
+        return Explanations(rules.name, applied.settings.currency, plan.npv, False, tuple(first))
+    tasks = [_Search(applied, rules, plan, e.experience_id, e.kind, steps) for e in first]
+    found = run_parallel(search_one, tasks, workers, progress)
+    items = tuple(replace(e, **f) for e, f in zip(first, found))
+    return Explanations(rules.name, applied.settings.currency, plan.npv, True, items)
+
+
+def _check_ids(portfolio: Portfolio, experience_ids: Sequence[str] | None) -> None:
+    known = {e.key for e in portfolio.experiences}
+    unknown = [i for i in experience_ids or () if normalise_id(i) not in known]
+    if unknown:
+        raise InputError(f"not an experience of the portfolio: {', '.join(unknown)}")
+
+
+def _selected(plan: Plan, experience_ids: Sequence[str] | None) -> list[Decision]:
+    if not experience_ids:
+        return list(plan.decisions)
+    known = {d.experience.key: d for d in plan.decisions}
+    return [known[normalise_id(i)] for i in experience_ids]
+
+
+# ---------------------------------------------------------------------------------------
+# The reason, from the plan alone
+
+
+@dataclass(frozen=True)
+class _Margins:
+    """What is left of every budget and capacity rule, and the marginal value of each."""
+
+    budget_left: np.ndarray  # per quarter
+    budget_value: np.ndarray
+    total_left: float
+    total_value: float
+    capacity_left: np.ndarray  # teams x quarters
+    capacity_value: np.ndarray
+
+    @classmethod
+    def of(cls, plan: Plan) -> "_Margins":
+        horizon, teams = plan.portfolio.horizon, [t.name for t in plan.portfolio.teams]
+        margins = cls(np.full(horizon, math.inf), np.zeros(horizon), math.inf, 0.0,
+                      np.full((len(teams), horizon), math.inf), np.zeros((len(teams), horizon)))
+        total_left, total_value = math.inf, 0.0
+        for rule in plan.rules:
+            if rule.kind == "budget":
+                margins.budget_left[rule.quarter], margins.budget_value[rule.quarter] = rule.slack, rule.marginal_value
+            elif rule.kind == "total_budget":
+                total_left, total_value = rule.slack, rule.marginal_value
+            elif rule.kind == "capacity":
+                t = teams.index(rule.team)
+                margins.capacity_left[t, rule.quarter], margins.capacity_value[t, rule.quarter] = rule.slack, rule.marginal_value
+        return replace(margins, total_left=total_left, total_value=total_value)
+
+
+def plain_reason(plan: Plan, decision: Decision) -> Explanation:
+    """The reason in plain words, from the plan, its marginal values and the experience's options."""
+    experience = decision.experience
+    if decision.funded:
+        return _funded_reason(plan, decision)
+    base = Explanation(experience.id, experience.name, False, "", decision.reason, "", None, None)
+    rules = Rules.of(plan.scenario)
+    cols = columns(plan.portfolio)
+    i = next(n for n, e in enumerate(plan.portfolio.experiences) if e.key == experience.key)
+    mine = np.nonzero(cols.experience == i)[0]
+    if experience.key in rules.forced_out:
+        return replace(base, kind="forced out")
+    if not len(mine):
+        return replace(base, kind="no option")
+    structural = _structural_reason(plan, i, cols, mine)
+    if structural is not None:
+        return replace(base, kind=structural[0], reason=structural[1])
+    return _economic_reason(plan, base, cols, mine)
+
+
+def _funded_reason(plan: Plan, decision: Decision) -> Explanation:
+    experience = decision.experience
+    rules = Rules.of(plan.scenario)
+    per_spend = decision.npv / decision.total_spend if decision.total_spend > 0 else None
+    currency = plan.portfolio.settings.currency
+    if experience.mandatory:
+        kind, why = "mandatory", "mandatory (regulatory or committed)"
+    elif experience.commitment is not None:
+        kind, why = "in flight", "in flight: its option and start are committed"
+    elif experience.key in rules.forced_in:
+        kind, why = "forced in", "forced in by the scenario"
+    else:
+        kind, why = "funded", f"funded for its NPV of {money(decision.npv, currency)}"
+        if decision.npv <= 0:
+            unlocks = [d.experience.id for d in plan.funded if experience.key in {normalise_id(r) for r in d.experience.requires}]
+            why = f"funded as the prerequisite of {', '.join(unlocks)}" if unlocks else why
+    returns = f"; it returns {per_spend:.2f} NPV per {currency} it spends" if per_spend is not None else ""
+    return Explanation(experience.id, experience.name, True, kind, why + returns, choice_text(plan, decision), decision.npv, per_spend)
+
+
+def _structural_reason(plan: Plan, i: int, cols: Columns, mine: np.ndarray) -> tuple[str, str] | None:
+    """Exclusion, a missing or late prerequisite, or no positive NPV: no margins needed."""
+    portfolio = plan.portfolio
+    experience = portfolio.experiences[i]
+    funded = {d.experience.key: d for d in plan.funded}
+    currency = portfolio.settings.currency
+    for j in sorted(alternatives_of(portfolio)[i]):
+        other = funded.get(portfolio.experiences[j].key)
+        if other is not None:
+            return "excluded", (f"excluded by the funded alternative {other.experience.id} ({other.experience.name}), "
+                                f"worth {money(other.npv, currency)} in the plan")
+    missing = [r for r in experience.requires if normalise_id(r) not in funded]
+    if missing:
+        names = ", ".join(f"{portfolio.experience(r).id} ({portfolio.experience(r).name})" for r in missing)
+        return "prerequisite", f"its prerequisite{'s' if len(missing) > 1 else ''} {names} {'are' if len(missing) > 1 else 'is'} not funded"
+    live = max((funded[normalise_id(r)].go_live_quarter for r in experience.requires), default=-1)
+    if experience.commitment is None and not np.any(cols.start[mine] > live):
+        return "prerequisite", (f"its prerequisites go live only at the end of {quarter_label(portfolio.settings, live)}, "
+                                "too late to deliver it within the horizon")
+    best = int(mine[np.argmax(cols.npv[mine])])
+    if cols.npv[best] > TOLERANCE:
+        return None
+    unlocks = [e.id for e in portfolio.experiences if experience.key in {normalise_id(r) for r in e.requires}]
+    if unlocks:
+        return "not positive", (f"an enabler with no NPV of its own (its best option, {_choice(plan, cols, best)}, has an NPV of "
+                                f"{money(float(cols.npv[best]), currency)}); what it unlocks ({', '.join(unlocks)}) does not "
+                                "return enough to pay for it with this budget and team time")
+    return "not positive", (f"no option pays for itself: its best ({_choice(plan, cols, best)}) has an NPV of "
+                            f"{money(float(cols.npv[best]), currency)}")
+
+
+def _economic_reason(plan: Plan, base: Explanation, cols: Columns, mine: np.ndarray) -> Explanation:
+    """Budget or team time: which one keeps it out, with the marginal values and what is left."""
+    portfolio = plan.portfolio
+    currency = portfolio.settings.currency
+    margins = _Margins.of(plan)
+    live = max((decision_of(plan, r).go_live_quarter for r in portfolio.experiences[int(cols.experience[mine[0]])].requires),
+               default=-1)
+    mine = mine[(cols.start[mine] > live) & (cols.npv[mine] > TOLERANCE)]
+    if not len(mine):
+        return replace(base, kind="not positive", reason="no option that can start after its prerequisites go live pays for itself")
+    weekly = _weekly(portfolio, cols, mine)  # columns x teams
+    spend = cols.spend[mine]
+    budget_cost = spend @ margins.budget_value + spend.sum(axis=1) * margins.total_value
+    capacity_cost = np.array([_capacity_cost(margins, weekly[n], cols, c) for n, c in enumerate(mine)])
+    n = int(np.argmax(cols.npv[mine] - budget_cost - capacity_cost))
+    c = int(mine[n])
+    total = float(spend[n].sum())
+    per_spend = float(cols.npv[c]) / total if total > 0 else None
+    margin = float(budget_cost[n]) / total if total > 0 else None
+    found = replace(base, choice=_choice(plan, cols, c), npv=float(cols.npv[c]), npv_per_spend=per_spend, margin_return=margin)
+    short_teams = _short_capacity(portfolio, margins, weekly[n], cols, c)
+    short_quarters = [q for q in range(portfolio.horizon) if spend[n][q] > margins.budget_left[q] + TOLERANCE]
+    short_total = total > margins.total_left + TOLERANCE
+    if short_teams and (capacity_cost[n] >= budget_cost[n] or not (short_quarters or short_total)):
+        return replace(found, kind="capacity", reason=_capacity_text(portfolio, short_teams, weekly[n], cols, c))
+    if short_quarters or short_total or budget_cost[n] > TOLERANCE:
+        return replace(found, kind="budget", reason=_budget_text(plan, found, margins, spend[n], short_quarters, short_total))
+    if plan.scenario.balance or plan.scenario.roi_hurdle is not None:
+        return replace(found, kind="rules", reason=(f"its best option ({found.choice}) fits in the money and team time left and "
+                                                   f"adds {money(found.npv, currency)}, but the scenario's balance or ROI-hurdle "
+                                                   "rules keep it out"))
+    gap = plan.solve.gap_target
+    return replace(found, kind="gap", reason=(f"its best option ({found.choice}) fits in the money and team time left and would add "
+                                             f"{money(found.npv, currency)}: the solver stopped within its {gap:.1%} optimality gap"))
+
+
+def _weekly(portfolio: Portfolio, cols: Columns, chosen: np.ndarray) -> np.ndarray:
+    """Team-weeks per delivery quarter of each chosen column, per team."""
+    out = np.zeros((len(chosen), len(portfolio.teams)))
+    position = {int(c): n for n, c in enumerate(chosen)}
+    for t, (ids, weeks) in enumerate(cols.attention):
+        for c, w in zip(ids.tolist(), weeks.tolist()):
+            if c in position:
+                out[position[c], t] = w
+    return out
+
+
+def _delivery(cols: Columns, c: int) -> range:
+    return range(int(cols.start[c]), int(cols.start[c] + cols.delivery[c]))
+
+
+def _capacity_cost(margins: _Margins, weekly: np.ndarray, cols: Columns, c: int) -> float:
+    quarters = [q for q in _delivery(cols, c) if q < margins.capacity_value.shape[1]]
+    return float(sum(weekly @ margins.capacity_value[:, q] for q in quarters))
+
+
+def _short_capacity(portfolio: Portfolio, margins: _Margins, weekly: np.ndarray, cols: Columns, c: int) -> dict[int, list[int]]:
+    """Team index -> the delivery quarters in which the team has less time left than it needs."""
+    short: dict[int, list[int]] = {}
+    for q in _delivery(cols, c):
+        for t in np.nonzero(weekly > 0)[0].tolist():
+            if weekly[t] > margins.capacity_left[t, q] + TOLERANCE:
+                short.setdefault(t, []).append(q)
+    return short
+
+
+def _capacity_text(portfolio: Portfolio, short: dict[int, list[int]], weekly: np.ndarray, cols: Columns, c: int) -> str:
+    parts = []
+    for t, quarters in short.items():
+        team = portfolio.teams[t].name
+        parts.append(f"{team} has no capacity left in {quarter_span(portfolio, quarters)}, the quarter{'s' if len(quarters) > 1 else ''} "
+                     f"it would need ({weekly[t]:.1f} team-weeks a quarter)")
+    return "; ".join(parts)
+
+
+def _budget_text(plan: Plan, found: Explanation, margins: _Margins, spend: np.ndarray, short_quarters: list[int], short_total: bool) -> str:
+    portfolio = plan.portfolio
+    currency = portfolio.settings.currency
+    spending = [q for q in range(portfolio.horizon) if spend[q] > TOLERANCE]
+    if found.margin_return and found.margin_return > TOLERANCE:
+        return (f"its best option ({found.choice}) returns {found.npv_per_spend:.2f} NPV per {currency} it spends; budget at the "
+                f"margin returns {found.margin_return:.2f} per {currency} in {quarter_span(portfolio, spending)}")
+    if short_total:
+        return (f"it does not fit in the budget left: {money(margins.total_left, currency)} of the total is left and its best "
+                f"option ({found.choice}) needs {money(float(spend.sum()), currency)}")
+    q = short_quarters[0]
+    return (f"it does not fit in the budget left: {money(float(margins.budget_left[q]), currency)} is left in "
+            f"{quarter_label(portfolio.settings, q)} and its best option ({found.choice}) needs {money(float(spend[q]), currency)} there")
+
+
+def _choice(plan: Plan, cols: Columns, c: int) -> str:
+    experience = plan.portfolio.experiences[int(cols.experience[c])]
+    return f"{experience.options[int(cols.option[c])].name} from {quarter_label(plan.portfolio.settings, int(cols.start[c]))}"
+
+
+# ---------------------------------------------------------------------------------------
+# What it would take: bounded searches of re-solves
+
+
+@dataclass(frozen=True)
+class _Search:
+    portfolio: Portfolio
+    rules: Scenario
+    plan: Plan
+    experience_id: str
+    kind: str
+    steps: int
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.solves = 0
+
+
+SEARCHED_OUT = ("excluded", "prerequisite", "not positive", "capacity", "budget", "rules", "gap")
+
+
+def search_one(task: _Search) -> dict[str, Any]:
+    """The search fields of one experience's Explanation (run in a worker)."""
+    decision = decision_of(task.plan, task.experience_id)
+    counter = _Counter()
+    if decision.funded:
+        fields = _without(task, counter) if task.kind == "funded" or task.kind == "forced in" else {}
+    elif task.kind in SEARCHED_OUT:
+        fields = _what_it_takes(task, counter)
+    else:
+        fields = {}
+    return {**fields, "solves": counter.solves}
+
+
+def _solve(task: _Search, counter: _Counter, rules: Scenario, start_from: Plan | None = None):
+    counter.solves += 1
+    return solve(Solve(task.portfolio, rules, start_from))
+
+
+def _without(task: _Search, counter: _Counter) -> dict[str, Any]:
+    """The NPV the plan loses without a funded experience, and who leaves with it."""
+    result = _solve(task, counter, forcing(task.rules, task.experience_id, funded=False))
+    if not result.feasible:
+        return {"to_enter": "the plan cannot do without it: forced out, no plan meets the rules"}
+    before = set(funded_ids(task.plan)) - {task.experience_id}
+    leave = tuple(sorted(before - set(funded_ids(result.plan))))
+    return {"npv_without": result.plan.npv, "npv_loss": task.plan.npv - result.plan.npv, "leave_with_it": leave}
+
+
+def _what_it_takes(task: _Search, counter: _Counter) -> dict[str, Any]:
+    """The uplift and cost multipliers at which an experience not funded enters the plan."""
+    currency = task.portfolio.settings.currency
+    if task.rules.objective != "npv":
+        return {"to_enter": "searched only for the NPV objective"}
+    forced = _solve(task, counter, forcing(task.rules, task.experience_id, funded=True))
+    if not forced.feasible:
+        return {"to_enter": "no uplift or cost brings it in: forced in, no plan meets the scenario's rules"}
+    loss = max(0.0, task.plan.npv - forced.plan.npv)
+    mine = decision_of(forced.plan, task.experience_id)
+    experience = mine.experience
+
+    def enters(scenario: Scenario, start_from: Plan | None) -> bool:
+        result = _solve(task, counter, scenario, start_from)
+        return result.feasible and decision_of(result.plan, task.experience_id).funded
+
+    uplift = cost = None
+    if mine.pv_benefit > 0 and experience.uplift_base > 0:
+        limit = 1.0 / experience.uplift_base  # uplift is a share of customers: at most 100%
+        bound = min(limit, 1.0 + loss / mine.pv_benefit * PAST_TIE + TOLERANCE)
+        uplift = _threshold(lambda m: enters(with_adjustment(task.rules, task.experience_id, uplift=m), forced.plan),
+                            bound, 1.0, limit, task.steps)
+    if mine.pv_cost > 0:
+        # Cheaper spend keeps the forced-in plan feasible, unless a minimum share of spend needs it.
+        start = forced.plan if not task.rules.balance else None
+        bound = max(0.0, 1.0 - loss / mine.pv_cost * PAST_TIE - TOLERANCE)
+        cost = _threshold(lambda c: enters(with_adjustment(task.rules, task.experience_id, cost=c), start), bound, 1.0, 0.0, task.steps)
+    words = []
+    if uplift is not None:
+        words.append(f"uplift x{uplift:.2f} ({experience.uplift_base:.2%} -> {min(1.0, experience.uplift_base * uplift):.2%})")
+    elif mine.pv_benefit > 0:
+        words.append("no uplift up to 100% of customers brings it in")
+    if cost is not None:
+        words.append(f"cost x{cost:.2f}" if cost >= 0.005 else "no cost at all")
+    elif mine.pv_cost > 0:
+        words.append("not even at no cost")
+    prerequisites = [d.experience.id for d in forced.plan.funded
+                     if d.experience.key in {normalise_id(r) for r in experience.requires} and not decision_of(task.plan, d.experience.id).funded]
+    with_them = f" (with {', '.join(prerequisites)} funded too)" if prerequisites else ""
+    text = f"enters at {' or '.join(words)}{with_them}; forced in as it is, the plan loses {money(loss, currency)}"
+    return {"uplift_to_enter": uplift, "cost_to_enter": cost, "to_enter": text}
+
+
+def _threshold(enters: Callable[[float], bool], inside: float, outside: float, limit: float, steps: int) -> float | None:
+    """A multiplier at which it enters, between `outside` (it does not) and `limit`.
+
+    `inside` is the bound where it should enter; if the solver's gap hides that, the bound
+    moves twice as far from `outside` (at most WIDENINGS times, never past `limit`). Then
+    `steps` halvings move it toward the true threshold. The answer was always seen to enter.
+    """
+    for attempt in range(WIDENINGS + 1):
+        if enters(inside):
+            break
+        if inside == limit or attempt == WIDENINGS:
+            return None
+        wider = outside + 2 * (inside - outside)
+        inside = min(limit, wider) if limit > outside else max(limit, wider)
+    for _ in range(steps):
+        middle = (inside + outside) / 2
+        if enters(middle):
+            inside = middle
+        else:
+            outside = middle
+    return inside

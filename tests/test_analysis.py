@@ -1,0 +1,226 @@
+"""What-if analysis: frontier, comparison, explanations, sensitivity and their CLI commands.
+
+The portfolios are built so the answers are known by hand: every experience has one
+option delivered in the first quarter (fixed starts), no discounting, and benefits counted
+for seven quarters, so an experience costing C with benefit b per quarter has NPV 7b - C.
+Solves use a zero gap, so the optimum is exact and comparable across runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from click.testing import CliRunner
+
+from planner.analysis import compare_plans, plan_scenarios, sensitivity, with_adjustment
+from planner.cli import cli
+from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.explain import explain
+from planner.frontier import efficient_frontier
+from planner.optimise import plan_portfolio
+from planner.scenario import Adjustment, Amount, Filter, Scenario
+from planner.workbook import write_portfolio
+
+SETTINGS = Settings(horizon_quarters=4, annual_discount_rate=0.0, tail_quarters=4, start_quarters="fixed", gap=0.0,
+                    time_limit_seconds=30.0)
+
+
+def experience(id: str, cost: float, benefit: float, team: str = "Digital", weeks: float = 1.0, **extra) -> Experience:
+    """Cost `cost` in the first quarter, `benefit` a quarter from the second on (uplift 10%, room to raise it)."""
+    option = FundingOption("standard", cost, 0.0, ((team, weeks),), 1, 1.0)
+    return Experience(id, f"Experience {id}", extra.pop("stage", "buy"), extra.pop("channel", "app"), "Everyday banking", "frontstage",
+                      team, benefit * 10, "conversion", 1.0, 0.05, 0.1, 0.2, (option,), **extra)
+
+
+def budget_portfolio(budget: float = 250.0) -> Portfolio:
+    """A (NPV 180), B (110) and C (40) cost 100 each; 250 buys two of them."""
+    experiences = (experience("A", 100, 40), experience("B", 100, 30, stage="get help"), experience("C", 100, 20, channel="web"))
+    return Portfolio(experiences, (Team("Digital", (100.0,) * 4),), (budget, 0.0, 0.0, 0.0), SETTINGS)
+
+
+def rules_portfolio() -> Portfolio:
+    """Ample money; each experience left out for a different reason."""
+    experiences = (
+        experience("D", 10, 20, team="Service", weeks=10),  # D and E share Service's 10 weeks; E is worth more
+        experience("E", 10, 30, team="Service", weeks=10),
+        experience("F", 50, 20, requires=("G",)),  # F (NPV 90) needs G (NPV -200): not worth it together
+        experience("G", 200, 0),
+        experience("H", 10, 30, excludes=("I",)),  # H and I are alternatives; H is worth more
+        experience("I", 10, 20),
+        experience("J", 10, 30),  # forced out by the scenario
+    )
+    teams = (Team("Digital", (100.0,) * 4), Team("Service", (10.0,) * 4))
+    return Portfolio(experiences, teams, (10_000.0, 0.0, 0.0, 0.0), SETTINGS)
+
+
+def budget_scenario(per_quarter: tuple[float, ...]) -> Scenario:
+    return Scenario(budget_per_quarter=tuple(Amount(b) for b in per_quarter))
+
+
+def funded(plan) -> set[str]:
+    return {d.experience.id for d in plan.funded}
+
+
+# ---------------------------------------------------------------------------------------
+# Frontier
+
+
+@pytest.fixture(scope="module")
+def frontier():
+    return efficient_frontier(budget_portfolio(), points=6, workers=1)
+
+
+def test_frontier_npv_never_decreases_with_budget(frontier):
+    npvs = [p.npv for p in frontier.feasible_points]
+    assert len(npvs) >= 5
+    assert all(later >= earlier - 1e-6 for earlier, later in zip(npvs, npvs[1:]))
+    assert frontier.lowest_budget == 0.0  # nothing must be funded
+    assert frontier.saturation_budget == pytest.approx(300.0)  # A, B and C: every positive NPV
+    assert npvs[-1] == pytest.approx(330.0)
+
+
+def test_each_frontier_point_equals_an_independent_plan_at_its_budget(frontier):
+    for point in frontier.feasible_points[1::2]:
+        plan = plan_portfolio(budget_portfolio(), budget_scenario((point.budget, 0.0, 0.0, 0.0)))
+        assert point.npv == pytest.approx(plan.npv, abs=1e-6)
+
+
+def test_frontier_marginal_values_entries_and_knee(frontier):
+    points = frontier.feasible_points
+    second = points[1]
+    assert second.marginal_npv == pytest.approx((second.npv - points[0].npv) / (second.budget - points[0].budget))
+    assert set(points[-1].funded) == {"A", "B", "C"}
+    assert all(set(p.entered) == set(p.funded) - set(q.funded) for q, p in zip(points, points[1:]))
+    assert frontier.knee_budget is not None and points[0].budget < frontier.knee_budget < points[-1].budget
+    rows = frontier.to_rows()
+    assert len(rows) == len(frontier.points) and {"budget", "npv", "marginal_npv", "entered", "knee"} <= set(rows[0])
+
+
+def test_parallel_and_serial_frontiers_are_the_same(frontier):
+    parallel = efficient_frontier(budget_portfolio(), points=6, workers=2)
+    assert [p.budget for p in parallel.points] == pytest.approx([p.budget for p in frontier.points])
+    assert [p.npv for p in parallel.points] == pytest.approx([p.npv for p in frontier.points])
+    assert [p.funded for p in parallel.points] == [p.funded for p in frontier.points]
+
+
+# ---------------------------------------------------------------------------------------
+# Explanations
+
+
+def test_explanations_give_the_known_reason():
+    portfolio = rules_portfolio()
+    result = explain(portfolio, Scenario(forced_out=("J",)), search=False)
+    by_id = {e.experience_id: e for e in result.items}
+    assert {i for i, e in by_id.items() if e.funded} == {"E", "H"}
+    assert by_id["D"].kind == "capacity" and "Service has no capacity left in 2027Q1" in by_id["D"].reason
+    assert by_id["F"].kind == "prerequisite" and "G" in by_id["F"].reason
+    assert by_id["G"].kind == "not positive" and "enabler" in by_id["G"].reason
+    assert by_id["I"].kind == "excluded" and "alternative H" in by_id["I"].reason
+    assert by_id["J"].kind == "forced out"
+
+
+def test_budget_reason_compares_the_return_with_the_margin():
+    result = explain(budget_portfolio(), experience_ids=["C"], search=False)
+    (c,) = result.items
+    assert c.kind == "budget" and not c.funded
+    assert c.npv_per_spend == pytest.approx(0.4)
+    assert "returns 0.40 NPV per EUR" in c.reason or "does not fit in the budget left" in c.reason
+
+
+def test_what_it_takes_brings_the_experience_in_and_funded_loss_is_exact():
+    portfolio = budget_portfolio()
+    result = explain(portfolio, experience_ids=["C", "A"], steps=1)
+    c, a = result.items
+    assert c.uplift_to_enter is not None and 1.0 < c.uplift_to_enter <= 2.0
+    assert c.cost_to_enter is not None and 0.0 <= c.cost_to_enter < 1.0
+    adjusted = with_adjustment(Scenario(), "C", uplift=c.uplift_to_enter)
+    assert "C" in funded(plan_portfolio(portfolio, adjusted))
+    cheaper = replace(Scenario(), adjustments=(Adjustment(Filter(id=("C",)), cost=c.cost_to_enter),))
+    assert "C" in funded(plan_portfolio(portfolio, cheaper))
+    # Without A (NPV 180) the plan funds B and C: 150 instead of 290.
+    assert a.funded and a.npv_loss == pytest.approx(140.0) and a.npv_without == pytest.approx(150.0)
+    assert c.solves <= 1 + 2 * (3 + 1)
+
+
+# ---------------------------------------------------------------------------------------
+# Comparison
+
+
+def test_compare_finds_exactly_the_differing_experiences_with_their_reasons():
+    portfolio = budget_portfolio()
+    reference = Scenario(name="base")
+    cut = replace(budget_scenario((100.0, 0.0, 0.0, 0.0)), name="cut")
+    halved = Scenario(name="halved", adjustments=(Adjustment(Filter(id=("B",)), uplift=0.5),))
+    plans = plan_scenarios([portfolio] * 3, [reference, cut, halved])
+    result = compare_plans(plans)
+    found = {(d.other, d.experience_id, d.change): d.reason for d in result.differences}
+    assert set(found) == {("cut", "B", "left"), ("halved", "B", "left"), ("halved", "C", "entered")}
+    assert "budget cut" in found[("cut", "B", "left")]
+    assert "its uplift was halved by halved's adjustment (id B)" in found[("halved", "B", "left")]
+    assert [t.npv for t in result.totals] == pytest.approx([290.0, 180.0, 220.0])
+    stage = {s.value: s.spend for s in result.shifts if s.dimension == "journey_stage"}
+    assert stage["get help"] == pytest.approx((100.0, 0.0, 0.0))
+    sections = {row["section"] for row in result.to_rows()}
+    assert {"total", "difference", "spend by journey stage", "spend by quarter"} <= sections
+
+
+# ---------------------------------------------------------------------------------------
+# Sensitivity
+
+
+def test_tornado_is_sorted_by_swing_and_budget_moves_npv():
+    result = sensitivity(budget_portfolio(), top=1, workers=2)
+    swings = [b.swing for b in result.bars]
+    assert swings == sorted(swings, reverse=True)
+    bars = {b.input: b for b in result.bars}
+    assert {"A uplift", "budget", "discount rate", "all costs", "all teams' capacity", "every uplift"} == set(bars)
+    # 250 -10% = 225 still buys two; +10% = 275 still buys two: the budget bar is flat here.
+    assert bars["budget"].npv_low == pytest.approx(290.0) and bars["budget"].npv_high == pytest.approx(290.0)
+    # A's uplift at its low estimate (half of base): NPV 7 x 20 - 100 = 40, so B and C are funded instead.
+    assert bars["A uplift"].npv_low == pytest.approx(150.0)
+    assert result.to_rows()[0]["swing"] == swings[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Command line
+
+
+@pytest.fixture(scope="module")
+def scenario_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("analysis")
+    write_portfolio(budget_portfolio(), folder / "inputs.xlsx")
+    (folder / "base.yaml").write_text("name: base\nworkbook: inputs.xlsx\n")
+    (folder / "cut.yaml").write_text("name: cut\nextends: base.yaml\nbudget:\n  per_quarter: [100, 0, 0, 0]\n")
+    return folder
+
+
+def test_cli_frontier_writes_the_csv(scenario_files, tmp_path):
+    result = CliRunner().invoke(cli, ["frontier", str(scenario_files / "base.yaml"), "--points", "4", "--workers", "1", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Efficient frontier" in result.output and (tmp_path / "frontier.csv").read_text().startswith("budget,")
+
+
+def test_cli_compare_explain_sensitivity(scenario_files, tmp_path):
+    runner = CliRunner()
+    compare = runner.invoke(cli, ["compare", str(scenario_files / "base.yaml"), str(scenario_files / "cut.yaml"), "-o", str(tmp_path)])
+    assert compare.exit_code == 0, compare.output
+    assert "budget cut" in compare.output and (tmp_path / "compare.csv").exists()
+    explained = runner.invoke(cli, ["explain", str(scenario_files / "base.yaml"), "--experience", "C", "--no-search", "-o", str(tmp_path)])
+    assert explained.exit_code == 0, explained.output
+    assert "C Experience C: not funded" in explained.output and (tmp_path / "explanations.csv").exists()
+    tornado = runner.invoke(cli, ["sensitivity", str(scenario_files / "base.yaml"), "--top", "0", "-o", str(tmp_path)])
+    assert tornado.exit_code == 0, tornado.output
+    assert (tmp_path / "tornado.csv").read_text().startswith("input,")
+
+
+@pytest.mark.parametrize("arguments, code, message", [
+    (["explain", "base.yaml", "--experience", "nope", "--no-search"], 2, "not an experience of the portfolio: nope"),
+    (["compare", "base.yaml"], 2, "at least two scenario files"),
+    (["frontier", "missing.yaml"], 2, "does not exist"),
+])
+def test_cli_errors_have_their_exit_codes(scenario_files, arguments, code, message):
+    arguments = [str(scenario_files / a) if a.endswith(".yaml") else a for a in arguments]
+    result = CliRunner().invoke(cli, arguments)
+    assert result.exit_code == code
+    assert message in result.output
