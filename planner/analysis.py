@@ -336,7 +336,9 @@ def _change_reasons(reference: Plan, other: Plan, experience_id: str, change: st
     reasons += _balance_reasons(reference, other, experience, entered, b)
     reasons += _money_reasons(reference, other, experience, entered, a, b)
     if not reasons:
-        reasons.append(f"re-optimised: {b}'s plan gets more NPV with it" if entered
+        freed = set(funded_ids(reference)) - set(funded_ids(other))
+        reasons.append(f"the money and team time freed by the experiences that left under {b} reached it" if entered and freed
+                       else f"re-optimised: {b}'s plan gets more NPV with it" if entered
                        else f"re-optimised: {b}'s plan gets more NPV from the money and team time elsewhere")
     return reasons
 
@@ -372,6 +374,11 @@ def _link_reasons(reference: Plan, other: Plan, experience: Experience, entered:
             reasons.append(f"its alternative {ref} left")
         if not entered and key in funded_after - funded_before:
             reasons.append(f"excluded by the funded alternative {ref}")
+    # An enabler moves with what it unlocks.
+    unlocks = [d.experience for d in other.decisions if experience.key in {normalise_id(r) for r in d.experience.requires}]
+    moved = [e.id for e in unlocks if (e.key in funded_after - funded_before if entered else e.key in funded_before - funded_after)]
+    if moved:
+        reasons.append(f"it unlocks {', '.join(moved)}, which {'entered' if entered else 'left'}")
     return reasons
 
 
@@ -424,9 +431,12 @@ def _money_reasons(reference: Plan, other: Plan, experience: Experience, entered
     reasons = []
     old_budget, new_budget = effective_budget(reference.portfolio), effective_budget(other.portfolio)
     if not entered and new_budget < old_budget * (1 - 1e-9):
-        rank, count = _return_rank(reference, experience)
-        reasons.append(f"{b}'s budget cut ({money(old_budget, currency)} -> {money(new_budget, currency)}) removed the lowest "
-                       f"marginal-NPV items: it returned {rank} of {count} funded in {a}")
+        rank, position, count = _return_rank(reference, experience)
+        cut = f"{b}'s budget cut ({money(old_budget, currency)} -> {money(new_budget, currency)})"
+        if position < max(1, count // 3):
+            reasons.append(f"{cut} removed the lowest marginal-NPV items: it returned {rank} of {count} funded in {a}")
+        else:
+            reasons.append(f"{cut} left it out when the smaller budget was re-packed (it returned {rank} of {count} funded in {a})")
     if entered and new_budget > old_budget * (1 + 1e-9):
         reasons.append(f"{b}'s extra budget ({money(old_budget, currency)} -> {money(new_budget, currency)}) reached it")
     team_before = sum(reference.portfolio.team(experience.team).capacity)
@@ -439,14 +449,12 @@ def _money_reasons(reference: Plan, other: Plan, experience: Experience, entered
     return reasons
 
 
-def _return_rank(plan: Plan, experience: Experience) -> tuple[str, int]:
-    """'the 2nd-lowest NPV per EUR' among the plan's funded experiences."""
+def _return_rank(plan: Plan, experience: Experience) -> tuple[str, int, int]:
+    """('the 2nd-lowest NPV per EUR', 0-based position, count) among the plan's funded experiences."""
     funded = sorted(plan.funded, key=lambda d: d.npv / d.total_spend if d.total_spend > 0 else float("inf"))
-    position = next((n for n, d in enumerate(funded) if d.experience.key == experience.key), None)
-    if position is None:
-        return "not among those", len(funded)
+    position = next((n for n, d in enumerate(funded) if d.experience.key == experience.key), len(funded))
     ordinal = "the lowest" if position == 0 else f"the {_ordinal(position + 1)}-lowest"
-    return f"{ordinal} NPV per {plan.portfolio.settings.currency}", len(funded)
+    return f"{ordinal} NPV per {plan.portfolio.settings.currency}", position, len(funded)
 
 
 def _ordinal(n: int) -> str:
@@ -475,6 +483,8 @@ def plan_scenarios(portfolios: Sequence[Portfolio], scenarios: Sequence[Scenario
     """Plan each scenario (in parallel); an infeasible one raises InfeasibleError naming it."""
     solved = run_solves([Solve(p, s) for p, s in zip(portfolios, scenarios)], workers, progress)
     for result, scenario in zip(solved, scenarios):
+        if result.error:
+            raise SolverError(f"{scenario.name}: {result.error}")
         if not result.feasible:
             raise InfeasibleError([f"{scenario.name}: {c}" for c in result.conflicts])
     return [result.plan for result in solved]
