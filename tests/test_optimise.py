@@ -19,8 +19,7 @@ from planner.errors import InfeasibleError
 from planner.optimise import check_plan, plan_portfolio
 from planner.scenario import Scenario
 
-# CI clones the project with shared/ beside it.
-ORLIB = Path(__file__).resolve().parents[2] / "shared" / "data" / "orlib"
+ORLIB = Path(__file__).parent / "data" / "orlib"  # copied from ../shared/data/orlib (README there)
 
 
 def orlib_portfolio(instance: dict, solver: str = "cbc", time_limit: float = 60.0) -> Portfolio:
@@ -65,7 +64,7 @@ def test_highs_reproduces_the_published_optimum(instance):
 
 @pytest.mark.parametrize("solver", ["cbc", "highs"])
 def test_a_solve_stopped_by_its_time_limit_is_not_called_optimal(solver):
-    hard = json.loads((ORLIB / "instances_mknapcb.json").read_text())[35]  # 100 items, 10 constraints: minutes to prove
+    hard = json.loads((ORLIB / "mknapcb_hard.json").read_text())[0]  # 100 items, 10 constraints: minutes to prove
     plan = plan_portfolio(orlib_portfolio(hard, solver, time_limit=1.0))
     assert plan.solve.status in ("feasible", "heuristic")
     assert not plan.solve.proven_optimal
@@ -80,7 +79,7 @@ def test_a_solver_still_running_at_the_deadline_is_stopped_and_the_greedy_plan_i
 
     monkeypatch.setattr(optimise, "GRACE_SECONDS", 0.0)
     monkeypatch.setattr(optimise, "GRACE_FRACTION", 0.0)
-    hard = json.loads((ORLIB / "instances_mknapcb.json").read_text())[35]
+    hard = json.loads((ORLIB / "mknapcb_hard.json").read_text())[0]
     started = time_module.monotonic()
     plan = plan_portfolio(orlib_portfolio(hard, "cbc", time_limit=1.0))
     assert time_module.monotonic() - started < 30
