@@ -85,11 +85,12 @@ class Experience:
     earliest_start: int = 0
     description: str = ""
     commitment: Commitment | None = None
+    # The id as compared: ids are unique regardless of case and surrounding spaces. Computed
+    # once: readers and the optimiser compare ids hundreds of thousands of times.
+    key: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        """The id as compared: ids are unique regardless of case and surrounding spaces."""
-        return normalise_id(self.id)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", normalise_id(self.id))
 
     def full_benefit_per_quarter(self) -> float:
         """Benefit per quarter at full uplift (base estimate), before the option's share."""

@@ -86,15 +86,18 @@ def payback_quarter(net_cash: np.ndarray | list[float]) -> int | None:
     "Turns" means it was negative before; cash that never goes negative pays back in the
     first quarter with any cash at all.
     """
-    cumulative = 0.0
-    was_negative = False
-    for quarter, net in enumerate(net_cash):
-        cumulative += float(net)
-        if cumulative < -1e-9:
-            was_negative = True
-        elif was_negative or abs(cumulative) > 1e-9:
-            return quarter
-    return None
+    return payback_quarters(np.asarray(net_cash, dtype=float).reshape(1, -1))[0]
+
+
+def payback_quarters(net_cash: np.ndarray) -> list[int | None]:
+    """`payback_quarter` of each row of a (choices x quarters) array of net cash."""
+    cumulative = np.cumsum(net_cash, axis=1)
+    negative = cumulative < -1e-9
+    # A quarter pays back if its cumulative cash is not negative and either some quarter up
+    # to it was negative or it holds any cash at all.
+    pays_back = ~negative & (np.logical_or.accumulate(negative, axis=1) | (np.abs(cumulative) > 1e-9))
+    first = pays_back.argmax(axis=1)
+    return [int(q) if found else None for q, found in zip(first.tolist(), pays_back.any(axis=1).tolist())]
 
 
 def earliest_starts(portfolio: Portfolio) -> list[int]:
@@ -216,20 +219,14 @@ def columns(portfolio: Portfolio, uplift: str = "base") -> Columns:
     delivery = np.array([o.delivery_quarters for _, o in pairs], dtype=np.int64)[pair]
     rate = np.array([benefit_per_quarter(e, o, uplift) for e, o in pairs], dtype=float)[pair]
 
-    length = horizon + settings.tail_quarters
-    q = np.arange(length)[None, :]
-    s = start_arr[:, None]
-    d = delivery[:, None]
-    delivering = (q >= s) & (q < s + d)
-    live = q >= s + d
-    one_off_flow = np.where(delivering, (one_off / delivery)[:, None] if len(delivery) else 0.0, 0.0)
-    run_flow = np.where(live, run_cost[:, None], 0.0)
-    benefit_flow = ramp_factors(settings, q - (s + d) + 1) * rate[:, None]
-    for c in np.nonzero([portfolio.experiences[i].commitment is not None for i in exp_idx])[0].tolist():
-        experience = portfolio.experiences[exp_idx[c]]
-        one_off_flow[c] = cash_flows(settings, experience, experience.options[opt_idx[c]], start_list[c], uplift).one_off
-    factors = discount_factors(settings, length)
-    spend = one_off_flow[:, :horizon] + run_flow[:, :horizon]
+    flows = flow_rows(settings, one_off, run_cost, delivery, rate, start_arr)
+    committed = np.array([e.commitment is not None for e in portfolio.experiences], dtype=bool)
+    _apply_commitments(settings, flows, [
+        (c, portfolio.experiences[exp_idx[c]], portfolio.experiences[exp_idx[c]].options[opt_idx[c]], start_list[c])
+        for c in np.nonzero(committed[experience_arr])[0].tolist()
+    ], uplift)
+    factors = discount_factors(settings, horizon + settings.tail_quarters)
+    spend = flows.cost[:, :horizon]
 
     weeks = np.zeros((len(pairs), len(portfolio.teams)))
     for p, (_, option) in enumerate(pairs):
@@ -247,6 +244,49 @@ def columns(portfolio: Portfolio, uplift: str = "base") -> Columns:
         delivery=delivery,
         spend=spend,
         attention=tuple(attention),
-        pv_benefit=benefit_flow @ factors,
-        pv_cost=(one_off_flow + run_flow) @ factors,
+        pv_benefit=flows.benefit @ factors,
+        pv_cost=flows.cost @ factors,
     )
+
+
+def flow_rows(settings: Settings, one_off: np.ndarray, run_cost: np.ndarray, delivery: np.ndarray, rate: np.ndarray,
+              start: np.ndarray) -> CashFlows:
+    """The cash flows of many choices at once: one row per choice, one column per quarter.
+
+    Per choice: its one-off cost, run cost per quarter, delivery quarters, full-rate benefit
+    per quarter and start quarter; the even spread of `cash_flows`, without commitments.
+    """
+    length = settings.horizon_quarters + settings.tail_quarters
+    q = np.arange(length)[None, :]
+    s = np.asarray(start)[:, None]
+    d = np.asarray(delivery)[:, None]
+    delivering = (q >= s) & (q < s + d)
+    live = q >= s + d
+    one_off_flow = np.where(delivering, (np.asarray(one_off, dtype=float) / np.maximum(delivery, 1))[:, None], 0.0)
+    run_flow = np.where(live, np.asarray(run_cost, dtype=float)[:, None], 0.0)
+    benefit_flow = ramp_factors(settings, q - (s + d) + 1) * np.asarray(rate, dtype=float)[:, None]
+    return CashFlows(one_off=one_off_flow, run=run_flow, benefit=benefit_flow)
+
+
+def _apply_commitments(settings: Settings, flows: CashFlows, rows: list[tuple[int, Experience, FundingOption, int]], uplift: str) -> None:
+    """In-flight choices pay the one-off cost left from actuals, not the even spread.
+
+    `rows` are (row, experience, option, start); the rows of experiences in flight change in place.
+    """
+    for row, experience, option, start in rows:
+        if experience.commitment is not None:
+            flows.one_off[row] = cash_flows(settings, experience, option, start, uplift).one_off
+
+
+def choice_flows(settings: Settings, choices: list[tuple[Experience, FundingOption, int]], uplift: str = "base") -> CashFlows:
+    """The cash flows of each (experience, option, start), one row each: `cash_flows` for many at once."""
+    flows = flow_rows(
+        settings,
+        np.array([o.one_off_cost for _, o, _ in choices], dtype=float),
+        np.array([o.run_cost_per_quarter for _, o, _ in choices], dtype=float),
+        np.array([o.delivery_quarters for _, o, _ in choices], dtype=np.int64),
+        np.array([benefit_per_quarter(e, o, uplift) for e, o, _ in choices], dtype=float),
+        np.array([s for _, _, s in choices], dtype=np.int64),
+    )
+    _apply_commitments(settings, flows, [(row, *choice) for row, choice in enumerate(choices)], uplift)
+    return flows

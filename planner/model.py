@@ -7,16 +7,23 @@ requires_CX_7_CX_3_2027Q3); ids never become solver names directly, since PuLP m
 small function. Expressions are built matrix-style (LpAffineExpression over zipped
 lists), never by term-by-term sums, so building stays cheaper than solving.
 
-`solve_model` runs CBC or HiGHS and reports the status honestly: PuLP calls a solve that
-stopped at its time limit "Optimal", so the status here comes from the solver's own
-result (CBC's log, HiGHS's model status), with the best bound and the proven gap.
+Solving writes the model once as an MPS file (`write_model`) and runs each solve in a
+process of its own (`start_solve`: the CBC binary, or a Python process running HiGHS) that
+the caller can stop at its deadline; `solve_model` is the one-call form. The status is
+reported honestly: PuLP calls a solve that stopped at its time limit "Optimal", so the
+status here comes from the solver's own result (CBC's log, HiGHS's model status), with the
+best bound and the proven gap.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -27,6 +34,7 @@ import pulp
 
 from planner.domain import Experience, Portfolio, normalise_id, quarter_label
 from planner.economics import Columns
+from planner.errors import SolverError
 from planner.scenario import BalanceRule, Scenario
 
 # In a maximisation PuLP's CBC interface gives a constraint's dual (.pi) as the NPV gained
@@ -104,6 +112,10 @@ class SolveOutcome:
     duals: dict[str, float]
     seconds: float
     message: str = ""
+    # Elastic models: each rule's slack in the solution (how far the rule had to give).
+    slack: dict[str, float] = field(default_factory=dict)
+    # The caller stopped the solver at its deadline.
+    stopped: bool = False
 
 
 def solver_names(portfolio: Portfolio) -> list[str]:
@@ -353,34 +365,149 @@ def add_exclusion_rules(model: Model, portfolio: Portfolio, groups, var_of, name
 
 
 # ---------------------------------------------------------------------------------------
-# Solving
+# Solving: the model is written once, and each solve runs in a process of its own
+#
+# The parent builds the model and writes it as an MPS file; the LP relaxation and the MIP
+# then run side by side as separate processes (the CBC binary itself, or a Python process
+# running HiGHS), each in its own process group so that the caller can stop it, solver and
+# all, at its deadline. Nothing is pickled, no Python process is forked, and HiGHS never
+# runs in the caller's process (its threads do not survive a fork).
 
 
-def solve_model(model: Model, solver: str, time_limit: float | None, gap: float, relax: bool = False,
-                warm_start: np.ndarray | None = None) -> SolveOutcome:
-    """Solve the model (or its LP relaxation) and report what the solver proved.
+@dataclass(frozen=True)
+class WrittenModel:
+    """A model written as an MPS file, with the map from the file's columns and rows back to it.
+
+    PuLP renames variables X0000000... in its own writing order and rows C0000000... in the
+    order they were added: `variable_of_column[j]` is the index in `model.variables` of file
+    column j (-1 for an elastic slack), `cost` its objective coefficient, `rows` the rule
+    name of each row, `slack_column` the file column of each rule's slack (elastic models).
+    """
+
+    model: Model
+    path: str
+    variable_of_column: np.ndarray
+    cost: np.ndarray
+    rows: tuple[str, ...]
+    slack_column: dict[str, int]
+
+
+def write_model(model: Model, folder: str) -> WrittenModel:
+    """Write the model as `folder`/model.mps (maximisation; the solver is told the sense)."""
+    path = os.path.join(folder, "model.mps")
+    written, _, _, _ = model.problem.writeMPS(path, rename=1)
+    column = {variable.name: j for j, variable in enumerate(written)}
+    variable_of_column = np.full(len(written), -1, dtype=np.int64)
+    for v, variable in enumerate(model.variables):
+        if variable.name in column:
+            variable_of_column[column[variable.name]] = v
+    objective = model.problem.objective
+    cost = np.array([objective.get(variable, 0.0) for variable in written], dtype=float)
+    slack_column = {name: column[slack.name] for name, (slack, _) in model.slacks.items() if slack.name in column}
+    return WrittenModel(model, path, variable_of_column, cost, tuple(model.constraints), slack_column)
+
+
+# The Python process that runs HiGHS on a written model (see run_highs).
+_HIGHS_PROCESS = "import sys; from planner.model import run_highs; run_highs(sys.argv[1:])"
+
+
+@dataclass
+class SolverRun:
+    """One solve of a written model in its own process group; `outcome()` once it has finished."""
+
+    written: WrittenModel
+    solver: str
+    relax: bool
+    process: subprocess.Popen
+    files: str  # the run's files are files + ".sol", ".log", ".json", ".npz"
+    started: float
+    time_limit: float | None
+
+    def finished(self) -> bool:
+        return self.process.poll() is not None
+
+    def stop(self) -> None:
+        """Stop the solver and everything it started (nothing happens if it has finished)."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+
+    def outcome(self) -> SolveOutcome:
+        """What the finished solve established, read from its files."""
+        read = _read_cbc if self.solver == "cbc" else _read_highs
+        status, values, duals, bound, message = read(self)
+        return _outcome(self.written, self.relax, self.solver, status, values, duals, bound, message,
+                        time.perf_counter() - self.started)
+
+
+def start_solve(written: WrittenModel, solver: str, relax: bool, time_limit: float | None, gap: float,
+                warm_start: np.ndarray | None = None, name: str = "solve") -> SolverRun:
+    """Start solving the written model (its LP relaxation if `relax`) in a new process group.
 
     `warm_start` (column ids of a feasible plan) gives CBC a first incumbent.
     """
-    started = time.perf_counter()
-    problem = model.problem
+    files = os.path.join(os.path.dirname(written.path), name)
+    if solver == "cbc":
+        command = [cbc_command().path, written.path, "-max"]
+        if warm_start is not None and not relax:
+            _write_cbc_start(written, warm_start, files + ".mst")
+            command += ["-mips", files + ".mst"]
+        if relax:
+            command += ["-initialSolve"]
+        else:
+            if time_limit is not None:
+                command += ["-sec", f"{time_limit:g}"]
+            # The feasibility pump stalled nothing and only cost time on these models (measured).
+            command += ["-feas", "off", "-ratio", f"{gap:g}", "-solve"]
+        command += ["-printingOptions", "all", "-solution", files + ".sol"]
+        environment = None
+    else:
+        command = [sys.executable, "-c", _HIGHS_PROCESS, written.path, files, "1" if relax else "0",
+                   "" if time_limit is None else f"{time_limit:g}", f"{gap:g}"]
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+    with open(files + ".log", "wb") as log:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True, env=environment)
+    return SolverRun(written, solver, relax, process, files, time.perf_counter(), time_limit)
+
+
+def wait_for(runs: list[SolverRun], seconds: float | None, done=None) -> bool:
+    """Wait until every run has finished (or `done()` holds), at most `seconds`; whether that happened."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while True:
+        if (done() if done is not None else all(run.finished() for run in runs)):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(0.005)
+
+
+def solve_model(model: Model, solver: str, time_limit: float | None, gap: float, relax: bool = False,
+                warm_start: np.ndarray | None = None, wall_limit: float | None = None) -> SolveOutcome:
+    """Solve the model (or its LP relaxation) in a solver process and report what the solver proved.
+
+    The process is stopped after `wall_limit` seconds, if given: the outcome then says
+    "no_solution" and `stopped`.
+    """
     if not model.variables:  # nothing worth funding: the empty plan is optimal, no solver needed
         return SolveOutcome("optimal", (), 0.0, 0.0, {}, 0.0, "nothing to choose")
-    if relax:
-        return _solve_relaxation(model, solver, started)
-    if solver == "cbc":
-        outcome = _solve_cbc(model, time_limit, gap, warm_start)
-    else:
-        outcome = _solve_highs(model, time_limit, gap)
-    status, objective, bound, message = outcome
-    chosen: tuple[int, ...] = ()
-    if status in ("optimal", "feasible"):
-        values = np.array([v.varValue or 0.0 for v in model.variables])
-        chosen = tuple(model.column_ids[values > 0.5].tolist())
-        objective = float(pulp.value(problem.objective) or 0.0)
-        if bound is not None and status == "optimal":
-            bound = max(bound, objective)
-    return SolveOutcome(status, chosen, objective, bound, {}, time.perf_counter() - started, message)
+    with tempfile.TemporaryDirectory(prefix="planner-solve-") as folder:
+        run = start_solve(write_model(model, folder), solver, relax, time_limit, gap, warm_start)
+        try:
+            if not wait_for([run], wall_limit):
+                return stopped_outcome(wall_limit)
+        finally:
+            run.stop()
+        return run.outcome()
+
+
+def stopped_outcome(seconds: float) -> SolveOutcome:
+    return SolveOutcome("no_solution", (), math.nan, None, {}, seconds, f"stopped after {seconds:g} s without a plan from the solver",
+                        stopped=True)
 
 
 def cbc_command(**options) -> pulp.LpSolver:
@@ -390,16 +517,29 @@ def cbc_command(**options) -> pulp.LpSolver:
         return pulp.PULP_CBC_CMD(**options)
 
 
-def _solve_relaxation(model: Model, solver: str, started: float) -> SolveOutcome:
-    problem = model.problem
-    command = cbc_command(msg=False, mip=False) if solver == "cbc" else pulp.HiGHS(msg=False, mip=False)
-    problem.solve(command)
-    if problem.status != pulp.LpStatusOptimal:
-        return SolveOutcome("infeasible", (), math.nan, None, {}, time.perf_counter() - started)
-    sign = DUAL_SIGN[solver]
-    duals = {spec.name: sign * (model.constraints[spec.name].pi or 0.0) for spec in model.rule_specs if spec.name in model.constraints}
-    objective = float(pulp.value(problem.objective) or 0.0)
-    return SolveOutcome("optimal", (), objective, objective, duals, time.perf_counter() - started)
+def _outcome(written: WrittenModel, relax: bool, solver: str, status: str, values: np.ndarray, row_duals: np.ndarray,
+             bound: float | None, message: str, seconds: float) -> SolveOutcome:
+    model = written.model
+    if relax:
+        if status != "optimal":
+            return SolveOutcome("infeasible", (), math.nan, None, {}, seconds, message)
+        # Duals as PuLP's interface to the same solver would give them (DUAL_SIGN maps them to NPV per unit).
+        row = {name: r for r, name in enumerate(written.rows)}
+        sign = DUAL_SIGN[solver]
+        duals = {spec.name: sign * float(row_duals[row[spec.name]]) for spec in model.rule_specs if spec.name in row}
+        objective = float(written.cost @ values)
+        return SolveOutcome("optimal", (), objective, objective, duals, seconds, message)
+    chosen: tuple[int, ...] = ()
+    objective = math.nan
+    slack: dict[str, float] = {}
+    if status in ("optimal", "feasible"):
+        mine = written.variable_of_column >= 0
+        chosen = tuple(sorted(model.column_ids[written.variable_of_column[mine][values[mine] > 0.5]].tolist()))
+        objective = float(written.cost @ values)
+        slack = {name: float(values[j]) for name, j in written.slack_column.items()}
+        if bound is not None and status == "optimal":
+            bound = max(bound, objective)
+    return SolveOutcome(status, chosen, objective, bound, {}, seconds, message, slack=slack)
 
 
 _CBC_RESULT = re.compile(r"^Result - (.*)$", re.MULTILINE)
@@ -407,82 +547,157 @@ _CBC_BOUND = re.compile(r"best possible (-?[0-9.eE+]+)")
 _CBC_GAP_EXIT = re.compile(r"Exiting as integer gap of (-?[0-9.eE+]+)")
 
 
-def _solve_cbc(model: Model, time_limit: float | None, gap: float, warm_start: np.ndarray | None):
-    problem = model.problem
-    if warm_start is not None:
-        chosen = set(warm_start.tolist())
-        for column, variable in zip(model.column_ids.tolist(), model.variables):
-            variable.setInitialValue(1.0 if column in chosen else 0.0)
-    with tempfile.TemporaryDirectory(prefix="planner-cbc-") as folder:
-        log_path = os.path.join(folder, "cbc.log")
-        # The feasibility pump stalled nothing and only cost time on these models (measured).
-        command = cbc_command(
-            msg=False, timeLimit=time_limit, gapRel=gap, options=["feas off"], logPath=log_path,
-            warmStart=warm_start is not None, keepFiles=False,
-        )
-        problem.solve(command)
-        with open(log_path, encoding="utf-8", errors="replace") as handle:
-            log = handle.read()
+def _write_cbc_start(written: WrittenModel, warm_start: np.ndarray, path: str) -> None:
+    """CBC's initial solution file (-mips): every column's value, in the layout PuLP writes."""
+    chosen = set(warm_start.tolist())
+    column_ids = written.model.column_ids
+    lines = ["Stopped on time - objective value 0\n"]
+    for j, v in enumerate(written.variable_of_column.tolist()):
+        value = 1 if v >= 0 and int(column_ids[v]) in chosen else 0
+        lines.append(f"{j:>7} X{j:07d} {value:>15} {0:>23}\n")
+    with open(path, "w") as handle:
+        handle.writelines(lines)
+
+
+def _read_cbc_solution(path: str, columns: int, rows: int) -> tuple[str, np.ndarray, np.ndarray]:
+    """CBC's solution file: its first line, each column's value and each row's dual."""
+    values = np.zeros(columns)
+    duals = np.zeros(rows)
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        first = handle.readline().strip()
+        for line in handle:
+            parts = line.split()
+            if len(parts) < 4:
+                continue
+            if parts[0] == "**":  # CBC marks values that break a bound or row
+                parts = parts[1:]
+            name = parts[1]
+            if name[0] == "X":
+                values[int(name[1:])] = float(parts[2])
+            elif name[0] == "C":
+                duals[int(name[1:])] = float(parts[3])
+    return first, values, duals
+
+
+def _read_cbc(run: SolverRun):
+    """(status, values, duals, bound, message) of a finished CBC run, from its solution file and log.
+
+    PuLP calls a solve stopped by its time limit "Optimal"; the status here comes from CBC's
+    own result line instead.
+    """
+    written = run.written
+    with open(run.files + ".log", encoding="utf-8", errors="replace") as handle:
+        log = handle.read()
+    if not os.path.exists(run.files + ".sol"):
+        raise SolverError(f"CBC stopped without a solution file (exit code {run.process.returncode}): {_last_line(log)}")
+    first, values, duals = _read_cbc_solution(run.files + ".sol", len(written.variable_of_column), len(written.rows))
     result = _CBC_RESULT.findall(log)
-    result_line = result[-1].strip() if result else ""
+    result_line = result[-1].strip() if result else first
+    if run.relax:
+        return ("optimal" if first.startswith("Optimal") else "infeasible"), values, duals, None, result_line
     # CBC minimises the negated objective: its "best possible" is minus our upper bound.
     bounds = [-float(b) for b in _CBC_BOUND.findall(log)]
     bound = min(bounds) if bounds else None
-    has_solution = problem.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
     if result_line.startswith("Optimal solution found"):
         gap_exit = _CBC_GAP_EXIT.findall(log)
         if gap_exit:  # stopped within the gap target: the log states the absolute gap it proved
-            bound = float(pulp.value(problem.objective) or 0.0) + abs(float(gap_exit[-1]))
-        return "optimal", 0.0, bound, result_line
-    if "infeasible" in result_line.lower() or problem.status == pulp.LpStatusInfeasible:
-        return "infeasible", math.nan, None, result_line
+            bound = float(written.cost @ values) + abs(float(gap_exit[-1]))
+        return "optimal", values, duals, bound, result_line
+    if "infeasible" in result_line.lower() or first.lower().startswith(("infeasible", "integer infeasible")):
+        return "infeasible", values, duals, None, result_line
+    # "Stopped on time - objective value ..." (or on iterations, nodes...) means a plan was found.
+    has_solution = first.startswith("Stopped") and "objective value" in first
     if has_solution:
-        return "feasible", 0.0, bound, result_line or "stopped before proving optimality"
-    return "no_solution", math.nan, bound, result_line or "no solution found"
+        return "feasible", values, duals, bound, result_line or "stopped before proving optimality"
+    return "no_solution", values, duals, bound, result_line or "no solution found"
 
 
-def _solve_highs(model: Model, time_limit: float | None, gap: float):
+def _read_highs(run: SolverRun):
+    """(status, values, duals, bound, message) of a finished HiGHS run, from the files `run_highs` wrote."""
+    if not os.path.exists(run.files + ".json"):
+        with open(run.files + ".log", encoding="utf-8", errors="replace") as handle:
+            raise SolverError(f"HiGHS stopped without a result (exit code {run.process.returncode}): {_last_line(handle.read())}")
+    with open(run.files + ".json", encoding="utf-8") as handle:
+        result = json.load(handle)
+    arrays = np.load(run.files + ".npz")
+    values, duals = arrays["values"], arrays["duals"]
+    if len(values) != len(run.written.cost) or len(duals) != len(run.written.rows):  # HiGHS gives no solution when it has none
+        values, duals = np.zeros(len(run.written.cost)), np.zeros(len(run.written.rows))
+    return result["status"], values, duals, result["bound"], result["message"]
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
+
+
+def run_highs(argv: list[str]) -> None:
+    """The HiGHS process: solve an MPS file written by `write_model` and write the result beside it.
+
+    argv: MPS path, files prefix, "1" for the LP relaxation, time limit ("" for none), gap.
+    The objective is negated and minimised, as PuLP's own HiGHS interface does, so the
+    duals keep the sign DUAL_SIGN["highs"] corrects.
+    """
     import highspy
 
-    problem = model.problem
-    command = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap)
-    problem.solve(command)
-    highs = problem.solverModel
+    path, files, relax, time_limit, gap = argv
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.readModel(path)
+    lp = highs.getLp()
+    n = lp.num_col_
+    everything = np.arange(n, dtype=np.int32)
+    highs.changeColsCost(n, everything, -np.asarray(lp.col_cost_, dtype=float))
+    if relax == "1":
+        highs.changeColsIntegrality(n, everything, np.array([highspy.HighsVarType.kContinuous] * n))
+    else:
+        highs.setOptionValue("mip_rel_gap", float(gap))
+    if time_limit:
+        highs.setOptionValue("time_limit", float(time_limit))
+    highs.run()
     status = highs.getModelStatus()
     info = highs.getInfo()
-    # PuLP hands HiGHS the negated objective of a maximisation: flip the dual bound back.
-    bound = -float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
+    solution = highs.getSolution()
+    # The dual bound of the negated minimisation is minus our upper bound.
+    bound = -float(info.mip_dual_bound) if relax != "1" and math.isfinite(info.mip_dual_bound) else None
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    text = highs.modelStatusToString(status)
     if status == highspy.HighsModelStatus.kOptimal:
-        return "optimal", 0.0, bound, text
-    if status == highspy.HighsModelStatus.kInfeasible:
-        return "infeasible", math.nan, None, text
-    if has_solution:
-        return "feasible", 0.0, bound, text
-    return "no_solution", math.nan, bound, text
+        verdict = "optimal"
+    elif status == highspy.HighsModelStatus.kInfeasible or relax == "1":
+        verdict = "infeasible"
+    elif has_solution:
+        verdict = "feasible"
+    else:
+        verdict = "no_solution"
+    np.savez(files + ".npz", values=np.asarray(solution.col_value, dtype=float), duals=np.asarray(solution.row_dual, dtype=float))
+    with open(files + ".json", "w", encoding="utf-8") as handle:  # written last: its presence says the run finished
+        json.dump({"status": verdict, "bound": bound, "message": highs.modelStatusToString(status)}, handle)
 
 
 # ---------------------------------------------------------------------------------------
 # Infeasibility
 
 
-def diagnose_infeasible(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, solver: str) -> list[str]:
+def diagnose_infeasible(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, solver: str,
+                        wall_limit: float | None = None) -> list[str]:
     """Name the rules in conflict, in the user's words, by re-solving with penalised slack.
 
     Every budget, capacity, mandatory/forced choice, dependency and exclusion rule gets a
     slack variable; minimising the scaled slack finds the smallest relaxation that makes
-    the rules consistent, and the rules that needed slack are the ones in conflict.
+    the rules consistent, and the rules that needed slack are the ones in conflict. The
+    solver is stopped after `wall_limit` seconds, if given.
     """
     model = build_model(portfolio, rules, cols, keep, elastic=True)
     limits = {spec.name: spec for spec in model.rule_specs}
-    outcome = solve_model(model, solver, time_limit=60, gap=0.0)
+    outcome = solve_model(model, solver, time_limit=60, gap=0.0, wall_limit=wall_limit)
+    if outcome.stopped:
+        return [f"the rules conflict, but finding which ones took longer than {wall_limit:g} s"]
     if outcome.status not in ("optimal", "feasible"):
         return ["the rules could not be relaxed into a feasible plan (solver: " + outcome.message + ")"]
     chosen = set(outcome.chosen)
     conflicts: list[str] = []
-    for name, (slack, _) in model.slacks.items():
-        amount = slack.varValue or 0.0
+    for name in model.slacks:
+        amount = outcome.slack.get(name, 0.0)
         if amount <= 1e-6:
             continue
         spec = limits.get(name)

@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import logging
 import math
-import multiprocessing
-import multiprocessing.connection
-import os
-import signal
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from planner.domain import Portfolio, normalise_id, quarter_label
-from planner.economics import Columns, cash_flows, columns, payback_quarter, present_value
+from planner.domain import Experience, FundingOption, Portfolio, normalise_id, quarter_label
+from planner.economics import Columns, choice_flows, columns, discount_factors, payback_quarters
 from planner.errors import InfeasibleError, SolverError
-from planner.model import Rules, SolveOutcome, build_model, diagnose_infeasible, objective_values, rule_specs, solve_model
+from planner.model import (Rules, SolveOutcome, build_model, diagnose_infeasible, objective_values, rule_specs, solve_model,
+                           start_solve, stopped_outcome, wait_for, write_model)
 from planner.plan import Baseline, Decision, Plan, RuleUse, SolveInfo
 from planner.scenario import Scenario, apply_scenario
 
@@ -197,91 +195,7 @@ def columns_on_offer(portfolio: Portfolio, rules: Rules, cols: Columns) -> np.nd
 
 
 # ---------------------------------------------------------------------------------------
-# The solve, in a process that can be stopped
-
-
-@dataclass(frozen=True)
-class _Result:
-    kind: str  # "lp", "mip", "diagnose" or "error"
-    outcome: SolveOutcome | None = None
-    build_seconds: float = 0.0
-    counts: tuple[int, int] = (0, 0)
-    conflicts: tuple[str, ...] = ()
-    error: str = ""
-
-
-def _worker(connection, task: str, portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray,
-            warm: np.ndarray | None) -> None:
-    """Run one task in a child process ("lp", "mip" or "diagnose") and send the result to the parent."""
-    os.setpgrp()  # the solver's own processes join this group, so stopping the group stops them too
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)  # solvers print banners; library code never prints
-    try:
-        settings = portfolio.settings
-        if task == "diagnose":
-            connection.send(_Result(task, conflicts=tuple(diagnose_infeasible(portfolio, rules, cols, keep, settings.solver))))
-            return
-        started = time.perf_counter()
-        model = build_model(portfolio, rules, cols, keep)
-        counts = (len(model.variables), len(model.constraints))
-        build_seconds = time.perf_counter() - started
-        remaining = max(1.0, settings.time_limit_seconds - build_seconds)
-        outcome = solve_model(model, settings.solver, remaining, settings.gap, relax=task == "lp", warm_start=warm)
-        connection.send(_Result(task, outcome, build_seconds, counts))
-    except Exception as error:  # the parent turns this into a SolverError with the cause
-        connection.send(_Result("error", error=f"{type(error).__name__}: {error}"))
-    finally:
-        connection.close()
-
-
-def _context():
-    """Children come from a fork server: a clean process that never ran a solver.
-
-    Forking the caller directly is unsafe once it has run HiGHS (as a notebook may have):
-    HiGHS's worker threads do not survive a fork, and the child deadlocks (it did in the
-    tests). The server preloads the planner, so each child starts in milliseconds.
-    """
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["planner.optimise"])
-    return context
-
-
-def run_isolated(tasks: tuple[str, ...], args: tuple, seconds: float, done=lambda results: False) -> dict[str, _Result]:
-    """Run each task in its own child process; return the results that came in time.
-
-    Children still running after `seconds`, or once `done(results)` holds, are stopped
-    with everything they started.
-    """
-    context = _context()
-    receivers = {}
-    processes = []
-    for task in tasks:
-        receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_worker, args=(sender, task, *args), daemon=True)
-        process.start()
-        sender.close()
-        receivers[receiver] = process
-        processes.append(process)
-    deadline = time.monotonic() + seconds
-    results: dict[str, _Result] = {}
-    try:
-        while receivers and not done(results):
-            ready = multiprocessing.connection.wait(list(receivers), timeout=max(0.0, deadline - time.monotonic()))
-            if not ready:
-                break
-            for receiver in ready:
-                receivers.pop(receiver)
-                try:
-                    message: _Result = receiver.recv()
-                except EOFError:
-                    continue
-                if message.kind == "error":
-                    raise SolverError(f"the solver failed: {message.error}")
-                results[message.kind] = message
-    finally:
-        for process in processes:
-            _stop(process)
-    return results
+# The solve, in processes that can be stopped
 
 
 def time_allowed(settings) -> float:
@@ -290,50 +204,56 @@ def time_allowed(settings) -> float:
 
 
 def solve_isolated(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, warm: np.ndarray | None):
-    """Solve the LP relaxation and the MIP side by side in child processes that can be stopped.
+    """Build the model once, then solve its LP relaxation and the MIP side by side in solver processes.
 
     The LP gives the bound and the marginal values; running it beside the MIP uses the
-    second core instead of adding its time. Returns (MIP outcome, LP outcome, build seconds,
-    solve seconds (wall clock, after the build), (variables, constraints)).
+    second core instead of adding its time. Both are stopped, solver and all, once the time
+    limit plus the grace is past. Returns (MIP outcome, LP outcome, build seconds (model and
+    MPS file), solve seconds (wall clock, after the build), (variables, constraints)).
     """
     settings = portfolio.settings
     started = time.monotonic()
+    model = build_model(portfolio, rules, cols, keep)
+    counts = (len(model.variables), len(model.constraints))
+    if not model.variables:  # nothing worth funding: the empty plan is optimal, no solver needed
+        empty = solve_model(model, settings.solver, None, settings.gap)
+        return empty, empty, time.monotonic() - started, 0.0, counts
+    with tempfile.TemporaryDirectory(prefix="planner-solve-") as folder:
+        written = write_model(model, folder)
+        build_seconds = time.monotonic() - started
+        remaining = max(1.0, settings.time_limit_seconds - build_seconds)
+        runs = {
+            "lp": start_solve(written, settings.solver, True, remaining, settings.gap, name="lp"),
+            "mip": start_solve(written, settings.solver, False, remaining, settings.gap, warm, name="mip"),
+        }
+        results: dict[str, SolveOutcome] = {}
 
-    def finished(results: dict[str, _Result]) -> bool:
-        lp = results.get("lp")
-        return lp is not None and ("mip" in results or lp.outcome.status == "infeasible")
+        def finished() -> bool:
+            for kind, run in runs.items():
+                if kind not in results and run.finished():
+                    results[kind] = run.outcome()
+            lp = results.get("lp")
+            return lp is not None and ("mip" in results or lp.status == "infeasible")
 
-    results = run_isolated(("lp", "mip"), (portfolio, rules, cols, keep, warm), time_allowed(settings), finished)
+        try:
+            wait_for(list(runs.values()), time_allowed(settings) - build_seconds, finished)
+        finally:
+            for run in runs.values():
+                run.stop()
     if "lp" not in results:
         raise SolverError(f"the {settings.solver.upper()} solver did not finish even the LP relaxation "
                           f"within {settings.time_limit_seconds:g} s; raise the time limit")
-    lp = results["lp"].outcome
-    build_seconds = results["lp"].build_seconds
-    wall = time.monotonic() - started
-    if "mip" in results:
-        mip = results["mip"].outcome
-    else:
-        elapsed = settings.time_limit_seconds
-        mip = SolveOutcome("infeasible" if lp.status == "infeasible" else "no_solution", (), math.nan, None, {}, elapsed,
-                           f"stopped after {elapsed:g} s without a plan from the solver")
-    return mip, lp, build_seconds, wall - build_seconds, results["lp"].counts
+    lp = results["lp"]
+    mip = results.get("mip")
+    if mip is None:
+        mip = replace(stopped_outcome(settings.time_limit_seconds), status="infeasible") if lp.status == "infeasible" \
+            else stopped_outcome(settings.time_limit_seconds)
+    return mip, lp, build_seconds, time.monotonic() - started - build_seconds, counts
 
 
 def diagnose_isolated(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray) -> list[str]:
-    """The rules in conflict, found in a child process under the same time limit."""
-    results = run_isolated(("diagnose",), (portfolio, rules, cols, keep, None), time_allowed(portfolio.settings))
-    if "diagnose" not in results:
-        return [f"the rules conflict, but finding which ones took longer than {portfolio.settings.time_limit_seconds:g} s"]
-    return list(results["diagnose"].conflicts)
-
-
-def _stop(process) -> None:
-    if process.is_alive():
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    process.join(timeout=5)
+    """The rules in conflict, found by a solver process stopped at the same time limit."""
+    return diagnose_infeasible(portfolio, rules, cols, keep, portfolio.settings.solver, time_allowed(portfolio.settings))
 
 
 # ---------------------------------------------------------------------------------------
@@ -446,7 +366,10 @@ def greedy_baseline(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.
 
 
 def make_decisions(portfolio: Portfolio, rules: Rules, cols: Columns, chosen) -> tuple[Decision, ...]:
-    """One Decision per experience, in workbook order, with the reason for each one not funded."""
+    """One Decision per experience, in workbook order, with the reason for each one not funded.
+
+    The cash flows of all funded choices are computed at once, one row each.
+    """
     settings = portfolio.settings
     horizon = portfolio.horizon
     by_experience = {int(cols.experience[c]): int(c) for c in chosen}
@@ -454,33 +377,61 @@ def make_decisions(portfolio: Portfolio, rules: Rules, cols: Columns, chosen) ->
     np.maximum.at(best_npv, cols.experience, cols.npv)
     context = _ReasonContext(
         set(by_experience), {portfolio.experiences[i].key for i in by_experience}, alternatives_of(portfolio), prerequisites_of_anything(portfolio), best_npv)
-    decisions = []
-    for i, experience in enumerate(portfolio.experiences):
-        c = by_experience.get(i)
-        if c is None:
-            decisions.append(Decision(
-                experience=experience, funded=False, option=None, start_quarter=None, go_live_quarter=None,
-                spend=(0.0,) * horizon, benefit=(0.0,) * horizon, attention=(), pv_benefit=0.0, pv_cost=0.0, npv=0.0,
-                payback_quarter=None, reason=not_funded_reason(portfolio, rules, i, context),
-            ))
-            continue
-        option = experience.options[int(cols.option[c])]
-        start = int(cols.start[c])
-        flows = cash_flows(settings, experience, option, start)
+    funded = sorted(by_experience.items())
+    choices = [(portfolio.experiences[i], portfolio.experiences[i].options[int(cols.option[c])], int(cols.start[c])) for i, c in funded]
+    economics = _choice_economics(portfolio, choices)
+    team_names = {team.name.casefold(): team.name for team in portfolio.teams}
+    zeros = (0.0,) * horizon
+    decisions: list[Decision | None] = [None] * len(portfolio.experiences)
+    for row, ((i, _), (experience, option, start)) in enumerate(zip(funded, choices)):
         weekly = {team: weeks / option.delivery_quarters for team, weeks in option.attention}
-        attention = tuple(
-            (portfolio.team(team).name, tuple(w if start <= q < start + option.delivery_quarters else 0.0 for q in range(horizon)))
-            for team, w in weekly.items()
-        )
-        decisions.append(Decision(
+        delivering = economics.delivering[row]
+        decisions[i] = Decision(
             experience=experience, funded=True, option=option.name, start_quarter=start,
             go_live_quarter=start + option.delivery_quarters - 1,
-            spend=tuple(float(x) for x in flows.cost[:horizon]), benefit=tuple(float(x) for x in flows.benefit[:horizon]),
-            attention=attention, pv_benefit=present_value(settings, flows.benefit), pv_cost=present_value(settings, flows.cost),
-            npv=present_value(settings, flows.net), payback_quarter=payback_quarter(flows.net),
-            net_cash=tuple(float(x) for x in flows.net),
-        ))
+            spend=tuple(economics.spend[row]), benefit=tuple(economics.benefit[row]),
+            attention=tuple((team_names[team.casefold()], tuple(w if on else 0.0 for on in delivering)) for team, w in weekly.items()),
+            pv_benefit=economics.pv_benefit[row], pv_cost=economics.pv_cost[row], npv=economics.npv[row],
+            payback_quarter=economics.payback[row], net_cash=tuple(economics.net[row]),
+        )
+    for i, experience in enumerate(portfolio.experiences):
+        if decisions[i] is None:
+            decisions[i] = Decision(
+                experience=experience, funded=False, option=None, start_quarter=None, go_live_quarter=None,
+                spend=zeros, benefit=zeros, attention=(), pv_benefit=0.0, pv_cost=0.0, npv=0.0,
+                payback_quarter=None, reason=not_funded_reason(portfolio, rules, i, context),
+            )
     return tuple(decisions)
+
+
+@dataclass(frozen=True)
+class _ChoiceEconomics:
+    """The economics of a list of (experience, option, start) choices, as plain lists, one entry per choice."""
+
+    spend: list[list[float]]  # inside the horizon
+    benefit: list[list[float]]  # inside the horizon
+    net: list[list[float]]  # horizon and tail quarters
+    delivering: list[list[bool]]  # quarters of the horizon the choice is being delivered
+    pv_benefit: list[float]
+    pv_cost: list[float]
+    npv: list[float]
+    payback: list[int | None]
+
+
+def _choice_economics(portfolio: Portfolio, choices: list[tuple[Experience, FundingOption, int]]) -> _ChoiceEconomics:
+    settings = portfolio.settings
+    horizon = portfolio.horizon
+    flows = choice_flows(settings, choices)
+    factors = discount_factors(settings, settings.horizon_quarters + settings.tail_quarters)
+    start = np.array([s for _, _, s in choices], dtype=np.int64).reshape(-1, 1)
+    delivery = np.array([o.delivery_quarters for _, o, _ in choices], dtype=np.int64).reshape(-1, 1)
+    q = np.arange(horizon)[None, :]
+    return _ChoiceEconomics(
+        spend=flows.cost[:, :horizon].tolist(), benefit=flows.benefit[:, :horizon].tolist(), net=flows.net.tolist(),
+        delivering=((q >= start) & (q < start + delivery)).tolist(),
+        pv_benefit=(flows.benefit @ factors).tolist(), pv_cost=(flows.cost @ factors).tolist(), npv=(flows.net @ factors).tolist(),
+        payback=payback_quarters(flows.net),
+    )
 
 
 @dataclass(frozen=True)
@@ -511,70 +462,102 @@ def not_funded_reason(portfolio: Portfolio, rules: Rules, i: int, context: _Reas
 
 
 def check_plan(portfolio: Portfolio, scenario: Scenario, decisions: tuple[Decision, ...]) -> list[str]:
-    """Every rule the plan breaks, recomputed from the inputs alone (empty when the plan is sound)."""
+    """Every rule the plan breaks, recomputed from the inputs alone (empty when the plan is sound).
+
+    Nothing here trusts the solver or the decisions' numbers: each funded decision's option
+    and start are looked up in the inputs, their cash flows and attention recomputed (all
+    funded choices at once), and every rule re-checked against the portfolio and scenario.
+    """
     settings = portfolio.settings
     horizon = portfolio.horizon
     tolerance = 1e-6
     problems: list[str] = []
+    rules = Rules.of(scenario)
     funded = {d.experience.key: d for d in decisions if d.funded}
-    forced_out = {normalise_id(i) for i in scenario.forced_out}
     keys = [d.experience.key for d in decisions]
     if len(set(keys)) != len(keys) or len(keys) != len(portfolio.experiences):
         problems.append("the plan does not hold exactly one decision per experience")
-    spend = np.zeros(horizon)
-    attention = {team.name: np.zeros(horizon) for team in portfolio.teams}
+    valid: list[Decision] = []
+    choices = []
     for decision in funded.values():
         experience = decision.experience
-        options = {o.name: o for o in experience.options}
-        option = options.get(decision.option)
+        option = next((o for o in experience.options if o.name == decision.option), None)
         if option is None:
             problems.append(f"{experience.id}: option {decision.option} is not one of its options")
             continue
-        start = decision.start_quarter
-        commitment = experience.commitment
-        if commitment is not None:
-            if (decision.option, start) != (commitment.option, commitment.start_quarter):
-                problems.append(f"{experience.id} is in flight with {commitment.option} from quarter {commitment.start_quarter}, "
-                                f"but the plan has {decision.option} from quarter {start}")
-        elif start < experience.earliest_start or start + option.delivery_quarters > horizon:
-            problems.append(f"{experience.id}: starts in quarter {start} and cannot be delivered within the horizon")
-        flows = cash_flows(settings, experience, option, start)
-        spend += flows.cost[:horizon]
-        if abs(present_value(settings, flows.net) - decision.npv) > tolerance * max(1.0, abs(decision.npv)):
-            problems.append(f"{experience.id}: NPV {decision.npv:,.2f} does not match its cash flows")
-        for team, weeks in option.attention:
-            row = attention[portfolio.team(team).name]
-            row[max(0, start):max(0, start + option.delivery_quarters)] += weeks / option.delivery_quarters
-        for ref in experience.requires if commitment is None else ():
-            prerequisite = funded.get(normalise_id(ref))
-            if prerequisite is None:
-                problems.append(f"{experience.id} is funded but its prerequisite {ref} is not")
-            elif prerequisite.go_live_quarter >= start:
-                problems.append(f"{experience.id} starts in quarter {start}, before its prerequisite {ref} is live")
-        for ref in experience.excludes:
-            if normalise_id(ref) in funded:
-                problems.append(f"{experience.id} and its alternative {ref} are both funded")
-        if experience.key in forced_out:
-            problems.append(f"{experience.id} is forced out but funded")
-    rules = Rules.of(scenario)
+        valid.append(decision)
+        choices.append((experience, option, decision.start_quarter))
+        problems += _choice_problems(experience, option, decision.start_quarter, funded, rules, horizon)
+    economics = _choice_economics(portfolio, choices)
+    spend = np.array(economics.spend, dtype=float).reshape(len(choices), horizon)
+    for decision, npv in zip(valid, economics.npv):
+        if abs(npv - decision.npv) > tolerance * max(1.0, abs(decision.npv)):
+            problems.append(f"{decision.experience.id}: NPV {decision.npv:,.2f} does not match its cash flows")
     for experience in portfolio.experiences:
         if rules.must_fund(experience) and experience.key not in funded:
             problems.append(f"{experience.id} must be funded but is not")
-    for q in range(horizon):
-        if spend[q] > portfolio.budget[q] + tolerance * max(1.0, portfolio.budget[q]):
-            problems.append(f"spend {spend[q]:,.2f} in {quarter_label(settings, q)} exceeds the budget {portfolio.budget[q]:,.2f}")
-        for team in portfolio.teams:
-            if attention[team.name][q] > team.capacity[q] + tolerance * max(1.0, team.capacity[q]):
-                problems.append(f"team {team.name} needs {attention[team.name][q]:,.2f} team-weeks in {quarter_label(settings, q)}; capacity {team.capacity[q]:,.2f}")
-    if portfolio.total_budget is not None and spend.sum() > portfolio.total_budget + tolerance * max(1.0, portfolio.total_budget):
-        problems.append(f"total spend {spend.sum():,.2f} exceeds the total budget {portfolio.total_budget:,.2f}")
-    funded_list = list(funded.values())
+    problems += _resource_problems(portfolio, spend.sum(axis=0), _attention_by_team(portfolio, choices, economics.delivering), tolerance)
     index = {e.key: i for i, e in enumerate(portfolio.experiences)}
     problems += portfolio_rule_violations(
-        portfolio, Rules.of(scenario), np.array([d.total_spend for d in funded_list]),
-        np.array([index[d.experience.key] for d in funded_list], dtype=np.int64),
-        sum(d.npv for d in funded_list), sum(d.pv_cost for d in funded_list),
+        portfolio, rules, spend.sum(axis=1), np.array([index[d.experience.key] for d in valid], dtype=np.int64),
+        float(sum(economics.npv)), float(sum(economics.pv_cost)),
     )
+    return problems
+
+
+def _choice_problems(experience: Experience, option: FundingOption, start: int, funded: dict[str, Decision], rules: Rules,
+                     horizon: int) -> list[str]:
+    """The rules one funded choice breaks on its own: commitment, horizon, dependencies, alternatives, forced out."""
+    problems = []
+    commitment = experience.commitment
+    if commitment is not None:
+        if (option.name, start) != (commitment.option, commitment.start_quarter):
+            problems.append(f"{experience.id} is in flight with {commitment.option} from quarter {commitment.start_quarter}, "
+                            f"but the plan has {option.name} from quarter {start}")
+    elif start < experience.earliest_start or start + option.delivery_quarters > horizon:
+        problems.append(f"{experience.id}: starts in quarter {start} and cannot be delivered within the horizon")
+    for ref in experience.requires if commitment is None else ():
+        prerequisite = funded.get(normalise_id(ref))
+        if prerequisite is None:
+            problems.append(f"{experience.id} is funded but its prerequisite {ref} is not")
+        elif prerequisite.go_live_quarter >= start:
+            problems.append(f"{experience.id} starts in quarter {start}, before its prerequisite {ref} is live")
+    for ref in experience.excludes:
+        if normalise_id(ref) in funded:
+            problems.append(f"{experience.id} and its alternative {ref} are both funded")
+    if experience.key in rules.forced_out:
+        problems.append(f"{experience.id} is forced out but funded")
+    return problems
+
+
+def _attention_by_team(portfolio: Portfolio, choices: list[tuple[Experience, FundingOption, int]],
+                       delivering: list[list[bool]]) -> np.ndarray:
+    """Team-weeks by team and quarter (teams x horizon) of the choices, spread evenly over their delivery quarters."""
+    team_index = {team.name.casefold(): t for t, team in enumerate(portfolio.teams)}
+    rows, teams, weekly = [], [], []
+    for row, (_, option, _) in enumerate(choices):
+        for team, weeks in option.attention:
+            rows.append(row)
+            teams.append(team_index[team.casefold()])
+            weekly.append(weeks / option.delivery_quarters)
+    attention = np.zeros((len(portfolio.teams), portfolio.horizon))
+    mask = np.array(delivering, dtype=bool).reshape(len(choices), portfolio.horizon)
+    np.add.at(attention, np.array(teams, dtype=np.int64), mask[np.array(rows, dtype=np.int64)] * np.array(weekly, dtype=float)[:, None])
+    return attention
+
+
+def _resource_problems(portfolio: Portfolio, spend: np.ndarray, attention: np.ndarray, tolerance: float) -> list[str]:
+    """Budget per quarter, team capacity per quarter and the total budget, against spend and attention."""
+    settings = portfolio.settings
+    problems = []
+    for q in range(portfolio.horizon):
+        if spend[q] > portfolio.budget[q] + tolerance * max(1.0, portfolio.budget[q]):
+            problems.append(f"spend {spend[q]:,.2f} in {quarter_label(settings, q)} exceeds the budget {portfolio.budget[q]:,.2f}")
+        for t, team in enumerate(portfolio.teams):
+            if attention[t, q] > team.capacity[q] + tolerance * max(1.0, team.capacity[q]):
+                problems.append(f"team {team.name} needs {attention[t, q]:,.2f} team-weeks in {quarter_label(settings, q)}; capacity {team.capacity[q]:,.2f}")
+    if portfolio.total_budget is not None and spend.sum() > portfolio.total_budget + tolerance * max(1.0, portfolio.total_budget):
+        problems.append(f"total spend {spend.sum():,.2f} exceeds the total budget {portfolio.total_budget:,.2f}")
     return problems
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -89,7 +90,7 @@ def test_free_starts_must_finish_inside_the_horizon_and_fixed_starts_use_the_ear
 def test_vectorised_columns_agree_with_the_scalar_cash_flows():
     options = (option(cost=120.0, run=3.0, delivery=2, share=0.7), option(cost=400.0, run=8.0, delivery=3, share=1.0))
     exp = experience(options[0])
-    exp = Experience(**{**exp.__dict__, "options": options})
+    exp = replace(exp, options=options)
     settings = Settings(horizon_quarters=6, ramp_quarters=1, tail_quarters=2, annual_discount_rate=0.07)
     portfolio = Portfolio((exp,), (Team("Digital", (100.0,) * 6),), (1000.0,) * 6, settings)
     cols = columns(portfolio)
