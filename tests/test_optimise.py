@@ -327,3 +327,40 @@ def test_an_equally_good_previous_plan_is_kept_rather_than_churned():
     ))
     again = plan_portfolio(portfolio, start_from=swapped)
     assert [d.experience.id for d in again.funded] == [other]
+
+
+# ---------------------------------------------------------------------------------------
+# Callers without a __main__ guard
+
+UNGUARDED_SCRIPT = """
+from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.optimise import plan_portfolio
+
+option = FundingOption("standard", 100.0, 0.0, (("Digital", 10.0),), 1, 1.0)
+experience = Experience("WEB-1", "Clearer fees page", "choose", "web", "cards", "frontstage", "Digital", 1000.0,
+                        "conversion", 100.0, 0.01, 0.02, 0.03, (option,))
+portfolio = Portfolio((experience,), (Team("Digital", (40.0, 40.0)),), (500.0, 500.0),
+                      Settings(horizon_quarters=2, solver=SOLVER))
+plan = plan_portfolio(portfolio)
+print(plan.solve.status, len(plan.funded))
+"""
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+@pytest.mark.parametrize("how", ["stdin", "-c", "script file"])
+def test_plan_portfolio_works_from_a_script_fed_on_stdin_and_other_unguarded_callers(how, solver, tmp_path):
+    """A script fed on stdin failed with BrokenPipeError: the fork server tried to re-run __main__ from '<stdin>'."""
+    import subprocess
+    import sys
+
+    script = UNGUARDED_SCRIPT.replace("SOLVER", repr(solver))
+    if how == "stdin":
+        command, given = [sys.executable, "-"], script
+    elif how == "-c":
+        command, given = [sys.executable, "-c", script], None
+    else:
+        (tmp_path / "plan_it.py").write_text(script)
+        command, given = [sys.executable, str(tmp_path / "plan_it.py")], None
+    done = subprocess.run(command, input=given, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["optimal", "1"]
