@@ -21,7 +21,6 @@ an optional callback `progress(done, total)`.
 
 from __future__ import annotations
 
-import csv
 import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -34,6 +33,7 @@ from planner.errors import InfeasibleError, SolverError
 from planner.model import format_money as money
 from planner.optimise import plan_portfolio
 from planner.plan import Decision, Plan
+from planner.report import csv_rows, write_atomically
 from planner.scenario import DIMENSIONS, Adjustment, Filter, Scenario, apply_scenario
 
 Progress = Callable[[int, int], None]
@@ -203,14 +203,13 @@ def quarter_span(portfolio: Portfolio, quarters: Iterable[int]) -> str:
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
-    """Write rows (flat dicts with the same keys) as a CSV with a header; floats kept exact."""
+    """Write rows (flat dicts with the same keys) as a CSV with a header, whole or not at all.
+
+    Floats are kept exact; text that a spreadsheet would run as a formula is neutralised
+    (`planner.report.csv_text`).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        if rows:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-    return path
+    return write_atomically(path, csv_rows(rows))
 
 
 # ---------------------------------------------------------------------------------------

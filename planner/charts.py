@@ -195,3 +195,138 @@ def _panel(x0: float, y0: float, width: float, height: float, name: str, categor
     parts.append(f'<path d="{" ".join(path)}" fill="none" stroke="{LIMIT}" stroke-width="1.5" stroke-dasharray="5 3"/>')
     parts.append(_text((left + right) / 2, bottom + 24, f"quarter; {axis_label}", 9, "middle", MUTED))
     return "".join(parts)
+
+
+# ---------------------------------------------------------------------------------------
+# What-if charts: the frontier, the tornado, spend side by side
+
+PALETTE = ("#1f3a5f", "#e08e0b", "#1b7837", "#7b3294", "#c0392b", "#4a90a4")
+KNEE, CHOSEN = "#1b7837", "#c0392b"
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A point to call out on a line chart (the scenario's budget, the knee)."""
+
+    x: float
+    y: float
+    label: str
+    colour: str
+    shape: str = "circle"  # or "diamond"
+
+
+def _scale(low: float, high: float, start: float, end: float) -> Callable[[float], float]:
+    span = (high - low) or 1.0
+    return lambda value: start + (value - low) / span * (end - start)
+
+
+def _marker(x: float, y: float, colour: str, shape: str, size: float, tip: str) -> str:
+    title = f"<title>{escape(tip)}</title>"
+    if shape == "diamond":
+        return (f'<path d="M{x:.1f},{y - size:.1f} L{x + size:.1f},{y:.1f} L{x:.1f},{y + size:.1f} L{x - size:.1f},{y:.1f} Z" '
+                f'fill="{colour}" stroke="#ffffff" stroke-width="1.5">{title}</path>')
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{size:.1f}" fill="{colour}" stroke="#ffffff" stroke-width="1.5">{title}</circle>'
+
+
+def line_with_marks(title: str, xs: Sequence[float], ys: Sequence[float], marks: Sequence[Mark], x_label: str, y_label: str,
+                    fmt_x: Format, fmt_y: Format, width: int = 720, height: int = 360) -> Markup:
+    """A line through (x, y) points with a dot at each, and called-out marks, e.g. NPV against budget."""
+    left, right, top, bottom = 78, width - 24, 46, height - 58
+    all_x = list(xs) + [m.x for m in marks]
+    all_y = list(ys) + [m.y for m in marks]
+    x_ticks = nice_ticks(min(all_x, default=0.0), max(all_x, default=1.0), 6)
+    y_ticks = nice_ticks(min(all_y, default=0.0), max(all_y, default=1.0))
+    x = _scale(x_ticks[0], x_ticks[-1], left, right)
+    y = _scale(y_ticks[0], y_ticks[-1], bottom, top)
+    body = _value_axis(y_ticks, y, left, right, y_label, fmt_y, top, bottom)
+    for tick in x_ticks:
+        body.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top:.1f}" y2="{bottom:.1f}" stroke="{GRID}" stroke-width="1"/>')
+        body.append(_text(x(tick), bottom + 16, fmt_x(tick), 10, "middle", MUTED))
+    body.append(_text((left + right) / 2, height - 24, x_label, 11, "middle", MUTED))
+    if xs:
+        path = " ".join(f"{'M' if i == 0 else 'L'}{x(a):.1f},{y(b):.1f}" for i, (a, b) in enumerate(zip(xs, ys)))
+        body.append(f'<path d="{path}" fill="none" stroke="{ACCENT}" stroke-width="2"/>')
+        body += [_marker(x(a), y(b), ACCENT, "circle", 3, f"{fmt_x(a)}: {fmt_y(b)}") for a, b in zip(xs, ys)]
+    for mark in marks:
+        body.append(f'<line x1="{x(mark.x):.1f}" x2="{x(mark.x):.1f}" y1="{y(mark.y):.1f}" y2="{bottom:.1f}" stroke="{mark.colour}" '
+                    'stroke-width="1" stroke-dasharray="4 3"/>')
+        body.append(_marker(x(mark.x), y(mark.y), mark.colour, mark.shape, 7, f"{mark.label}: {fmt_x(mark.x)}, {fmt_y(mark.y)}"))
+        # Right of centre the label sits above-left of the mark, otherwise below-right: clear of a rising line.
+        anchor, dx, dy = ("end", -10, -10) if x(mark.x) > (left + right) / 2 else ("start", 10, 16)
+        body.append(_text(x(mark.x) + dx, y(mark.y) + dy, f"{mark.label}: {fmt_y(mark.y)}", 10, anchor, mark.colour, "bold"))
+    legend = [("computed points", ACCENT, "rect")] + [(m.label, m.colour, "rect") for m in marks]
+    body += _legend(legend, left, 32)
+    body.append(_text(left, 14, title, 12, "start", INK, "bold"))
+    return _svg(width, height, title, body)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One input of a tornado: the change at its low and its high value (None: no plan there)."""
+
+    label: str
+    low: float | None
+    high: float | None
+    low_label: str
+    high_label: str
+
+
+def tornado(title: str, bars: Sequence[Bar], axis_label: str, fmt: Format, width: int = 720) -> Markup:
+    """Horizontal bars either side of the base (0): the change at each input's low and high value."""
+    label_width, top, row_height = 190, 46, 30
+    height = top + row_height * max(len(bars), 1) + 50
+    left, right = label_width, width - 70
+    values = [v for b in bars for v in (b.low, b.high) if v is not None]
+    ticks = nice_ticks(min(values, default=-1.0), max(values, default=1.0), 6)
+    x = _scale(ticks[0], ticks[-1], left, right)
+    bottom = top + row_height * max(len(bars), 1)
+    body = [_text(0, 14, title, 12, "start", INK, "bold")]
+    body += _legend([("input at its low value", PALETTE[1], "rect"), ("input at its high value", ACCENT, "rect")], left, 32)
+    for tick in ticks:
+        body.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top:.1f}" y2="{bottom:.1f}" stroke="{GRID}" '
+                    f'stroke-width="{1.5 if tick == 0 else 1}"/>')
+        body.append(_text(x(tick), bottom + 14, fmt(tick), 10, "middle", MUTED))
+    body.append(_text((left + right) / 2, bottom + 34, axis_label, 11, "middle", MUTED))
+    for i, bar in enumerate(bars):
+        y0 = top + i * row_height
+        body.append(_text(label_width - 8, y0 + row_height / 2 + 4, _clip(bar.label, label_width), 10, "end", INK, "bold"))
+        for value, label, colour, offset in ((bar.low, bar.low_label, PALETTE[1], 0.2), (bar.high, bar.high_label, ACCENT, 0.5)):
+            y_bar = y0 + row_height * offset
+            if value is None:
+                body.append(_text(x(0) + 4, y_bar + 9, f"{label}: no plan meets the rules", 9, "start", LIMIT))
+                continue
+            start, end = sorted((x(0), x(value)))
+            body.append(f'<rect x="{start:.1f}" y="{y_bar:.1f}" width="{max(end - start, 1):.1f}" height="{row_height * 0.3:.1f}" '
+                        f'fill="{colour}"><title>{escape(bar.label)} at {escape(label)}: {escape(fmt(value))}</title></rect>')
+            if value >= 0:
+                anchor, position, colour = "start", end + 3, MUTED
+            elif start - 3 - 5 * len(label) >= left:
+                anchor, position, colour = "end", start - 3, MUTED
+            else:  # no room left of the bar: inside it, in white
+                anchor, position, colour = "start", start + 3, "#ffffff"
+            body.append(_text(position, y_bar + 8, label, 8, anchor, colour))
+    return _svg(width, height, title, body)
+
+
+def grouped_bars(title: str, categories: Sequence[str], series: Sequence[Series], axis_label: str, category_label: str, fmt: Format,
+                 width: int = 720, height: int = 300) -> Markup:
+    """Bars side by side per category, one colour per series (e.g. spend per journey stage, per scenario)."""
+    left, right, top, bottom = 78, width - 16, 46, height - 58
+    values = [v for s in series for v in s.values]
+    ticks = nice_ticks(min(values, default=0.0), max(values, default=1.0))
+    y = _scale(ticks[0], ticks[-1], bottom, top)
+    body = _value_axis(ticks, y, left, right, axis_label, fmt, top, bottom)
+    slot = (right - left) / max(len(categories), 1)
+    bar = slot * 0.8 / max(len(series), 1)
+    for i, category in enumerate(categories):
+        x0 = left + i * slot + slot * 0.1
+        for n, item in enumerate(series):
+            value = item.values[i]
+            bar_top, bar_bottom = sorted((y(value), y(0.0)))
+            body.append(f'<rect x="{x0 + n * bar:.1f}" y="{bar_top:.1f}" width="{bar * 0.92:.1f}" height="{max(bar_bottom - bar_top, 0.5):.1f}" '
+                        f'fill="{PALETTE[n % len(PALETTE)]}"><title>{escape(category)}, {escape(item.label)}: {escape(fmt(value))}</title></rect>')
+        body.append(_text(left + (i + 0.5) * slot, bottom + 16, _clip(category, slot), 10, "middle", INK))
+    body.append(_text((left + right) / 2, height - 24, category_label, 11, "middle", MUTED))
+    body += _legend([(s.label, PALETTE[n % len(PALETTE)], "rect") for n, s in enumerate(series)], left, 32)
+    body.append(_text(left, 14, title, 12, "start", INK, "bold"))
+    return _svg(width, height, title, body)

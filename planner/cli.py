@@ -285,15 +285,21 @@ def main() -> None:
 
 
 def analysis_options(function):
-    """Options every analysis command shares: output folder, workers, solver overrides."""
+    """Options every analysis command shares: output folder and formats, workers, solver overrides."""
     function = click.option("--gap", type=click.FloatRange(min=0, max=1),
                             help="Override the scenario's optimality gap for every solve (0.005 = 0.5%).")(function)
     function = click.option("--time-limit", type=click.FloatRange(min=1), help="Override the time limit of every solve, in seconds.")(function)
     function = click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
                             help="Worker processes for the re-solves (each solve also uses a second process for its LP bound).")(function)
-    function = click.option("-o", "--output", "output", type=click.Path(file_okay=False, path_type=Path),
-                            default=Path("planner-output"), show_default=True, help="Folder for the CSV file.")(function)
-    return function
+    return output_options(function)
+
+
+def write_analysis(report, rows, output: Path, formats: str) -> None:
+    """Write the what-if report's files (<kind>.html, .xlsx, .csv) and say where."""
+    from planner.analysis_report import write_analysis_reports
+
+    written = write_analysis_reports(report, rows, output, parse_formats(formats))
+    click.echo("\nWrote " + ", ".join(str(path) for path in written))
 
 
 def load_for_analysis(scenario_path: Path, time_limit: float | None, gap: float | None):
@@ -331,22 +337,25 @@ def short_list(ids, limit: int = 4) -> str:
 @click.argument("scenario_path", metavar="SCENARIO.yaml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--points", type=click.IntRange(min=2, max=200), default=30, show_default=True, help="How many budgets to solve.")
 @analysis_options
-def frontier(scenario_path: Path, points: int, workers: int, output: Path, time_limit: float | None, gap: float | None) -> None:
+def frontier(scenario_path: Path, points: int, workers: int, output: Path, formats: str, time_limit: float | None, gap: float | None) -> None:
     """The efficient frontier: the best NPV at each total budget, and what the next million buys.
 
     Solves the scenario from the cost of what must be funded to the budget where NPV stops
     rising, scaling every quarter's budget (and the total) by the same factor, with more
-    points where the curve bends. Writes frontier.csv.
+    points where the curve bends; the scenario's own budget is planned too (the chosen
+    point). Writes frontier.html (with a budget slider), frontier.xlsx and frontier.csv.
 
     \b
     Example:
       planner frontier scenarios/base.yaml --points 30 --workers 2 -o out
     """
-    from planner.analysis import write_csv
+    from planner.analysis_report import build_frontier_report
     from planner.frontier import efficient_frontier
 
+    parse_formats(formats)  # a typo should not cost a frontier
     portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap)
     result = efficient_frontier(portfolio, scenario, points=points, workers=workers, progress=progress_line("frontier"))
+    chosen = plan_portfolio(portfolio, scenario)
     currency = result.currency
     money = lambda value: format_money(value, currency) if value is not None else "n/a"  # noqa: E731
     rows = [("Budget", "NPV", "ROI", "Marginal NPV", "LP marginal", "Funded", "Entered", "Left", "")]
@@ -360,32 +369,38 @@ def frontier(scenario_path: Path, points: int, workers: int, output: Path, time_
     click.echo("Marginal NPV: NPV per extra unit of budget since the row above; LP marginal: the same from the LP duals at the row.")
     if result.knee is not None:
         click.echo(f"Knee: {money(result.knee.budget)} (NPV {money(result.knee.npv)}): past it each extra {currency} buys less and less.")
-    click.echo(f"\nWrote {write_csv(output / 'frontier.csv', result.to_rows())}")
+    report = build_frontier_report(result, chosen)
+    summary = report.section("frontier_summary")
+    click.echo(f"At the scenario's budget of {money(summary.chosen_budget)}: NPV {money(summary.chosen_npv)}; "
+               f"the next {currency} of budget adds {ratio(summary.chosen_lp_marginal)} NPV (LP marginal).")
+    write_analysis(report, result.to_rows(), output, formats)
 
 
 @cli.command()
 @click.argument("scenario_paths", metavar="A.yaml B.yaml [C.yaml ...]", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @analysis_options
-def compare(scenario_paths: tuple[Path, ...], workers: int, output: Path, time_limit: float | None, gap: float | None) -> None:
+def compare(scenario_paths: tuple[Path, ...], workers: int, output: Path, formats: str, time_limit: float | None, gap: float | None) -> None:
     """Compare scenarios: totals, experiences funded in one and not another (with the reason), spend shifts.
 
-    The first scenario is the reference. Writes compare.csv.
+    The first scenario is the reference. Writes compare.html, compare.xlsx and compare.csv.
 
     \b
     Example:
       planner compare scenarios/base.yaml scenarios/budget-cut-10.yaml scenarios/pessimistic-uplift.yaml
     """
-    from planner.analysis import compare_plans, plan_scenarios, write_csv
+    from planner.analysis import compare_plans, plan_scenarios
+    from planner.analysis_report import build_comparison_report
 
     if len(scenario_paths) < 2:
         raise click.UsageError("give at least two scenario files to compare")
+    parse_formats(formats)
     loaded = [load_for_analysis(path, time_limit, gap) for path in scenario_paths]
     plans = plan_scenarios([p for p, _ in loaded], [s for _, s in loaded], workers, progress_line("compare"))
     names = unique_names([s.name for _, s in loaded])
     result = compare_plans(plans, names)
     click.echo("\n".join(comparison_text(result)))
-    click.echo(f"\nWrote {write_csv(output / 'compare.csv', result.to_rows())}")
+    write_analysis(build_comparison_report(result), result.to_rows(), output, formats)
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -427,24 +442,29 @@ def comparison_text(result) -> list[str]:
 @click.option("--no-search", is_flag=True, help="Only the reasons from the plan: no re-solves.")
 @analysis_options
 def explain(scenario_path: Path, experience_ids: tuple[str, ...], steps: int, no_search: bool, workers: int, output: Path,
-            time_limit: float | None, gap: float | None) -> None:
+            formats: str, time_limit: float | None, gap: float | None) -> None:
     """Why each experience is in or out, and what it would take to change that.
 
     For each experience not funded: the reason in plain words and the uplift or cost
     multiplier at which it enters; for each funded one: the NPV the plan loses without it.
     The searches re-solve the plan a few times per experience: use --experience to explain
-    a few, or --no-search for the reasons alone. Writes explanations.csv.
+    a few, or --no-search for the reasons alone. Writes explanations.html, explanations.xlsx
+    and explanations.csv.
 
     \b
     Example:
       planner explain scenarios/base.yaml --experience CX-404 --experience CX-301
     """
-    from planner.analysis import write_csv
-    from planner.explain import explain as explain_plan
+    from planner.analysis import as_seen_by
+    from planner.analysis_report import build_explanations_report
+    from planner.explain import _check_ids, explain as explain_plan
 
+    parse_formats(formats)
     portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap)
+    _check_ids(portfolio, experience_ids)  # before the solve: a typo should not cost a plan
+    plan_now = plan_portfolio(*as_seen_by(portfolio, scenario))
     result = explain_plan(portfolio, scenario, experience_ids or None, search=not no_search, steps=steps, workers=workers,
-                          progress=progress_line("explain"))
+                          plan=plan_now, progress=progress_line("explain"))
     money = lambda value: format_money(value, result.currency)  # noqa: E731
     click.echo(f"Explanations: {result.scenario} (plan NPV {money(result.plan_npv)})")
     for e in result.items:
@@ -455,7 +475,7 @@ def explain(scenario_path: Path, experience_ids: tuple[str, ...], steps: int, no
             click.echo(f"  without it the plan loses {money(e.npv_loss)}{extra}")
         if e.to_enter:
             click.echo(f"  {e.to_enter}")
-    click.echo(f"\nWrote {write_csv(output / 'explanations.csv', result.to_rows())}")
+    write_analysis(build_explanations_report(result, plan_now), result.to_rows(), output, formats)
 
 
 @cli.command()
@@ -463,25 +483,28 @@ def explain(scenario_path: Path, experience_ids: tuple[str, ...], steps: int, no
 @click.option("--top", type=click.IntRange(min=0, max=50), default=8, show_default=True,
               help="Vary the uplift of this many funded experiences (most NPV first).")
 @analysis_options
-def sensitivity(scenario_path: Path, top: int, workers: int, output: Path, time_limit: float | None, gap: float | None) -> None:
+def sensitivity(scenario_path: Path, top: int, workers: int, output: Path, formats: str, time_limit: float | None, gap: float | None) -> None:
     """Which inputs move the plan most: a tornado of NPV with each input at its low and high value.
 
     Uplift low/high of the top funded experiences, and budget +-10%, discount rate +-2
     points, costs +-20%, capacity +-10%, every uplift low/high; each end is a re-solve.
-    Writes tornado.csv.
+    Writes tornado.html, tornado.xlsx and tornado.csv.
 
     \b
     Example:
       planner sensitivity scenarios/base.yaml --top 8 -o out
     """
-    from planner.analysis import sensitivity as tornado, write_csv
+    from planner.analysis import as_seen_by, sensitivity as tornado
+    from planner.analysis_report import build_tornado_report
 
+    parse_formats(formats)
     portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap)
-    result = tornado(portfolio, scenario, top=top, workers=workers, progress=progress_line("sensitivity"))
+    plan_now = plan_portfolio(*as_seen_by(portfolio, scenario))
+    result = tornado(portfolio, scenario, top=top, workers=workers, progress=progress_line("sensitivity"), base=plan_now)
     money = lambda value: format_money(value, result.currency) if value is not None else "infeasible"  # noqa: E731
     rows = [("Input", "Low", "High", "NPV at low", "NPV at high", "Swing")]
     for b in result.bars:
         rows.append((b.input, b.low, b.high, money(b.npv_low), money(b.npv_high), money(b.swing) if b.swing != float("inf") else "n/a"))
     click.echo(f"Sensitivity: {result.scenario} (plan NPV {money(result.base_npv)}), widest swing first")
     click.echo("\n".join(table(rows, right=(3, 4, 5))))
-    click.echo(f"\nWrote {write_csv(output / 'tornado.csv', result.to_rows())}")
+    write_analysis(build_tornado_report(result, plan_now), result.to_rows(), output, formats)

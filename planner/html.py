@@ -11,17 +11,22 @@ partial and no change here.
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from markupsafe import Markup
 
 from planner import charts
 from planner.report import Attention, Grid, QuarterRow, Report
+
+if TYPE_CHECKING:  # the what-if models import the solver stack; a plan's report does not need it
+    from planner.analysis import TornadoBar
+    from planner.analysis_report import FrontierRow, FrontierView, ShiftTable
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF ", "INR": "₹"}
@@ -75,9 +80,16 @@ def seconds(value: float | None) -> str:
     return MISSING if value is None else f"{value:.2f} s"
 
 
+def per_unit(value: float | None, currency: str = "EUR") -> str:
+    """Money per unit of money or time, to the cent below a thousand: '€0.72', '€12.5k'."""
+    if value is None or not math.isfinite(value):
+        return MISSING
+    return money(value, currency) if abs(value) >= 1_000 else f"{_sign(value)}{SYMBOLS.get(currency, currency + ' ')}{abs(value):,.2f}"
+
+
 def marginal_value(value: float, unit: str, currency: str = "EUR") -> str:
     """What one more unit of a rule is worth: '€0.35 of NPV per extra €1', '€12.5k per team-week'."""
-    worth = money(value, currency) if abs(value) >= 1_000 else f"{_sign(value)}{SYMBOLS.get(currency, currency + ' ')}{abs(value):,.2f}"
+    worth = per_unit(value, currency)
     if unit == currency:
         return f"{worth} of NPV per extra {money(1, currency)}"
     singular = unit[:-1] if unit.endswith("s") else unit
@@ -114,11 +126,80 @@ def heat_map(grid: Grid, title: str, currency: str) -> Markup:
                            _chart_money(currency), diverging=grid.measure == "npv")
 
 
+# ---------------------------------------------------------------------------------------
+# The what-if reports (planner.analysis_report)
+
+
+def frontier_chart(view: FrontierView, currency: str) -> Markup:
+    """NPV against budget, the scenario's budget (the chosen point) and the knee marked."""
+    points = view.feasible
+    marks = [charts.Mark(p.budget, p.npv, "scenario budget", charts.CHOSEN) for p in points if p.chosen]
+    marks += [charts.Mark(p.budget, p.npv, "knee", charts.KNEE, "diamond") for p in points if p.knee]
+    return charts.line_with_marks("NPV at each budget: the efficient frontier", [p.budget for p in points], [p.npv for p in points], marks,
+                                  f"budget over the horizon ({currency})", f"NPV ({currency})", _chart_money(currency), _chart_money(currency))
+
+
+def _point_text(point: FrontierRow, currency: str) -> str:
+    """The slider's reading for one point, formatted here like the tables."""
+    mark = f" ({point.mark})" if point.mark else ""
+    if not point.feasible:
+        return f"{money(point.budget, currency)}{mark}: {point.status}, no plan meets the rules"
+    status = "proven optimal" if point.status == "optimal" else f"{point.status}, gap {percent(point.gap, 2)}"
+    return (f"{money(point.budget, currency)}{mark}: NPV {money(point.npv, currency)}, ROI {percent(point.roi)}, "
+            f"{point.funded_count} experiences funded ({status})")
+
+
+def frontier_json(view: FrontierView, currency: str) -> Markup:
+    """The points for the budget slider, as JSON safe inside <script type="application/json">.
+
+    Every "<", ">" and "&" is written as a \\u escape, so no text from the inputs can close
+    the script element or open a comment; JSON.parse reads the escapes back.
+    """
+    data = {
+        "currency": currency,
+        "chosen": view.chosen_index,
+        "knee": view.knee_index,
+        "experiences": {e.id: {"name": e.name, "journey_stage": e.journey_stage, "channel": e.channel, "team": e.team}
+                        for e in view.experiences},
+        "points": [
+            {"budget": p.budget, "npv": p.npv, "roi": p.roi, "marginal_npv": p.marginal_npv, "status": p.status,
+             "chosen": p.chosen, "knee": p.knee, "funded": list(p.funded), "entered": list(p.entered), "left": list(p.left),
+             "text": _point_text(p, currency)}
+            for p in view.points
+        ],
+    }
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escaped)
+    return Markup(text)
+
+
+def tornado_chart(bars: Sequence[TornadoBar], currency: str) -> Markup:
+    items = [charts.Bar(b.input, b.change_low, b.change_high, b.low, b.high) for b in bars]
+    return charts.tornado("Change in NPV with each input at its low and its high value", items,
+                          f"change in NPV from the plan's ({currency})", lambda v: signed_money(v, currency))
+
+
+def shift_chart(table: ShiftTable, currency: str) -> Markup:
+    series = [charts.Series(name, table.column(n)) for n, name in enumerate(table.scenarios)]
+    return charts.grouped_bars(f"Spend by {table.label}, per scenario", table.values, series, f"{currency} over the horizon",
+                               table.label, _chart_money(currency))
+
+
+def change_colour(value: float, largest: float) -> str:
+    """Background of a heat-style table cell: green more spend, red less, white none."""
+    fill, _ = charts.heat_colour(value * 0.6, largest, diverging=True)
+    return fill
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "money": money, "signed_money": signed_money, "percent": percent, "number": number, "quarter": quarter,
-    "seconds": seconds, "marginal_value": marginal_value, "limit_value": limit_value,
+    "seconds": seconds, "marginal_value": marginal_value, "limit_value": limit_value, "per_unit": per_unit,
 }
-GLOBALS: dict[str, Callable[..., Any]] = {"spend_chart": spend_chart, "attention_chart": attention_chart, "heat_map": heat_map}
+GLOBALS: dict[str, Callable[..., Any]] = {
+    "spend_chart": spend_chart, "attention_chart": attention_chart, "heat_map": heat_map, "frontier_chart": frontier_chart,
+    "frontier_json": frontier_json, "tornado_chart": tornado_chart, "shift_chart": shift_chart, "change_colour": change_colour,
+}
 
 
 @lru_cache(maxsize=4)
@@ -137,5 +218,5 @@ def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
 
 
 def render_html(report: Report, templates: Path = TEMPLATES) -> str:
-    """The HTML report of a report model, as one self-contained page."""
-    return environment(templates).get_template("report.html.j2").render(report.context())
+    """The HTML report of a report model, as one self-contained page (templates/<kind>.html.j2)."""
+    return environment(templates).get_template(f"{report.kind}.html.j2").render(report.context())

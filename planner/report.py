@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -289,8 +290,8 @@ class InputOption:
 
 @dataclass(frozen=True)
 class Inputs:
-    experiences: tuple[InputExperience, ...]
-    options: tuple[InputOption, ...]
+    experiences: tuple[InputExperience, ...] = ()
+    options: tuple[InputOption, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -304,12 +305,17 @@ class Section:
 
 @dataclass(frozen=True)
 class Report:
-    """A whole report: title, currency, ordered sections, and the inputs echoed."""
+    """A whole report: title, currency, ordered sections, and the inputs echoed.
+
+    `kind` names the layouts: templates/<kind>.html.j2 and templates/<kind>.xlsx ("report"
+    for a plan; "frontier", "compare", "explanations", "tornado" for the what-if reports).
+    """
 
     title: str
     currency: str
     sections: tuple[Section, ...]
-    inputs: Inputs
+    inputs: Inputs = Inputs()
+    kind: str = "report"
 
     def section(self, key: str) -> Any:
         for section in self.sections:
@@ -597,6 +603,23 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+# A text cell starting with one of these is a formula to Excel, LibreOffice and Sheets.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A signed number or percentage ("-10%", "+1.5") cannot call anything: it stays as it is.
+_PLAIN_NUMBER = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?%?")
+
+
+def csv_text(text: str) -> str:
+    """Text for a CSV cell that a spreadsheet will not run: CSV injection is neutralised.
+
+    Text beginning with = + - @, a tab or a carriage return gets a leading single quote
+    (the OWASP convention), so a name like `=HYPERLINK(...)` from the inputs reads as text.
+    """
+    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def _csv_value(value: Any) -> Any:
     if value is None:
         return ""
@@ -605,7 +628,21 @@ def _csv_value(value: Any) -> Any:
     if isinstance(value, float):
         # repr keeps every digit, so the CSV round-trips exactly and stays byte-stable.
         return repr(round(value, 6))
+    if isinstance(value, str):
+        return csv_text(value)
     return value
+
+
+def csv_rows(rows: Sequence[dict[str, Any]]) -> bytes:
+    """Flat dicts with the same keys as CSV bytes (UTF-8, a header, CRLF); text neutralised, floats exact."""
+    buffer = io.StringIO()
+    if rows:
+        # Headers can be input too (a comparison names a column after each scenario).
+        fields = list(rows[0])
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow([csv_text(field) for field in fields])
+        writer.writerows([csv_text(value) if isinstance(value, str) else value for value in (row[f] for f in fields)] for row in rows)
+    return buffer.getvalue().encode("utf-8")
 
 
 def render_csv(report: Report) -> bytes:

@@ -883,9 +883,10 @@ def _zip(parts: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "report.xlsx"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE = TEMPLATES / "report.xlsx"
 
 
 def render_xlsx(report: Any, template: Path | None = None) -> bytes:
-    """The Excel report of a report model (`planner.report.Report`), from templates/report.xlsx."""
-    return render_template(read_template(template or TEMPLATE), report.context())
+    """The Excel report of a report model (`planner.report.Report`), from templates/<kind>.xlsx."""
+    return render_template(read_template(template or TEMPLATES / f"{report.kind}.xlsx"), report.context())

@@ -13,6 +13,7 @@ conventions.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -297,11 +298,15 @@ SHEETS = (
 )
 
 
-def build(path: Path) -> None:
+def build(path: Path, sheets: tuple[tuple[str, Callable[[Worksheet], None]], ...] | None = None) -> None:
+    """Write a template of `sheets` (name, maker) pairs, SHEETS by default: A4 landscape, fixed document dates."""
+    sheets = SHEETS if sheets is None else sheets
     workbook = Workbook()
     workbook.remove(workbook.active)
-    for name, make in SHEETS:
-        ws = workbook.create_sheet(name)
+    for name, _ in sheets:
+        workbook.create_sheet(name)
+    for name, make in sheets:  # every sheet exists first: a chart may plot another sheet's cells
+        ws = workbook[name]
         make(ws)
         ws.page_setup.orientation = "landscape"
         ws.page_setup.paperSize = ws.PAPERSIZE_A4
