@@ -68,7 +68,7 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None, start
         objective, bound = greedy.npv, None
     else:
         raise SolverError(f"the {settings.solver.upper()} solver found no plan within {settings.time_limit_seconds:g} s "
-                          f"({outcome.message}), and the greedy ranking cannot fund every mandatory experience")
+                          f"({outcome.message}), and the greedy ranking gives no valid plan either ({greedy.message})")
     best_bound = _best_bound(bound, lp.objective if lp.status == "optimal" else None, objective, status, settings.gap)
     check_started = time.perf_counter()
     decisions = make_decisions(portfolio, rules, cols, chosen)
@@ -240,14 +240,12 @@ def solve_isolated(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.n
         finally:
             for run in runs.values():
                 run.stop()
-    if "lp" not in results:
-        raise SolverError(f"the {settings.solver.upper()} solver did not finish even the LP relaxation "
-                          f"within {settings.time_limit_seconds:g} s; raise the time limit")
-    lp = results["lp"]
-    mip = results.get("mip")
-    if mip is None:
-        mip = replace(stopped_outcome(settings.time_limit_seconds), status="infeasible") if lp.status == "infeasible" \
-            else stopped_outcome(settings.time_limit_seconds)
+    # A solve that did not finish in time gives nothing: the plan then says it has no bound
+    # (no LP) or falls back to the greedy plan, labelled "heuristic" (no MIP).
+    lp = results.get("lp") or stopped_outcome(settings.time_limit_seconds)
+    mip = results.get("mip") or stopped_outcome(settings.time_limit_seconds)
+    if lp.status == "infeasible" and mip.stopped:
+        mip = replace(mip, status="infeasible")
     return mip, lp, build_seconds, time.monotonic() - started - build_seconds, counts
 
 
@@ -285,6 +283,31 @@ class _Ledger:
         return slice(max(0, int(cols.start[c])), max(0, int(cols.start[c] + cols.delivery[c])))
 
 
+def must_fund_order(portfolio: Portfolio, must: set[int], index: dict[str, int]) -> list[int]:
+    """The must-fund experiences and everything they require, each after its prerequisites.
+
+    An in-flight experience's start is history, so what it requires is not added for it.
+    Depth-first with an explicit stack (dependency cycles are rejected at the input boundary).
+    """
+    order: list[int] = []
+    seen: set[int] = set()
+    for root in sorted(must):
+        stack = [(root, False)]
+        while stack:
+            i, expanded = stack.pop()
+            if expanded:
+                order.append(i)
+                continue
+            if i in seen:
+                continue
+            seen.add(i)
+            stack.append((i, True))
+            experience = portfolio.experiences[i]
+            if experience.commitment is None:
+                stack += [(index[normalise_id(ref)], False) for ref in reversed(experience.requires)]
+    return order
+
+
 def weekly_attention(portfolio: Portfolio, cols: Columns) -> np.ndarray:
     weekly = np.zeros((len(cols), len(portfolio.teams)))
     for t, (ids, weeks) in enumerate(cols.attention):
@@ -293,12 +316,15 @@ def weekly_attention(portfolio: Portfolio, cols: Columns) -> np.ndarray:
 
 
 def greedy_baseline(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray) -> tuple[np.ndarray, Baseline]:
-    """Fund mandatory and forced-in experiences first, then the rest in order of ROI while they fit.
+    """Fund what must be funded first, then the rest in order of ROI while they fit.
 
-    Each experience takes its best-ROI (option, start) that fits the remaining budget and
-    capacity, has its prerequisites live before it starts and no funded alternative. An
-    experience whose own NPV is not positive is never picked for its own sake: that is the
-    spreadsheet habit, blind to enablers, which the optimiser must beat.
+    Mandatory, forced-in and in-flight experiences come first, each after everything it
+    requires (a prerequisite takes the choice that goes live soonest, then the cheapest;
+    a must-fund experience its cheapest). Then each other experience takes its best-ROI
+    (option, start) that fits the remaining budget and capacity, has its prerequisites live
+    before it starts and no funded alternative. An experience whose own NPV is not positive
+    is never picked for its own sake: that is the spreadsheet habit, blind to enablers,
+    which the optimiser must beat.
     """
     ledger = _Ledger(
         budget=np.array(portfolio.budget, dtype=float),
@@ -311,28 +337,39 @@ def greedy_baseline(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.
     by_experience = {}
     for c in np.nonzero(keep)[0].tolist():
         by_experience.setdefault(int(cols.experience[c]), []).append(c)
-    must = [i for i, e in enumerate(portfolio.experiences) if rules.must_fund(e)]
+    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
+    must = {i for i, e in enumerate(portfolio.experiences) if rules.must_fund(e)}
+    first = must_fund_order(portfolio, must, index)
+    needed = set(first)
+    enablers = needed - must
     ranked = sorted(
-        (i for i, ids in by_experience.items() if i not in must and npv[ids].max() > TOLERANCE),
+        (i for i, ids in by_experience.items() if i not in needed and npv[ids].max() > TOLERANCE),
         key=lambda i: (-roi[by_experience[i]].max(), i),
     )
-    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
     alternatives = alternatives_of(portfolio)
+    go_live_of = cols.go_live
     go_live: dict[int, int] = {}
     excluded: set[int] = set()
     chosen: list[int] = []
     missing: list[str] = []
-    for i in must + ranked:
+
+    def preference(i: int):
+        if i in enablers:  # live as soon as possible, so that what needs it can start
+            return lambda c: (go_live_of[c], cols.spend[c].sum(), c)
+        if i in must:
+            return lambda c: (cols.spend[c].sum(), cols.start[c])
+        return lambda c: (-roi[c], cols.start[c])
+
+    for i in first + ranked:
         experience = portfolio.experiences[i]
         if i in excluded:
             continue
-        # Mandatory items take the cheapest column that fits; the rest their best ROI.
-        order = sorted(by_experience.get(i, []), key=(lambda c: (cols.spend[c].sum(), cols.start[c])) if i in must else (lambda c: (-roi[c], cols.start[c])))
+        order = sorted(by_experience.get(i, []), key=preference(i))
         prerequisites = [index[normalise_id(r)] for r in experience.requires]
         for c in order:
             if experience.commitment is None and any(j not in go_live or go_live[j] >= cols.start[c] for j in prerequisites):
                 continue
-            if npv[c] <= TOLERANCE and i not in must:
+            if npv[c] <= TOLERANCE and i not in needed:
                 continue
             if ledger.fits(cols, c):
                 ledger.take(cols, c)

@@ -364,3 +364,54 @@ def test_plan_portfolio_works_from_a_script_fed_on_stdin_and_other_unguarded_cal
     done = subprocess.run(command, input=given, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["optimal", "1"]
+
+
+# ---------------------------------------------------------------------------------------
+# The greedy fallback and what must be funded
+
+
+def _solver_finds_nothing(monkeypatch) -> None:
+    """The MIP gives no plan in time (as a solver stopped at its deadline would); the LP still answers."""
+    real = optimise.solve_isolated
+
+    def stopped(portfolio, rules, cols, keep, warm):
+        _, lp, build_seconds, solve_seconds, counts = real(portfolio, rules, cols, keep, warm)
+        return optimise.stopped_outcome(portfolio.settings.time_limit_seconds), lp, build_seconds, solve_seconds, counts
+
+    monkeypatch.setattr(optimise, "solve_isolated", stopped)
+
+
+@pytest.mark.parametrize("how", ["mandatory", "forced in"])
+def test_greedy_fallback_funds_the_enabler_a_mandatory_or_forced_in_experience_requires(how, monkeypatch):
+    """The ROI ranking never funded an enabler for its own sake, so with the solver out of time planning raised SolverError."""
+    portfolio = small_portfolio()
+    if how == "mandatory":
+        portfolio = replace(portfolio, experiences=(portfolio.experiences[0], replace(portfolio.experiences[1], mandatory=True),
+                                                    portfolio.experiences[2]))
+        scenario = Scenario()
+    else:
+        scenario = Scenario(forced_in=("APP-1",))
+    _solver_finds_nothing(monkeypatch)
+    plan = plan_portfolio(portfolio, scenario)
+    assert plan.solve.status == "heuristic"
+    assert plan.greedy.feasible
+    assert {"DATA-1", "APP-1"} <= {d.experience.id for d in plan.funded}
+    assert plan.npv == pytest.approx(plan.greedy.npv)
+    assert check_plan(plan.portfolio, plan.scenario, plan.decisions) == []
+
+
+def test_greedy_funds_a_chain_of_prerequisites_listed_after_the_mandatory_experience():
+    """Prerequisites come first whatever the workbook order, each live before its dependent starts."""
+    base = small_portfolio()
+    option = FundingOption("standard", 10.0, 0.0, (("Digital", 5.0),), 1, 1.0)
+    data, app, web = base.experiences
+    mandatory = replace(web, mandatory=True, requires=("app-1",))
+    app = replace(app, options=(option,))
+    portfolio = replace(base, experiences=(mandatory, app, replace(data, options=(option,))))
+    cols = columns(portfolio)
+    keep = optimise.columns_on_offer(portfolio, optimise.Rules(), cols)
+    chosen, baseline = optimise.greedy_baseline(portfolio, optimise.Rules(), cols, keep)
+    assert baseline.feasible, baseline.message
+    assert set(baseline.funded) == {"WEB-1", "APP-1", "DATA-1"}
+    starts = {portfolio.experiences[int(cols.experience[c])].id: int(cols.start[c]) for c in chosen}
+    assert starts["DATA-1"] < starts["APP-1"] < starts["WEB-1"]
