@@ -17,6 +17,8 @@ workbooks are written with openpyxl's write-only mode (fast enough for 50,000 ex
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import contextlib
 import datetime
 import gc
@@ -24,14 +26,18 @@ import hashlib
 import io
 import itertools
 import math
+import operator
 import os
+import posixpath
 import re
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 import python_calamine
@@ -399,15 +405,45 @@ def read_workbook(path: str | Path) -> tuple[Portfolio | None, list[Problem], li
     findings = _Findings(path.name)
     try:
         data = path.read_bytes()
+    except OSError as error:
+        findings.error(f"cannot be read ({error.strerror or error})")
+        return None, findings.errors, findings.warnings
+    try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except (OSError, python_calamine.CalamineError, ValueError) as error:
-        findings.error(f"cannot be read as a workbook ({error})")
+    except (python_calamine.CalamineError, ValueError) as error:
+        findings.error(_unreadable(data, error))
         return None, findings.errors, findings.warnings
-    with _collector_paused():
-        portfolio = _Reader(book, findings).portfolio()
+    findings.sheets = list(book.sheet_names)
+    # Excel error values (#REF!, #DIV/0!...) are found by a second look at the sheets' XML
+    # (calamine reads them as blank cells). zlib inflates without holding the GIL, so the
+    # look runs on another core while calamine parses. The pool lives for this read only:
+    # a pool kept across reads would hang a child process forked after one.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool, _collector_paused():
+        portfolio = _Reader(book, findings, pool.submit(_excel_errors, data)).portfolio()
+    warnings = findings.in_order(findings.warnings)
     if portfolio is None or findings.errors:
-        return None, findings.errors, findings.warnings
-    return replace(portfolio, source=str(path), source_sha256=hashlib.sha256(data).hexdigest()), [], findings.warnings
+        return None, findings.in_order(findings.errors), warnings
+    return replace(portfolio, source=str(path), source_sha256=hashlib.sha256(data).hexdigest()), [], warnings
+
+
+_ENCRYPTED_OR_XLS = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE2 compound file: .xls, or an encrypted .xlsx
+
+
+def _unreadable(data: bytes, error: Exception) -> str:
+    """Why a file is not a workbook, in the words of someone who has to fix it."""
+    if not data:
+        return "is empty (0 bytes); expected an Excel workbook (.xlsx)"
+    if data.startswith(_ENCRYPTED_OR_XLS):
+        return ("is password-protected (encrypted) or an old .xls workbook; expected an .xlsx without a password: "
+                "open it in Excel, remove the password (File > Info > Protect Workbook) and save as .xlsx")
+    if not data.startswith(b"PK"):
+        kind = "text (a CSV file renamed .xlsx?)" if _looks_like_text(data) else "not a zip archive"
+        return f"is not an Excel workbook: the file is {kind}; open it in Excel and save it as .xlsx"
+    return f"cannot be read as a workbook ({error}); expected an .xlsx saved by Excel"
+
+
+def _looks_like_text(data: bytes) -> bool:
+    return b"\0" not in data[:4096]  # a binary file has NUL bytes; text (CSV, HTML) has none
 
 
 @contextlib.contextmanager
@@ -692,6 +728,24 @@ class _CellError(ValueError):
     """A cell's value does not fit its column; the message says what was found and what is expected."""
 
 
+# No portfolio has amounts (money, customers, team-weeks) above 10^15, and a solver loses
+# precision long before; such a number is a typo or a stand-in for "unlimited".
+_LARGEST = 1e15
+# Whole numbers are counts of quarters (horizon, delivery, ramp, tail): 100 years is plenty,
+# and a typo of 10^9 would otherwise have the planner build a label for every quarter.
+_LARGEST_WHOLE = 400
+
+
+@dataclass(frozen=True)
+class _ExcelError:
+    """A cell holding an Excel error value (#REF!, #DIV/0!, #N/A...): a formula that failed."""
+
+    code: str
+
+    def __str__(self) -> str:
+        return self.code
+
+
 _NUMBER_JUNK = re.compile(r"[\s\u00a0\u202f'€$£]")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
@@ -740,13 +794,19 @@ def _amount(raw: Any, column: Column) -> float:
     value = _number(raw)
     if value < 0:
         raise _CellError(f"{_show(raw)} is negative; expected a number >= 0")
-    return value
+    return _not_huge(value, raw)
 
 
 def _positive(raw: Any, column: Column) -> float:
     value = _number(raw)
     if value <= 0:
         raise _CellError(f"{_show(raw)} is not above 0; expected a positive number")
+    return _not_huge(value, raw)
+
+
+def _not_huge(value: float, raw: Any) -> float:
+    if value > _LARGEST:
+        raise _CellError(f"{_show(raw)} is too large; expected at most {_LARGEST:,.0f} (10^15)")
     return value
 
 
@@ -754,6 +814,8 @@ def _whole(raw: Any, column: Column) -> int:
     value = _number(raw)
     if not value.is_integer() or value < column.minimum:
         raise _CellError(f"{_show(raw)} is not a whole number >= {column.minimum}")
+    if value > _LARGEST_WHOLE:
+        raise _CellError(f"{_show(raw)} quarters is too many; expected a whole number from {column.minimum} to {_LARGEST_WHOLE}")
     return int(value)
 
 
@@ -825,6 +887,14 @@ _PARSERS: dict[str, Callable[[Any, Column], Any]] = {
 }
 
 
+def _parse(raw: Any, column: Column) -> Any:
+    """A filled cell's value as its column's kind; _CellError if it does not fit."""
+    if raw.__class__ is _ExcelError:
+        raise _CellError(f"{raw} is an Excel error value (a formula that failed); expected {_expected(column)}: "
+                         "fix the formula or type the value")
+    return _PARSERS[column.kind](raw, column)
+
+
 def _key(identifier: str) -> str:
     """domain.normalise_id for an id already read (stripped text): the cheap half of it."""
     return identifier.casefold()
@@ -845,17 +915,93 @@ def _is_numeric(raw: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------------------
+# Reading: Excel error values
+# ---------------------------------------------------------------------------------------
+
+_ERROR_CELL = re.compile(rb"""<c\b[^>]*\bt=["']e["'][^>]*>""")
+_CELL_REFERENCE = re.compile(rb"""\br=["']([A-Z]{1,3})([0-9]+)["']""")
+_CELL_VALUE = re.compile(rb"<v>([^<]*)</v>")
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RELATIONSHIP_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def _excel_errors(data: bytes) -> dict[str, dict[tuple[int, int], str]]:
+    """Cells holding an Excel error value, by sheet name and (row, column) counted from 0.
+
+    calamine reads an error cell as blank, which would let a broken formula pass for "no
+    value" (and an optional column's default). The sheet XML says what the cell holds. One
+    search for "<v>#" (every error value starts with #) clears a clean sheet; only a sheet
+    where it is found is scanned cell by cell.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            found: dict[str, dict[tuple[int, int], str]] = {}
+            for member in archive.namelist():
+                if member.startswith("xl/worksheets/") and member.endswith(".xml"):
+                    xml = archive.read(member)
+                    if b"<v>#" in xml:
+                        found[member] = _error_cells(xml)
+            if not found:
+                return {}
+            return {sheet: found[member] for sheet, member in _sheet_members(archive).items() if member in found}
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError, EOFError, zlib.error):
+        return {}  # calamine reports a damaged file; this scan only adds detail to a readable one
+
+
+def _error_cells(xml: bytes) -> dict[tuple[int, int], str]:
+    cells: dict[tuple[int, int], str] = {}
+    for match in _ERROR_CELL.finditer(xml):
+        reference = _CELL_REFERENCE.search(match.group(0))
+        if reference is None:
+            continue
+        end = xml.find(b"</c>", match.end())
+        value = _CELL_VALUE.search(xml, match.end(), end if end >= 0 else len(xml))
+        letters, number = reference.group(1).decode(), int(reference.group(2))
+        column = 0
+        for letter in letters:
+            column = column * 26 + ord(letter) - ord("A") + 1
+        cells[(number - 1, column - 1)] = value.group(1).decode("utf-8", "replace") if value else "#N/A"
+    return cells
+
+
+def _sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> the zip member holding its XML (xl/workbook.xml and its relationships)."""
+    targets: dict[str, str] = {}
+    for relationship in ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels")):
+        target = relationship.get("Target", "")
+        targets[relationship.get("Id", "")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    return {sheet.get("name", ""): targets.get(sheet.get(_RELATIONSHIP_NS + "id", ""), "")
+            for sheet in workbook.iter(_MAIN_NS + "sheet")}
+
+
+def _mark_excel_errors(rows: list[list[Any]], errors: dict[tuple[int, int], str]) -> None:
+    """Put each error value back in the cell calamine read as blank."""
+    for (row, column), code in errors.items():
+        if row < len(rows) and column < len(rows[row]):
+            rows[row][column] = _ExcelError(code)
+
+
+# ---------------------------------------------------------------------------------------
 # Reading: sheets and tables
 # ---------------------------------------------------------------------------------------
 
 
 @dataclass
 class _Findings:
-    """Errors and warnings found so far, each located as the user sees the workbook."""
+    """Errors and warnings found so far, each located as the user sees the workbook.
+
+    Each problem remembers its place (sheet, row, column) so the lists can be given in the
+    order a user walks the workbook: sheet by sheet as the tabs run, then row, then column.
+    """
 
     file: str
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    # The workbook's sheets in tab order, and each header's column position by (sheet, header text).
+    sheets: list[str] = field(default_factory=list)
+    columns: dict[tuple[str, str], int] = field(default_factory=dict)
+    places: dict[Problem, tuple[str | None, int | None, str | None]] = field(default_factory=dict)
 
     def where(self, sheet: str | None = None, row: int | None = None, column: str | None = None) -> str:
         parts = [self.file]
@@ -868,10 +1014,23 @@ class _Findings:
         return ", ".join(parts)
 
     def error(self, message: str, sheet: str | None = None, row: int | None = None, column: str | None = None) -> None:
-        self.errors.append(Problem(self.where(sheet, row, column), message))
+        self.errors.append(self._placed(Problem(self.where(sheet, row, column), message), sheet, row, column))
 
     def warn(self, message: str, sheet: str | None = None, row: int | None = None, column: str | None = None) -> None:
-        self.warnings.append(Problem(self.where(sheet, row, column), message, "warning"))
+        self.warnings.append(self._placed(Problem(self.where(sheet, row, column), message, "warning"), sheet, row, column))
+
+    def _placed(self, problem: Problem, sheet: str | None, row: int | None, column: str | None) -> Problem:
+        self.places[problem] = (sheet, row, column)
+        return problem
+
+    def in_order(self, problems: list[Problem]) -> list[Problem]:
+        """Problems top to bottom: the file's own first, then by sheet tab, row and column (a stable sort)."""
+        def place(problem: Problem) -> tuple[int, int, int]:
+            sheet, row, column = self.places.get(problem, (None, None, None))
+            tab = -1 if sheet is None else (self.sheets.index(sheet) if sheet in self.sheets else len(self.sheets))
+            position = -1 if column is None else self.columns.get((sheet, column), 1_000_000)
+            return tab, row or 0, position
+        return sorted(problems, key=place)
 
 
 @dataclass
@@ -927,6 +1086,7 @@ def _map_columns(header: list[Any], table: _Table, findings: _Findings) -> tuple
         if _blank(cell):
             continue
         text = _text(cell, spec.id_column)
+        findings.columns.setdefault((table.sheet, text), index)
         column = _match(lookup, text)
         label = _header_quarter(text) if spec is TEAMS and column is None else None
         if column is not None and column.key in table.headers:
@@ -951,8 +1111,8 @@ def _map_columns(header: list[Any], table: _Table, findings: _Findings) -> tuple
     return mapped, quarters
 
 
-def _read_table(book: Any, sheet: str, spec: SheetSpec, findings: _Findings) -> _Table | None:
-    rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+def _read_table(rows: list[list[Any]], sheet: str, spec: SheetSpec, findings: _Findings) -> _Table | None:
+    """A sheet's cells (rows of calamine values from A1) as a table: header found, columns mapped, cells parsed."""
     header_index = _find_header(rows, spec)
     if header_index is None:
         expected = ", ".join(c.label for c in spec.columns if c.required)
@@ -966,54 +1126,90 @@ def _read_table(book: Any, sheet: str, spec: SheetSpec, findings: _Findings) -> 
     value_columns = [(index, column) for index, column in mapped] + [
         (index, Column(f"capacity:{label}", label, "amount", "")) for label, index in quarters.items()
     ]
-    data = [(number, row) for number, row in enumerate(rows[header_index + 1:], start=header_index + 2)
-            if _is_data_row(row, id_index, table, number, findings)]
-    table.rows = [_Row(number, {}) for number, _ in data]
-    # Column by column: a clean column is checked in a few passes instead of cell by cell.
+    numbers, body = _data_rows(rows, header_index, id_index, table, findings)
+    table.rows = [_Row(number, {}) for number in numbers]
+    # Column by column: a clean column is checked in a few passes at C speed instead of cell by cell.
+    columns = list(zip(*body)) if body else [() for _ in rows[header_index]]
+    dicts = [row.values for row in table.rows]
     for index, column in value_columns:
-        cells = [row[index] for _, row in data]
+        cells = columns[index]
         values = _clean_column(cells, column)
         if values is None:
-            values = [_parse_cell(cell, column, parsed, table, findings) for cell, parsed in zip(cells, table.rows)]
-        key = column.key
-        for parsed, value in zip(table.rows, values):
-            if value is not None:
-                parsed.values[key] = value
+            required = column.required
+            values = [None if cell == "" and not required else _parse_cell(cell, column, parsed, table, findings)
+                      for cell, parsed in zip(cells, table.rows)]
+        _store(dicts, column.key, values)
     return table
 
 
-def _clean_column(cells: list[Any], column: Column) -> list[Any] | None:
+def _store(dicts: list[dict[str, Any]], key: str, values: list[Any]) -> None:
+    """dicts[i][key] = values[i] wherever the value is not None (a blank cell leaves the key out).
+
+    map/compress/deque keep the loop in C: half a million cells go by in a few milliseconds.
+    """
+    if None in values:
+        present = list(map(operator.is_not, values, itertools.repeat(None)))
+        dicts, values = list(itertools.compress(dicts, present)), list(itertools.compress(values, present))
+    collections.deque(map(operator.setitem, dicts, itertools.repeat(key), values), maxlen=0)
+
+
+def _data_rows(rows: list[list[Any]], header_index: int, id_index: int, table: _Table,
+               findings: _Findings) -> tuple[list[int], list[list[Any]]]:
+    """The Excel row numbers and cells of the data rows under the header.
+
+    Blank rows, totals rows and rows without an id are left out (the last two with a
+    warning). A row whose id is ordinary text is data without a closer look.
+    """
+    start = header_index + 1
+    body = rows[start:]
+    unusual = [index for index, row in enumerate(body)
+               if not ((identifier := row[id_index]).__class__ is str and identifier[:1].isalnum()
+                       and identifier[:1] not in _TOTALS_INITIALS)]
+    skipped = {index for index in unusual if not _is_data_row(body[index], id_index, table, start + index + 1, findings)}
+    numbers = [start + 1 + index for index in range(len(body)) if index not in skipped]
+    if skipped:
+        body = [row for index, row in enumerate(body) if index not in skipped]
+    return numbers, body
+
+
+def _clean_column(cells: Sequence[Any], column: Column) -> list[Any] | None:
     """The column's values (None where blank) when every cell is obviously fine; else None.
 
-    This is the fast path for 10,000-experience workbooks; anything unusual (text in a number
-    column, a blank required cell, a value out of range) goes cell by cell instead.
+    This is the fast path for 10,000-experience workbooks: each test is one pass in C
+    (`in`, set, map, min, max). Anything unusual (text in a number column, a blank required
+    cell, a value out of range, a number as an id) goes cell by cell instead.
     """
     kind = column.kind
-    filled = [cell for cell in cells if cell != ""]
-    if column.required and len(filled) != len(cells):
+    has_blank = "" in cells
+    if column.required and has_blank:
         return None
+    filled = [cell for cell in cells if cell != ""] if has_blank else cells
     if not filled:
         return [None] * len(cells)
-    if kind == "choice" and all(cell in column.choices for cell in filled):
-        return [cell or None for cell in cells]
-    if kind == "yesno" and all(cell in _YES_NO_WORDS for cell in filled):
-        return [_YES_NO_WORDS.get(cell) for cell in cells]
+    types = set(map(type, filled))
     if kind in ("text", "id", "team"):
-        if not all(cell.__class__ is str for cell in cells):
+        if types != {str}:
             return None
-        values = [cell.strip() or None for cell in cells]
-        return None if column.required and None in values else values
-    if kind not in ("amount", "positive", "fraction", "whole") or not all(cell.__class__ is float for cell in filled):
+        stripped = list(map(str.strip, cells))
+        if "" not in stripped:
+            return stripped
+        return None if column.required else [text or None for text in stripped]
+    if kind == "choice" and types == {str} and set(filled) <= set(column.choices):
+        return [cell or None for cell in cells]
+    if kind == "yesno" and types == {str} and set(filled) <= _YES_NO_WORDS.keys():
+        return list(map(_YES_NO_WORDS.get, cells))
+    if kind not in ("amount", "positive", "fraction", "whole") or not types <= {float, int}:
         return None
     # calamine never returns NaN or infinity (Excel cannot store them), so min and max are safe.
-    low, high = (min(filled), max(filled)) if filled else (0.0, 0.0)
-    fits = {"amount": low >= 0, "positive": low > 0, "fraction": low >= 0 and high <= 1,
-            "whole": low >= column.minimum and all(cell.is_integer() for cell in filled)}[kind]
+    low, high = min(filled), max(filled)
+    fits = {"amount": low >= 0 and high <= _LARGEST, "positive": low > 0 and high <= _LARGEST, "fraction": low >= 0 and high <= 1,
+            "whole": low >= column.minimum and high <= _LARGEST_WHOLE and all(map(float.is_integer, map(float, filled)))}[kind]
     if not fits:
         return None
-    if kind == "whole":
-        return [int(cell) if cell != "" else None for cell in cells]
-    return [cell if cell != "" else None for cell in cells]
+    convert = int if kind == "whole" else float
+    if not has_blank:
+        return list(cells) if types == {convert} else list(map(convert, cells))
+    return [None if cell == "" else convert(cell) for cell in cells]
 
 
 def _parse_cell(raw: Any, column: Column, row: _Row, table: _Table, findings: _Findings) -> Any:
@@ -1024,7 +1220,7 @@ def _parse_cell(raw: Any, column: Column, row: _Row, table: _Table, findings: _F
             findings.error(f"is blank; expected {_expected(column)}", table.sheet, row.number, table.header(column.key))
         return None
     try:
-        return _PARSERS[column.kind](raw, column)
+        return _parse(raw, column)
     except _CellError as error:
         row.failed.add(column.key)
         findings.error(str(error), table.sheet, row.number, table.header(column.key))
@@ -1057,7 +1253,7 @@ def _expected(column: Column) -> str:
     return {
         "amount": "a number >= 0", "positive": "a number > 0", "fraction": "a fraction between 0 and 1",
         "whole": f"a whole number >= {column.minimum}", "quarter": "a quarter like 2027Q1 or FY28 Q1", "yesno": "yes or no",
-        "choice": " or ".join(column.choices),
+        "choice": " or ".join(column.choices), "ids": "experience ids separated by commas",
     }.get(column.kind, f"the {column.label.casefold()}")
 
 
@@ -1069,10 +1265,12 @@ def _expected(column: Column) -> str:
 class _Reader:
     """Reads every sheet, then checks the cross-references between them, locating each problem."""
 
-    def __init__(self, book: Any, findings: _Findings):
+    def __init__(self, book: Any, findings: _Findings, excel_errors: concurrent.futures.Future[dict[str, dict[tuple[int, int], str]]]):
         self.book = book
         self.findings = findings
         self.tables: dict[str, _Table | None] = {}
+        # Excel error values by sheet name and cell, found while the sheets are parsed.
+        self.excel_errors = excel_errors
 
     def portfolio(self) -> Portfolio | None:
         self._read_sheets()
@@ -1099,8 +1297,15 @@ class _Reader:
                 self.findings.error(f'sheets "{found[spec.name]}" and "{name}" both mean {spec.name}; keep one', name)
                 continue
             found[spec.name] = name
+            try:
+                rows = self.book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            except python_calamine.CalamineError as error:
+                self.findings.error(f"cannot be read ({error}); the file is damaged: open it in Excel and save it again", name)
+                self.tables[spec.name] = None
+                continue
+            _mark_excel_errors(rows, self.excel_errors.result().get(name, {}))
             read = _read_settings_table if spec is SETTINGS_SHEET else _read_table
-            self.tables[spec.name] = read(self.book, name, spec, self.findings)
+            self.tables[spec.name] = read(rows, name, spec, self.findings)
         for spec in SHEETS:
             if spec.name not in found and spec.required and spec is not BUDGET:
                 sheets = ", ".join(self.book.sheet_names)
@@ -1222,6 +1427,11 @@ class _Reader:
     # -- experiences and options ----------------------------------------------------------
 
     def _experiences(self, settings: Settings, labels: list[str], teams: dict[str, Team]) -> tuple[Experience, ...]:
+        table = self.tables.get(EXPERIENCES.name)
+        if table is None or EXPERIENCES.id_column.key not in table.headers:
+            # Missing, unreadable or without an ID column (reported already): checking every
+            # option against no experiences would only bury that one problem under hundreds.
+            return ()
         rows = self._unique_experiences()
         options = self._options(rows, teams)
         self._check_experiences(rows, options, labels, teams)
@@ -1230,7 +1440,7 @@ class _Reader:
         if self.findings.errors:
             return ()
         ids = {key: row.values["id"] for key, row in rows.items()}
-        experiences = tuple(self._experience(row, options[key], labels, teams, ids) for key, row in rows.items())
+        experiences = self._build_experiences(rows, options, labels, teams, ids)
         if not commitments:
             return experiences
         return tuple(replace(e, commitment=commitments[e.id.casefold()]) if e.id.casefold() in commitments else e for e in experiences)
@@ -1283,15 +1493,20 @@ class _Reader:
         """Options by experience key and case-folded option name, each with its shared attention."""
         options: dict[str, dict[str, dict[str, Any]]] = {key: {} for key in experiences}
         for row in self._rows(OPTIONS):
-            key = self._experience_key(OPTIONS, row, experiences)
-            if key is None:
+            values = row.values
+            # The common case inline (30,000 rows at scale): an id as its experience row spells it.
+            key = values.get("experience_id", "").casefold()
+            if key not in experiences:
+                key = self._experience_key(OPTIONS, row, experiences)
+                if key is None:
+                    continue
+            name = values.get("option") or _DEFAULT_OPTION
+            folded, known = name.casefold(), options[key]
+            if folded in known:
+                self._error(OPTIONS, row, "option", f'option "{name}" of experience "{values["experience_id"]}" appears twice')
                 continue
-            name = row.values.get("option") or _DEFAULT_OPTION
-            if name.casefold() in options[key]:
-                self._error(OPTIONS, row, "option", f'option "{name}" of experience "{row.values["experience_id"]}" appears twice')
-                continue
-            row.values["option"], row.values["shared"] = name, []
-            options[key][name.casefold()] = row.values
+            values["option"], values["shared"] = name, []
+            known[folded] = values
         for row in self._rows(SHARED_ATTENTION):
             key = self._experience_key(SHARED_ATTENTION, row, experiences)
             if key is not None:
@@ -1317,7 +1532,7 @@ class _Reader:
             self._error(SHARED_ATTENTION, row, "option",
                         f'"{name}" is not an option of experience "{row.values["experience_id"]}" on sheet Options (its options: {known})')
         elif team is not None and team.casefold() not in teams:
-            self._error(SHARED_ATTENTION, row, "team", self._unknown_team(team, teams))
+            self._unknown_team(SHARED_ATTENTION, row, team, teams)
         elif team is not None and team.casefold() == str(experience.values.get("team", "")).casefold():
             self._error(SHARED_ATTENTION, row, "team", f'"{team}" owns the experience; put its team-weeks in the Attention column of Options')
         elif team is not None and any(t.casefold() == team.casefold() for t, _ in option["shared"]):
@@ -1325,10 +1540,12 @@ class _Reader:
         elif team is not None and "attention" in row.values:
             option["shared"].append((teams[team.casefold()].name, row.values["attention"]))
 
-    @staticmethod
-    def _unknown_team(team: str, teams: dict[str, Team]) -> str:
+    def _unknown_team(self, spec: SheetSpec, row: _Row, team: str, teams: dict[str, Team]) -> None:
+        table = self.tables.get(TEAMS.name)
+        if table is None or TEAMS.id_column.key not in table.headers:
+            return  # no readable Teams sheet (reported already): every team would be unknown
         known = ", ".join(t.name for t in teams.values()) or "none"
-        return f'"{team}" is not a team on sheet Teams (teams: {known})'
+        self._error(spec, row, "team", f'"{team}" is not a team on sheet Teams (teams: {known})')
 
     def _check_experiences(self, rows: dict[str, _Row], options: dict[str, dict[str, dict[str, Any]]],
                            labels: list[str], teams: dict[str, Team]) -> None:
@@ -1336,7 +1553,7 @@ class _Reader:
             values = row.values
             team = values.get("team")
             if team is not None and team.casefold() not in teams:
-                self._error(EXPERIENCES, row, "team", self._unknown_team(team, teams))
+                self._unknown_team(EXPERIENCES, row, team, teams)
             base = values.get("uplift_base")
             low, high = values.get("uplift_low", base), values.get("uplift_high", base)
             if None not in (low, base, high) and not low <= base <= high:
@@ -1367,25 +1584,37 @@ class _Reader:
             self._error(EXPERIENCES, rows[cycle[0]], "requires", f"circular dependency: {names} (rows {numbers})")
 
     @staticmethod
-    def _experience(row: _Row, options: dict[str, dict[str, Any]], labels: list[str], teams: dict[str, Team],
-                    ids: dict[str, str]) -> Experience:
-        """The experience of a checked row; references and team names as the workbook spells their targets."""
-        values = row.values
-        owner = teams[values["team"].casefold()].name
-        base = values["uplift_base"]
-        return Experience(
-            id=values["id"], name=values.get("name", ""), description=values.get("description", ""),
-            journey_stage=values.get("journey_stage", ""), channel=values.get("channel", ""),
-            product_line=values.get("product_line", ""), layer=values["layer"], team=owner,
-            reach_per_quarter=values["reach_per_quarter"], outcome=values.get("outcome", ""),
-            value_per_outcome=values["value_per_outcome"],
-            uplift_low=values.get("uplift_low", base), uplift_base=base, uplift_high=values.get("uplift_high", base),
-            options=tuple(_funding_option(option, owner) for option in options.values()),
-            mandatory=values.get("mandatory", False),
-            requires=tuple(ids[_key(r)] for r in values.get("requires", ())),
-            excludes=tuple(ids[_key(r)] for r in values.get("excludes", ())),
-            earliest_start=labels.index(values["earliest_start"]) if "earliest_start" in values else 0,
-        )
+    def _build_experiences(rows: dict[str, _Row], options: dict[str, dict[str, dict[str, Any]]], labels: list[str],
+                           teams: dict[str, Team], ids: dict[str, str]) -> tuple[Experience, ...]:
+        """The experiences of checked rows; references and team names as the workbook spells their targets.
+
+        One loop with its look-ups made once (team spellings, quarter positions): it runs
+        for every experience of a 50,000-row workbook.
+        """
+        owners: dict[str, str] = {}
+        starts = {label: index for index, label in enumerate(labels)}
+        experiences: list[Experience] = []
+        for key, row in rows.items():
+            values = row.values
+            get = values.get
+            team = values["team"]
+            owner = owners.get(team) or owners.setdefault(team, teams[team.casefold()].name)
+            base = values["uplift_base"]
+            requires, excludes = get("requires"), get("excludes")
+            experiences.append(Experience(
+                id=values["id"], name=get("name", ""), description=get("description", ""),
+                journey_stage=get("journey_stage", ""), channel=get("channel", ""),
+                product_line=get("product_line", ""), layer=values["layer"], team=owner,
+                reach_per_quarter=values["reach_per_quarter"], outcome=get("outcome", ""),
+                value_per_outcome=values["value_per_outcome"],
+                uplift_low=get("uplift_low", base), uplift_base=base, uplift_high=get("uplift_high", base),
+                options=tuple([_funding_option(option, owner) for option in options[key].values()]),
+                mandatory=get("mandatory", False),
+                requires=tuple([ids[_key(r)] for r in requires]) if requires else (),
+                excludes=tuple([ids[_key(r)] for r in excludes]) if excludes else (),
+                earliest_start=starts[values["earliest_start"]] if "earliest_start" in values else 0,
+            ))
+        return tuple(experiences)
 
 
 def _commitment(values: dict[str, Any], option: dict[str, Any], start: int) -> Commitment:
@@ -1400,17 +1629,17 @@ def _commitment(values: dict[str, Any], option: dict[str, Any], start: int) -> C
 
 
 def _funding_option(values: dict[str, Any], owner: str) -> FundingOption:
+    get, shared = values.get, values["shared"]
     return FundingOption(
-        name=values["option"], one_off_cost=values["one_off_cost"],
-        run_cost_per_quarter=values.get("run_cost_per_quarter", 0.0),
-        attention=((owner, values["attention"]), *values["shared"]),
-        delivery_quarters=values["delivery_quarters"], uplift_share=values.get("uplift_share", 1.0),
+        name=values["option"], one_off_cost=values["one_off_cost"], run_cost_per_quarter=get("run_cost_per_quarter", 0.0),
+        attention=((owner, values["attention"]), *shared) if shared else ((owner, values["attention"]),),
+        delivery_quarters=values["delivery_quarters"], uplift_share=get("uplift_share", 1.0),
     )
 
 
-def _read_settings_table(book: Any, sheet: str, spec: SheetSpec, findings: _Findings) -> _Table | None:
+def _read_settings_table(rows: list[list[Any]], sheet: str, spec: SheetSpec, findings: _Findings) -> _Table | None:
     """The Settings sheet: rows of Setting | Value, each value read by its setting's kind."""
-    table = _read_table(book, sheet, spec, findings)
+    table = _read_table(rows, sheet, spec, findings)
     if table is None:
         return None
     if "value" not in table.headers:
@@ -1438,7 +1667,7 @@ def _parse_setting(setting: Column, row: _Row, table: _Table, findings: _Finding
     if raw is None or _blank(raw):
         return None
     try:
-        return _Row(row.number, {"key": setting.key, "value": _PARSERS[setting.kind](raw, setting)})
+        return _Row(row.number, {"key": setting.key, "value": _parse(raw, setting)})
     except _CellError as error:
         findings.error(f"{setting.label}: {error}", table.sheet, row.number, table.header("value"))
         return None

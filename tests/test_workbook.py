@@ -7,9 +7,11 @@ from small tables of rows; nothing is fetched.
 from __future__ import annotations
 
 import copy
+import datetime
 import hashlib
 import os
 import stat
+import zipfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +20,9 @@ from typing import Any
 import openpyxl
 import pytest
 import xlsxwriter
+from click.testing import CliRunner
 
+from planner.cli import cli
 from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
 from planner.errors import InputError, Problem
 from planner.workbook import (
@@ -69,6 +73,24 @@ def build(path: Path, sheets: Sheets) -> Path:
         for row in rows:
             sheet.append(row)
     workbook.save(path)
+    return path
+
+
+def build_with_formulas(path: Path, sheets: Sheets, formulas: dict[tuple[str, str], tuple[str, Any]]) -> Path:
+    """Like build, with formulas and the values Excel cached for them: (sheet, cell) -> (formula, cached value).
+
+    xlsxwriter writes a cached error value (#REF!, #DIV/0!) as Excel does, as an error cell.
+    """
+    workbook = xlsxwriter.Workbook(str(path))
+    for name, rows in sheets.items():
+        sheet = workbook.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None:
+                    sheet.write(r, c, value)
+    for (name, reference), (formula, cached) in formulas.items():
+        workbook.get_worksheet_by_name(name).write_formula(reference, formula, None, cached)
+    workbook.close()
     return path
 
 
@@ -319,6 +341,18 @@ BAD: list[tuple[str, list[Edit], str | None, int | None, str | None, str]] = [
      "Settings", 2, "Value", 'Horizon: "eight" is not a number'),
     ("unknown solver", [cell("Settings", 3, "Value", "gurobi")],
      "Settings", 3, "Value", '"gurobi" is not a solver; expected cbc or highs'),
+    ("self-dependency", [cell("Experiences", 3, "Requires", "b2")],
+     "Experiences", 3, "Requires", "circular dependency: B2 -> B2"),
+    ("huge number", [cell("Options", 2, "One-off cost", 1e20)],
+     "Options", 2, "One-off cost", "100000000000000000000 is too large; expected at most 1,000,000,000,000,000 (10^15)"),
+    ("huge number typed as text", [cell("Teams", 2, "Capacity per quarter", "1e400")],
+     "Teams", 2, "Capacity per quarter", '"1e400" is too large'),
+    ("huge horizon", [cell("Settings", 2, "Value", 10**9)],
+     "Settings", 2, "Value", "Horizon: 1000000000 quarters is too many; expected a whole number from 1 to 400"),
+    ("date where a number is expected", [cell("Experiences", 3, "Reach per quarter", datetime.datetime(2027, 3, 1))],
+     "Experiences", 3, "Reach per quarter", "2027-03-01 is a date or time; expected a number"),
+    ("sheet with no header", [lambda sheets: sheets.update(Teams=[["Teams FY27"], [], ["ask Maria"]])],
+     "Teams", None, None, "no header row found; expected a row naming the columns Team"),
 ]
 
 
@@ -358,13 +392,143 @@ def test_every_problem_is_reported_in_one_pass(tmp_path: Path) -> None:
     assert "6 problems in the inputs" in str(raised.value)
 
 
-def test_a_file_that_is_not_a_workbook_is_an_input_error(tmp_path: Path) -> None:
-    path = tmp_path / "notes.xlsx"
-    path.write_text("not a workbook")
-    with pytest.raises(InputError, match="cannot be read as a workbook"):
+def test_problems_are_listed_top_to_bottom_in_the_workbook_s_sheet_order(tmp_path: Path) -> None:
+    # Budget is the first tab here; cross-sheet checks (unknown team, unknown requires) run
+    # after the cell checks, yet each problem is listed where a user walking the workbook meets it.
+    sheets = edited(
+        cell("Experiences", 4, "Team", "Nobody"),
+        cell("Experiences", 3, "Requires", "Z9"),
+        cell("Experiences", 3, "Reach per quarter", "12k"),
+        cell("Experiences", 2, "Layer", "middle"),
+        cell("Options", 2, "One-off cost", -1),
+        cell("Budget", 3, "Budget", "lots"),
+    )
+    sheets = {"Budget": sheets.pop("Budget"), **sheets}
+    _, errors, _ = read_workbook(build(tmp_path / "bad.xlsx", sheets))
+    assert [p.where.removeprefix("bad.xlsx, ") for p in errors] == [
+        'sheet Budget, row 3, column "Budget"',
+        'sheet Experiences, row 2, column "Layer"',
+        'sheet Experiences, row 3, column "Reach per quarter"',
+        'sheet Experiences, row 3, column "Requires"',
+        'sheet Experiences, row 4, column "Team"',
+        'sheet Options, row 2, column "One-off cost"',
+    ]
+
+
+def test_problems_of_the_file_come_before_those_of_its_sheets(tmp_path: Path) -> None:
+    sheets = edited(drop_sheet("Teams"), cell("Experiences", 3, "Reach per quarter", "12k"))
+    _, errors, _ = read_workbook(build(tmp_path / "bad.xlsx", sheets))
+    assert errors[0].message.startswith("sheet Teams is missing")
+    assert 'sheet Experiences, row 3, column "Reach per quarter"' in errors[1].where
+
+
+@pytest.mark.parametrize(("where", "formula", "cached", "column"), [
+    ("Options!C2", "=1/0", "#DIV/0!", "One-off cost"),           # required: was reported as a blank cell
+    ("Options!D2", "=#REF!*2", "#REF!", "Run cost per quarter"),  # optional: was read as blank, so 0
+    ("Experiences!G3", "=NA()", "#N/A", "Uplift low"),            # optional: was read as blank, so the base uplift
+    ("Experiences!A4", "=#REF!", "#REF!", "ID"),                  # an id: the row was skipped as having none
+])
+def test_an_excel_error_value_is_an_error_not_a_blank_cell(tmp_path: Path, where: str, formula: str, cached: str, column: str) -> None:
+    sheet, reference = where.split("!")
+    path = build_with_formulas(tmp_path / "errors.xlsx", BASE, {(sheet, reference): (formula, cached)})
+    portfolio, errors, _ = read_workbook(path)
+    assert portfolio is None
+    row = int(reference[1:])
+    assert any(located(p, sheet, row, column) and p.message.startswith(f"{cached} is an Excel error value") for p in errors), \
+        "\n".join(map(str, errors))
+
+
+def test_an_unreadable_sheet_is_one_problem_not_a_cascade(tmp_path: Path) -> None:
+    path = build(tmp_path / "damaged.xlsx", BASE)
+    damaged = tmp_path / "damaged-copy.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(damaged, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry)
+            target.writestr(entry, data[: len(data) // 2] if entry.filename == "xl/worksheets/sheet1.xml" else data)
+    _, errors, _ = read_workbook(damaged)
+    assert [(p.where, p.message.split(" (")[0]) for p in errors] == [("damaged-copy.xlsx, sheet Experiences", "cannot be read")]
+    assert "the file is damaged: open it in Excel and save it again" in errors[0].message
+
+
+def _zip_that_is_not_a_workbook(path: Path) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("word/document.xml", "<document/>")
+
+
+# An encrypted (password-protected) .xlsx is not a zip: Excel wraps it in an OLE2 compound
+# file, which starts with this signature, as an old .xls does.
+_OLE2 = bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504)
+
+BAD_FILES: list[tuple[str, Callable[[Path], Any], str]] = [
+    ("empty file", lambda path: path.write_bytes(b""), "is empty (0 bytes); expected an Excel workbook (.xlsx)"),
+    ("csv renamed .xlsx", lambda path: path.write_text("ID,Name\nCX-1,Returns\n"),
+     "is not an Excel workbook: the file is text (a CSV file renamed .xlsx?); open it in Excel and save it as .xlsx"),
+    ("password-protected", lambda path: path.write_bytes(_OLE2), "is password-protected (encrypted) or an old .xls workbook"),
+    ("binary that is not a zip", lambda path: path.write_bytes(bytes(range(256)) * 4), "is not an Excel workbook: the file is not a zip archive"),
+    ("zip that is not a workbook", _zip_that_is_not_a_workbook, "cannot be read as a workbook"),
+    ("absent file", lambda path: None, "cannot be read (No such file or directory)"),
+]
+
+
+@pytest.mark.parametrize(("make", "message"), [case[1:] for case in BAD_FILES], ids=[case[0] for case in BAD_FILES])
+def test_a_file_that_is_not_a_workbook_is_one_clear_problem(tmp_path: Path, make: Callable[[Path], Any], message: str) -> None:
+    path = tmp_path / "inputs.xlsx"
+    make(path)
+    with pytest.raises(InputError) as raised:
         read_portfolio(path)
-    with pytest.raises(InputError):
-        read_portfolio(tmp_path / "absent.xlsx")
+    assert [(p.where, message in p.message) for p in raised.value.problems] == [("inputs.xlsx", True)], raised.value.problems
+
+
+# ---- the command line: validate's exit codes and output, and the input never touched ------------
+
+
+def test_validate_lists_every_problem_once_per_line_and_exits_2(tmp_path: Path) -> None:
+    path = build(tmp_path / "bad.xlsx", edited(cell("Experiences", 3, "Reach per quarter", "12k"), cell("Options", 2, "One-off cost", -5)))
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert result.output.splitlines() == [
+        "Error: 2 problems in the inputs:",
+        '  bad.xlsx, sheet Experiences, row 3, column "Reach per quarter": "12k" is not a number',
+        '  bad.xlsx, sheet Options, row 2, column "One-off cost": -5 is negative; expected a number >= 0',
+    ]
+
+
+# click itself refuses a path that does not exist.
+BAD_EXISTING_FILES = [case for case in BAD_FILES if case[0] != "absent file"]
+
+
+@pytest.mark.parametrize("make", [case[1] for case in BAD_EXISTING_FILES], ids=[case[0] for case in BAD_EXISTING_FILES])
+def test_validate_of_a_file_that_is_not_a_workbook_exits_2_without_a_traceback(tmp_path: Path, make: Callable[[Path], Any]) -> None:
+    path = tmp_path / "inputs.xlsx"
+    make(path)
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output and result.output.startswith("Error: 1 problem in the inputs:")
+
+
+def test_validate_exits_0_on_a_clean_workbook_with_warnings(tmp_path: Path) -> None:
+    path = build(tmp_path / "extra.xlsx", edited(add_column("Experiences", "Owner email", ["a@b", "c@d", "e@f"])))
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        'warning: extra.xlsx, sheet Experiences, row 1: column "Owner email" not part of the format; ignored',
+        f"{path}: valid. 3 experiences, 2 teams, 4 quarters from 2027Q1 (1 warning)",
+    ]
+
+
+def test_validate_and_plan_never_change_the_input_workbook(tmp_path: Path) -> None:
+    path = build(tmp_path / "inputs.xlsx", BASE)
+    long_ago = 1_600_000_000_000_000_000  # ns: a rewrite, even of the same bytes, would move the mtime
+    os.utime(path, ns=(long_ago, long_ago))
+    before = path.read_bytes()
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text("name: untouched\nworkbook: inputs.xlsx\nsolver: highs\ntime_limit_seconds: 30\n")
+    runner = CliRunner()
+    validated = runner.invoke(cli, ["validate", str(path)])
+    planned = runner.invoke(cli, ["plan", str(scenario), "-o", str(tmp_path / "out"), "--format", "csv"])
+    assert validated.exit_code == 0, validated.output
+    assert planned.exit_code == 0, planned.output
+    assert path.read_bytes() == before and path.stat().st_mtime_ns == long_ago
 
 
 # ---- messy but valid: what finance really sends ------------------------------------------------
@@ -475,21 +639,11 @@ def test_references_and_teams_take_the_spelling_of_what_they_name(tmp_path: Path
 
 
 def test_formulas_are_read_by_their_cached_values(tmp_path: Path) -> None:
-    path = tmp_path / "formulas.xlsx"
-    workbook = xlsxwriter.Workbook(str(path))
-    for name, rows in BASE.items():
-        sheet = workbook.add_worksheet(name)
-        for r, row in enumerate(rows):
-            for c, value in enumerate(row):
-                if value is not None:
-                    sheet.write(r, c, value)
-    options = workbook.get_worksheet_by_name("Options")
-    options.write_formula("C4", "=C3*1.6", None, 80000)  # B2 standard costs 1.6 times lean
-    budget = workbook.get_worksheet_by_name("Budget")
-    for row in range(3, 6):
-        budget.write_formula(f"B{row}", f"=B{row - 1}", None, 100000)
-    budget.write_formula("A3", '=LEFT(A2,5)&"2"', None, "2027Q2")
-    workbook.close()
+    path = build_with_formulas(tmp_path / "formulas.xlsx", BASE, {
+        ("Options", "C4"): ("=C3*1.6", 80000),  # B2 standard costs 1.6 times lean
+        **{("Budget", f"B{row}"): (f"=B{row - 1}", 100000) for row in range(3, 6)},
+        ("Budget", "A3"): ('=LEFT(A2,5)&"2"', "2027Q2"),
+    })
     portfolio, errors, warnings = read_workbook(path)
     assert errors == [] and warnings == []
     assert portfolio is not None and same(portfolio, base_portfolio(tmp_path))
