@@ -10,6 +10,7 @@ import copy
 import datetime
 import hashlib
 import os
+import shutil
 import stat
 import zipfile
 from collections.abc import Callable
@@ -669,3 +670,50 @@ def test_without_settings_the_defaults_apply_with_a_warning(tmp_path: Path) -> N
     portfolio, errors, warnings = read_workbook(build(tmp_path / "nosettings.xlsx", sheets))
     assert errors == [] and portfolio is not None and portfolio.settings == Settings()
     assert [w.message for w in warnings] == ["no Settings sheet: the default settings are used"]
+
+
+# ---- the README's example of validate: the bundled example, broken in ten ways ----------------------
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "scenarios" / "example-portfolio.xlsx"
+
+
+def break_the_example(path: Path) -> None:
+    """The README's snippet: a copy of the bundled example with problems of several kinds."""
+    shutil.copy(EXAMPLE, path)
+    book = openpyxl.load_workbook(path)
+    experiences, options, budget = book["Experiences"], book["Options"], book["Budget"]
+    experiences["I4"] = "12k"             # CX-B03: reach typed with a k
+    experiences["P2"] = "CX-B07"          # CX-B01 requires CX-B07, which requires CX-B01
+    experiences["Q9"] = "CX-M02"          # mandatory CX-M01 excludes mandatory CX-M02
+    experiences["M13"] = 15               # CX-102: uplift 15 meant 15%
+    experiences["H16"] = "Digtal"         # CX-201: team misspelt
+    experiences["P29"] = "CX-B09"         # CX-404 requires an experience that does not exist
+    experiences.append(["cx-605"] + [c.value for c in experiences[41]][1:])  # CX-605 pasted twice
+    experiences["S1"] = "Owner email"     # a column the format does not know
+    options["C3"] = -1400000              # CX-B01 standard: negative one-off cost
+    options["A22"] = "CX-1O1"             # CX-101 lean: letter O for zero
+    budget["B4"] = "TBC"                  # 2027Q3 budget not agreed yet
+    book.save(path)
+
+
+def test_the_readme_s_broken_example_validates_as_quoted(tmp_path: Path) -> None:
+    path = tmp_path / "broken.xlsx"
+    break_the_example(path)
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        'warning: broken.xlsx, sheet Experiences, row 1: column "Owner email" not part of the format; ignored',
+        "Error: 10 problems in the inputs:",
+        '  broken.xlsx, sheet Experiences, row 2, column "Requires (ids)": circular dependency: CX-B01 -> CX-B07 -> CX-B01 (rows 2, 8)',
+        '  broken.xlsx, sheet Experiences, row 4, column "Reach per quarter (customers)": "12k" is not a number',
+        '  broken.xlsx, sheet Experiences, row 9, column "Excludes (ids)": mandatory experience excludes "CX-M02", '
+        "which is mandatory too (row 10); both cannot be funded",
+        '  broken.xlsx, sheet Experiences, row 13, column "Uplift base (fraction)": uplift base 15 is not between 0 and 1; type 15% or 0.15',
+        '  broken.xlsx, sheet Experiences, row 16, column "Team": "Digtal" is not a team on sheet Teams '
+        "(teams: Digital, Data & Platforms, Operations, Contact centre)",
+        '  broken.xlsx, sheet Experiences, row 29, column "Requires (ids)": "CX-B09" is not an experience id on sheet Experiences',
+        '  broken.xlsx, sheet Experiences, row 42, column "ID": id "cx-605" is used twice: rows 41 and 42 (ids ignore case)',
+        '  broken.xlsx, sheet Options, row 3, column "One-off cost (EUR)": -1400000 is negative; expected a number >= 0',
+        '  broken.xlsx, sheet Options, row 22, column "Experience ID": "CX-1O1" is not an experience id on sheet Experiences',
+        '  broken.xlsx, sheet Budget, row 4, column "Budget (EUR)": "TBC" is not a number',
+    ]
