@@ -6,9 +6,9 @@ numbers and labels only, with its own `kind`; the renderers lay it out with
 templates/<kind>.html.j2 and templates/<kind>.xlsx, and the sections with
 templates/sections/<key>.html.j2, exactly as for a plan's report:
 
-- `build_frontier_report(frontier, chosen)` (kind "frontier"): the summary, the points
-  (with the scenario's own plan, "the chosen point", placed among them) and the portfolio
-  funded at each point;
+- `build_frontier_report(frontier, chosen)` (kind "frontier"): the summary, the chart (and
+  the HTML's budget slider), the points (with the scenario's own plan, "the chosen point",
+  placed among them) and the portfolio funded at each point;
 - `build_comparison_report(comparison)` (kind "compare"): totals side by side, the
   experiences funded in one and not another with the reason, spend shifts by journey stage,
   channel, product line, layer and quarter;
@@ -200,6 +200,7 @@ def build_frontier_report(frontier: Frontier, chosen: Plan) -> Report:
     sections = (
         Section("frontier_summary", "Executive summary", view.summary),
         Section("frontier", "NPV against budget", view),
+        Section("frontier_points", "Every budget planned", view),
         Section("frontier_portfolios", "The portfolio at each budget", view),
     )
     return Report(view.summary.title, frontier.currency, sections, kind="frontier")
@@ -356,13 +357,17 @@ class Shifts:
         return (self.journey_stage, self.channel, self.product_line, self.layer, self.quarter)
 
 
-def build_comparison_report(comparison: Comparison) -> Report:
-    """The comparison report; everything is relative to the first scenario, the reference."""
+def build_comparison_report(comparison: Comparison, reference: Plan | None = None) -> Report:
+    """The comparison report; everything is relative to the first scenario, the reference.
+
+    With the reference's plan, journey stages, channels and product lines come in the order
+    its inputs name them (journeys read left to right); otherwise alphabetically.
+    """
     summary = comparison_summary(comparison)
     sections = (
         Section("compare_summary", "Totals side by side", summary),
         Section("differences", "Experiences funded in one and not the other", comparison.differences),
-        Section("shifts", "Where the spend moves", build_shifts(comparison)),
+        Section("shifts", "Where the spend moves", build_shifts(comparison, reference)),
     )
     return Report(summary.title, comparison.currency, sections, kind="compare")
 
@@ -385,10 +390,13 @@ def comparison_summary(comparison: Comparison) -> ComparisonSummary:
 SHIFT_LABELS = {"journey_stage": "journey stage", "channel": "channel", "product_line": "product line", "layer": "layer", "quarter": "quarter"}
 
 
-def build_shifts(comparison: Comparison) -> Shifts:
+def build_shifts(comparison: Comparison, reference: Plan | None = None) -> Shifts:
     tables = {}
     for dimension in (*DIMENSIONS, "quarter"):
         shifts = [s for s in comparison.shifts if s.dimension == dimension]
+        if reference is not None and dimension != "quarter":
+            rank = {value: n for n, value in enumerate(dict.fromkeys(getattr(e, dimension) for e in reference.portfolio.experiences))}
+            shifts.sort(key=lambda s: (rank.get(s.value, len(rank)), s.value))
         tables[dimension] = ShiftTable(dimension, SHIFT_LABELS.get(dimension, dimension.replace("_", " ")), comparison.scenarios,
                                        tuple(s.value for s in shifts), tuple(tuple(float(v) for v in s.spend) for s in shifts))
     return Shifts(**tables)

@@ -92,6 +92,20 @@ def bars_against_limit(title: str, categories: Sequence[str], bars: Series, limi
     return _svg(width, height, title, body)
 
 
+def _legend_lines(items: list[tuple[str, str, str]], x: float, right: float) -> list[list[tuple[str, str, str]]]:
+    """Legend items split into lines that fit between x and right (each item as wide as `_legend` draws it)."""
+    lines: list[list[tuple[str, str, str]]] = [[]]
+    position = x
+    for item in items:
+        width = 28 + 6.2 * len(item[0])
+        if lines[-1] and position + width > right:
+            lines.append([])
+            position = x
+        lines[-1].append(item)
+        position += width
+    return lines
+
+
 def _legend(items: list[tuple[str, str, str]], x: float, y: float) -> list[str]:
     parts = []
     for label, colour, shape in items:
@@ -311,7 +325,10 @@ def tornado(title: str, bars: Sequence[Bar], axis_label: str, fmt: Format, width
 def grouped_bars(title: str, categories: Sequence[str], series: Sequence[Series], axis_label: str, category_label: str, fmt: Format,
                  width: int = 720, height: int = 300) -> Markup:
     """Bars side by side per category, one colour per series (e.g. spend per journey stage, per scenario)."""
-    left, right, top, bottom = 78, width - 16, 46, height - 58
+    legend = _legend_lines([(s.label, PALETTE[n % len(PALETTE)], "rect") for n, s in enumerate(series)], 78, width - 16)
+    extra = 14 * (len(legend) - 1)  # many scenarios: the legend takes more lines, the plot moves down
+    height += extra
+    left, right, top, bottom = 78, width - 16, 46 + extra, height - 58
     values = [v for s in series for v in s.values]
     ticks = nice_ticks(min(values, default=0.0), max(values, default=1.0))
     y = _scale(ticks[0], ticks[-1], bottom, top)
@@ -327,6 +344,7 @@ def grouped_bars(title: str, categories: Sequence[str], series: Sequence[Series]
                         f'fill="{PALETTE[n % len(PALETTE)]}"><title>{escape(category)}, {escape(item.label)}: {escape(fmt(value))}</title></rect>')
         body.append(_text(left + (i + 0.5) * slot, bottom + 16, _clip(category, slot), 10, "middle", INK))
     body.append(_text((left + right) / 2, height - 24, category_label, 11, "middle", MUTED))
-    body += _legend([(s.label, PALETTE[n % len(PALETTE)], "rect") for n, s in enumerate(series)], left, 32)
+    for n, line in enumerate(legend):
+        body += _legend(line, left, 32 + 14 * n)
     body.append(_text(left, 14, title, 12, "start", INK, "bold"))
     return _svg(width, height, title, body)

@@ -400,7 +400,7 @@ def compare(scenario_paths: tuple[Path, ...], workers: int, output: Path, format
     names = unique_names([s.name for _, s in loaded])
     result = compare_plans(plans, names)
     click.echo("\n".join(comparison_text(result)))
-    write_analysis(build_comparison_report(result), result.to_rows(), output, formats)
+    write_analysis(build_comparison_report(result, plans[0]), result.to_rows(), output, formats)
 
 
 def unique_names(names: list[str]) -> list[str]:

@@ -136,6 +136,9 @@ def test_comparison_model_totals_differences_and_shifts(comparison):
         assert sum(shifts.journey_stage.column(n)) == pytest.approx(plan.total_spend)
     assert len(shifts.channel.rows) == len(shifts.channel.values)
     assert all(r.change == pytest.approx(r.spend - r.reference_spend) for r in shifts.quarter.rows)
+    assert shifts.journey_stage.values == tuple(sorted(shifts.journey_stage.values))
+    in_order = build_comparison_report(result, plans[0]).section("shifts")
+    assert in_order.journey_stage.values == ("buy", "get help", "discover", "use", "renew")  # as the inputs name them
 
 
 def test_explanations_model_partitions_and_counts(explanations, plan):

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Rebuild the screenshots of the what-if reports in docs/screenshots/ from the bundled example.
+#
+#   docs/make_screenshots.sh            (from the repository root; needs chromium, soffice, pdftoppm)
+#
+# The reports are written to a temporary folder; only the PNGs land in docs/screenshots/.
+# PLANNER (default .venv/bin/planner) and CHROMIUM (default chromium) may be overridden.
+set -eu
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+planner=${PLANNER:-$root/.venv/bin/planner}
+chromium=${CHROMIUM:-chromium}
+shots=$root/docs/screenshots
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cd "$root"
+"$planner" frontier scenarios/base.yaml --points 20 -o "$work/frontier"
+"$planner" compare scenarios/base.yaml scenarios/budget-cut-10.yaml scenarios/growth-get-help.yaml -o "$work/compare"
+
+# The HTML pages, as a reader first sees them.
+for kind in frontier compare; do
+    "$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$work/profile" \
+        --window-size=1200,1600 --screenshot="$shots/$kind-html.png" "file://$work/$kind/$kind.html" 2>/dev/null
+done
+
+# The workbooks, as LibreOffice prints them: a sheet with a chart (frontier: page 2, the points; compare: page 3, spend shifts).
+for kind_page in frontier:2 compare:3; do
+    kind=${kind_page%:*}
+    page=${kind_page#*:}
+    soffice --headless --norestore "-env:UserInstallation=file://$work/lo" --convert-to pdf --outdir "$work" "$work/$kind/$kind.xlsx"
+    pdftoppm -png -r 80 -f "$page" -l "$page" -singlefile "$work/$kind.pdf" "$shots/$kind-xlsx"
+done
+ls -l "$shots"
