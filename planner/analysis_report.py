@@ -6,7 +6,7 @@ numbers and labels only, with its own `kind`; the renderers lay it out with
 templates/<kind>.html.j2 and templates/<kind>.xlsx, and the sections with
 templates/sections/<key>.html.j2, exactly as for a plan's report:
 
-- `build_frontier_report(frontier, chosen)` (kind "frontier"): the summary, the chart (and
+- `build_frontier_report(frontier, portfolio, chosen)` (kind "frontier"): the summary, the chart (and
   the HTML's budget slider), the points (with the scenario's own plan, "the chosen point",
   placed among them) and the portfolio funded at each point;
 - `build_comparison_report(comparison)` (kind "compare"): totals side by side, the
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.analysis import Comparison, Tornado, effective_budget, funded_ids
+from planner.domain import Portfolio, quarter_labels
 from planner.errors import InputError, Problem
 from planner.explain import Explanation, Explanations
 from planner.frontier import Frontier, budget_marginal_value
@@ -113,10 +114,10 @@ class FrontierSummary:
     infeasible_points: int
     not_proven_optimal: int
     chosen_budget: float
-    chosen_npv: float
+    chosen_npv: float | None  # None: no plan meets the rules at the scenario's budget
     chosen_roi: float | None
-    chosen_spend: float
-    chosen_funded: int
+    chosen_spend: float | None
+    chosen_funded: int | None
     chosen_status: str
     chosen_lp_marginal: float | None
     next_budget: float | None
@@ -129,7 +130,9 @@ class FrontierSummary:
     @property
     def share_of_best(self) -> float | None:
         """The chosen point's NPV as a share of the most NPV any budget buys."""
-        return self.chosen_npv / self.best_npv if self.best_npv and self.best_npv > 0 else None
+        if self.chosen_npv is None or not self.best_npv or self.best_npv <= 0:
+            return None
+        return self.chosen_npv / self.best_npv
 
     @property
     def next_step(self) -> float | None:
@@ -193,10 +196,15 @@ class FrontierView:
                      for n, p in enumerate(self.points) if p.feasible for i in p.funded)
 
 
-def build_frontier_report(frontier: Frontier, chosen: Plan) -> Report:
-    """The frontier report; `chosen` is the scenario's own plan, placed among the points at its budget."""
-    points = frontier_rows(frontier, chosen)
-    view = FrontierView(frontier_summary(frontier, chosen, points), points, experience_labels(chosen))
+def build_frontier_report(frontier: Frontier, portfolio: Portfolio, chosen: Plan | None, status: str = "infeasible") -> Report:
+    """The frontier report of the portfolio as the scenario sees it (`as_seen_by`).
+
+    `chosen` is the scenario's own plan, placed among the points at the scenario's budget;
+    None when no plan meets the rules there (`status` says why), which the frontier still
+    shows: how much budget the scenario would need.
+    """
+    points = frontier_rows(frontier, effective_budget(portfolio), chosen, status)
+    view = FrontierView(frontier_summary(frontier, portfolio, points), points, experience_labels(portfolio))
     sections = (
         Section("frontier_summary", "Executive summary", view.summary),
         Section("frontier", "NPV against budget", view),
@@ -206,19 +214,20 @@ def build_frontier_report(frontier: Frontier, chosen: Plan) -> Report:
     return Report(view.summary.title, frontier.currency, sections, kind="frontier")
 
 
-def experience_labels(plan: Plan) -> tuple[ExperienceLabel, ...]:
-    return tuple(ExperienceLabel(e.id, e.name, e.journey_stage, e.channel, e.product_line, e.layer, e.team)
-                 for e in plan.portfolio.experiences)
+def experience_labels(portfolio: Portfolio) -> tuple[ExperienceLabel, ...]:
+    return tuple(ExperienceLabel(e.id, e.name, e.journey_stage, e.channel, e.product_line, e.layer, e.team) for e in portfolio.experiences)
 
 
-def frontier_rows(frontier: Frontier, chosen: Plan) -> tuple[FrontierRow, ...]:
-    """The frontier's points with the chosen plan among them; entered, left and marginal NPV between feasible rows."""
-    budget = effective_budget(chosen.portfolio)
+def frontier_rows(frontier: Frontier, budget: float, chosen: Plan | None, status: str = "infeasible") -> tuple[FrontierRow, ...]:
+    """The frontier's points with the chosen plan among them at `budget`; entered, left and marginal NPV between feasible rows."""
     raw = [(p.budget, p.scale, p.status, p.npv, p.pv_cost, p.roi, p.spend, p.budget_marginal_value, p.gap, p.funded, p.carried_from)
            for p in frontier.points if not math.isclose(p.budget, budget, rel_tol=SAME_BUDGET)]
-    raw.append((budget, budget / frontier.scenario_budget if frontier.scenario_budget else 1.0, chosen.solve.status, chosen.npv,
-                chosen.pv_cost, chosen.roi, chosen.total_spend, budget_marginal_value(chosen, budget), chosen.solve.gap,
-                funded_ids(chosen), None))
+    scale = budget / frontier.scenario_budget if frontier.scenario_budget else 1.0
+    if chosen is None:
+        raw.append((budget, scale, status, None, None, None, None, None, None, (), None))
+    else:
+        raw.append((budget, scale, chosen.solve.status, chosen.npv, chosen.pv_cost, chosen.roi, chosen.total_spend,
+                    budget_marginal_value(chosen, budget), chosen.solve.gap, funded_ids(chosen), None))
     rows: list[FrontierRow] = []
     previous: FrontierRow | None = None
     for budget_at, scale, status, npv, pv_cost, roi, spend, lp, gap, funded, carried in sorted(raw, key=lambda r: r[0]):
@@ -240,21 +249,22 @@ def frontier_rows(frontier: Frontier, chosen: Plan) -> tuple[FrontierRow, ...]:
     return tuple(rows)
 
 
-def frontier_summary(frontier: Frontier, chosen: Plan, points: Sequence[FrontierRow]) -> FrontierSummary:
+def frontier_summary(frontier: Frontier, portfolio: Portfolio, points: Sequence[FrontierRow]) -> FrontierSummary:
     feasible = [p for p in points if p.feasible]
     mine = next(n for n, p in enumerate(points) if p.chosen)
-    after = next((p for p in points[mine + 1:] if p.feasible), None)
+    chosen = points[mine]
+    after = next((p for p in points[mine + 1:] if p.feasible), None) if chosen.feasible else None
     knee = next((p for p in points if p.knee), None)
-    labels = chosen.quarters
+    labels = quarter_labels(portfolio.settings)
     return FrontierSummary(
         title=f"Efficient frontier: {frontier.scenario}", scenario=frontier.scenario, currency=frontier.currency,
         first_quarter=labels[0], last_quarter=labels[-1],
         lowest_budget=float(frontier.lowest_budget), saturation_budget=float(frontier.saturation_budget),
         best_npv=max((p.npv for p in feasible), default=None), points=len(points),
         infeasible_points=len(points) - len(feasible), not_proven_optimal=sum(1 for p in feasible if p.status != "optimal"),
-        chosen_budget=points[mine].budget, chosen_npv=float(chosen.npv), chosen_roi=_number(chosen.roi),
-        chosen_spend=float(chosen.total_spend), chosen_funded=len(chosen.funded), chosen_status=chosen.solve.status,
-        chosen_lp_marginal=points[mine].lp_marginal,
+        chosen_budget=chosen.budget, chosen_npv=chosen.npv, chosen_roi=chosen.roi, chosen_spend=chosen.spend,
+        chosen_funded=chosen.funded_count if chosen.feasible else None, chosen_status=chosen.status,
+        chosen_lp_marginal=chosen.lp_marginal,
         next_budget=after.budget if after else None, next_npv=after.npv if after else None,
         next_marginal_npv=after.marginal_npv if after else None,
         knee_budget=knee.budget if knee else None, knee_npv=knee.npv if knee else None, knee_roi=knee.roi if knee else None,

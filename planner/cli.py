@@ -349,13 +349,16 @@ def frontier(scenario_path: Path, points: int, workers: int, output: Path, forma
     Example:
       planner frontier scenarios/base.yaml --points 30 --workers 2 -o out
     """
+    from planner.analysis import Solve, as_seen_by, solve
     from planner.analysis_report import build_frontier_report
     from planner.frontier import efficient_frontier
 
     parse_formats(formats)  # a typo should not cost a frontier
     portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap)
     result = efficient_frontier(portfolio, scenario, points=points, workers=workers, progress=progress_line("frontier"))
-    chosen = plan_portfolio(portfolio, scenario)
+    applied, rules = as_seen_by(portfolio, scenario)
+    # The scenario's own plan: the chosen point. A budget too small for the rules still has a frontier.
+    chosen = solve(Solve(applied, rules))
     currency = result.currency
     money = lambda value: format_money(value, currency) if value is not None else "n/a"  # noqa: E731
     rows = [("Budget", "NPV", "ROI", "Marginal NPV", "LP marginal", "Funded", "Entered", "Left", "")]
@@ -369,10 +372,13 @@ def frontier(scenario_path: Path, points: int, workers: int, output: Path, forma
     click.echo("Marginal NPV: NPV per extra unit of budget since the row above; LP marginal: the same from the LP duals at the row.")
     if result.knee is not None:
         click.echo(f"Knee: {money(result.knee.budget)} (NPV {money(result.knee.npv)}): past it each extra {currency} buys less and less.")
-    report = build_frontier_report(result, chosen)
+    report = build_frontier_report(result, applied, chosen.plan, "no plan in time" if chosen.error else "infeasible")
     summary = report.section("frontier_summary")
-    click.echo(f"At the scenario's budget of {money(summary.chosen_budget)}: NPV {money(summary.chosen_npv)}; "
-               f"the next {currency} of budget adds {ratio(summary.chosen_lp_marginal)} NPV (LP marginal).")
+    if chosen.feasible:
+        click.echo(f"At the scenario's budget of {money(summary.chosen_budget)}: NPV {money(summary.chosen_npv)}; "
+                   f"the next {currency} of budget adds {ratio(summary.chosen_lp_marginal)} NPV (LP marginal).")
+    else:
+        click.echo(f"At the scenario's budget of {money(summary.chosen_budget)}: no plan ({summary.chosen_status}).")
     write_analysis(report, result.to_rows(), output, formats)
 
 

@@ -49,7 +49,7 @@ def frontier():
 
 @pytest.fixture(scope="module")
 def frontier_report(frontier, plan):
-    return build_frontier_report(frontier, plan)
+    return build_frontier_report(frontier, plan.portfolio, plan)
 
 
 @pytest.fixture(scope="module")
@@ -118,9 +118,22 @@ def test_frontier_summary_and_portfolios(frontier_report, frontier, plan):
 def test_a_frontier_point_at_the_scenario_budget_is_not_repeated(plan):
     budget = sum(plan.portfolio.budget)
     frontier = efficient_frontier(small_portfolio(), points=3, highest=budget)
-    view = build_frontier_report(frontier, plan).section("frontier")
+    view = build_frontier_report(frontier, plan.portfolio, plan).section("frontier")
     assert len(view.points) == len(frontier.points)
     assert sum(p.chosen for p in view.points) == 1
+
+
+def test_a_scenario_budget_with_no_plan_still_gets_its_frontier(frontier, plan):
+    """A budget too small for what must be funded: the frontier says how much the scenario would need."""
+    portfolio = scaled_budget(plan.portfolio, 0.1)
+    report = build_frontier_report(frontier, portfolio, None)
+    summary = report.section("frontier_summary")
+    assert summary.chosen_npv is None and summary.chosen_status == "infeasible" and summary.chosen_budget == pytest.approx(360_000)
+    assert report.section("frontier").points[0].chosen and not report.section("frontier").points[0].feasible
+    page = render_html(report)
+    assert "no plan meets the rules (infeasible)" in page
+    html5lib.HTMLParser(strict=True).parse(page)
+    assert load(render_xlsx(report))["Summary"]["B6"].value is None
 
 
 def test_comparison_model_totals_differences_and_shifts(comparison):
