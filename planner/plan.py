@@ -16,6 +16,12 @@ from planner.economics import payback_quarter
 from planner.scenario import Scenario
 
 
+# A rule is binding when its slack is within this share of its limit (of 1, for limits below 1):
+# costs are lumpy, so a plan rarely spends a budget to the cent; within 0.1% (the default
+# gap target) a finance reader calls it spent.
+BINDING_TOLERANCE = 1e-3
+
+
 @dataclass(frozen=True)
 class Decision:
     """What the plan does with one experience.
@@ -57,6 +63,8 @@ class RuleUse:
     `name` is the rule's solver name (budget_2027Q1, capacity_digital_2027Q2); `label` reads
     like the inputs. `marginal_value` is the NPV one more unit (one currency unit, one
     team-week) would add at the margin: the shadow price of the rule in the LP relaxation.
+    The rule is `binding` when the plan uses it to its limit; a rule can have a marginal
+    value and still slack in the plan, when nothing left fits in what remains.
     """
 
     name: str
@@ -72,7 +80,8 @@ class RuleUse:
 
     @property
     def binding(self) -> bool:
-        return self.slack <= max(1e-6, 1e-6 * abs(self.limit)) or self.marginal_value > 1e-9
+        """Whether the plan uses the rule to its limit: slack within BINDING_TOLERANCE of the limit."""
+        return self.slack <= BINDING_TOLERANCE * max(1.0, abs(self.limit))
 
     @property
     def slack(self) -> float:

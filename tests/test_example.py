@@ -110,5 +110,5 @@ def test_base_scenario_plans_to_a_proven_optimum_well_above_greedy(solver):
     assert plan.npv >= plan.greedy.npv * 1.10
     funded = len(plan.funded) / len(plan.decisions)
     assert 0.35 <= funded <= 0.75
-    assert any(rule.kind == "budget" and rule.binding for rule in plan.rules)
+    assert any(rule.kind in ("budget", "total_budget") and rule.binding for rule in plan.rules)
     assert any(rule.kind == "capacity" and rule.binding for rule in plan.rules)

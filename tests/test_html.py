@@ -60,7 +60,9 @@ def test_inputs_and_assumptions_name_the_workbook_and_checksum(page):
 
 def test_binding_constraints_say_what_one_more_unit_is_worth(page):
     assert "€12.5k of NPV per extra team-week" in page
-    assert "€0.35 of NPV per extra €1" in page
+    # Binding now means used to the limit (planner/plan.py RuleUse.binding): the fixture's
+    # 2027Q1 budget has a marginal value of €0.35 but money left over, so it is not listed.
+    assert "€0.35 of NPV per extra €1" not in page
 
 
 @pytest.mark.parametrize(("value", "expected"), [

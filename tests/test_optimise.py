@@ -415,3 +415,40 @@ def test_greedy_funds_a_chain_of_prerequisites_listed_after_the_mandatory_experi
     assert set(baseline.funded) == {"WEB-1", "APP-1", "DATA-1"}
     starts = {portfolio.experiences[int(cols.experience[c])].id: int(cols.start[c]) for c in chosen}
     assert starts["DATA-1"] < starts["APP-1"] < starts["WEB-1"]
+
+
+# ---------------------------------------------------------------------------------------
+# Binding rules and marginal values
+
+
+def two_items(budget: float) -> Portfolio:
+    """One quarter, two items: A costs 60 for NPV 100, B costs 60 for NPV 90 (benefits in a tail quarter, no discounting)."""
+    def item(name: str, npv: float) -> Experience:
+        option = FundingOption("only", 60.0, 0.0, (("Digital", 10.0),), 1, 1.0)
+        return Experience(name, name, "buy", "web", "all", "frontstage", "Digital", 1.0, "profit", npv + 60.0, 1.0, 1.0, 1.0, (option,))
+
+    settings = Settings(horizon_quarters=1, annual_discount_rate=0.0, tail_quarters=1, gap=0.0)
+    return Portfolio((item("A", 100.0), item("B", 90.0)), (Team("Digital", (20.0,)),), (budget,), settings)
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+def test_a_rule_with_a_marginal_value_but_slack_in_the_plan_is_not_binding(solver):
+    """A positive LP dual used to mark a rule binding even when the integer plan left part of it unused."""
+    plan = plan_portfolio(two_items(budget=100.0), Scenario(solver=solver))
+    budget = next(r for r in plan.rules if r.name == "budget_2027Q1")
+    assert [d.experience.id for d in plan.funded] == ["A"]
+    assert (budget.used, budget.slack) == (60.0, 40.0)
+    # The LP relaxation funds A and two thirds of B: one more unit of money is worth 90 / 60.
+    assert budget.marginal_value == pytest.approx(1.5)
+    assert not budget.binding
+    capacity = next(r for r in plan.rules if r.name == "capacity_Digital_2027Q1")
+    assert capacity.slack == 10.0 and not capacity.binding
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+def test_a_rule_the_plan_uses_to_its_limit_is_binding(solver):
+    plan = plan_portfolio(two_items(budget=120.0), Scenario(solver=solver))
+    by_name = {r.name: r for r in plan.rules}
+    assert len(plan.funded) == 2
+    assert by_name["budget_2027Q1"].binding and by_name["capacity_Digital_2027Q1"].binding
+    assert plan.binding_rules == (by_name["budget_2027Q1"], by_name["capacity_Digital_2027Q1"])
