@@ -52,7 +52,7 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None, start
     greedy_columns, greedy = greedy_baseline(portfolio, rules, cols, keep)
     economics_seconds = time.perf_counter() - started
 
-    previous = columns_of(start_from, portfolio, cols, keep) if start_from is not None else None
+    previous = previous_choices(start_from, portfolio, scenario, rules, cols, keep) if start_from is not None else None
     warm = previous if previous is not None else greedy_columns if greedy.feasible else None
     outcome, lp, build_seconds, solve_seconds, counts = solve_isolated(portfolio, rules, cols, keep, warm)
     if outcome.status == "infeasible" or lp.status == "infeasible":
@@ -60,7 +60,7 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None, start
     if outcome.status in ("optimal", "feasible"):
         chosen, status = outcome.chosen, outcome.status
         objective, bound = outcome.objective, outcome.best_bound
-        if previous is not None and _no_worse(portfolio, scenario, rules, cols, previous, objective):
+        if previous is not None and _no_worse(portfolio, rules, cols, previous, objective):
             # No churn without cause: an equally good plan is not a reason to move work around.
             chosen, objective = tuple(previous.tolist()), float(objective_values(portfolio, cols, rules.objective)[previous].sum())
     elif greedy.feasible:
@@ -95,12 +95,31 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None, start
     return Plan(portfolio, scenario, decisions, rule_uses(portfolio, rules, decisions, lp.duals), solve_info, greedy)
 
 
-def _no_worse(portfolio: Portfolio, scenario: Scenario, rules: Rules, cols: Columns, previous: np.ndarray, objective: float) -> bool:
-    """Whether the previous plan's choices are still valid and score as well as the solver's plan."""
+def _no_worse(portfolio: Portfolio, rules: Rules, cols: Columns, previous: np.ndarray, objective: float) -> bool:
+    """Whether the previous plan's choices (still valid: see previous_choices) score as well as the solver's plan."""
     value = float(objective_values(portfolio, cols, rules.objective)[previous].sum())
-    if value < objective - 1e-9 * max(1.0, abs(objective)):
-        return False
-    return not check_plan(portfolio, scenario, make_decisions(portfolio, rules, cols, previous.tolist()))
+    return value >= objective - 1e-9 * max(1.0, abs(objective))
+
+
+def previous_choices(plan: Plan, portfolio: Portfolio, scenario: Scenario, rules: Rules, cols: Columns,
+                     keep: np.ndarray) -> np.ndarray | None:
+    """The columns repeating a previous plan's choices, if they still make a valid plan; otherwise None.
+
+    A previous plan stops fitting when one of its choices is no longer on offer (an option
+    or experience gone, forced out, a shorter horizon) or when the choices together break a
+    rule of the new inputs (less budget or capacity, a new dependency or exclusion, a new
+    mandatory experience). Then the solver starts from the greedy plan instead: a warm
+    start that does not fit is no start at all.
+    """
+    previous = columns_of(plan, portfolio, cols, keep)
+    if previous is None:
+        log.info("the previous plan is not used as a start: some of its choices are no longer on offer")
+        return None
+    problems = check_plan(portfolio, scenario, make_decisions(portfolio, rules, cols, previous.tolist()))
+    if problems:
+        log.info("the previous plan is not used as a start: %s", problems[0])
+        return None
+    return previous
 
 
 def columns_of(plan: Plan, portfolio: Portfolio, cols: Columns, keep: np.ndarray) -> np.ndarray | None:

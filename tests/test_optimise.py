@@ -452,3 +452,67 @@ def test_a_rule_the_plan_uses_to_its_limit_is_binding(solver):
     assert len(plan.funded) == 2
     assert by_name["budget_2027Q1"].binding and by_name["capacity_Digital_2027Q1"].binding
     assert plan.binding_rules == (by_name["budget_2027Q1"], by_name["capacity_Digital_2027Q1"])
+
+
+# ---------------------------------------------------------------------------------------
+# Warm starts from a previous plan that no longer fits
+
+
+def _warm_starts(monkeypatch) -> list:
+    """Record the warm start each solve is given."""
+    given = []
+    real = optimise.solve_isolated
+
+    def recording(portfolio, rules, cols, keep, warm):
+        given.append(None if warm is None else sorted(warm.tolist()))
+        return real(portfolio, rules, cols, keep, warm)
+
+    monkeypatch.setattr(optimise, "solve_isolated", recording)
+    return given
+
+
+def _changed(portfolio: Portfolio, change: str) -> tuple[Portfolio, Scenario]:
+    data, app, web = portfolio.experiences
+    if change == "less budget":
+        return replace(portfolio, budget=(100.0, 100.0, 60.0, 60.0)), Scenario()
+    if change == "less capacity":
+        return replace(portfolio, teams=(Team("Digital", (20.0,) * 4),)), Scenario()
+    if change == "option gone":
+        lean = FundingOption("lean", 50.0, 0.0, (("Digital", 10.0),), 1, 0.5)
+        return replace(portfolio, experiences=(data, replace(app, options=(lean,)), web)), Scenario()
+    if change == "experience gone":
+        return replace(portfolio, experiences=(app, replace(data, id="DATA-1"))), Scenario()
+    if change == "forced out":
+        return portfolio, Scenario(forced_out=("DATA-1",))
+    if change == "new exclusion":
+        return replace(portfolio, experiences=(data, app, replace(web, excludes=("APP-1",)))), Scenario()
+    raise ValueError(change)
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+@pytest.mark.parametrize("change", ["less budget", "less capacity", "option gone", "experience gone", "forced out", "new exclusion"])
+def test_a_previous_plan_that_no_longer_fits_falls_back_to_the_greedy_start(change, solver, monkeypatch):
+    portfolio = small_portfolio(budget=1000.0)
+    previous = plan_portfolio(portfolio, Scenario(solver=solver))
+    assert len(previous.funded) == 3
+    changed, scenario = _changed(portfolio, change)
+    scenario = replace(scenario, solver=solver)
+    fresh = plan_portfolio(changed, scenario)
+    given = _warm_starts(monkeypatch)
+    again = plan_portfolio(changed, scenario, start_from=previous)
+    cols = columns(again.portfolio)
+    greedy, _ = optimise.greedy_baseline(again.portfolio, optimise.Rules.of(scenario), cols,
+                                         optimise.columns_on_offer(again.portfolio, optimise.Rules.of(scenario), cols))
+    assert given == [sorted(greedy.tolist())]
+    assert again.solve.status == "optimal"
+    assert again.npv == pytest.approx(fresh.npv)
+    assert check_plan(again.portfolio, again.scenario, again.decisions) == []
+
+
+def test_a_previous_plan_that_still_fits_is_the_warm_start(monkeypatch):
+    portfolio = small_portfolio(budget=1000.0)
+    previous = plan_portfolio(portfolio)
+    given = _warm_starts(monkeypatch)
+    plan_portfolio(replace(portfolio, budget=(2000.0,) * 4), start_from=previous)
+    cols = columns(portfolio)
+    assert given == [sorted(optimise.columns_of(previous, portfolio, cols, np.ones(len(cols), dtype=bool)).tolist())]
