@@ -35,18 +35,11 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 import python_calamine
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from planner.domain import (
     LAYERS,
@@ -67,6 +60,9 @@ from planner.domain import (
     tidy_quarter,
 )
 from planner.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 # ---------------------------------------------------------------------------------------
 # The format
@@ -375,6 +371,8 @@ def write_portfolio(portfolio: Portfolio, path: str | Path, in_flight_sheet: boo
     are streamed into the sheets' XML directly, which is about 20 times faster than
     openpyxl's cells and keeps every float exact (openpyxl rounds to 16 digits).
     """
+    from openpyxl import Workbook  # only writing needs openpyxl (and, through it, numpy): reading starts faster
+
     workbook = Workbook(write_only=True)
     currency = portfolio.settings.currency
     strings = _SharedStrings()
@@ -511,9 +509,9 @@ def _show_default(value: Any) -> str:
 # Writing
 # ---------------------------------------------------------------------------------------
 
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
+_HEADER_FILL_COLOUR = "DDEBF7"
+# Control characters XML 1.0 cannot carry (openpyxl's ILLEGAL_CHARACTERS_RE): dropped from texts.
+_ILLEGAL_CHARACTERS = re.compile(r"[\000-\010\013\014\016-\037]")
 _NUMBER_FORMATS = {"amount": "#,##0", "fraction": "0.0##%", "whole": "0", "positive": "#,##0", "month": "0"}
 _LAST_ROW = 1_048_576
 _MAX_LIST_ROWS = 2_000
@@ -577,6 +575,11 @@ def _team_rows(portfolio: Portfolio) -> tuple[tuple[Column, ...], list[list[Any]
 
 def _write_header(workbook: Workbook, name: str, columns: tuple[Column, ...], currency: str) -> Any:
     """A sheet with widths, validation, and a frozen bold header row with a note on every header."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     sheet = workbook.create_sheet(name)
     header: list[WriteOnlyCell] = []
     for index, column in enumerate(columns, start=1):
@@ -589,7 +592,8 @@ def _write_header(workbook: Workbook, name: str, columns: tuple[Column, ...], cu
         if name != SETTINGS_SHEET.name:
             _add_validation(sheet, column, f"{letter}2:{letter}{_LAST_ROW}")
         cell = WriteOnlyCell(sheet, value=text)
-        cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGNMENT
+        cell.font, cell.alignment = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+        cell.fill = PatternFill("solid", fgColor=_HEADER_FILL_COLOUR)
         cell.comment = Comment(column.note, "planner", width=320, height=110)
         header.append(cell)
     sheet.freeze_panes = "A2"
@@ -606,6 +610,8 @@ def _style_id(sheet: Any, column: Column) -> int:
     number_format = _number_format(column)
     if not number_format:
         return 0
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(sheet)
     cell.number_format = number_format
     return cell.style_id
@@ -613,6 +619,8 @@ def _style_id(sheet: Any, column: Column) -> int:
 
 def _add_validation(sheet: Any, column: Column, cells: str) -> None:
     """Excel data validation for a column's cells, where a rule fits (free text has none)."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     prompt = {"error": f"{column.label}: {column.note}", "errorTitle": column.label, "showErrorMessage": True, "allow_blank": True}
     kind = column.kind
     if kind in ("choice", "yesno"):
@@ -651,6 +659,8 @@ def _write_settings(workbook: Workbook, portfolio: Portfolio, strings: _SharedSt
 
 def _rows_xml(rows: list[list[Any]], row_styles: Iterable[list[int]], strings: _SharedStrings) -> Iterator[str]:
     """The `<row>` elements of the data rows (from Excel row 2) in chunks, each cell with its row's style."""
+    from openpyxl.utils import get_column_letter
+
     letters = [get_column_letter(index) for index in range(1, max(map(len, rows), default=0) + 1)]
     chunk: list[str] = []
     for number, (values, styles) in enumerate(zip(rows, row_styles), start=2):
@@ -687,7 +697,7 @@ class _SharedStrings:
         return self.indexes.setdefault(text, len(self.indexes))
 
     def xml(self) -> bytes:
-        items = "".join(f'<si><t xml:space="preserve">{escape(ILLEGAL_CHARACTERS_RE.sub("", text))}</t></si>' for text in self.indexes)
+        items = "".join(f'<si><t xml:space="preserve">{escape(_ILLEGAL_CHARACTERS.sub("", text))}</t></si>' for text in self.indexes)
         return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{_MAIN_NS[1:-1]}" '
                 f'count="{self.references}" uniqueCount="{len(self.indexes)}">{items}</sst>').encode("utf-8")
 
