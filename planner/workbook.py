@@ -1352,6 +1352,12 @@ class _Reader:
                 sheets = ", ".join(self.book.sheet_names)
                 self.findings.error(f"sheet {spec.name} is missing (sheets found: {sheets})")
 
+    def _usable(self, spec: SheetSpec) -> bool:
+        """Whether a sheet was read with its id column; if not (reported already), checks against
+        it are skipped: one problem, not one for every row of another sheet that refers to it."""
+        table = self.tables.get(spec.name)
+        return table is not None and spec.id_column.key in table.headers
+
     def _rows(self, spec: SheetSpec) -> list[_Row]:
         table = self.tables.get(spec.name)
         return table.rows if table is not None else []
@@ -1468,10 +1474,7 @@ class _Reader:
     # -- experiences and options ----------------------------------------------------------
 
     def _experiences(self, settings: Settings, labels: list[str], teams: dict[str, Team]) -> tuple[Experience, ...]:
-        table = self.tables.get(EXPERIENCES.name)
-        if table is None or EXPERIENCES.id_column.key not in table.headers:
-            # Missing, unreadable or without an ID column (reported already): checking every
-            # option against no experiences would only bury that one problem under hundreds.
+        if not self._usable(EXPERIENCES):
             return ()
         rows = self._unique_experiences()
         options = self._options(rows, teams)
@@ -1569,9 +1572,10 @@ class _Reader:
         option = options.get(name.casefold())
         team = row.values.get("team")
         if option is None:
-            known = ", ".join(o["option"] for o in options.values()) or "none"
-            self._error(SHARED_ATTENTION, row, "option",
-                        f'"{name}" is not an option of experience "{row.values["experience_id"]}" on sheet Options (its options: {known})')
+            if self._usable(OPTIONS):
+                known = ", ".join(o["option"] for o in options.values()) or "none"
+                self._error(SHARED_ATTENTION, row, "option",
+                            f'"{name}" is not an option of experience "{row.values["experience_id"]}" on sheet Options (its options: {known})')
         elif team is not None and team.casefold() not in teams:
             self._unknown_team(SHARED_ATTENTION, row, team, teams)
         elif team is not None and team.casefold() == str(experience.values.get("team", "")).casefold():
@@ -1582,9 +1586,8 @@ class _Reader:
             option["shared"].append((teams[team.casefold()].name, row.values["attention"]))
 
     def _unknown_team(self, spec: SheetSpec, row: _Row, team: str, teams: dict[str, Team]) -> None:
-        table = self.tables.get(TEAMS.name)
-        if table is None or TEAMS.id_column.key not in table.headers:
-            return  # no readable Teams sheet (reported already): every team would be unknown
+        if not self._usable(TEAMS):
+            return
         known = ", ".join(t.name for t in teams.values()) or "none"
         self._error(spec, row, "team", f'"{team}" is not a team on sheet Teams (teams: {known})')
 
@@ -1602,7 +1605,7 @@ class _Reader:
             start = values.get("earliest_start")
             if start is not None and start not in labels:
                 self._error(EXPERIENCES, row, "earliest_start", f"{start} is outside the horizon {labels[0]}..{labels[-1]} (see Settings)")
-            if not options.get(key):
+            if not options.get(key) and self._usable(OPTIONS):
                 self._error(EXPERIENCES, row, "id", f'experience "{values["id"]}" has no funding option on sheet Options')
 
     def _check_references(self, rows: dict[str, _Row]) -> None:

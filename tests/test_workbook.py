@@ -451,6 +451,19 @@ def test_an_unreadable_sheet_is_one_problem_not_a_cascade(tmp_path: Path) -> Non
     assert "the file is damaged: open it in Excel and save it again" in errors[0].message
 
 
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda sheets: sheets.update(Options=[["Funding options"], [], ["to be agreed"]]), "no header row found"),
+    (drop_sheet("Options"), "sheet Options is missing"),
+    (drop_column("Options", "Experience ID"), 'column "Experience ID" is missing'),
+    (lambda sheets: sheets.update(Teams=[["Teams"]]), "no header row found"),
+    (drop_column("Experiences", "ID"), 'column "ID" is missing'),
+], ids=["options without a header", "options missing", "options without experience ids", "teams without a header",
+        "experiences without ids"])
+def test_an_unusable_sheet_others_refer_to_is_one_problem_not_one_per_row(tmp_path: Path, edit: Edit, message: str) -> None:
+    _, errors, _ = read_workbook(build(tmp_path / "bad.xlsx", edited(edit)))
+    assert len(errors) == 1 and message in errors[0].message, "\n".join(map(str, errors))
+
+
 def _zip_that_is_not_a_workbook(path: Path) -> None:
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("word/document.xml", "<document/>")
@@ -540,7 +553,7 @@ def test_headers_in_any_case_spacing_unit_or_alias(tmp_path: Path) -> None:
     sheets["Experiences"][0] = ["experience id", "NAME", "front/back", "Owning team", "Reach / quarter", "value_per_outcome",
                                 "Uplift (low)", "Uplift", "Uplift high (%)", "Must do", "Depends on", "Alternatives",
                                 "Earliest start (quarter)"]
-    sheets["Options"][0] = ["Key", "Tier", "Capex (EUR)", "Opex per quarter", "Team-weeks", "Duration (quarters)", "Share of uplift"]
+    sheets["Options"][0] = ["Key", "Tier", "Cost (EUR)", "Opex per quarter", "Team-weeks", "Duration (quarters)", "Share of uplift"]
     sheets["Shared attention"][0] = ["ID", "option name", "team", "effort"]
     sheets["Teams"][0] = ["Team name", "  Capacity  "]
     sheets["Budget"][0] = ["Period", "Amount (EUR)"]
