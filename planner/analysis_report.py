@@ -33,7 +33,7 @@ from planner.analysis import Comparison, Tornado, effective_budget, funded_ids
 from planner.domain import Portfolio, quarter_labels
 from planner.errors import InputError, Problem
 from planner.explain import Explanation, Explanations
-from planner.frontier import Frontier, budget_marginal_value
+from planner.frontier import Frontier, FrontierPoint, budget_marginal_value
 from planner.plan import Plan
 from planner.report import FORMATS, Report, Section, _number, csv_rows, render, write_atomically
 from planner.scenario import DIMENSIONS
@@ -134,9 +134,6 @@ class FrontierSummary:
             return None
         return self.chosen_npv / self.best_npv
 
-    @property
-    def next_step(self) -> float | None:
-        return self.next_budget - self.chosen_budget if self.next_budget is not None else None
 
 
 @dataclass(frozen=True)
@@ -220,31 +217,30 @@ def experience_labels(portfolio: Portfolio) -> tuple[ExperienceLabel, ...]:
 
 def frontier_rows(frontier: Frontier, budget: float, chosen: Plan | None, status: str = "infeasible") -> tuple[FrontierRow, ...]:
     """The frontier's points with the chosen plan among them at `budget`; entered, left and marginal NPV between feasible rows."""
-    raw = [(p.budget, p.scale, p.status, p.npv, p.pv_cost, p.roi, p.spend, p.budget_marginal_value, p.gap, p.funded, p.carried_from)
-           for p in frontier.points if not math.isclose(p.budget, budget, rel_tol=SAME_BUDGET)]
     scale = budget / frontier.scenario_budget if frontier.scenario_budget else 1.0
     if chosen is None:
-        raw.append((budget, scale, status, None, None, None, None, None, None, (), None))
+        mine = FrontierPoint(budget, scale, status, None, None, None, None, (), (), (), None, None, None)
     else:
-        raw.append((budget, scale, chosen.solve.status, chosen.npv, chosen.pv_cost, chosen.roi, chosen.total_spend,
-                    budget_marginal_value(chosen, budget), chosen.solve.gap, funded_ids(chosen), None))
+        mine = FrontierPoint(budget, scale, chosen.solve.status, chosen.npv, chosen.pv_cost, chosen.roi, chosen.total_spend,
+                             funded_ids(chosen), (), (), None, budget_marginal_value(chosen, budget), chosen.solve.gap)
+    points = [p for p in frontier.points if not math.isclose(p.budget, budget, rel_tol=SAME_BUDGET)] + [mine]
     rows: list[FrontierRow] = []
     previous: FrontierRow | None = None
-    for budget_at, scale, status, npv, pv_cost, roi, spend, lp, gap, funded, carried in sorted(raw, key=lambda r: r[0]):
-        feasible = npv is not None
-        before = set(previous.funded) if previous else set()
+    for point in sorted(points, key=lambda p: p.budget):
+        below = previous if point.feasible else None
+        funded, before = set(point.funded), set(below.funded) if below else set()
         row = FrontierRow(
-            budget=float(budget_at), scale=float(scale), status=status, npv=_number(npv), pv_cost=_number(pv_cost), roi=_number(roi),
-            spend=_number(spend),
-            marginal_npv=(npv - previous.npv) / (budget_at - previous.budget) if feasible and previous and budget_at > previous.budget else None,
-            lp_marginal=_number(lp), gap=_number(gap), funded=tuple(funded),
-            entered=tuple(i for i in funded if i not in before) if previous and feasible else (),
-            left=tuple(i for i in previous.funded if i not in set(funded)) if previous and feasible else (),
-            knee=frontier.knee_budget is not None and math.isclose(budget_at, frontier.knee_budget, rel_tol=SAME_BUDGET),
-            chosen=math.isclose(budget_at, budget, rel_tol=SAME_BUDGET), carried_from=_number(carried),
+            budget=float(point.budget), scale=float(point.scale), status=point.status, npv=_number(point.npv),
+            pv_cost=_number(point.pv_cost), roi=_number(point.roi), spend=_number(point.spend),
+            marginal_npv=(point.npv - below.npv) / (point.budget - below.budget) if below and point.budget > below.budget else None,
+            lp_marginal=_number(point.budget_marginal_value), gap=_number(point.gap), funded=tuple(point.funded),
+            entered=tuple(i for i in point.funded if i not in before) if below else (),
+            left=tuple(i for i in below.funded if i not in funded) if below else (),
+            knee=frontier.knee_budget is not None and math.isclose(point.budget, frontier.knee_budget, rel_tol=SAME_BUDGET),
+            chosen=point is mine, carried_from=_number(point.carried_from),
         )
         rows.append(row)
-        if feasible:
+        if row.feasible:
             previous = row
     return tuple(rows)
 

@@ -1,12 +1,13 @@
-"""The HTML report: one self-contained page rendered by Jinja2 from templates/report.html.j2.
+"""The HTML reports: one self-contained page per report, rendered by Jinja2 from templates/<kind>.html.j2.
 
 One Environment (`environment()`) with autoescape on and StrictUndefined holds every
 formatting filter (money, percent, number, quarter, marginal value) and the chart
-functions (`planner.charts`), so templates hold layout only. The page has its CSS and
-SVG charts inline, makes no request to any other host, needs no JavaScript and prints on A4
-(one section a page). Sections come from the report model in order; the layout of a
-section with key K is templates/sections/K.html.j2, so a new kind of section needs a new
-partial and no change here.
+functions (`planner.charts`), so templates hold layout only. A page has its CSS and SVG
+charts inline, makes no request to any other host, reads without JavaScript and prints on
+A4 (one section a page); the one script, the frontier's budget slider, only enhances a page
+that is complete without it, and reads its points from JSON made by `frontier_json`.
+Sections come from the report model in order; the layout of a section with key K is
+templates/sections/K.html.j2, so a new kind of section needs a new partial and no change here.
 """
 
 from __future__ import annotations
@@ -187,7 +188,10 @@ def shift_chart(table: ShiftTable, currency: str) -> Markup:
 
 
 def change_colour(value: float, largest: float) -> str:
-    """Background of a heat-style table cell: green more spend, red less, white none."""
+    """Background of a heat-style table cell: green more spend, red less, white none.
+
+    At most 60% of the chart colour, so the cell's dark text stays readable on the largest shift.
+    """
     fill, _ = charts.heat_colour(value * 0.6, largest, diverging=True)
     return fill
 
