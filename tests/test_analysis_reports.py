@@ -32,7 +32,7 @@ from planner.optimise import plan_portfolio
 from planner.report import build_report, csv_text, render_csv
 from planner.scenario import Scenario
 from planner.workbook import write_portfolio
-from planner.xlsx import render_xlsx
+from planner.xlsx import TEMPLATES, render_xlsx
 
 HOSTILE_SCENARIO = "=cut <b>40%</b>"
 
@@ -297,6 +297,17 @@ def workbooks(reports):
 
 def load(data: bytes, **options) -> openpyxl.Workbook:
     return openpyxl.load_workbook(io.BytesIO(data), **options)
+
+
+@pytest.mark.parametrize("kind", ["frontier", "compare", "explanations", "tornado"])
+def test_formulas_only_where_the_template_has_them_and_text_never_a_formula(workbooks, kind):
+    template = openpyxl.load_workbook(TEMPLATES / f"{kind}.xlsx")
+    allowed = {(ws.title, c.column_letter) for ws in template for row in ws.iter_rows() for c in row if c.data_type == "f"}
+    wb = load(workbooks[kind])
+    found = {(ws.title, c.column_letter) for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "f"}
+    assert found and found <= allowed
+    texts = [c.value for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "s"]
+    assert all(not t.startswith("{{") and "{%" not in t for t in texts)  # every expression was rendered
 
 
 def test_frontier_workbook_numbers_formulas_and_chart(workbooks, frontier_report):
