@@ -272,8 +272,8 @@ def tornado_bars(ws: Worksheet) -> None:
         ("Input", "{{ b.input }}", None, 24), ("Kind", "{{ b.kind }}", None, 12), ("Low", "{{ b.low }}", None, 12),
         ("High", "{{ b.high }}", None, 12), ("NPV at low", "{{ b.npv_low }}", MONEY, 14), ("NPV at high", "{{ b.npv_high }}", MONEY, 14),
         ("Change at low", '=IF(E5="","",E5-Summary!$B$5)', MONEY, 14), ("Change at high", '=IF(F5="","",F5-Summary!$B$5)', MONEY, 14),
-        ("Swing", '=IF(OR(E5="",F5=""),"",ABS(F5-E5))', MONEY, 14), ("Funding changes at low", "{{ b.funded_changes_low }}", COUNT, 10),
-        ("Funding changes at high", "{{ b.funded_changes_high }}", COUNT, 10),
+        ("Swing", '=IF(OR(E5="",F5=""),"",ABS(F5-E5))', MONEY, 14), ("Enter or leave at low", "{{ b.funded_changes_low }}", COUNT, 12),
+        ("Enter or leave at high", "{{ b.funded_changes_high }}", COUNT, 12),
     ]
     base.title(ws, "NPV with each input at its low and its high value", "Widest swing first; an empty NPV means no plan meets the "
                "rules at that end. Changes and swing are formulas over the Summary's plan NPV.", 8)
@@ -283,8 +283,8 @@ def tornado_bars(ws: Worksheet) -> None:
     chart.overlap = 100
     chart.x_axis.scaling.orientation = "maxMin"  # widest at the top, as in the table
     chart.x_axis.tickLblPos = "low"  # input names left of the chart, clear of the bars
-    chart.height = 12
-    ws.add_chart(chart, "M4")
+    chart.width, chart.height = 26, 12
+    ws.add_chart(chart, "A8")  # below the table: it moves down with the rows
 
 
 TORNADO: tuple[Sheet, ...] = (("Summary", tornado_summary), ("Tornado", tornado_bars))
