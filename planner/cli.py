@@ -173,7 +173,7 @@ def changes_text(result) -> list[str]:
         lines.append(f"  note: {note}")
     currency = result.plan.portfolio.settings.currency
     for change in result.changes:
-        lines.append(f"  {change.id:8} {change.kind:16} NPV {format_money(change.npv_delta, currency):>12}  "
+        lines.append(f"  {change.id:8} {change.kind:22} NPV {format_money(change.npv_delta, currency):>12}  "
                      f"spend {format_money(change.spend_delta, currency):>12}  {change.reason}")
     return lines
 
@@ -228,7 +228,7 @@ def summary(plan: Plan) -> str:
     ]
     rows = [("ID", "Name", "Option", "Start", "Live", "Spend", "NPV", "ROI")]
     for d in sorted(plan.funded, key=lambda d: (d.start_quarter, -d.npv)):
-        rows.append((d.experience.id, d.experience.name[:34], d.option, quarter_label(settings, d.start_quarter),
+        rows.append((d.experience.id, shorten(d.experience.name, 40), d.option, quarter_label(settings, d.start_quarter),
                      quarter_label(settings, d.go_live_quarter), money(d.total_spend), money(d.npv),
                      f"{d.roi:.2f}" if d.roi is not None else "n/a"))
     lines += table(rows, right=(5, 6, 7))
@@ -249,8 +249,11 @@ def status_line(plan: Plan) -> str:
     solve = plan.solve
     timing = f"{solve.solver.upper()}, {solve.build_seconds + solve.solve_seconds + solve.check_seconds:.1f} s"
     gap = f"{solve.gap:.2%}" if solve.gap is not None else "unknown"
+    if solve.status == "optimal" and solve.gap_target > 0:
+        return (f"Status: proven optimal within the {solve.gap_target:.2%} gap target: no plan is more than {gap} "
+                f"better ({timing})")
     if solve.status == "optimal":
-        return f"Status: proven optimal (gap {gap}, target {solve.gap_target:.2%}; {timing})"
+        return f"Status: proven optimal (gap {gap}; {timing})"
     if solve.status == "feasible":
         return f"Status: NOT proven optimal: stopped at the {solve.time_limit_seconds:g} s time limit with a gap of {gap} ({timing})"
     return (f"Status: NOT proven optimal: the solver gave no plan within {solve.time_limit_seconds:g} s; this is the greedy "
@@ -265,6 +268,11 @@ def greedy_line(plan: Plan) -> str:
     gain = plan.gain_over_greedy
     share = f" (+{gain / abs(greedy.npv):.0%})" if greedy.npv > 0 else ""
     return f"Greedy ROI ranking: NPV {format_money(greedy.npv, currency)}; the optimum gains {format_money(gain, currency)}{share}"
+
+
+def shorten(text: str, width: int) -> str:
+    """Text cut to `width` characters, with an ellipsis where it was cut."""
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
 
 
 def table(rows: list[tuple], right: tuple[int, ...] = ()) -> list[str]:

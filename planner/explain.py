@@ -407,19 +407,21 @@ def _what_it_takes(task: _Search, counter: _Counter) -> dict[str, Any]:
         start = forced.plan if not task.rules.balance else None
         bound = max(0.0, 1.0 - loss / mine.pv_cost * PAST_TIE - TOLERANCE)
         cost = _threshold(lambda c: enters(with_adjustment(task.rules, task.experience_id, cost=c), start), bound, 1.0, 0.0, task.steps)
-    words = []
+    ways, dead_ends = [], []
     if uplift is not None:
-        words.append(f"uplift x{uplift:.2f} ({experience.uplift_base:.2%} -> {min(1.0, experience.uplift_base * uplift):.2%})")
+        ways.append(f"uplift x{uplift:.2f} ({experience.uplift_base:.2%} -> {min(1.0, experience.uplift_base * uplift):.2%})")
     elif mine.pv_benefit > 0:
-        words.append("no uplift up to 100% of customers brings it in")
+        dead_ends.append("no uplift up to 100% of customers brings it in")
     if cost is not None:
-        words.append(f"cost x{cost:.2f}" if cost >= 0.005 else "no cost at all")
+        ways.append(f"cost x{cost:.2f}" if cost >= 0.005 else "no cost at all")
     elif mine.pv_cost > 0:
-        words.append("not even at no cost")
+        dead_ends.append("not even at no cost")
     prerequisites = [d.experience.id for d in forced.plan.funded
                      if d.experience.key in {normalise_id(r) for r in experience.requires} and not decision_of(task.plan, d.experience.id).funded]
     with_them = f" (with {', '.join(prerequisites)} funded too)" if prerequisites else ""
-    text = f"enters at {' or '.join(words)}{with_them}; forced in as it is, the plan loses {money(loss, currency)}"
+    parts = [f"enters at {' or '.join(ways)}{with_them}"] if ways else []
+    parts += dead_ends or ([] if ways else ["no search was possible (no benefit and no cost)"])
+    text = f"{'; '.join(parts)}; forced in as it is, the plan loses {money(loss, currency)}"
     return {"uplift_to_enter": uplift, "cost_to_enter": cost, "to_enter": text}
 
 

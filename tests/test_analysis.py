@@ -143,6 +143,19 @@ def test_what_it_takes_brings_the_experience_in_and_funded_loss_is_exact():
     assert c.solves <= 1 + 2 * (3 + 1)
 
 
+
+def test_what_it_takes_says_plainly_when_neither_uplift_nor_cost_brings_it_in():
+    """Was "enters at not even at no cost": D's uplift is already 100% and even free it is worth less than E."""
+    portfolio = rules_portfolio()
+    d = next(e for e in portfolio.experiences if e.id == "D")
+    saturated = replace(d, reach_per_quarter=20.0, uplift_low=1.0, uplift_base=1.0, uplift_high=1.0)
+    portfolio = replace(portfolio, experiences=tuple(saturated if e.id == "D" else e for e in portfolio.experiences))
+    (item,) = explain(portfolio, Scenario(forced_out=("J",)), experience_ids=["D"], steps=1).items
+    assert item.uplift_to_enter is None and item.cost_to_enter is None
+    assert item.to_enter.startswith("no uplift up to 100% of customers brings it in; not even at no cost; forced in as it is")
+    assert "enters at" not in item.to_enter
+
+
 # ---------------------------------------------------------------------------------------
 # Comparison
 
