@@ -219,13 +219,14 @@ def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver
 def summary(plan: Plan) -> str:
     """The plan in a page of text: status, totals, greedy comparison, funded items, binding rules."""
     from planner.model import format_money
+    from planner.report import plan_budget
 
     currency = plan.portfolio.settings.currency
     settings = plan.portfolio.settings
     money = lambda value: format_money(value, currency)  # noqa: E731
     solve = plan.solve
     lines = [f"Plan: {plan.scenario.name} (workbook {Path(plan.portfolio.source).name or 'in memory'})", status_line(plan)]
-    budget = sum(plan.portfolio.budget)
+    budget = plan_budget(plan.portfolio)
     roi = f"{plan.roi:.2f}" if plan.roi is not None else "n/a"
     payback = quarter_label(settings, plan.payback_quarter) if plan.payback_quarter is not None else "not within the horizon"
     lines += [
