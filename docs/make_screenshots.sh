@@ -1,5 +1,5 @@
 #!/bin/sh
-# Rebuild the screenshots of the what-if reports in docs/screenshots/ from the bundled example.
+# Rebuild the screenshots of the what-if and quarterly reports in docs/screenshots/ from the bundled example.
 #
 #   docs/make_screenshots.sh            (from the repository root; needs chromium, soffice, pdftoppm)
 #
@@ -31,4 +31,11 @@ for kind_page in frontier:2 compare:3; do
     soffice --headless --norestore "-env:UserInstallation=file://$work/lo" --convert-to pdf --outdir "$work" "$work/$kind/$kind.xlsx"
     pdftoppm -png -r 80 -f "$page" -l "$page" -singlefile "$work/$kind.pdf" "$shots/$kind-xlsx"
 done
+
+# The quarterly report's "what changed" page as it prints (A4, page 2) after the two-quarter story.
+"$planner" plan scenarios/q1-plan.yaml -o "$work/q1" >/dev/null
+"$planner" roll "$work/q1/plan.json" scenarios/q2-roll.yaml -o "$work/q2" >/dev/null
+"$chromium" --headless --no-sandbox --disable-gpu --user-data-dir="$work/profile" --no-pdf-header-footer \
+    --print-to-pdf="$work/q2.pdf" "file://$work/q2/report.html" 2>/dev/null
+pdftoppm -png -r 80 -f 2 -l 2 -singlefile "$work/q2.pdf" "$shots/quarterly-changes"
 ls -l "$shots"
