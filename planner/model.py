@@ -447,13 +447,14 @@ def start_solve(written: WrittenModel, solver: str, relax: bool, time_limit: flo
                 warm_start: np.ndarray | None = None, name: str = "solve") -> SolverRun:
     """Start solving the written model (its LP relaxation if `relax`) in a new process group.
 
-    `warm_start` (column ids of a feasible plan) gives CBC a first incumbent.
+    `warm_start` (column ids of a feasible plan) gives the solver a first incumbent.
     """
     files = os.path.join(os.path.dirname(written.path), name)
+    start_values = None if warm_start is None or relax else _start_values(written, warm_start)
     if solver == "cbc":
         command = [cbc_command().path, written.path, "-max"]
-        if warm_start is not None and not relax:
-            _write_cbc_start(written, warm_start, files + ".mst")
+        if start_values is not None:
+            _write_cbc_start(start_values, files + ".mst")
             command += ["-mips", files + ".mst"]
         if relax:
             command += ["-initialSolve"]
@@ -465,8 +466,10 @@ def start_solve(written: WrittenModel, solver: str, relax: bool, time_limit: flo
         command += ["-printingOptions", "all", "-solution", files + ".sol"]
         environment = None
     else:
+        if start_values is not None:
+            np.save(files + ".start.npy", start_values)
         command = [sys.executable, "-c", _HIGHS_PROCESS, written.path, files, "1" if relax else "0",
-                   "" if time_limit is None else f"{time_limit:g}", f"{gap:g}"]
+                   "" if time_limit is None else f"{time_limit:g}", f"{gap:g}", "" if start_values is None else files + ".start.npy"]
         package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
     with open(files + ".log", "wb") as log:
@@ -547,13 +550,20 @@ _CBC_BOUND = re.compile(r"best possible (-?[0-9.eE+]+)")
 _CBC_GAP_EXIT = re.compile(r"Exiting as integer gap of (-?[0-9.eE+]+)")
 
 
-def _write_cbc_start(written: WrittenModel, warm_start: np.ndarray, path: str) -> None:
+def _start_values(written: WrittenModel, warm_start: np.ndarray) -> np.ndarray:
+    """The value of each file column in a plan given as column ids: 1 for its choices, 0 elsewhere."""
+    chosen = np.zeros(int(written.model.column_ids.max(initial=-1)) + 1, dtype=bool)
+    chosen[warm_start[warm_start < len(chosen)]] = True
+    mine = written.variable_of_column >= 0
+    values = np.zeros(len(written.variable_of_column))
+    values[mine] = chosen[written.model.column_ids[written.variable_of_column[mine]]]
+    return values
+
+
+def _write_cbc_start(values: np.ndarray, path: str) -> None:
     """CBC's initial solution file (-mips): every column's value, in the layout PuLP writes."""
-    chosen = set(warm_start.tolist())
-    column_ids = written.model.column_ids
     lines = ["Stopped on time - objective value 0\n"]
-    for j, v in enumerate(written.variable_of_column.tolist()):
-        value = 1 if v >= 0 and int(column_ids[v]) in chosen else 0
+    for j, value in enumerate(values.astype(int).tolist()):
         lines.append(f"{j:>7} X{j:07d} {value:>15} {0:>23}\n")
     with open(path, "w") as handle:
         handle.writelines(lines)
@@ -634,13 +644,14 @@ def _last_line(text: str) -> str:
 def run_highs(argv: list[str]) -> None:
     """The HiGHS process: solve an MPS file written by `write_model` and write the result beside it.
 
-    argv: MPS path, files prefix, "1" for the LP relaxation, time limit ("" for none), gap.
-    The objective is negated and minimised, as PuLP's own HiGHS interface does, so the
-    duals keep the sign DUAL_SIGN["highs"] corrects.
+    argv: MPS path, files prefix, "1" for the LP relaxation, time limit ("" for none), gap,
+    and a .npy file of starting column values ("" for none). The objective is negated and
+    minimised, as PuLP's own HiGHS interface does, so the duals keep the sign
+    DUAL_SIGN["highs"] corrects.
     """
     import highspy
 
-    path, files, relax, time_limit, gap = argv
+    path, files, relax, time_limit, gap, start = argv
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.readModel(path)
@@ -654,6 +665,10 @@ def run_highs(argv: list[str]) -> None:
         highs.setOptionValue("mip_rel_gap", float(gap))
     if time_limit:
         highs.setOptionValue("time_limit", float(time_limit))
+    if start:
+        incumbent = highspy.HighsSolution()
+        incumbent.col_value = np.load(start).tolist()
+        highs.setSolution(incumbent)
     highs.run()
     status = highs.getModelStatus()
     info = highs.getInfo()

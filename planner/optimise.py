@@ -360,7 +360,11 @@ def greedy_baseline(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.
     must = {i for i, e in enumerate(portfolio.experiences) if rules.must_fund(e)}
     first = must_fund_order(portfolio, must, index)
     needed = set(first)
-    enablers = needed - must
+    # What a must-fund experience requires goes live as soon as it can (even if it must be
+    # funded itself): its cheapest choice, with the least run cost inside the horizon, is
+    # often the latest start, which would leave its dependents no quarter to start in.
+    enablers = {index[normalise_id(ref)] for i in needed if portfolio.experiences[i].commitment is None
+                for ref in portfolio.experiences[i].requires}
     ranked = sorted(
         (i for i, ids in by_experience.items() if i not in needed and npv[ids].max() > TOLERANCE),
         key=lambda i: (-roi[by_experience[i]].max(), i),

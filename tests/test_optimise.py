@@ -516,3 +516,20 @@ def test_a_previous_plan_that_still_fits_is_the_warm_start(monkeypatch):
     plan_portfolio(replace(portfolio, budget=(2000.0,) * 4), start_from=previous)
     cols = columns(portfolio)
     assert given == [sorted(optimise.columns_of(previous, portfolio, cols, np.ones(len(cols), dtype=bool)).tolist())]
+
+
+def test_greedy_starts_a_mandatory_prerequisite_early_enough_for_its_mandatory_dependent():
+    """Seen at 50,000 free starts: a mandatory enabler took its cheapest choice, the last start (least run cost
+    inside the horizon), so the mandatory experience needing it could not start and the fallback failed."""
+    base = small_portfolio(budget=1000.0)
+    data, app, _ = base.experiences
+    running = FundingOption("standard", 100.0, 10.0, (("Digital", 20.0),), 1, 1.0)
+    portfolio = replace(base, experiences=(replace(app, mandatory=True), replace(data, mandatory=True, options=(running,))),
+                        budget=(1000.0,) * 4)
+    portfolio = replace(portfolio, settings=replace(portfolio.settings, start_quarters="free"))
+    cols = columns(portfolio)
+    rules = optimise.Rules()
+    chosen, baseline = optimise.greedy_baseline(portfolio, rules, cols, optimise.columns_on_offer(portfolio, rules, cols))
+    assert baseline.feasible, baseline.message
+    starts = {portfolio.experiences[int(cols.experience[c])].id: int(cols.start[c]) for c in chosen}
+    assert starts["DATA-1"] == 0 and starts["APP-1"] >= 1
