@@ -7,8 +7,12 @@ pollute another's: it reads and validates the workbook, then plans it with
 `plan_portfolio`, and reports the stage times from `plan.solve`, the status, the proven
 gap, the gap to the LP bound, the greedy baseline's shortfall and peak memory (maximum
 resident set size of the case's process after reading and after planning, and of the
-largest descendant process: `plan_portfolio` solves in children of a fork server, CBC in
-one more).
+largest descendant process: `plan_portfolio` solves in solver processes, the CBC binary or
+a Python process running HiGHS).
+
+`--write` rewrites the report but keeps the sections it does not produce (such as the
+frontier timings `bench/frontier.py --write` puts there), so one benchmark never erases
+another's numbers.
 
     python bench/run.py                                  # the full matrix, table to stdout
     python bench/run.py --sizes 1000,10000 --modes fixed --solvers cbc,highs
@@ -104,8 +108,8 @@ def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
 class DescendantPeak:
     """Peak resident memory of any descendant process, sampled from /proc while a stage runs.
 
-    `plan_portfolio` solves in children of a fork server, i.e. grandchildren of this process,
-    which getrusage(RUSAGE_CHILDREN) never sees. Each process's own high-water mark (VmHWM)
+    `plan_portfolio` solves in solver processes it starts and stops itself; a sample of
+    every descendant catches them whether or not getrusage(RUSAGE_CHILDREN) does. Each process's own high-water mark (VmHWM)
     is read while it lives, so a sample every 0.1 s catches all but the briefest.
     """
 
@@ -348,15 +352,20 @@ def verdict_table(found: list[Verdict]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> dict[str, str]:
+def load_average() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def machine(load_at_start: str = "") -> dict[str, str]:
     """What the numbers were measured on: they mean little without it."""
     info = {
         "CPU": _cpu_model(),
         "cores (nproc)": str(os.cpu_count()),
         "memory": _memory(),
         "OS": platform.platform(),
-        # Other work on the machine slows every case: say how busy it was when the report was written.
-        "load average (1, 5, 15 min) at the end": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
+        # Other work on the machine slows every case: say how busy it was while the cases ran.
+        "load average (1, 5, 15 min) at the start": load_at_start or "not recorded",
+        "load average (1, 5, 15 min) at the end": load_average(),
         "Python": platform.python_version(),
     }
     for library in LIBRARIES:
@@ -399,13 +408,46 @@ def _cbc_version() -> str:
     return f"{versions[0]} (bundled with PuLP)" if versions else "unknown"
 
 
-def document(results: list[Result], command: str, time_limit: float, seed: int, notes: str = "") -> str:
+# The sections `document` writes; any other "## " section of an existing report is kept.
+OWN_SECTIONS = ("Results", "Targets", "Notes", "Machine")
+
+
+def sections(text: str) -> dict[str, str]:
+    """The "## " sections of a Markdown report by title, each with its heading and text."""
+    found: dict[str, list[str]] = {}
+    title = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            title = line[3:].strip()
+            found[title] = []
+        if title is not None:
+            found[title].append(line)
+    return {name: "\n".join(lines).strip() for name, lines in found.items()}
+
+
+def replace_section(text: str, title: str, body: str, before: str = "Machine") -> str:
+    """The report with section `title` replaced by `body` (heading included), or inserted before `before`."""
+    lines = text.splitlines()
+    heading = f"## {title}"
+    new = body.strip().splitlines() + [""]
+    if heading in lines:
+        start = lines.index(heading)
+        end = next((n for n in range(start + 1, len(lines)) if lines[n].startswith("## ")), len(lines))
+        return "\n".join(lines[:start] + new + lines[end:]) + "\n"
+    at = lines.index(f"## {before}") if f"## {before}" in lines else len(lines)
+    return "\n".join(lines[:at] + new + lines[at:]) + "\n"
+
+
+def document(results: list[Result], command: str, time_limit: float, seed: int, notes: str = "",
+             kept: dict[str, str] | None = None, measured: dict | None = None) -> str:
+    """The report. `measured` (date, machine) comes with results saved by --json; otherwise it is now and here."""
+    measured = measured or {"date": datetime.date.today().isoformat(), "machine": machine()}
     found = verdicts(results)
     missed = [v for v in found if v.passed is False]
     lines = [
         "# Benchmarks",
         "",
-        f"Measured on {datetime.date.today().isoformat()} with:",
+        f"Measured on {measured['date']} with:",
         "",
         "```",
         command,
@@ -416,12 +458,14 @@ def document(results: list[Result], command: str, time_limit: float, seed: int, 
         "a few exclusions, 2% mandatory, and a budget covering about half of the attractive demand. "
         "Each case runs in a fresh process. Times are wall-clock seconds: *read* is "
         "`read_portfolio` (parse and validate the workbook); *build*, *solve* and *check* come from "
-        "`plan.solve`; *plan* is the whole `plan_portfolio` call (economics, greedy baseline, build, "
-        "solve, check, duals); *end to end* is read + plan. *Gap* is the gap the solver proved; "
+        "`plan.solve` (*build*: economics of every choice, greedy baseline, the model and its MPS file; "
+        "*solve*: the LP relaxation and the MIP side by side in solver processes; *check*: plan assembly "
+        "and the independent check); *plan* is the whole `plan_portfolio` call; *end to end* is "
+        "read + plan. *Gap* is the gap the solver proved; "
         "*gap to LP bound* compares the plan with the LP relaxation; *greedy shortfall* is "
         "(optimum - greedy) / optimum. Peak memory is the maximum resident set size of the Python "
         "process after reading and after planning, and of the largest descendant process (the solve "
-        f"runs in children of a fork server, sampled every 0.1 s). *Choices* are all (experience, option, start) triples on offer; "
+        f"runs in solver processes, sampled every 0.1 s). *Choices* are all (experience, option, start) triples on offer; "
         f"*variables* those left in the model after pruning. Time limit per solve: {time_limit:g} s.",
         "",
         "## Results",
@@ -437,8 +481,10 @@ def document(results: list[Result], command: str, time_limit: float, seed: int, 
         lines += ["**Missed:** " + "; ".join(v.target for v in missed) + ". See the notes below.", ""]
     if notes:
         lines += ["## Notes", "", notes.strip(), ""]
+    for section in (kept or {}).values():
+        lines += [section, ""]
     lines += ["## Machine", "", "| | |", "|---|---|"]
-    lines += [f"| {key} | {value} |" for key, value in machine().items()]
+    lines += [f"| {key} | {value} |" for key, value in measured["machine"].items()]
     return "\n".join(lines) + "\n"
 
 
@@ -459,6 +505,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write", type=Path, help="write the Markdown report here (e.g. docs/benchmarks.md)")
     parser.add_argument("--json", type=Path, help="also save the raw results here, one JSON object per case")
     parser.add_argument("--notes", type=Path, help="a Markdown file whose text goes under Notes in the report")
+    parser.add_argument("--results", type=Path,
+                        help="write the report from results saved with --json instead of running (e.g. after editing the notes)")
     parser.add_argument("--case", nargs=3, metavar=("WORKBOOK", "MODE", "SOLVER"),
                         help="run one case in this process and print its result as JSON")
     parser.add_argument("--profile", action="store_true", help="with --case: print a cProfile summary instead")
@@ -471,17 +519,39 @@ def main(argv: list[str] | None = None) -> None:
         else:
             print(json.dumps(asdict(run_case(workbook, mode, solver, args.time_limit))))
         return
-    results = run_matrix(args.sizes, args.modes, args.solvers, args.time_limit, args.seed)
-    if args.json:
-        args.json.write_text("\n".join(json.dumps(asdict(r)) for r in results) + "\n")
+    command = shlex.join(["python", "bench/run.py", *(argv if argv is not None else sys.argv[1:])])
+    if args.results:
+        measured, results = load_results(args.results)
+        command = f"{measured['command']}\n# report rewritten from the saved results with:\n{command}"
+    else:
+        load_at_start = load_average()
+        results = run_matrix(args.sizes, args.modes, args.solvers, args.time_limit, args.seed)
+        measured = {"command": command, "date": datetime.date.today().isoformat(), "machine": machine(load_at_start)}
+        if args.json:
+            args.json.write_text("\n".join([json.dumps({"measured": measured})] + [json.dumps(asdict(r)) for r in results]) + "\n")
     print(results_table(results))
     print()
     print(verdict_table(verdicts(results)))
     if args.write:
-        command = shlex.join(["python", "bench/run.py", *(argv if argv is not None else sys.argv[1:])])
         notes = args.notes.read_text() if args.notes else ""
-        args.write.write_text(document(results, command, args.time_limit, args.seed, notes))
+        existing = sections(args.write.read_text()) if args.write.exists() else {}
+        kept = {title: text for title, text in existing.items() if title not in OWN_SECTIONS}
+        args.write.write_text(document(results, command, args.time_limit, args.seed, notes, kept, measured))
         print(f"\nwrote {args.write}", file=sys.stderr)
+
+
+def load_results(path: Path) -> tuple[dict, list[Result]]:
+    """(how they were measured, the results) from a file written with --json."""
+    measured: dict = {}
+    results = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            data = json.loads(line)
+            if "measured" in data:
+                measured = data["measured"]
+            else:
+                results.append(Result(**data))
+    return measured, results
 
 
 if __name__ == "__main__":
