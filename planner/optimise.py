@@ -1,8 +1,9 @@
 """Plan a portfolio: economics, greedy baseline, model, solve under a hard time limit, check, plan.
 
-`plan_portfolio(portfolio, scenario)` is the one entry point. The solve runs in a child
-process that the parent stops when the time limit (plus a grace period) is past: a
-solver's own limit is not enough (HiGHS has run past it on large models). When the
+`plan_portfolio(portfolio, scenario)` is the one entry point. The model is built here,
+once; the LP relaxation and the MIP run in solver processes (`planner.model.start_solve`)
+that are stopped when the time limit (plus a grace period) is past: a solver's own limit
+is not enough (HiGHS has run past it on large models). When the
 solver gives no plan in time, the plan is the greedy baseline, labelled "heuristic" with
 its gap to the LP bound. Every plan is checked against the inputs, independently of the
 solver, before it is returned: a violation is a SolverError, never a report.
