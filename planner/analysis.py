@@ -8,8 +8,8 @@ as a scenario sees it, changed a little. This module owns how that is done once:
   solver settings), so a variant changes the applied portfolio and keeps the rules, and
   no multiplier is ever applied twice.
 - `Solve` is one re-solve to run; `run_solves` runs many in worker processes
-  (`concurrent.futures.ProcessPoolExecutor` from a fork server, whose workers are not
-  daemonic, so `plan_portfolio` can start its own solving children inside them) and
+  (`concurrent.futures.ProcessPoolExecutor` with forked workers, which are not daemonic,
+  so `plan_portfolio` can start its own solver processes inside them) and
   returns the results in the order asked, whatever the number of workers.
 - `Comparison` (`compare_plans`) and `Tornado` (`sensitivity`) live here; the frontier is
   `planner.frontier`, the explanations `planner.explain`.
@@ -137,10 +137,9 @@ def solve(task: Solve) -> Solved:
 def run_parallel(function: Callable[[T], R], tasks: Sequence[T], workers: int = 1, progress: Progress | None = None) -> list[R]:
     """`[function(t) for t in tasks]`, in worker processes when workers > 1; same order either way.
 
-    `function` must be a module-level function (workers import it). The workers come from
-    a fork server: forking this process is unsafe once it has run HiGHS. They are not
-    daemonic (ProcessPoolExecutor's never are), which `plan_portfolio` needs: it starts
-    its own solving children.
+    `function` must be a module-level function (workers import it). They are not daemonic
+    (ProcessPoolExecutor's never are), which `plan_portfolio` needs: it starts its own
+    solver processes. See `worker_context` for how the workers are started.
     """
     total = len(tasks)
     if workers <= 1 or total <= 1:
@@ -150,8 +149,7 @@ def run_parallel(function: Callable[[T], R], tasks: Sequence[T], workers: int = 
             if progress:
                 progress(done, total)
         return results
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["planner.analysis"])
+    context = worker_context()
     out: list[Any] = [None] * total
     with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=context) as pool:
         futures = {pool.submit(function, task): n for n, task in enumerate(tasks)}
@@ -160,6 +158,21 @@ def run_parallel(function: Callable[[T], R], tasks: Sequence[T], workers: int = 
             if progress:
                 progress(done, total)
     return out
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Workers are forked: every solve runs in a solver process of its own (`planner.model`),
+    so a worker never runs a solver in its own threads.
+
+    (Forking a process that had run HiGHS in-process, and running HiGHS again in the child,
+    deadlocked here; that is why no solver runs in-process.) A fork server, the
+    alternative, runs the main script again in each worker, which fails for a script read
+    from stdin, `python -c`, or a script without an `if __name__ == "__main__"` guard.
+    Where fork does not exist (Windows), workers are spawned and need that guard.
+    """
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def run_solves(tasks: Sequence[Solve], workers: int = 1, progress: Progress | None = None) -> list[Solved]:

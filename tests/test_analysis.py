@@ -237,3 +237,44 @@ def test_cli_errors_have_their_exit_codes(scenario_files, arguments, code, messa
     result = CliRunner().invoke(cli, arguments)
     assert result.exit_code == code
     assert message in result.output
+
+
+# ---------------------------------------------------------------------------------------
+# Worker processes
+
+
+PARALLEL_SCRIPT = """
+from planner.analysis import run_parallel
+print(run_parallel(abs, [-1, -2, -3], workers=2))
+"""
+
+
+@pytest.mark.parametrize("how", ["stdin", "-c", "script without a main guard"])
+def test_parallel_analysis_runs_from_stdin_python_c_and_unguarded_scripts(how, tmp_path):
+    """The workers came from a fork server, which runs the main script again in each worker:
+    from stdin or `python -c` that broke the pool, and an unguarded script started itself."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "analysis.py"
+    script.write_text(PARALLEL_SCRIPT)
+    command = {"stdin": [sys.executable, "-"], "-c": [sys.executable, "-c", PARALLEL_SCRIPT],
+               "script without a main guard": [sys.executable, str(script)]}[how]
+    result = subprocess.run(command, input=PARALLEL_SCRIPT if how == "stdin" else None, capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[1, 2, 3]"
+
+
+def test_parallel_workers_forked_after_highs_ran_in_this_process_do_not_deadlock():
+    """Forking a process that ran HiGHS once deadlocked its children; they now solve in solver processes."""
+    import pulp
+
+    problem = pulp.LpProblem("warm_up", pulp.LpMaximize)
+    x = problem.add_variable("x", 0, 1, cat=pulp.LpBinary)
+    problem.setObjective(x)
+    problem.solve(pulp.HiGHS(msg=False))
+    portfolio = budget_portfolio()
+    portfolio = replace(portfolio, settings=replace(portfolio.settings, solver="highs", time_limit_seconds=20.0))
+    result = efficient_frontier(portfolio, points=4, workers=2)
+    assert all(point.feasible for point in result.points)
