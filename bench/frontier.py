@@ -17,7 +17,6 @@ Target: a 30-point frontier of the 1,000-experience portfolio in under 30 s on 2
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import shlex
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import random_portfolio  # noqa: E402
-from run import replace_section  # noqa: E402
+from run import load_note, replace_section, section_opening  # noqa: E402
 
 from planner.frontier import efficient_frontier  # noqa: E402
 from planner.scenario import Scenario  # noqa: E402
@@ -61,15 +60,7 @@ TARGET_SECONDS = 30.0
 
 def section(runs: list[Run], args: argparse.Namespace, command: str, load_before: float) -> str:
     """The report's "Frontier" section: command, table, verdict against the target, machine load."""
-    lines = [
-        "## Frontier",
-        "",
-        f"Measured on {datetime.date.today().isoformat()} with:",
-        "",
-        "```",
-        command,
-        "```",
-        "",
+    lines = section_opening("Frontier", command) + [
         f"A {args.points}-point efficient frontier (`planner.frontier.efficient_frontier`) of `random_portfolio({args.size}, "
         f"{args.seed})` with {args.start_quarters} start quarters, timed end to end (the no-budget-limit solve, the even "
         "grid and the refinement rounds), with 1 and 2 worker processes; each solve runs its LP bound in a second process. "
@@ -82,9 +73,7 @@ def section(runs: list[Run], args: argparse.Namespace, command: str, load_before
         verdict = "-" if r.workers != 2 else ("pass" if r.seconds < TARGET_SECONDS else "**FAIL**")
         lines.append(f"| {r.workers} | {r.gap:.1%} | {r.seconds:.1f} | {r.points} | {r.slowest_point:.1f} | {r.not_optimal} "
                      f"| {r.top_npv:,.0f} | {verdict} |")
-    load = os.getloadavg()
-    lines += ["", f"{os.cpu_count()} CPUs; load average {load_before:.2f} (1 min) at the start, "
-                  f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min) at the end."]
+    lines += load_note(load_before)
     return "\n".join(lines) + "\n"
 
 

@@ -425,6 +425,18 @@ def sections(text: str) -> dict[str, str]:
     return {name: "\n".join(lines).strip() for name, lines in found.items()}
 
 
+def section_opening(title: str, command: str) -> list[str]:
+    """The first lines of a section of docs/benchmarks.md: its heading, the date and the command."""
+    return [f"## {title}", "", f"Measured on {datetime.date.today().isoformat()} with:", "", "```", command, "```", ""]
+
+
+def load_note(load_before: float) -> list[str]:
+    """The closing line of a section: how busy the machine was."""
+    load = os.getloadavg()
+    return ["", f"{os.cpu_count()} CPUs; load average {load_before:.2f} (1 min) at the start, "
+                f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min) at the end."]
+
+
 def replace_section(text: str, title: str, body: str, before: str = "Machine") -> str:
     """The report with section `title` replaced by `body` (heading included), or inserted before `before`."""
     lines = text.splitlines()
