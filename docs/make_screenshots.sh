@@ -1,5 +1,5 @@
 #!/bin/sh
-# Rebuild the screenshots of the what-if and quarterly reports in docs/screenshots/ from the bundled example.
+# Rebuild the screenshots of the plan, what-if and quarterly reports in docs/screenshots/ from the bundled example.
 #
 #   docs/make_screenshots.sh            (from the repository root; needs chromium, soffice, pdftoppm)
 #
@@ -15,11 +15,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 cd "$root"
+"$planner" demo -o "$work/report" >/dev/null
 "$planner" frontier scenarios/base.yaml --points 20 -o "$work/frontier"
 "$planner" compare scenarios/base.yaml scenarios/budget-cut-10.yaml scenarios/growth-get-help.yaml -o "$work/compare"
 
 # The HTML pages, as a reader first sees them.
-for kind in frontier compare; do
+for kind in report frontier compare; do
     "$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$work/profile" \
         --window-size=1200,1600 --screenshot="$shots/$kind-html.png" "file://$work/$kind/$kind.html" 2>/dev/null
 done
@@ -31,6 +32,11 @@ for kind_page in frontier:2 compare:3; do
     soffice --headless --norestore "-env:UserInstallation=file://$work/lo" --convert-to pdf --outdir "$work" "$work/$kind/$kind.xlsx"
     pdftoppm -png -r 80 -f "$page" -l "$page" -singlefile "$work/$kind.pdf" "$shots/$kind-xlsx"
 done
+
+# The plan's workbook as LibreOffice prints it: the Funded sheet (page 2) and By quarter (page 4).
+soffice --headless --norestore "-env:UserInstallation=file://$work/lo" --convert-to pdf --outdir "$work" "$work/report/report.xlsx"
+pdftoppm -png -r 100 -f 2 -l 2 -singlefile "$work/report.pdf" "$shots/report-xlsx-funded"
+pdftoppm -png -r 100 -f 4 -l 4 -singlefile "$work/report.pdf" "$shots/report-xlsx-by-quarter"
 
 # The quarterly report's "what changed" page as it prints (A4, page 2) after the two-quarter story.
 "$planner" plan scenarios/q1-plan.yaml -o "$work/q1" >/dev/null
