@@ -7,13 +7,18 @@ that failed the independent check.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from planner.domain import quarter_label
-from planner.errors import InputError, PlannerError
+from planner.errors import InputError, PlannerError, Problem
 from planner.scenario import load_scenario
 from planner.workbook import read_portfolio, read_workbook, write_template
 
@@ -49,7 +54,7 @@ def cli() -> None:
       planner demo                      plan the bundled example
       planner template inputs.xlsx      a blank input workbook to fill in
       planner validate inputs.xlsx      list every problem in a workbook
-      planner plan scenario.yaml        plan a scenario and write the reports
+      planner plan scenarios/base.yaml  plan a scenario and write the reports
     """
 
 
@@ -57,8 +62,70 @@ def parse_formats(value: str) -> tuple[str, ...]:
     formats = tuple(part.strip().lower() for part in value.split(",") if part.strip())
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
-        raise click.BadParameter(f"choose from {', '.join(FORMATS)} (comma-separated), not {value!r}")
+        raise click.BadParameter(f"choose from {', '.join(FORMATS)} (comma-separated), not {value!r}", param_hint="'--format'")
     return formats
+
+
+def report_names(formats: tuple[str, ...], kind: str | None = None) -> list[str]:
+    """The files a command writes into -o: a plan's reports and plan.json, or an analysis's <kind>.<format>."""
+    if kind is not None:
+        return [f"{kind}.{f}" for f in formats]
+    from planner.report import FILE_NAMES
+    from planner.roll import FILE_NAME as PLAN_STATE
+
+    return [FILE_NAMES[f] for f in formats] + [PLAN_STATE]
+
+
+def check_output(output: Path, names: list[str]) -> None:
+    """Before any solving: the -o folder must be one the reports can be written into.
+
+    A folder that is a file, sits under a file, cannot be written, or holds a folder where a
+    report goes is a usage error (exit 2) now, not a traceback after minutes of solving.
+    """
+    existing = output
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        found = "is a file" if existing == output else f"is inside {existing}, which is a file"
+        raise click.BadParameter(f"{output} {found}; give a folder for the reports", param_hint="'-o' / '--output'")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"{output}: cannot write in {existing} (permission denied); give a folder you can write to",
+                                 param_hint="'-o' / '--output'")
+    blocked = [name for name in names if (output / name).is_dir()]
+    if blocked:
+        raise click.BadParameter(f"{output} holds a folder named {', '.join(blocked)} where a report goes; move it or choose another -o",
+                                 param_hint="'-o' / '--output'")
+
+
+@contextmanager
+def written_together(output: Path) -> Iterator[Path]:
+    """A staging folder inside `output`: what is written there moves into `output` only when all of it is written.
+
+    So a failure while writing leaves `output` as it was (and removes it if it was made for
+    this run): never a new report.html beside an old report.xlsx.
+    """
+    created = not output.exists()
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".planner-writing-", dir=output))
+    except OSError as error:
+        raise PlannerError(f"cannot write the reports into {output}: {error.strerror or error}") from error
+    try:
+        yield staging
+        for path in sorted(staging.iterdir()):
+            os.replace(path, output / path.name)
+    except OSError as error:
+        raise PlannerError(f"cannot write the reports into {output}: {error.strerror or error}; "
+                           f"nothing was written") from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created and output.is_dir() and not any(output.iterdir()):
+            output.rmdir()
+
+
+def moved_into(output: Path, written: list[Path]) -> list[Path]:
+    """The paths the staged files have in `output`."""
+    return [output / path.name for path in written]
 
 
 def output_options(function):
@@ -82,9 +149,16 @@ def template(path: Path, force: bool) -> None:
     Example:
       planner template inputs.xlsx
     """
+    if path.suffix.lower() != ".xlsx":
+        raise InputError(Problem(str(path), "the template is an Excel workbook: give a name ending in .xlsx"))
+    if not path.parent.is_dir():
+        raise InputError(Problem(str(path), f"the folder {path.parent} does not exist; create it first or choose another place"))
     if path.exists() and not force:
-        raise InputError(f"{path} exists already; choose another name or pass --force to overwrite it")
-    write_template(path)
+        raise InputError(Problem(str(path), "exists already; choose another name or pass --force to overwrite it"))
+    try:
+        write_template(path)
+    except OSError as error:
+        raise PlannerError(f"cannot write {path}: {error.strerror or error}") from error
     click.echo(f"Wrote {path}: fill in the sheets, then run: planner validate {path}")
 
 
@@ -124,7 +198,9 @@ def plan(scenario_path: Path, output: Path, formats: str, solver: str | None, ti
     Example:
       planner plan scenarios/base.yaml -o out --format html,csv
     """
-    run_plan(scenario_path, output, parse_formats(formats), solver, time_limit)
+    formats = parse_formats(formats)
+    check_output(output, report_names(formats))
+    run_plan(scenario_path, output, formats, solver, time_limit)
 
 
 @cli.command()
@@ -144,7 +220,8 @@ def roll(previous_path: Path, scenario_path: Path, output: Path, formats: str, s
     new plan.json (docs/roll.md).
 
     \b
-    Example:
+    Example (the first line makes q1/plan.json):
+      planner plan scenarios/q1-plan.yaml -o q1
       planner roll q1/plan.json scenarios/q2-roll.yaml -o q2
     """
     from dataclasses import replace
@@ -152,6 +229,7 @@ def roll(previous_path: Path, scenario_path: Path, output: Path, formats: str, s
     from planner.quarterly import write_quarterly_reports
     from planner.roll import read_plan_state, roll_forward
 
+    check_output(output, report_names(parse_formats(formats)))
     previous = read_plan_state(previous_path)
     scenario = load_scenario(scenario_path)
     overrides = {k: v for k, v in (("solver", solver), ("time_limit_seconds", time_limit)) if v is not None}
@@ -164,7 +242,8 @@ def roll(previous_path: Path, scenario_path: Path, output: Path, formats: str, s
         click.echo(f"warning: {warning}")
     click.echo(summary(result.plan))
     click.echo("\n" + "\n".join(changes_text(result)))
-    written = write_quarterly_reports(result, output, parse_formats(formats))
+    with written_together(output) as staging:
+        written = moved_into(output, write_quarterly_reports(result, staging, parse_formats(formats)))
     click.echo("\nWrote " + ", ".join(str(path) for path in written))
 
 
@@ -193,7 +272,9 @@ def demo(output: Path, formats: str) -> None:
     """
     if not EXAMPLE_SCENARIO.is_file():
         raise PlannerError(f"the bundled example is missing ({EXAMPLE_SCENARIO}); install planner from a clone of the repository")
-    run_plan(EXAMPLE_SCENARIO, output, parse_formats(formats), None, None)
+    formats = parse_formats(formats)
+    check_output(output, report_names(formats))
+    run_plan(EXAMPLE_SCENARIO, output, formats, None, None)
 
 
 def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver: str | None, time_limit: float | None) -> None:
@@ -210,9 +291,11 @@ def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver
     portfolio = read_portfolio(scenario.workbook)
     result = plan_portfolio(portfolio, scenario)
     click.echo(summary(result))
-    written = write_reports(result, output, formats)
-    # The plan state lets next quarter's `planner roll` start from this plan.
-    written.append(write_plan_state(result, output / PLAN_STATE))
+    with written_together(output) as staging:
+        written = write_reports(result, staging, formats)
+        # The plan state lets next quarter's `planner roll` start from this plan.
+        written.append(write_plan_state(result, staging / PLAN_STATE))
+    written = moved_into(output, written)
     click.echo("\nWrote " + ", ".join(str(path) for path in written))
 
 
@@ -318,7 +401,8 @@ def write_analysis(report, rows, output: Path, formats: str) -> None:
     """Write the what-if report's files (<kind>.html, .xlsx, .csv) and say where."""
     from planner.analysis_report import write_analysis_reports
 
-    written = write_analysis_reports(report, rows, output, parse_formats(formats))
+    with written_together(output) as staging:
+        written = moved_into(output, write_analysis_reports(report, rows, staging, parse_formats(formats)))
     click.echo("\nWrote " + ", ".join(str(path) for path in written))
 
 
@@ -374,7 +458,7 @@ def frontier(scenario_path: Path, points: int, workers: int, output: Path, forma
     from planner.analysis_report import build_frontier_report
     from planner.frontier import efficient_frontier
 
-    parse_formats(formats)  # a typo should not cost a frontier
+    check_output(output, report_names(parse_formats(formats), "frontier"))  # a typo should not cost a frontier
     portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap)
     result = efficient_frontier(portfolio, scenario, points=points, workers=workers, progress=progress_line("frontier"))
     applied, rules = as_seen_by(portfolio, scenario)
@@ -421,7 +505,7 @@ def compare(scenario_paths: tuple[Path, ...], workers: int, output: Path, format
 
     if len(scenario_paths) < 2:
         raise click.UsageError("give at least two scenario files to compare")
-    parse_formats(formats)
+    check_output(output, report_names(parse_formats(formats), "compare"))
     loaded = [load_for_analysis(path, time_limit, gap) for path in scenario_paths]
     plans = plan_scenarios([p for p, _ in loaded], [s for _, s in loaded], workers, progress_line("compare"))
     names = unique_names([s.name for _, s in loaded])
@@ -490,7 +574,7 @@ def explain(scenario_path: Path, experience_ids: tuple[str, ...], steps: int, no
     from planner.analysis_report import build_explanations_report
     from planner.explain import _check_ids, explain as explain_plan
 
-    parse_formats(formats)
+    check_output(output, report_names(parse_formats(formats), "explanations"))
     portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap)
     _check_ids(portfolio, experience_ids)  # before the solve: a typo should not cost a plan
     plan_now = plan_portfolio(*as_seen_by(portfolio, scenario))
@@ -530,7 +614,7 @@ def sensitivity(scenario_path: Path, top: int, workers: int, output: Path, forma
     from planner.analysis import as_seen_by, sensitivity as tornado
     from planner.analysis_report import build_tornado_report
 
-    parse_formats(formats)
+    check_output(output, report_names(parse_formats(formats), "tornado"))
     portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap)
     plan_now = plan_portfolio(*as_seen_by(portfolio, scenario))
     result = tornado(portfolio, scenario, top=top, workers=workers, progress=progress_line("sensitivity"), base=plan_now)

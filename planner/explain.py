@@ -40,11 +40,11 @@ from planner.analysis import (
 )
 from planner.domain import Portfolio, normalise_id, quarter_label
 from planner.economics import Columns, columns
-from planner.errors import InputError
+from planner.errors import InputError, Problem
 from planner.model import Rules, format_money as money
 from planner.optimise import alternatives_of, plan_portfolio
 from planner.plan import Decision, Plan
-from planner.scenario import Scenario
+from planner.scenario import Scenario, did_you_mean
 
 TOLERANCE = 1e-6
 # The forced-in bound sits exactly where the experience ties; a hair beyond breaks the tie.
@@ -122,7 +122,8 @@ def _check_ids(portfolio: Portfolio, experience_ids: Sequence[str] | None) -> No
     known = {e.key for e in portfolio.experiences}
     unknown = [i for i in experience_ids or () if normalise_id(i) not in known]
     if unknown:
-        raise InputError(f"not an experience of the portfolio: {', '.join(unknown)}")
+        ids = [e.id for e in portfolio.experiences]
+        raise InputError([Problem("--experience", f"not an experience of the portfolio: {ref}{did_you_mean(ref, ids)}") for ref in unknown])
 
 
 def _selected(plan: Plan, experience_ids: Sequence[str] | None) -> list[Decision]:

@@ -195,8 +195,8 @@ def build_model(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndar
     add_choice_rules(model, portfolio, rules, groups, var_of, names)
     add_budget_rules(model, portfolio, cols, var_of)
     add_capacity_rules(model, portfolio, cols, var_of)
-    add_dependency_rules(model, portfolio, cols, groups, var_of, names)
-    add_exclusion_rules(model, portfolio, groups, var_of, names)
+    add_dependency_rules(model, portfolio, rules, cols, groups, var_of, names)
+    add_exclusion_rules(model, portfolio, rules, groups, var_of, names)
     add_balance_rules(model, portfolio, cols, var_of)
     add_roi_hurdle(model, cols, var_of)
     if elastic:
@@ -301,10 +301,20 @@ def add_budget_rules(model: Model, portfolio: Portfolio, cols: Columns, var_of) 
             spend = cols.spend[kept, spec.quarter]
             active = spend != 0
             _add(model, _expression(model, var_of, kept[active], spend[active]), pulp.LpConstraintLE, spec.limit, spec.name,
-                 scale=1.0 / max(spec.limit, 1.0))
+                 scale=_limit_scale(spec.limit, spend))
         elif spec.kind == "total_budget":
-            _add(model, _expression(model, var_of, kept, cols.spend[kept].sum(axis=1)), pulp.LpConstraintLE, spec.limit, spec.name,
-                 scale=1.0 / max(spec.limit, 1.0))
+            spend = cols.spend[kept].sum(axis=1)
+            _add(model, _expression(model, var_of, kept, spend), pulp.LpConstraintLE, spec.limit, spec.name,
+                 scale=_limit_scale(spec.limit, spend))
+
+
+def _limit_scale(limit: float, coefficients: np.ndarray) -> float:
+    """Slack weight per unit of a budget: per whole limit, or per the largest spend when the limit is (near) zero.
+
+    A budget of 0 weighted per EUR would make blaming it dearer than dropping every
+    mandatory experience, and the message would not name the budget at all.
+    """
+    return 1.0 / max(limit, float(np.abs(coefficients).max(initial=0.0)), 1.0)
 
 
 def add_capacity_rules(model: Model, portfolio: Portfolio, cols: Columns, var_of) -> None:
@@ -317,7 +327,7 @@ def add_capacity_rules(model: Model, portfolio: Portfolio, cols: Columns, var_of
                  scale=1.0 / max(spec.limit, 1.0))
 
 
-def add_dependency_rules(model: Model, portfolio: Portfolio, cols: Columns, groups, var_of, names) -> None:
+def add_dependency_rules(model: Model, portfolio: Portfolio, rules: Rules, cols: Columns, groups, var_of, names) -> None:
     """A dependent starts only once its prerequisite is funded and live.
 
     For each quarter t in which the dependent could start: the dependent's columns starting
@@ -334,6 +344,9 @@ def add_dependency_rules(model: Model, portfolio: Portfolio, cols: Columns, grou
             j = index[normalise_id(ref)]
             theirs = groups[j]
             prerequisite = portfolio.experiences[j]
+            # What forces the conflict, when the scenario does: said with the rule it breaks.
+            causes = ([f"{experience.id} is {_must_fund_why(experience, rules)}"] if rules.must_fund(experience) else []) + (
+                [f"{prerequisite.id} is forced out by the scenario"] if prerequisite.key in rules.forced_out else [])
             for t in sorted(set(cols.start[mine].tolist())):
                 started = mine[cols.start[mine] <= t]
                 live = theirs[cols.start[theirs] + cols.delivery[theirs] <= t]
@@ -341,11 +354,19 @@ def add_dependency_rules(model: Model, portfolio: Portfolio, cols: Columns, grou
                 expression = _expression(model, var_of, started, np.ones(len(started))) - _expression(model, var_of, live, np.ones(len(live)))
                 _add(
                     model, expression, pulp.LpConstraintLE, 0.0, f"requires_{names[i]}_{names[j]}_{label}",
-                    f"{experience.id} requires {prerequisite.id} to be funded and live before it starts ({label})",
+                    f"{experience.id} requires {prerequisite.id} to be funded and live before it starts ({label})"
+                    + (f", but {' and '.join(causes)}" if causes else ""),
                 )
 
 
-def add_exclusion_rules(model: Model, portfolio: Portfolio, groups, var_of, names) -> None:
+def _must_fund_why(experience: Experience, rules: Rules) -> str:
+    """Why an experience must be funded, in the user's words."""
+    if experience.mandatory:
+        return "mandatory"
+    return "forced in by the scenario" if experience.key in rules.forced_in else "in flight"
+
+
+def add_exclusion_rules(model: Model, portfolio: Portfolio, rules: Rules, groups, var_of, names) -> None:
     """Alternatives: at most one of an excluding pair is funded."""
     index = {e.key: i for i, e in enumerate(portfolio.experiences)}
     done: set[tuple[int, int]] = set()
@@ -357,10 +378,13 @@ def add_exclusion_rules(model: Model, portfolio: Portfolio, groups, var_of, name
                 continue
             done.add(pair)
             both = np.concatenate([groups[i], groups[j]])
+            other = portfolio.experiences[j]
             _add(
                 model, _expression(model, var_of, both, np.ones(len(both))), pulp.LpConstraintLE, 1.0,
                 f"excludes_{names[i]}_{names[j]}",
-                f"{experience.id} and {portfolio.experiences[j].id} are alternatives: at most one can be funded",
+                f"{experience.id} and {other.id} are alternatives: at most one can be funded"
+                + (f", but {experience.id} is {_must_fund_why(experience, rules)} and {other.id} is {_must_fund_why(other, rules)}"
+                   if rules.must_fund(experience) and rules.must_fund(other) else ""),
             )
 
 

@@ -516,9 +516,14 @@ def not_funded_reason(portfolio: Portfolio, rules: Rules, i: int, context: _Reas
         return f"excluded by the funded alternative {portfolio.experiences[funded_alternatives[0]].id}"
     missing = [r for r in experience.requires if normalise_id(r) not in context.funded_keys]
     if missing:
-        return f"its prerequisite {', '.join(missing)} is not funded"
+        return f"its prerequisite {missing[0]} is not funded" if len(missing) == 1 else f"its prerequisites {' and '.join(missing)} are not funded"
     if context.best_npv[i] <= TOLERANCE and i not in context.enablers:
         return "its NPV is not positive at any option and start"
+    if context.best_npv[i] <= TOLERANCE:
+        # An enabler pays only through what it unlocks; blaming the budget would send the reader looking in the wrong place.
+        unlocks = [e.id for e in portfolio.experiences if experience.key in {normalise_id(r) for r in e.requires}]
+        if not any(normalise_id(d) in context.funded_keys for d in unlocks):
+            return f"its NPV is not positive on its own, and none of the experiences it enables ({', '.join(unlocks)}) is funded"
     return "the budget and team time return more NPV elsewhere"
 
 

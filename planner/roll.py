@@ -36,7 +36,7 @@ from planner.errors import InputError, Problem
 from planner.model import format_money
 from planner.optimise import plan_portfolio
 from planner.plan import Plan
-from planner.scenario import Scenario
+from planner.scenario import Scenario, key_place
 
 FORMAT = "planner-plan"
 VERSION = 1
@@ -249,8 +249,11 @@ def read_plan_state(path: str | Path) -> PlanState:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise InputError(Problem(str(path), f"cannot be read: {error.strerror}")) from error
+    except UnicodeDecodeError as error:
+        raise InputError(Problem(path.name, f"is not a saved plan (not text); give the {FILE_NAME} that planner plan or planner roll wrote")) from error
     except json.JSONDecodeError as error:
-        raise InputError(Problem(f"{path.name}, line {error.lineno}", f"is not valid JSON: {error.msg}")) from error
+        raise InputError(Problem(f"{path.name}, line {error.lineno}",
+                                 f"is not valid JSON: {error.msg}; give the {FILE_NAME} that planner plan or planner roll wrote")) from error
     reader = _Reader(path.name)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InputError(Problem(path.name, f'is not a saved plan (expected "format": "{FORMAT}"; planner plan writes one as {FILE_NAME})'))
@@ -468,8 +471,7 @@ def cash_at(previous: PlanState, state: ExperienceState, kind: str, label: str, 
 def _check_stops(portfolio: Portfolio, scenario: Scenario) -> Scenario:
     """Stopping is only for work in flight; the scenario's stops are forced out for the optimiser."""
     in_flight = {e.key for e in portfolio.experiences if e.commitment is not None}
-    where = Path(scenario.source).name if scenario.source else "scenario"
-    problems = [Problem(f"{where}, key stop", f'"{ref}" is not in flight: to leave out work that has not started, use forced_out')
+    problems = [Problem(key_place(scenario, "stop"), f'"{ref}" is not in flight: to leave out work that has not started, use forced_out')
                 for ref in scenario.stop if normalise_id(ref) not in in_flight and normalise_id(ref) in {e.key for e in portfolio.experiences}]
     if problems:
         raise InputError(problems)
@@ -715,7 +717,9 @@ class _Context:
 
     def _stopped_prerequisite(self, decision) -> str | None:
         stopped = [self.stopped[normalise_id(r)] for r in decision.experience.requires if normalise_id(r) in self.stopped]
-        return f"its prerequisite {', '.join(stopped)} was stopped" if stopped else None
+        if not stopped:
+            return None
+        return f"its prerequisite {stopped[0]} was stopped" if len(stopped) == 1 else f"its prerequisites {' and '.join(stopped)} were stopped"
 
 
 def _left_out(previous: PlanState, plan: Plan) -> dict[str, str]:

@@ -40,7 +40,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +150,20 @@ class Scenario:
     time_limit_seconds: float | None = None
     gap: float | None = None
     start_quarters: str | None = None
+    # Where each key path was set ("base.yaml, line 7"), so problems found later name the line.
+    places: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
+
+
+def key_place(scenario: Scenario, key_path: str) -> str:
+    """'base.yaml, line 7, key forced_in': the file and line that set a key path (or its nearest parent)."""
+    places = dict(scenario.places)
+    path = key_path
+    while path:
+        if path in places:
+            return f"{places[path]}, key {key_path}"
+        parent = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", path)
+        path = "" if parent == path else parent
+    return f"{Path(scenario.source).name if scenario.source else 'scenario'}, key {key_path}"
 
 
 KNOWN_KEYS = (
@@ -188,10 +202,16 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 
 def read_yaml(path: Path) -> tuple[Any, dict[int, dict], list[tuple[Any, int]]]:
     """Safe-load YAML; return the data, the key lines of each mapping, and duplicate keys."""
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+        raise InputError(Problem(path.name, "is an Excel workbook, not a scenario file; give a scenario .yaml that names it "
+                                            f"(workbook: {path.name}), e.g. scenarios/base.yaml"))
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise InputError(Problem(str(path), f"cannot be read: {error.strerror}")) from error
+    except UnicodeDecodeError as error:
+        line = text_line_of(path.read_bytes(), error.start)
+        raise InputError(Problem(f"{path.name}, line {line}", "is not UTF-8 text; save the file as UTF-8 (in Notepad: Save as, Encoding UTF-8)")) from error
     loader = _LineLoader(text)
     loader.key_lines = {}
     loader.duplicates = []
@@ -204,6 +224,11 @@ def read_yaml(path: Path) -> tuple[Any, dict[int, dict], list[tuple[Any, int]]]:
     finally:
         loader.dispose()
     return data, loader.key_lines, loader.duplicates
+
+
+def text_line_of(data: bytes, offset: int) -> int:
+    """The 1-based line of a byte offset."""
+    return data[:offset].count(b"\n") + 1
 
 
 def parse_change(value: Any) -> float:
@@ -240,6 +265,14 @@ def parse_share(value: Any) -> float:
     return float(match.group(1)) / 100.0
 
 
+def _is_quarter(value: Any) -> bool:
+    try:
+        tidy_quarter(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -266,12 +299,31 @@ class _File:
     def problem(self, key_path: str, message: str, mapping: Any = None, key: Any = None) -> None:
         self.problems.append(Problem(self.where(key_path, mapping, key), message))
 
-    def unknown_keys(self, mapping: dict, known: tuple[str, ...], prefix: str = "") -> None:
+    def unknown_keys(self, mapping: dict, known: tuple[str, ...], prefix: str = "", reported: tuple = ()) -> None:
         for key in mapping:
-            if key not in known:
+            if key not in known and key not in reported:
                 hint = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
                 suggestion = f'; did you mean "{hint[0]}"?' if hint else f"; known keys: {', '.join(known)}"
                 self.problem(f"{prefix}{key}", f"is not a known key{suggestion}", mapping, key)
+
+    def places(self) -> dict[str, str]:
+        """'file.yaml, line N' for every key path the file sets (list items by index: adjust[0].where)."""
+        places: dict[str, str] = {}
+
+        def walk(value: Any, prefix: str) -> None:
+            if isinstance(value, dict):
+                lines = self.key_lines.get(id(value), {})
+                for key, item in value.items():
+                    path = f"{prefix}{key}"
+                    if key in lines:
+                        places[path] = f"{self.path.name}, line {lines[key]}"
+                    walk(item, path + ".")
+            elif isinstance(value, list):
+                for n, item in enumerate(value):
+                    walk(item, f"{prefix.rstrip('.')}[{n}].")
+
+        walk(self.data, "")
+        return places
 
 
 def _parse_file(file: _File) -> dict[str, Any]:
@@ -293,7 +345,8 @@ def _parse_file(file: _File) -> dict[str, Any]:
         else:
             resolved = (file.path.parent / workbook).resolve()
             if not resolved.is_file():
-                file.problem("workbook", f'"{workbook}" does not exist (looked for {resolved})')
+                found = "is a folder, not a workbook" if resolved.is_dir() else "does not exist"
+                file.problem("workbook", f'"{workbook}" {found} (looked for {resolved})')
             out["workbook"] = str(resolved)
     _parse_budget(file, data, out)
     _parse_capacity(file, data, out)
@@ -321,7 +374,8 @@ def _amounts(file: _File, key_path: str, value: Any, mapping: dict, key: Any) ->
             raise ValueError
         return tuple(parse_amount(v) for v in values), ()
     except ValueError:
-        file.problem(key_path, f"{value!r} is not an amount >= 0, a change like -10%, a list of them, or {{2027Q1: amount}}", mapping, key)
+        found = "is empty; expected" if value is None else f"{value!r} is not"
+        file.problem(key_path, f"{found} an amount >= 0, a change like -10%, a list of them, or {{2027Q1: amount}}", mapping, key)
         return None, ()
 
 
@@ -330,8 +384,14 @@ def _parse_budget(file: _File, data: dict, out: dict) -> None:
         return
     budget = data["budget"]
     if not isinstance(budget, dict):
-        budget = {"per_quarter": budget}
-    file.unknown_keys(budget, BUDGET_KEYS, "budget.")
+        out["budget_per_quarter"], out["budget_by_quarter"] = _amounts(file, "budget", budget, data, "budget")
+        return
+    quarters = [key for key in budget if key not in BUDGET_KEYS and _is_quarter(key)]
+    for key in quarters:
+        file.problem(f"budget.{key}", f"a quarter's budget goes under per_quarter: budget: {{per_quarter: {{{key}: {budget[key]}}}}}", budget, key)
+    file.unknown_keys(budget, BUDGET_KEYS, "budget.", reported=tuple(quarters))
+    if "per_quarter" in budget and "change" in budget:
+        file.problem("budget.change", "cannot be given with budget.per_quarter (change applies to every quarter); keep one", budget, "change")
     if "per_quarter" in budget:
         per_quarter, by_quarter = _amounts(file, "budget.per_quarter", budget["per_quarter"], budget, "per_quarter")
         out["budget_per_quarter"], out["budget_by_quarter"] = per_quarter, by_quarter
@@ -453,7 +513,8 @@ def _parse_simple(file: _File, data: dict, out: dict) -> None:
         if key in data:
             value = str(data[key]).strip().lower()
             if value not in allowed:
-                file.problem(key, f'"{data[key]}" is not one of {", ".join(allowed)}')
+                found = "is empty; expected" if data[key] is None else f'"{data[key]}" is not'
+                file.problem(key, f'{found} one of {", ".join(allowed)}')
             out[key] = value
     if "time_limit_seconds" in data:
         if _is_number(data["time_limit_seconds"]) and data["time_limit_seconds"] > 0:
@@ -466,6 +527,7 @@ def _parse_simple(file: _File, data: dict, out: dict) -> None:
             out["horizon_quarters"] = value
         else:
             file.problem("horizon_quarters", f"{value!r} is not a whole number of quarters from 1 to 80")
+    examples = {"gap": "0.5% or 0.005", "discount_rate": "6% or 0.06", "roi_hurdle": "50% or 0.5"}
     for key, low, high in (("gap", 0.0, 1.0), ("discount_rate", 0.0, 1.0), ("roi_hurdle", -1.0, 100.0)):
         if key in data:
             try:
@@ -474,7 +536,7 @@ def _parse_simple(file: _File, data: dict, out: dict) -> None:
                     raise ValueError
                 out[key] = value
             except ValueError:
-                file.problem(key, f"{data[key]!r} is not a number or percentage between {low:g} and {high:g}")
+                file.problem(key, f"{data[key]!r} is not a number or percentage between {low:.0%} and {high:.0%}; type {examples[key]}")
     for key in ("forced_in", "forced_out", "stop"):
         if key in data:
             value = data[key]
@@ -495,25 +557,31 @@ def load_scenario(path: str | Path) -> Scenario:
     problems: list[Problem] = []
     chain: list[Path] = []
     merged: dict[str, Any] = {}
+    places: dict[str, str] = {}
     for file_path in _extends_chain(path, problems):
         chain.append(file_path)
         file = _File(file_path, problems)
         merged = _merge(merged, _parse_file(file))
-    if "workbook" not in merged:
+        places = _merge_places(places, file)
+    # Said once: a workbook key that is there but wrong, misspelt, or a broken extends is reported already.
+    reported = any("key extends" in p.where or "key workbook" in p.where or '"workbook"' in p.message for p in problems)
+    if "workbook" not in merged and "workbook" not in places and not reported:
         problems.append(Problem(f"{path.name}, key workbook", "is required (here or in a scenario it extends): the input workbook's path"))
     both = {normalise_id(i) for i in merged.get("forced_in", ())} & {normalise_id(i) for i in merged.get("forced_out", ())}
+    located = Scenario(source=str(path), places=tuple(places.items()))
     for key in sorted(both):
-        problems.append(Problem(f"{path.name}, key forced_out", f'"{key}" is forced both in and out'))
+        problems.append(Problem(key_place(located, "forced_out"), f'"{key}" is forced both in and out'))
     for key in sorted({normalise_id(i) for i in merged.get("forced_in", ())} & {normalise_id(i) for i in merged.get("stop", ())}):
-        problems.append(Problem(f"{path.name}, key stop", f'"{key}" is both forced in and stopped'))
+        problems.append(Problem(key_place(located, "stop"), f'"{key}" is both forced in and stopped'))
     if merged.get("stop"):
         # A stopped experience is forced out: the optimiser, which reads forced_out, leaves it unfunded.
         known = {normalise_id(i) for i in merged.get("forced_out", ())}
         merged["forced_out"] = tuple(merged.get("forced_out", ())) + tuple(i for i in merged["stop"] if normalise_id(i) not in known)
     if problems:
         raise InputError(problems)
-    merged.setdefault("name", path.stem)
-    return Scenario(**merged, source=str(path), extends=tuple(str(p) for p in chain[:-1]))
+    if not merged.get("name"):
+        merged["name"] = path.stem
+    return Scenario(**merged, source=str(path), extends=tuple(str(p) for p in chain[:-1]), places=tuple(places.items()))
 
 
 def _extends_chain(path: Path, problems: list[Problem]) -> list[Path]:
@@ -531,13 +599,24 @@ def _extends_chain(path: Path, problems: list[Problem]) -> list[Path]:
             return chain
         parent_path = (chain[0].parent / parent).resolve()
         if parent_path in chain:
-            cycle = " -> ".join(p.name for p in [parent_path] + chain[: chain.index(parent_path) + 1][::-1])
+            # chain[0] extends parent_path, which (through the files after it) extends chain[0].
+            cycle = " -> ".join(p.name for p in chain[: chain.index(parent_path) + 1][::-1] + [parent_path])
             problems.append(Problem(where, f"makes a cycle of extends: {cycle}"))
             return chain
         if not parent_path.is_file():
-            problems.append(Problem(where, f'"{parent}" does not exist (looked for {parent_path})'))
+            found = "is a folder, not a scenario file" if parent_path.is_dir() else "does not exist"
+            problems.append(Problem(where, f'"{parent}" {found} (looked for {parent_path})'))
             return chain
         chain.insert(0, parent_path)
+
+
+def _merge_places(inherited: dict[str, str], file: _File) -> dict[str, str]:
+    """Where each key was set: a key this file sets hides what the parent set under it (budget and capacity merge)."""
+    own = file.places()
+    replaced = [key for key in (file.data if isinstance(file.data, dict) else {}) if key not in ("budget", "capacity")]
+    kept = {path: place for path, place in inherited.items()
+            if not any(path == key or path.startswith((f"{key}.", f"{key}[")) for key in map(str, replaced))}
+    return {**kept, **own}
 
 
 def _merge(inherited: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
@@ -556,48 +635,54 @@ def _merge(inherited: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
 
 def scenario_problems(portfolio: Portfolio, scenario: Scenario) -> list[Problem]:
     """Problems that need both the scenario and the portfolio: unknown ids, teams, quarters, values."""
-    where = Path(scenario.source).name if scenario.source else "scenario"
     workbook = Path(portfolio.source).name or "the portfolio"
     known = {e.key for e in portfolio.experiences}
+    in_flight = {e.key for e in portfolio.experiences if e.commitment is not None}
+    stopped = {normalise_id(ref) for ref in scenario.stop}
     problems = [
-        Problem(f"{where}, key {key}", f'"{ref}" is not an experience in {workbook}{_suggest(ref, [e.id for e in portfolio.experiences])}')
+        Problem(key_place(scenario, key), f'"{ref}" is not an experience in {workbook}{did_you_mean(ref, [e.id for e in portfolio.experiences])}')
         for key in ("forced_in", "forced_out", "stop")
+        # A stopped experience is listed in forced_out too (load_scenario): report it once, under stop.
         for ref in getattr(scenario, key)
-        if normalise_id(ref) not in known
+        if normalise_id(ref) not in known and not (key == "forced_out" and normalise_id(ref) in stopped)
     ]
+    problems += [Problem(key_place(scenario, "stop"), f'"{ref}" is not in flight in {workbook}: to leave out work that has not started, use forced_out')
+                 for ref in scenario.stop if normalise_id(ref) in known and normalise_id(ref) not in in_flight]
     horizon = scenario.horizon_quarters or portfolio.horizon
     settings = replace(portfolio.settings, horizon_quarters=horizon)
     labels = {quarter_label(settings, q) for q in range(horizon)}
 
     def check_amounts(key: str, per_quarter, by_quarter) -> None:
         if per_quarter is not None and len(per_quarter) not in (1, horizon):
-            problems.append(Problem(f"{where}, key {key}", f"has {len(per_quarter)} values; give one, or one per quarter ({horizon})"))
+            problems.append(Problem(key_place(scenario, key), f"has {len(per_quarter)} values; give one, or one per quarter ({horizon})"))
         for label, _ in by_quarter:
             if _quarter_key(settings, label) not in labels:
-                problems.append(Problem(f"{where}, key {key}.{label}", f"is not a quarter of the horizon ({quarter_label(settings, 0)} to {quarter_label(settings, horizon - 1)})"))
+                problems.append(Problem(key_place(scenario, f"{key}.{label}"), f"is not a quarter of the horizon ({quarter_label(settings, 0)} to {quarter_label(settings, horizon - 1)})"))
 
     check_amounts("budget.per_quarter", scenario.budget_per_quarter, scenario.budget_by_quarter)
     team_names = {team.name.casefold() for team in portfolio.teams}
     for team, per_quarter, by_quarter in scenario.capacity:
         if team.casefold() not in team_names and team.casefold() != ALL_TEAMS:
-            problems.append(Problem(f"{where}, key capacity.{team}", f'"{team}" is not a team in {workbook}{_suggest(team, [t.name for t in portfolio.teams])}'))
+            problems.append(Problem(key_place(scenario, f"capacity.{team}"), f'"{team}" is not a team in {workbook}{did_you_mean(team, [t.name for t in portfolio.teams])}'))
         check_amounts(f"capacity.{team}", per_quarter, by_quarter)
     for n, adjustment in enumerate(scenario.adjustments):
-        problems += _filter_problems(portfolio, adjustment.where, f"{where}, key adjust[{n}].where")
+        problems += _filter_problems(portfolio, adjustment.where, scenario, f"adjust[{n}].where")
     for n, rule in enumerate(scenario.balance):
         values = sorted({getattr(e, rule.dimension) for e in portfolio.experiences})
         if not any(rule.matches(e) for e in portfolio.experiences):
-            problems.append(Problem(f"{where}, key balance[{n}].{rule.dimension}",
-                                    f'"{rule.value}" matches no experience{_suggest(rule.value, values)}; known: {", ".join(values)}'))
+            problems.append(Problem(key_place(scenario, f"balance[{n}].{rule.dimension}"),
+                                    f'"{rule.value}" matches no experience{did_you_mean(rule.value, values)}; known: {", ".join(values)}'))
     return problems
 
 
-def _suggest(value: str, known: list[str]) -> str:
-    hint = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
-    return f' (did you mean "{hint[0]}"?)' if hint else ""
+def did_you_mean(value: str, known: list[str]) -> str:
+    """' (did you mean "CX-101"?)' for the closest known value, ignoring case as ids do; "" when none is close."""
+    by_case = {k.casefold(): k for k in known}
+    hint = difflib.get_close_matches(value.casefold(), list(by_case), n=1, cutoff=0.6)
+    return f' (did you mean "{by_case[hint[0]]}"?)' if hint else ""
 
 
-def _filter_problems(portfolio: Portfolio, where_filter: Filter, where: str) -> list[Problem]:
+def _filter_problems(portfolio: Portfolio, where_filter: Filter, scenario: Scenario, key_path: str) -> list[Problem]:
     problems = []
     for key in FILTER_KEYS:
         known = sorted({e.id if key == "id" else getattr(e, key) for e in portfolio.experiences})
@@ -605,7 +690,7 @@ def _filter_problems(portfolio: Portfolio, where_filter: Filter, where: str) -> 
         for value in getattr(where_filter, key):
             if normalise_id(value) not in known_keys:
                 listing = "" if key == "id" else f'; known: {", ".join(known)}'
-                problems.append(Problem(f"{where}.{key}", f'"{value}" matches no experience{_suggest(value, known)}{listing}'))
+                problems.append(Problem(key_place(scenario, f"{key_path}.{key}"), f'"{value}" matches no experience{did_you_mean(value, known)}{listing}'))
     return problems
 
 

@@ -60,6 +60,14 @@ BAD_FILES = [
     ("workbook: inputs.xlsx\nobjective: profit\n", "key objective", "is not one of npv, benefit, reach"),
     ("workbook: inputs.xlsx\nforced_in: [A]\nforced_out: [a]\n", "key forced_out", "forced both in and out"),
     ("workbook: [inputs.xlsx\n", "line 2", "is not valid YAML"),
+    # Slips found using the tool: a budget that is not a mapping had no line; per_quarter and change clashed silently.
+    ("workbook: inputs.xlsx\nbudget: lots\n", "line 2, key budget:", "'lots' is not an amount"),
+    ("workbook: inputs.xlsx\nbudget:\n", "line 2, key budget:", "is empty; expected an amount"),
+    ("workbook: inputs.xlsx\nsolver:\n", "line 2, key solver:", "is empty; expected one of cbc, highs"),
+    ("workbook: inputs.xlsx\nbudget: {per_quarter: 100, change: -10%}\n", "line 2, key budget.change", "cannot be given with budget.per_quarter"),
+    ("workbook: inputs.xlsx\nbudget: {2027Q3: 900}\n", "line 2, key budget.2027Q3", "goes under per_quarter"),
+    ("workbook: inputs.xlsx\ndiscount_rate: 6\n", "line 2, key discount_rate", "type 6% or 0.06"),
+    ("workbook: .\n", "line 1, key workbook", "is a folder, not a workbook"),
 ]
 
 
@@ -172,3 +180,124 @@ def test_pessimistic_uplift_estimate_lowers_npv():
     base = plan_portfolio(portfolio())
     low = plan_portfolio(portfolio(), Scenario(uplift_estimate="low"))
     assert low.npv < base.npv
+
+
+# ---------------------------------------------------------------------------------------
+# Bugs found using the tool as finance would; each test is named after what broke
+
+
+def test_extends_cycle_is_named_in_the_order_the_files_extend(folder):
+    write(folder, "a.yaml", "extends: b.yaml\nworkbook: inputs.xlsx\n")
+    write(folder, "b.yaml", "extends: a.yaml\n")
+    with pytest.raises(InputError) as raised:
+        load_scenario(folder / "a.yaml")
+    assert [str(p) for p in raised.value.problems] == ["b.yaml, line 1, key extends: makes a cycle of extends: a.yaml -> b.yaml -> a.yaml"]
+
+
+@pytest.mark.parametrize("text", ["workbook: 5\n", "extends: nowhere.yaml\n", "extends: [a.yaml]\n", "Workbook: inputs.xlsx\n"])
+def test_workbook_required_is_not_said_twice_when_the_workbook_or_extends_key_is_wrong(folder, text):
+    path = write(folder, "bad.yaml", text)
+    with pytest.raises(InputError) as raised:
+        load_scenario(path)
+    assert len(raised.value.problems) == 1, raised.value.problems
+    assert "is required" not in str(raised.value)
+
+
+def test_workbook_required_is_still_said_beside_other_problems(folder):
+    path = write(folder, "bad.yaml", "name: x\nsolver: gurobi\n")
+    with pytest.raises(InputError) as raised:
+        load_scenario(path)
+    assert len(raised.value.problems) == 2 and "is required" in str(raised.value)
+
+
+def test_scenario_file_not_utf8_is_a_problem_with_its_line_not_a_traceback(folder):
+    path = folder / "latin.yaml"
+    path.write_bytes(b"workbook: inputs.xlsx\nname: Caf\xe9\n")
+    with pytest.raises(InputError) as raised:
+        load_scenario(path)
+    assert str(raised.value.problems[0]).startswith("latin.yaml, line 2: is not UTF-8 text")
+
+
+def test_workbook_given_where_a_scenario_is_expected_says_so(folder):
+    with pytest.raises(InputError, match="is an Excel workbook, not a scenario file"):
+        load_scenario(folder / "inputs.xlsx")
+
+
+def test_empty_name_falls_back_to_the_file_name(folder):
+    assert load_scenario(write(folder, "cut-q3.yaml", "workbook: inputs.xlsx\nname:\n")).name == "cut-q3"
+
+
+def test_unknown_ids_teams_and_values_name_the_file_and_line_that_set_them(folder):
+    write(folder, "base.yaml", "workbook: inputs.xlsx\nforced_in: [APP-9]\n")
+    child = write(folder, "child.yaml", """
+        extends: base.yaml
+        capacity:
+          Digtal: -10%
+        adjust:
+          - where: {channel: apps}
+            uplift: 0.5
+        balance:
+          - {journey_stage: get hlep, min_share: 5%}
+        """)
+    with pytest.raises(InputError) as raised:
+        apply_scenario(portfolio(), load_scenario(child))
+    places = sorted(p.where for p in raised.value.problems)
+    assert places == [
+        "base.yaml, line 2, key forced_in",
+        "child.yaml, line 3, key capacity.Digtal",
+        "child.yaml, line 5, key adjust[0].where.channel",
+        "child.yaml, line 8, key balance[0].journey_stage",
+    ]
+    assert 'did you mean "app"?' in str(raised.value) and 'did you mean "get help"?' in str(raised.value)
+
+
+def test_a_key_the_child_replaces_is_placed_in_the_child_not_the_parent(folder):
+    write(folder, "base.yaml", "workbook: inputs.xlsx\nname: base\nforced_in: [APP-1]\n")
+    child = write(folder, "child.yaml", "extends: base.yaml\nforced_in: [APP-9]\n")
+    with pytest.raises(InputError) as raised:
+        apply_scenario(portfolio(), load_scenario(child))
+    assert [p.where for p in raised.value.problems] == ["child.yaml, line 2, key forced_in"]
+
+
+def test_did_you_mean_ignores_case_like_ids_do():
+    with pytest.raises(InputError, match='"help-l" is not an experience in inputs.xlsx \\(did you mean "HELP-1"\\?\\)'):
+        apply_scenario(portfolio(), Scenario(source="s.yaml", forced_in=("help-l",)))
+
+
+def test_stop_of_work_not_in_flight_is_rejected_by_plan_as_roll_does(folder):
+    path = write(folder, "s.yaml", "workbook: inputs.xlsx\nstop: [APP-1]\n")
+    with pytest.raises(InputError) as raised:
+        plan_portfolio(portfolio(), load_scenario(path))
+    assert [str(p) for p in raised.value.problems] == [
+        's.yaml, line 2, key stop: "APP-1" is not in flight in inputs.xlsx: to leave out work that has not started, use forced_out']
+
+
+def test_forced_in_alternatives_infeasible_message_says_both_are_forced_in():
+    excluding = portfolio().experience("APP-1")
+    experiences = tuple(replace(e, excludes=("APP-2",)) if e.id == "APP-1" else e for e in portfolio().experiences)
+    assert excluding.excludes == ()
+    with pytest.raises(InfeasibleError) as raised:
+        plan_portfolio(replace(portfolio(), experiences=experiences), Scenario(forced_in=("APP-1", "APP-2")))
+    assert raised.value.conflicts == [
+        "APP-1 and APP-2 are alternatives: at most one can be funded, but APP-1 is forced in by the scenario and APP-2 is forced in by the scenario"]
+
+
+def test_zero_budget_with_mandatory_experience_names_the_budget_not_only_the_mandatory_rule():
+    # Slack on a budget of 0 was weighted per EUR: dropping a 5,000 EUR mandatory item looked cheaper than naming the budget.
+    def mandatory_and_dear(e: Experience) -> Experience:
+        return replace(e, mandatory=True, options=(replace(e.options[0], one_off_cost=5000.0),))
+
+    experiences = tuple(mandatory_and_dear(e) if e.id == "WEB-1" else e for e in portfolio().experiences)
+    zero = replace(portfolio(), experiences=experiences, budget=(0.0,) * 4)
+    with pytest.raises(InfeasibleError) as raised:
+        plan_portfolio(zero)
+    assert any("need 5.0k EUR in" in c and "the budget is 0 EUR" in c for c in raised.value.conflicts), raised.value.conflicts
+    assert not any("must be funded" in c for c in raised.value.conflicts)
+
+
+def test_forced_in_experience_whose_prerequisite_is_forced_out_names_both_rules():
+    experiences = tuple(replace(e, requires=("WEB-1",)) if e.id == "APP-1" else e for e in portfolio().experiences)
+    with pytest.raises(InfeasibleError) as raised:
+        plan_portfolio(replace(portfolio(), experiences=experiences), Scenario(forced_in=("APP-1",), forced_out=("WEB-1",)))
+    assert any(c.startswith("APP-1 requires WEB-1") and c.endswith("but APP-1 is forced in by the scenario and WEB-1 is forced out by the scenario")
+               for c in raised.value.conflicts), raised.value.conflicts

@@ -1,0 +1,201 @@
+"""The command line as finance uses it: exit codes, messages without tracebacks, the -o folder, printed numbers.
+
+Each test is named after what broke when the tool was used as a finance analyst would.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from planner import cli as cli_module
+from planner.cli import cli
+from planner.workbook import write_portfolio
+from planner.model import format_money
+from conftest import small_portfolio
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    """A folder with a small workbook and scenarios over it."""
+    folder = tmp_path_factory.mktemp("cli")
+    write_portfolio(small_portfolio(), folder / "inputs.xlsx")
+    (folder / "base.yaml").write_text("name: Base\nworkbook: inputs.xlsx\ngap: 0\n", encoding="utf-8")
+    # CX-103 and CX-202 exclude each other in small_portfolio().
+    (folder / "alternatives.yaml").write_text("extends: base.yaml\nforced_in: [CX-103, CX-202]\n", encoding="utf-8")
+    return folder
+
+
+def run(*arguments: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, [str(a) for a in arguments])
+    assert "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    return result.exit_code, result.output
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------
+# template
+
+
+def test_template_into_a_missing_folder_is_a_message_not_a_traceback(tmp_path):
+    code, output = run("template", tmp_path / "no-such-folder" / "inputs.xlsx")
+    assert code == 2 and "the folder" in output and "does not exist" in output
+
+
+def test_template_with_a_name_that_is_not_xlsx_is_refused(tmp_path):
+    code, output = run("template", tmp_path / "inputs.csv")
+    assert code == 2 and "give a name ending in .xlsx" in output
+    assert not (tmp_path / "inputs.csv").exists()
+
+
+def test_template_over_an_existing_file_names_the_file(tmp_path):
+    (tmp_path / "inputs.xlsx").write_bytes(b"finance's work")
+    code, output = run("template", tmp_path / "inputs.xlsx")
+    assert code == 2 and f"{tmp_path / 'inputs.xlsx'}: exists already" in output
+    assert (tmp_path / "inputs.xlsx").read_bytes() == b"finance's work"
+
+
+# ---------------------------------------------------------------------------------------
+# The -o folder and --format, checked before any solving
+
+
+def test_output_folder_inside_a_file_is_refused_before_planning(inputs, tmp_path):
+    (tmp_path / "afile").write_text("x")
+    code, output = run("plan", inputs / "base.yaml", "-o", tmp_path / "afile" / "reports")
+    assert code == 2 and "is inside" in output and "which is a file" in output
+    assert "Plan:" not in output  # refused before the solve, not after it
+
+
+def test_output_folder_holding_a_folder_where_a_report_goes_is_refused(inputs, tmp_path):
+    (tmp_path / "report.xlsx").mkdir()
+    code, output = run("plan", inputs / "base.yaml", "-o", tmp_path)
+    assert code == 2 and "holds a folder named report.xlsx" in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.xlsx"]
+
+
+def test_output_folder_that_cannot_be_written_is_refused(inputs, tmp_path, monkeypatch):
+    real_access = cli_module.os.access
+    monkeypatch.setattr(cli_module.os, "access", lambda path, mode, **kw: Path(path) != tmp_path and real_access(path, mode, **kw))
+    code, output = run("frontier", inputs / "base.yaml", "--points", "2", "-o", tmp_path / "out")
+    assert code == 2 and "permission denied" in output
+    assert not (tmp_path / "out").exists()
+
+
+def test_format_pdf_names_the_option_it_came_from(inputs, tmp_path):
+    code, output = run("plan", inputs / "base.yaml", "--format", "pdf", "-o", tmp_path)
+    assert code == 2 and "Invalid value for '--format'" in output and "choose from html, xlsx, csv" in output
+    assert not any(tmp_path.iterdir())
+
+
+def test_failure_while_writing_leaves_the_output_folder_as_it_was(inputs, tmp_path, monkeypatch):
+    code, _ = run("plan", inputs / "base.yaml", "-o", tmp_path)
+    assert code == 0
+    before = {p.name: digest(p) for p in tmp_path.iterdir()}
+    assert set(before) == {"report.html", "report.xlsx", "plan.csv", "plan.json"}
+
+    def disk_full(plan, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("planner.roll.write_plan_state", disk_full)
+    (inputs / "cut.yaml").write_text("extends: base.yaml\nname: Cut\nbudget: {change: -50%}\n", encoding="utf-8")
+    code, output = run("plan", inputs / "cut.yaml", "-o", tmp_path)
+    assert code == 1 and "No space left on device" in output and "nothing was written" in output
+    # The new report.html and report.xlsx were written, but not moved in beside the old plan.json.
+    assert {p.name: digest(p) for p in tmp_path.iterdir()} == before
+
+
+def test_infeasible_scenario_exits_3_names_the_rules_and_writes_nothing(inputs, tmp_path):
+    code, output = run("plan", inputs / "alternatives.yaml", "-o", tmp_path / "out")
+    assert code == 3
+    assert "CX-202 and CX-103 are alternatives" in output and "CX-103 is forced in by the scenario" in output
+    assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------------------
+# Files given in the wrong place
+
+
+def test_plan_given_the_workbook_instead_of_a_scenario_says_what_to_give(inputs):
+    code, output = run("plan", inputs / "inputs.xlsx")
+    assert code == 2 and "is an Excel workbook, not a scenario file" in output
+
+
+def test_roll_given_a_binary_file_as_the_previous_plan_is_bad_input(inputs, tmp_path):
+    code, output = run("roll", inputs / "inputs.xlsx", inputs / "base.yaml", "-o", tmp_path)
+    assert code == 2 and "is not a saved plan" in output
+
+
+def test_explain_of_a_mistyped_experience_suggests_the_id(inputs, tmp_path):
+    code, output = run("explain", inputs / "base.yaml", "--experience", "cx-1O1", "--no-search", "-o", tmp_path)
+    assert code == 2 and '--experience: not an experience of the portfolio: cx-1O1 (did you mean "CX-101"?)' in output
+
+
+# ---------------------------------------------------------------------------------------
+# What is printed agrees with what is written; the input is never written
+
+
+def test_printed_summary_agrees_with_plan_csv_and_the_workbook_is_untouched(inputs, tmp_path):
+    before = digest(inputs / "inputs.xlsx")
+    code, output = run("plan", inputs / "base.yaml", "-o", tmp_path)
+    assert code == 0
+    assert digest(inputs / "inputs.xlsx") == before
+    with open(tmp_path / "plan.csv", encoding="utf-8-sig", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    funded = [r for r in rows if r["funded"] == "yes"]
+    assert f"Funded: {len(funded)} of {len(rows)} experiences" in output
+    npv = sum(float(r["NPV"]) for r in funded)
+    spend = sum(float(r["total spend"]) for r in funded)
+    printed = re.search(r"^NPV (\S+) EUR.*\nSpend (\S+) EUR", output, re.MULTILINE)
+    assert printed, output
+    assert printed.group(1) == format_money(npv, "EUR").removesuffix(" EUR") and printed.group(2) == format_money(spend, "EUR").removesuffix(" EUR")
+    for row in funded:
+        assert re.search(rf"^  {re.escape(row['id'])} .* {re.escape(row['option'])} +{row['start quarter']} ", output, re.MULTILINE)
+
+
+# ---------------------------------------------------------------------------------------
+# --help reads well, and its example works as typed from the repository root
+
+
+COMMANDS = ["template", "validate", "plan", "demo", "roll", "frontier", "compare", "explain", "sensitivity"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_has_an_example_whose_files_exist_from_the_repository_root(command):
+    code, output = run(command, "--help")
+    assert code == 0
+    block = output.split("Example")[1].split(":", 1)[1].split("\n\n")[0]
+    examples = [line.split() for line in block.strip().splitlines()]
+    assert examples and all(example[0] == "planner" for example in examples), block
+    assert any(example[1] == command for example in examples)
+    made = {Path(argument) for example in examples for option, argument in zip(example, example[1:]) if option == "-o"}
+    for argument in (a for example in examples for a in example[2:]):
+        if argument.endswith((".yaml", ".json")) and not any(folder in Path(argument).parents for folder in made):
+            assert (REPO / argument).is_file(), f"{command} --help names {argument}, which is not in the repository"
+
+
+def test_top_level_help_start_here_commands_name_real_files():
+    _, output = run("--help")
+    for line in output.split("Start here:")[1].split("Options:")[0].strip().splitlines():
+        for argument in line.split()[2:3]:
+            if argument.endswith(".yaml"):
+                assert (REPO / argument).is_file(), line
+
+
+def test_explain_help_example_names_experiences_of_the_bundled_example():
+    from planner.workbook import read_portfolio
+
+    _, output = run("explain", "--help")
+    example = output.split("Example")[1].split(":", 1)[1].strip().splitlines()[0]
+    ids = {e.id for e in read_portfolio(REPO / "scenarios" / "example-portfolio.xlsx").experiences}
+    assert set(re.findall(r"--experience (\S+)", example)) <= ids
