@@ -19,6 +19,7 @@ import click
 
 from planner.domain import quarter_label
 from planner.errors import InputError, PlannerError, Problem
+from planner.resources import EXAMPLE_SCENARIO
 from planner.scenario import load_scenario
 from planner.workbook import read_portfolio, read_workbook, write_template
 
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
 # The optimiser (PuLP, numpy) is imported by the commands that plan, so `validate` and
 # `template` start in a fraction of the time.
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_SCENARIO = PROJECT_ROOT / "scenarios" / "base.yaml"
 FORMATS = ("html", "xlsx", "csv")
 
 
@@ -271,7 +270,7 @@ def demo(output: Path, formats: str) -> None:
       planner demo -o planner-output
     """
     if not EXAMPLE_SCENARIO.is_file():
-        raise PlannerError(f"the bundled example is missing ({EXAMPLE_SCENARIO}); install planner from a clone of the repository")
+        raise PlannerError(f"the bundled example is missing ({EXAMPLE_SCENARIO}); reinstall planner")
     formats = parse_formats(formats)
     check_output(output, report_names(formats))
     run_plan(EXAMPLE_SCENARIO, output, formats, None, None)

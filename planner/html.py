@@ -24,12 +24,12 @@ from markupsafe import Markup
 
 from planner import charts
 from planner.report import Attention, Grid, QuarterRow, Report
+from planner.resources import TEMPLATES
 
 if TYPE_CHECKING:  # the what-if models import the solver stack; a plan's report does not need it
     from planner.analysis import TornadoBar
     from planner.analysis_report import FrontierRow, FrontierView, ShiftTable
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF ", "INR": "₹"}
 MISSING = "–"
 MINUS = "−"

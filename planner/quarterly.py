@@ -22,9 +22,10 @@ from pathlib import Path
 
 from planner.domain import quarter_label, quarter_labels
 from planner.report import FILE_NAMES, Report, Section, build_report, render, render_csv, write_atomically
+from planner.resources import TEMPLATES
 from planner.roll import FILE_NAME, ActualRow, Change, Roll, previous_spend, restated_npv, write_plan_state
 
-QUARTERLY_TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "quarterly.xlsx"
+QUARTERLY_TEMPLATE = TEMPLATES / "quarterly.xlsx"
 FORMATS: tuple[str, ...] = ("html", "xlsx", "csv")
 
 

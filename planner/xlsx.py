@@ -50,6 +50,7 @@ import jinja2
 from openpyxl.utils import get_column_letter
 
 from planner.errors import InputError, Problem
+from planner.resources import TEMPLATES
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -883,7 +884,6 @@ def _zip(parts: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE = TEMPLATES / "report.xlsx"
 
 
