@@ -21,7 +21,7 @@ from planner.domain import quarter_label
 from planner.errors import InputError, PlannerError, Problem
 from planner.resources import EXAMPLE_SCENARIO
 from planner.scenario import load_scenario
-from planner.workbook import read_portfolio, read_workbook, write_template
+from planner.workbook import read_workbook, write_template
 
 if TYPE_CHECKING:
     from planner.plan import Plan
@@ -276,6 +276,16 @@ def demo(output: Path, formats: str) -> None:
     run_plan(EXAMPLE_SCENARIO, output, formats, None, None)
 
 
+def read_inputs(workbook: str | Path):
+    """The scenario's workbook, its warnings printed (as `validate` prints them), or InputError with every problem."""
+    portfolio, errors, warnings = read_workbook(workbook)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if errors:
+        raise InputError(errors, warnings)
+    return portfolio
+
+
 def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver: str | None, time_limit: float | None) -> None:
     from dataclasses import replace
 
@@ -287,7 +297,7 @@ def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver
     scenario = load_scenario(scenario_path)
     overrides = {k: v for k, v in (("solver", solver), ("time_limit_seconds", time_limit)) if v is not None}
     scenario = replace(scenario, **overrides)
-    portfolio = read_portfolio(scenario.workbook)
+    portfolio = read_inputs(scenario.workbook)
     result = plan_portfolio(portfolio, scenario)
     click.echo(summary(result))
     with written_together(output) as staging:
@@ -328,13 +338,27 @@ def summary(plan: Plan) -> str:
     lines += ["", f"Binding constraints: {len(binding)}" if binding else "Binding constraints: none"]
     rule_rows = [("Rule", "Used", "Limit", "One more unit is worth")]
     for rule in binding:
-        unit_value = f"{rule.marginal_value:,.2f} NPV per {currency}" if rule.unit == currency else f"{money(rule.marginal_value)} NPV per team-week"
-        used, limit = (money(rule.used), money(rule.limit)) if rule.unit == currency else (f"{rule.used:,.1f}", f"{rule.limit:,.1f} team-weeks")
-        rule_rows.append((rule.label, used, limit, unit_value))
+        rule_rows.append((rule.label,) + rule_use_cells(rule, currency))
     if binding:
         lines += table(rule_rows, right=(1, 2))
     lines += ["", f"Not funded: {len(plan.not_funded)} (each with its reason in the reports)"]
     return "\n".join(lines)
+
+
+def rule_use_cells(rule, currency: str) -> tuple[str, str, str]:
+    """(used, limit, what one more unit is worth) of a binding rule, in the rule's own unit.
+
+    A balance share or the ROI hurdle has no "one more unit": its shadow price is per unit of
+    a weighted sum, not per point of share or ROI, so no figure is printed for it.
+    """
+    from planner.model import format_money
+
+    if rule.unit == currency:
+        return format_money(rule.used, currency), format_money(rule.limit, currency), f"{rule.marginal_value:,.2f} NPV per {currency}"
+    if rule.kind == "capacity":
+        return f"{rule.used:,.1f}", f"{rule.limit:,.1f} team-weeks", f"{format_money(rule.marginal_value, currency)} NPV per team-week"
+    shown = (lambda value: f"{value:.1%}") if rule.kind == "balance" else (lambda value: f"{value:.2f}")
+    return shown(rule.used), f"{rule.sense} {shown(rule.limit)}", "easing it would raise NPV"
 
 
 def status_line(plan: Plan) -> str:
@@ -412,7 +436,7 @@ def load_for_analysis(scenario_path: Path, time_limit: float | None, gap: float 
     scenario = load_scenario(scenario_path)
     overrides = {k: v for k, v in (("time_limit_seconds", time_limit), ("gap", gap)) if v is not None}
     scenario = replace(scenario, **overrides)
-    return read_portfolio(scenario.workbook), scenario
+    return read_inputs(scenario.workbook), scenario
 
 
 def progress_line(what: str):
@@ -505,7 +529,15 @@ def compare(scenario_paths: tuple[Path, ...], workers: int, output: Path, format
     if len(scenario_paths) < 2:
         raise click.UsageError("give at least two scenario files to compare")
     check_output(output, report_names(parse_formats(formats), "compare"))
-    loaded = [load_for_analysis(path, time_limit, gap) for path in scenario_paths]
+    loaded, problems, warnings = [], [], []
+    for path in scenario_paths:  # every scenario's problems in one pass, not the first file's alone
+        try:
+            loaded.append(load_for_analysis(path, time_limit, gap))
+        except InputError as error:
+            problems += error.problems
+            warnings += error.warnings
+    if problems:
+        raise InputError(problems, warnings)
     plans = plan_scenarios([p for p, _ in loaded], [s for _, s in loaded], workers, progress_line("compare"))
     names = unique_names([s.name for _, s in loaded])
     result = compare_plans(plans, names)

@@ -7,7 +7,7 @@ sub-keys of `budget` and `capacity` merge), and may change:
     name: Budget cut 10%
     extends: base.yaml
     workbook: example-portfolio.xlsx
-    budget:
+    budget:                         # or budget: -10% (every quarter and the total, like change)
       per_quarter: -10%             # a number, a change, a list (one per quarter) or {2027Q3: 900000}
       total: 8000000                # optional cap over the horizon (a number or a change)
     capacity:
@@ -232,12 +232,15 @@ def text_line_of(data: bytes, offset: int) -> int:
 
 
 def parse_change(value: Any) -> float:
-    """'-10%' -> 0.9, '+5%' -> 1.05; a plain number is a multiplier (0.9 stays 0.9)."""
+    """'-10%' -> 0.9, '+5%' -> 1.05; a plain number is a multiplier (0.9 stays 0.9).
+
+    A percentage needs its sign: "50%" could mean half or one and a half times.
+    """
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, (int, float)):
         return float(value)
-    match = re.fullmatch(r"\s*([+-]?\d+(?:\.\d+)?)\s*%\s*", str(value))
+    match = re.fullmatch(r"\s*([+-]\d+(?:\.\d+)?)\s*%\s*", str(value))
     if not match:
         raise ValueError
     return 1.0 + float(match.group(1)) / 100.0
@@ -343,7 +346,7 @@ def _parse_file(file: _File) -> dict[str, Any]:
         if not isinstance(workbook, str) or not workbook.strip():
             file.problem("workbook", "must be the input workbook's path, relative to this file")
         else:
-            resolved = (file.path.parent / workbook).resolve()
+            resolved = (file.path.parent / Path(workbook.strip()).expanduser()).resolve()
             if not resolved.is_file():
                 found = "is a folder, not a workbook" if resolved.is_dir() else "does not exist"
                 file.problem("workbook", f'"{workbook}" {found} (looked for {resolved})')
@@ -384,7 +387,11 @@ def _parse_budget(file: _File, data: dict, out: dict) -> None:
         return
     budget = data["budget"]
     if not isinstance(budget, dict):
-        out["budget_per_quarter"], out["budget_by_quarter"] = _amounts(file, "budget", budget, data, "budget")
+        per_quarter, by_quarter = _amounts(file, "budget", budget, data, "budget")
+        out["budget_per_quarter"], out["budget_by_quarter"] = per_quarter, by_quarter
+        if per_quarter is not None and len(per_quarter) == 1 and per_quarter[0].relative:
+            # "budget: -10%" reads as "the budget is cut 10%": the total too, as budget.change does.
+            out["total_budget"] = per_quarter[0]
         return
     quarters = [key for key in budget if key not in BUDGET_KEYS and _is_quarter(key)]
     for key in quarters:
@@ -401,7 +408,7 @@ def _parse_budget(file: _File, data: dict, out: dict) -> None:
             out["budget_per_quarter"], out["budget_by_quarter"] = (change,), ()
             out.setdefault("total_budget", change)
         except ValueError:
-            file.problem("budget.change", f"{budget['change']!r} is not a change like -10% or +5%", budget, "change")
+            file.problem("budget.change", f"{budget['change']!r} is not a change with its sign, like -10% or +5%", budget, "change")
     if "total" in budget:
         try:
             out["total_budget"] = parse_amount(budget["total"])
@@ -463,7 +470,8 @@ def _parse_adjust(file: _File, data: dict, out: dict) -> None:
                     if factors[factor] < 0:
                         raise ValueError
                 except ValueError:
-                    file.problem(f"{prefix}.{factor}", f"{item[factor]!r} is not a multiplier >= 0 (0.5) or a change (-50%)", item, factor)
+                    file.problem(f"{prefix}.{factor}", f"{item[factor]!r} is not a multiplier >= 0 (0.5) or a change with its sign "
+                                                       "(-50% for half, +50% for one and a half times)", item, factor)
         if not factors:
             file.problem(prefix, f"changes nothing; give one of {', '.join(ADJUST_FACTORS)}", adjust, None)
         if where is not None:
@@ -542,7 +550,8 @@ def _parse_simple(file: _File, data: dict, out: dict) -> None:
             value = data[key]
             items = value if isinstance(value, list) else [value]
             if all(isinstance(v, (str, int)) for v in items):
-                out[key] = tuple(str(v) for v in items)
+                # "CX-101, CX-102" without brackets is one YAML string: split it as the workbook splits Requires.
+                out[key] = tuple(part.strip() for v in items for part in re.split(r"[,;]", str(v)) if part.strip())
             else:
                 file.problem(key, "must be a list of experience ids")
 
@@ -597,7 +606,7 @@ def _extends_chain(path: Path, problems: list[Problem]) -> list[Path]:
         if not isinstance(parent, str):
             problems.append(Problem(where, "must be the path of another scenario file"))
             return chain
-        parent_path = (chain[0].parent / parent).resolve()
+        parent_path = (chain[0].parent / Path(parent.strip()).expanduser()).resolve()
         if parent_path in chain:
             # chain[0] extends parent_path, which (through the files after it) extends chain[0].
             cycle = " -> ".join(p.name for p in chain[: chain.index(parent_path) + 1][::-1] + [parent_path])

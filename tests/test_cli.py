@@ -199,3 +199,42 @@ def test_explain_help_example_names_experiences_of_the_bundled_example():
     example = output.split("Example")[1].split(":", 1)[1].strip().splitlines()[0]
     ids = {e.id for e in read_portfolio(REPO / "scenarios" / "example-portfolio.xlsx").experiences}
     assert set(re.findall(r"--experience (\S+)", example)) <= ids
+
+
+def test_plan_prints_the_workbook_warnings_that_validate_prints(inputs, tmp_path):
+    import shutil
+
+    import openpyxl
+
+    shutil.copy(inputs / "inputs.xlsx", tmp_path / "inputs.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "inputs.xlsx")
+    sheet = book["Experiences"]
+    sheet.cell(row=1, column=sheet.max_column + 1, value="Owner email")
+    book.save(tmp_path / "inputs.xlsx")
+    (tmp_path / "base.yaml").write_text("workbook: inputs.xlsx\n", encoding="utf-8")
+    code, output = run("plan", tmp_path / "base.yaml", "-o", tmp_path / "out")
+    assert code == 0 and 'warning: inputs.xlsx, sheet Experiences, row 1: column "Owner email" not part of the format; ignored' in output
+
+
+def test_compare_lists_the_problems_of_every_scenario_not_only_the_first(inputs, tmp_path):
+    (tmp_path / "a.yaml").write_text(f"workbook: {inputs / 'inputs.xlsx'}\nsolver: gurobi\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(f"workbook: {inputs / 'inputs.xlsx'}\nbudgt: 5\n", encoding="utf-8")
+    code, output = run("compare", tmp_path / "a.yaml", tmp_path / "b.yaml", "-o", tmp_path / "out")
+    assert code == 2 and "2 problems in the inputs" in output
+    assert "a.yaml, line 2, key solver" in output and "b.yaml, line 2, key budgt" in output
+
+
+def test_binding_roi_hurdle_and_balance_rules_are_not_printed_in_team_weeks(small_plan):
+    from dataclasses import replace
+
+    from planner.plan import RuleUse
+
+    plan = small_plan
+    hurdle = RuleUse("roi_hurdle", "roi_hurdle", "Portfolio ROI hurdle", None, None, 1.0, 1.0, "ROI", 3.61, "at least")
+    share = RuleUse("balance_get_help_min", "balance", "Share of spend on journey stage get help", None, None, 0.3, 0.3,
+                    "share of spend", 0.8, "at least")
+    text = cli_module.summary(replace(plan, rules=plan.rules + (hurdle, share)))
+    lines = {line.split("  ")[1]: line for line in text.splitlines() if line.startswith("  Portfolio ROI") or line.startswith("  Share of")}
+    assert "team-week" not in lines["Portfolio ROI hurdle"] and "at least 1.00" in lines["Portfolio ROI hurdle"]
+    assert "30.0%" in lines["Share of spend on journey stage get help"]
+    assert "team-week" not in lines["Share of spend on journey stage get help"]

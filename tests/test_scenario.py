@@ -68,6 +68,9 @@ BAD_FILES = [
     ("workbook: inputs.xlsx\nbudget: {2027Q3: 900}\n", "line 2, key budget.2027Q3", "goes under per_quarter"),
     ("workbook: inputs.xlsx\ndiscount_rate: 6\n", "line 2, key discount_rate", "type 6% or 0.06"),
     ("workbook: .\n", "line 1, key workbook", "is a folder, not a workbook"),
+    # "uplift: 50%" was read as +50%, not half.
+    ("workbook: inputs.xlsx\nadjust:\n  - where: {channel: app}\n    uplift: 50%\n", "line 4, key adjust[0].uplift", "-50% for half"),
+    ("workbook: inputs.xlsx\nbudget: {change: 10%}\n", "line 2, key budget.change", "a change with its sign"),
 ]
 
 
@@ -301,3 +304,18 @@ def test_forced_in_experience_whose_prerequisite_is_forced_out_names_both_rules(
         plan_portfolio(replace(portfolio(), experiences=experiences), Scenario(forced_in=("APP-1",), forced_out=("WEB-1",)))
     assert any(c.startswith("APP-1 requires WEB-1") and c.endswith("but APP-1 is forced in by the scenario and WEB-1 is forced out by the scenario")
                for c in raised.value.conflicts), raised.value.conflicts
+
+
+def test_forced_in_written_without_brackets_is_split_into_ids(folder):
+    scenario = load_scenario(write(folder, "s.yaml", "workbook: inputs.xlsx\nforced_in: APP-1, WEB-1\nforced_out: HELP-1\n"))
+    assert scenario.forced_in == ("APP-1", "WEB-1") and scenario.forced_out == ("HELP-1",)
+
+
+def test_budget_cut_written_as_one_change_cuts_the_total_too(folder):
+    # "budget: -10%" cut only the quarters; with the total binding, the plan spent as much as before.
+    scenario = load_scenario(write(folder, "s.yaml", "workbook: inputs.xlsx\nbudget: -10%\n"))
+    assert scenario.budget_per_quarter == (Amount(0.9, relative=True),) and scenario.total_budget == Amount(0.9, relative=True)
+    with_total = replace(portfolio(), total_budget=250.0)
+    assert apply_scenario(with_total, scenario).total_budget == pytest.approx(225.0)
+    absolute = load_scenario(write(folder, "a.yaml", "workbook: inputs.xlsx\nbudget: 100\n"))
+    assert absolute.budget_per_quarter == (Amount(100.0),) and absolute.total_budget is None
