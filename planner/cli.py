@@ -96,6 +96,13 @@ def check_output(output: Path, names: list[str]) -> None:
                                  param_hint="'-o' / '--output'")
 
 
+def keep_input(workbook: str | Path, output: Path, names: list[str]) -> None:
+    """Refuse a report name that is the input workbook itself: -o in the workbook's folder, workbook named report.xlsx."""
+    for name in names:
+        if (output / name).resolve() == Path(workbook).resolve():
+            raise InputError(Problem(str(output / name), "is the input workbook: the report would overwrite it; choose another -o"))
+
+
 @contextmanager
 def written_together(output: Path) -> Iterator[Path]:
     """A staging folder inside `output`: what is written there moves into `output` only when all of it is written.
@@ -231,6 +238,7 @@ def roll(previous_path: Path, scenario_path: Path, output: Path, formats: str, s
     check_output(output, report_names(parse_formats(formats)))
     previous = read_plan_state(previous_path)
     scenario = load_scenario(scenario_path)
+    keep_input(scenario.workbook, output, report_names(parse_formats(formats)))
     overrides = {k: v for k, v in (("solver", solver), ("time_limit_seconds", time_limit)) if v is not None}
     scenario = replace(scenario, **overrides)
     portfolio, errors, warnings = read_workbook(scenario.workbook)
@@ -295,6 +303,7 @@ def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver
     from planner.roll import write_plan_state
 
     scenario = load_scenario(scenario_path)
+    keep_input(scenario.workbook, output, report_names(formats))
     overrides = {k: v for k, v in (("solver", solver), ("time_limit_seconds", time_limit)) if v is not None}
     scenario = replace(scenario, **overrides)
     portfolio = read_inputs(scenario.workbook)
@@ -429,11 +438,12 @@ def write_analysis(report, rows, output: Path, formats: str) -> None:
     click.echo("\nWrote " + ", ".join(str(path) for path in written))
 
 
-def load_for_analysis(scenario_path: Path, time_limit: float | None, gap: float | None):
-    """(portfolio, scenario) with the command line's solver overrides."""
+def load_for_analysis(scenario_path: Path, time_limit: float | None, gap: float | None, output: Path, names: list[str]):
+    """(portfolio, scenario) with the command line's solver overrides; the reports (`names` in `output`) must not be the input."""
     from dataclasses import replace
 
     scenario = load_scenario(scenario_path)
+    keep_input(scenario.workbook, output, names)
     overrides = {k: v for k, v in (("time_limit_seconds", time_limit), ("gap", gap)) if v is not None}
     scenario = replace(scenario, **overrides)
     return read_inputs(scenario.workbook), scenario
@@ -481,8 +491,9 @@ def frontier(scenario_path: Path, points: int, workers: int, output: Path, forma
     from planner.analysis_report import build_frontier_report
     from planner.frontier import efficient_frontier
 
-    check_output(output, report_names(parse_formats(formats), "frontier"))  # a typo should not cost a frontier
-    portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap)
+    names = report_names(parse_formats(formats), "frontier")
+    check_output(output, names)  # a typo should not cost a frontier
+    portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap, output, names)
     result = efficient_frontier(portfolio, scenario, points=points, workers=workers, progress=progress_line("frontier"))
     applied, rules = as_seen_by(portfolio, scenario)
     # The scenario's own plan: the chosen point. A budget too small for the rules still has a frontier.
@@ -528,11 +539,12 @@ def compare(scenario_paths: tuple[Path, ...], workers: int, output: Path, format
 
     if len(scenario_paths) < 2:
         raise click.UsageError("give at least two scenario files to compare")
-    check_output(output, report_names(parse_formats(formats), "compare"))
+    names = report_names(parse_formats(formats), "compare")
+    check_output(output, names)
     loaded, problems, warnings = [], [], []
     for path in scenario_paths:  # every scenario's problems in one pass, not the first file's alone
         try:
-            loaded.append(load_for_analysis(path, time_limit, gap))
+            loaded.append(load_for_analysis(path, time_limit, gap, output, names))
         except InputError as error:
             problems += error.problems
             warnings += error.warnings
@@ -605,8 +617,9 @@ def explain(scenario_path: Path, experience_ids: tuple[str, ...], steps: int, no
     from planner.analysis_report import build_explanations_report
     from planner.explain import _check_ids, explain as explain_plan
 
-    check_output(output, report_names(parse_formats(formats), "explanations"))
-    portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap)
+    names = report_names(parse_formats(formats), "explanations")
+    check_output(output, names)
+    portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap, output, names)
     _check_ids(portfolio, experience_ids)  # before the solve: a typo should not cost a plan
     plan_now = plan_portfolio(*as_seen_by(portfolio, scenario))
     result = explain_plan(portfolio, scenario, experience_ids or None, search=not no_search, steps=steps, workers=workers,
@@ -645,8 +658,9 @@ def sensitivity(scenario_path: Path, top: int, workers: int, output: Path, forma
     from planner.analysis import as_seen_by, sensitivity as tornado
     from planner.analysis_report import build_tornado_report
 
-    check_output(output, report_names(parse_formats(formats), "tornado"))
-    portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap)
+    names = report_names(parse_formats(formats), "tornado")
+    check_output(output, names)
+    portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap, output, names)
     plan_now = plan_portfolio(*as_seen_by(portfolio, scenario))
     result = tornado(portfolio, scenario, top=top, workers=workers, progress=progress_line("sensitivity"), base=plan_now)
     money = lambda value: format_money(value, result.currency) if value is not None else "infeasible"  # noqa: E731

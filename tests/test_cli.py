@@ -238,3 +238,14 @@ def test_binding_roi_hurdle_and_balance_rules_are_not_printed_in_team_weeks(smal
     assert "team-week" not in lines["Portfolio ROI hurdle"] and "at least 1.00" in lines["Portfolio ROI hurdle"]
     assert "30.0%" in lines["Share of spend on journey stage get help"]
     assert "team-week" not in lines["Share of spend on journey stage get help"]
+
+
+def test_report_that_would_overwrite_the_input_workbook_is_refused(inputs, tmp_path):
+    import shutil
+
+    shutil.copy(inputs / "inputs.xlsx", tmp_path / "report.xlsx")
+    (tmp_path / "s.yaml").write_text("workbook: report.xlsx\n", encoding="utf-8")
+    before = digest(tmp_path / "report.xlsx")
+    code, output = run("plan", tmp_path / "s.yaml", "-o", tmp_path)
+    assert code == 2 and "is the input workbook: the report would overwrite it" in output
+    assert digest(tmp_path / "report.xlsx") == before
