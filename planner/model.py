@@ -478,6 +478,10 @@ def start_solve(written: WrittenModel, solver: str, relax: bool, time_limit: flo
     if solver == "cbc":
         command = [cbc_command().path, written.path, "-max"]
         if start_values is not None:
+            # CBC 2.10.3 scores a -mips start without the -max sign: the start looks like the
+            # worst plan and is dropped for the first heuristic's. Minimising the negated
+            # objective keeps it (same log bound sign: CBC minimises the negation either way).
+            command = [cbc_command().path, _write_negated_objective(written.path, files + ".min.mps")]
             _write_cbc_start(start_values, files + ".mst")
             command += ["-mips", files + ".mst"]
         if relax:
@@ -582,6 +586,27 @@ def _start_values(written: WrittenModel, warm_start: np.ndarray) -> np.ndarray:
     values = np.zeros(len(written.variable_of_column))
     values[mine] = chosen[written.model.column_ids[written.variable_of_column[mine]]]
     return values
+
+
+def _write_negated_objective(path: str, target: str) -> str:
+    """Copy the MPS file at `path` to `target` with every objective coefficient negated; returns `target`."""
+    objective = None
+    section = ""
+    with open(path, encoding="ascii") as source, open(target, "w", encoding="ascii") as copy:
+        for line in source:
+            if not line.startswith(" "):
+                section = line.split()[0] if line.strip() else section
+            elif section == "ROWS" and objective is None and line.split()[0] == "N":
+                objective = line.split()[1]
+            elif section in ("COLUMNS", "RHS"):
+                fields = line.split()
+                if objective in fields[1::2]:
+                    for k in range(1, len(fields) - 1, 2):
+                        if fields[k] == objective:
+                            fields[k + 1] = repr(-float(fields[k + 1]))
+                    line = "    " + "  ".join(fields) + "\n"
+            copy.write(line)
+    return target
 
 
 def _write_cbc_start(values: np.ndarray, path: str) -> None:

@@ -54,7 +54,7 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None, start
     economics_seconds = time.perf_counter() - started
 
     previous = previous_choices(start_from, portfolio, scenario, rules, cols, keep) if start_from is not None else None
-    warm = previous if previous is not None else greedy_columns if greedy.feasible else None
+    warm = _better_start(portfolio, rules, cols, previous, greedy_columns if greedy.feasible else None)
     outcome, lp, build_seconds, solve_seconds, counts = solve_isolated(portfolio, rules, cols, keep, warm)
     if outcome.status == "infeasible" or lp.status == "infeasible":
         raise InfeasibleError(diagnose_isolated(portfolio, rules, cols, keep))
@@ -94,6 +94,12 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None, start
         message=outcome.message,
     )
     return Plan(portfolio, scenario, decisions, rule_uses(portfolio, rules, decisions, lp.duals), solve_info, greedy)
+
+
+def _better_start(portfolio: Portfolio, rules: Rules, cols: Columns, *starts: np.ndarray | None) -> np.ndarray | None:
+    """The start that scores best (the first on a tie): a previous plan far from these inputs can be worse than the greedy one."""
+    values = objective_values(portfolio, cols, rules.objective)
+    return max((s for s in starts if s is not None), key=lambda s: float(values[s].sum()), default=None)
 
 
 def _no_worse(portfolio: Portfolio, rules: Rules, cols: Columns, previous: np.ndarray, objective: float) -> bool:

@@ -12,7 +12,7 @@ import pytest
 
 from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
 from planner.economics import columns
-from planner.model import DUAL_SIGN, Rules, build_model, cbc_command, solve_model, solver_names
+from planner.model import DUAL_SIGN, Rules, build_model, cbc_command, Model, solve_model, solver_names, start_solve, wait_for, write_model
 
 
 def tiny_maximisation() -> tuple[pulp.LpProblem, pulp.LpConstraint]:
@@ -73,3 +73,29 @@ def test_empty_model_is_optimal_without_a_solver():
     model = build_model(portfolio, Rules(), cols, np.zeros(len(cols), dtype=bool))
     outcome = solve_model(model, "cbc", None, 0.0)
     assert outcome.status == "optimal" and outcome.chosen == ()
+
+
+def test_cbc_keeps_a_warm_start_of_a_maximisation(tmp_path):
+    """CBC 2.10.3 scored a -mips start under -max with the wrong sign: the start looked like the worst plan and was dropped."""
+    hard = json.loads((Path(__file__).parent / "data" / "orlib" / "mknapcb_hard.json").read_text())[0]
+    problem = pulp.LpProblem("hard", pulp.LpMaximize)
+    x = [problem.add_variable(f"x{j}", 0, 1, cat=pulp.LpBinary) for j in range(hard["n"])]
+    problem.setObjective(pulp.LpAffineExpression(zip(x, hard["profits"])))
+    constraints = {}
+    for i in range(hard["m"]):
+        constraints[f"c{i}"] = pulp.LpConstraint(pulp.LpAffineExpression(zip(x, hard["weights"][i])), pulp.LpConstraintLE, f"c{i}",
+                                                 hard["capacities"][i])
+        problem.addConstraint(constraints[f"c{i}"])
+    start, used = [], np.zeros(hard["m"])  # items in order while they fit: a plan the solver can improve on
+    for j in range(hard["n"]):
+        weights = np.array([hard["weights"][i][j] for i in range(hard["m"])])
+        if np.all(used + weights <= hard["capacities"]):
+            start.append(j)
+            used += weights
+    model = Model(problem, x, np.arange(hard["n"]), [], constraints=constraints)
+    run = start_solve(write_model(model, str(tmp_path)), "cbc", False, 1.0, 0.0, np.array(start), name="mip")
+    assert wait_for([run], 30.0)
+    value = sum(hard["profits"][j] for j in start)
+    # CBC minimises the negated NPV: the start is kept at its value, not at its opposite.
+    assert f"MIPStart provided solution with cost {-value:g}" in (tmp_path / "mip.log").read_text()
+    assert run.outcome().objective >= value
