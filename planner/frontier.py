@@ -14,11 +14,24 @@ report model). The choices, stated in docs/model.md ("The efficient frontier"):
   The must-fund set's total cost may not fit the scaled profile quarter by quarter; such
   points are reported as infeasible, and each refinement round spends one point halving
   the interval to the first feasible budget.
-- Points: half on an even grid, the rest in rounds that split the intervals where the
+- Points: half on an even grid whose top interval is split once more from the start
+  (just below saturation the curve bends, as budgets stop binding, and those solves are
+  the slowest: started in the first batch, they run beside the rest of the grid instead
+  of alone in a later round), the rest in rounds that split the intervals where the
   slope changes most (width x change of slope at both ends), so the curve's bends get the
   points. The rounds never depend on the number of workers: 1 and 2 workers give the
-  same frontier. A refined point starts from the plan of the point below it, which still
-  fits (the budget only grew).
+  same frontier.
+- Warm starts: each point starts from the better of two neighbouring plans that fit its
+  budget: the plan of the nearest point below (it still fits: the budget only grew), and
+  the plan of the nearest point above trimmed to the budget (its least valuable
+  experiences per unit of overspend dropped, never a prerequisite of a kept one nor one
+  that must be funded). The grid's points know only the no-budget-limit plan, trimmed.
+  (`plan_portfolio` keeps the greedy plan instead when it scores better.) A good first
+  incumbent lets the solver prune from the start; just below saturation, though, proving
+  the gap is most of the work whatever the start. Each batch hands the dearest budgets
+  (the slowest solves, near saturation) to the workers first.
+- At and above saturation no solve is needed: the plan with no budget limit fits, and no
+  budget can do better, so it is the optimum there (the top point reuses it).
 - NPV never falls as the budget grows: a larger budget can always fund the smaller
   budget's plan. When a solve stopped within its gap below a cheaper point's plan, the
   point reports that plan instead (`carried_from` names its budget).
@@ -128,18 +141,30 @@ def efficient_frontier(portfolio: Portfolio, scenario: Scenario | None = None, p
         # The best plan with no budget limit fits this budget, so it is the best plan here too.
         solved[highest] = unbounded
     lowest = min(lowest if lowest is not None else mandatory_cost(applied, rules), highest)
-    coarse = max(2, (points + 1) // 2)
-    grid = sorted(set(np.linspace(lowest, highest, coarse).tolist())) if highest > lowest else [highest]
+    grid = _grid(lowest, highest, max(2, (points + 1) // 2))
     grid = [b for b in grid if b not in solved]
-    _solve_at(applied, rules, base_budget, grid, solved, _must_fund_start(applied, rules, base_budget, lowest), workers, calls)
+    starts = _neighbour_starts(applied, rules, base_budget, grid, solved)
+    starts.update(_must_fund_start(applied, rules, base_budget, lowest))
+    _solve_at(applied, rules, base_budget, grid, solved, starts, workers, calls)
     remaining = points - len(solved)
     rounds = 3
     for round_number in range(rounds):
         size = math.ceil(remaining / (rounds - round_number)) if remaining > 0 else 0
-        budgets, starts = _refinements(solved, size, base_budget)
+        budgets = _refinements(solved, size, base_budget)
+        starts = _neighbour_starts(applied, rules, base_budget, budgets, solved)
         _solve_at(applied, rules, base_budget, budgets, solved, starts, workers, calls)
         remaining -= len(budgets)
     return _frontier(rules.name, applied, base_budget, lowest, highest, solved)
+
+
+def _grid(lowest: float, highest: float, size: int) -> list[float]:
+    """`size` budgets: an even grid of `size - 1`, its top interval split in two (an even grid of 3 or fewer)."""
+    if highest <= lowest:
+        return [highest]
+    if size <= 3:
+        return sorted(set(np.linspace(lowest, highest, size).tolist()))
+    even = np.linspace(lowest, highest, size - 1).tolist()
+    return sorted(set(even + [(even[-2] + even[-1]) / 2]))
 
 
 class _Counter:
@@ -249,23 +274,82 @@ def _fitting_budget(portfolio: Portfolio, plan: Plan) -> float:
 
 def _solve_at(applied: Portfolio, rules: Scenario, base_budget: float, budgets: list[float], solved: dict[float, Solved],
               starts: dict[float, Plan], workers: int, calls: _Counter) -> None:
+    # Dearest first: the solves near saturation take longest, and a worker left with one of
+    # them at the end of a batch would keep the other idle.
+    budgets = sorted(budgets, reverse=True)
     tasks = [Solve(scaled_budget(applied, b / base_budget), rules, starts.get(b)) for b in budgets]
     for budget, result in zip(budgets, run_solves(tasks, workers, calls.one)):
         solved[budget] = result
 
 
-def _refinements(solved: dict[float, Solved], size: int, base_budget: float) -> tuple[list[float], dict[float, Plan]]:
-    """Midpoints of the `size` intervals where the curve bends most, each with the plan below it."""
+def _neighbour_starts(applied: Portfolio, rules: Scenario, base_budget: float, budgets: list[float],
+                      solved: dict[float, Solved]) -> dict[float, Plan]:
+    """For each budget, the better of the plan below it and the plan above it trimmed to fit it."""
+    feasible = sorted((b, s.plan) for b, s in solved.items() if s.feasible)
+    starts: dict[float, Plan] = {}
+    for budget in budgets:
+        below = [plan for b, plan in feasible if b <= budget]
+        above = [plan for b, plan in feasible if b > budget]
+        candidates = below[-1:]
+        if above:
+            trimmed = trimmed_to_fit(above[0], scaled_budget(applied, budget / base_budget), rules)
+            candidates += [trimmed] if trimmed is not None else []
+        if candidates:
+            starts[budget] = max(candidates, key=lambda plan: plan.npv)
+    return starts
+
+
+def trimmed_to_fit(plan: Plan, portfolio: Portfolio, rules: Scenario) -> Plan | None:
+    """The plan with experiences dropped until its spend fits `portfolio`'s budget; None if it cannot.
+
+    A warm start, never a result: the plan keeps its solve record and rule uses, and only
+    its funded experiences change. Each step drops the experience that loses the least NPV
+    per unit of overspend it removes, never one that must be funded nor a prerequisite of
+    an experience still funded. Team time and dependencies only get looser as experiences
+    leave; the solver's start check (`previous_choices`) re-checks every rule anyway.
+    """
+    must_fund = Rules.of(rules).must_fund
+    funded = list(plan.funded)
+    if not funded:
+        return plan
+    spend = np.array([d.spend for d in funded], dtype=float)
+    npv = np.array([d.npv for d in funded], dtype=float)
+    budget = np.array(portfolio.budget, dtype=float)
+    total = portfolio.total_budget
+    fixed = np.array([must_fund(d.experience) for d in funded], dtype=bool)
+    position = {d.experience.key: n for n, d in enumerate(funded)}
+    prerequisites = [[position[normalise_id(r)] for r in d.experience.requires if normalise_id(r) in position] for d in funded]
+    kept = np.ones(len(funded), dtype=bool)
+    while True:
+        used = spend[kept].sum(axis=0)
+        over = np.maximum(used - budget, 0.0)
+        total_over = max(used.sum() - total, 0.0) if total is not None else 0.0
+        if over.sum() <= 0.0 and total_over <= 0.0:
+            break
+        needed = np.zeros(len(funded), dtype=bool)
+        for n in np.nonzero(kept)[0]:
+            needed[prerequisites[n]] = True
+        relief = np.minimum(spend, over).sum(axis=1) + np.minimum(spend.sum(axis=1), total_over)
+        candidates = np.nonzero(kept & ~fixed & ~needed & (relief > 0))[0]
+        if not len(candidates):
+            return None
+        kept[candidates[np.argmin(npv[candidates] / relief[candidates])]] = False
+    dropped = {funded[n].experience.key for n in np.nonzero(~kept)[0]}
+    return replace(plan, decisions=tuple(d for d in plan.decisions if d.experience.key not in dropped))
+
+
+def _refinements(solved: dict[float, Solved], size: int, base_budget: float) -> list[float]:
+    """Midpoints of the `size` intervals where the curve bends most."""
     feasible = sorted((b, s.plan) for b, s in solved.items() if s.feasible)
     if size <= 0 or not feasible:
-        return [], {}
+        return []
     below = [b for b, s in solved.items() if not s.feasible and b < feasible[0][0]]
     boundary: list[float] = []
     if below:
         # The must-fund set did not fit the lowest budget's profile: find where it starts to.
         boundary, size = [(max(below) + feasible[0][0]) / 2], size - 1
     if len(feasible) < 2:
-        return boundary, {}
+        return boundary
     budgets = [b for b, _ in feasible]
     npvs = [p.npv for _, p in feasible]
     slopes = [(npvs[j + 1] - npvs[j]) / (budgets[j + 1] - budgets[j]) for j in range(len(budgets) - 1)]
@@ -278,8 +362,7 @@ def _refinements(solved: dict[float, Solved], size: int, base_budget: float) -> 
         # Where nothing bends, prefer the widest intervals, so the grid still fills evenly.
         scores.append((-(width * bend), -width, j))
     chosen = sorted(scores)[:size]
-    midpoints = [((budgets[j] + budgets[j + 1]) / 2, feasible[j][1]) for _, _, j in chosen]
-    return boundary + [m for m, _ in midpoints], dict(midpoints)
+    return boundary + [(budgets[j] + budgets[j + 1]) / 2 for _, _, j in chosen]
 
 
 def _frontier(name: str, applied: Portfolio, base_budget: float, lowest: float, highest: float, solved: dict[float, Solved]) -> Frontier:

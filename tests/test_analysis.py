@@ -13,11 +13,12 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
-from planner.analysis import compare_plans, plan_scenarios, sensitivity, with_adjustment
+from planner.analysis import Solved, as_seen_by, compare_plans, plan_scenarios, sensitivity, with_adjustment
 from planner.cli import cli
 from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
 from planner.explain import explain
-from planner.frontier import efficient_frontier
+import planner.frontier as frontier_module
+from planner.frontier import _neighbour_starts, efficient_frontier, trimmed_to_fit
 from planner.optimise import plan_portfolio
 from planner.scenario import Adjustment, Amount, Filter, Scenario
 from planner.workbook import write_portfolio
@@ -102,6 +103,53 @@ def test_parallel_and_serial_frontiers_are_the_same(frontier):
     assert [p.budget for p in parallel.points] == pytest.approx([p.budget for p in frontier.points])
     assert [p.npv for p in parallel.points] == pytest.approx([p.npv for p in frontier.points])
     assert [p.funded for p in parallel.points] == [p.funded for p in frontier.points]
+
+
+def test_frontier_top_point_reuses_the_unlimited_plan_and_equals_an_independent_solve(monkeypatch):
+    solved_budgets = []
+    real_run_solves = frontier_module.run_solves
+
+    def recording(tasks, workers=1, progress=None):
+        solved_budgets.extend(sum(task.portfolio.budget) for task in tasks)
+        return real_run_solves(tasks, workers, progress)
+
+    monkeypatch.setattr(frontier_module, "run_solves", recording)
+    curve = efficient_frontier(budget_portfolio(), points=6, workers=1)
+    top = curve.feasible_points[-1]
+    assert top.budget == pytest.approx(curve.saturation_budget)
+    assert not any(b == pytest.approx(top.budget) for b in solved_budgets)  # only the no-limit solve, never one at this budget
+    independent = plan_portfolio(budget_portfolio(), budget_scenario((top.budget, 0.0, 0.0, 0.0)))
+    assert top.npv == pytest.approx(independent.npv, abs=1e-6) and set(top.funded) == funded(independent)
+
+
+@pytest.mark.parametrize("budget, must_fund, kept", [
+    (250.0, (), {"A", "B"}),  # C loses the least NPV per unit of overspend
+    (250.0, ("C",), {"A", "C"}),  # C must be funded: B goes instead
+    (150.0, (), {"A"}),
+    (50.0, (), set()),
+])
+def test_a_plan_trimmed_to_a_smaller_budget_fits_it_and_keeps_what_must_be_funded(budget, must_fund, kept):
+    scenario = Scenario(forced_in=must_fund)
+    whole = plan_portfolio(budget_portfolio(1_000.0), scenario)
+    assert funded(whole) == {"A", "B", "C"}
+    trimmed = trimmed_to_fit(whole, budget_portfolio(budget), scenario)
+    assert funded(trimmed) == kept and sum(trimmed.spend_by_quarter) <= budget
+
+
+def test_a_plan_cannot_be_trimmed_below_what_must_be_funded():
+    scenario = Scenario(forced_in=("B", "C"))
+    assert trimmed_to_fit(plan_portfolio(budget_portfolio(1_000.0), scenario), budget_portfolio(150.0), scenario) is None
+
+
+def test_frontier_points_start_from_the_better_neighbouring_plan_that_fits():
+    portfolio = budget_portfolio()
+    below = plan_portfolio(portfolio, budget_scenario((100.0, 0.0, 0.0, 0.0)))  # A
+    above = plan_portfolio(portfolio, budget_scenario((300.0, 0.0, 0.0, 0.0)))  # A, B, C
+    solved = {100.0: Solved(below), 300.0: Solved(above)}
+    applied, rules = as_seen_by(portfolio, None)
+    starts = _neighbour_starts(applied, rules, 250.0, [150.0, 250.0], solved)
+    assert funded(starts[150.0]) == {"A"}  # above, trimmed to 150, is A too: the plan below wins the tie
+    assert funded(starts[250.0]) == {"A", "B"}  # above trimmed (A and B) beats below (A)
 
 
 # ---------------------------------------------------------------------------------------
