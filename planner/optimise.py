@@ -442,8 +442,13 @@ def make_decisions(portfolio: Portfolio, rules: Rules, cols: Columns, chosen) ->
     by_experience = {int(cols.experience[c]): int(c) for c in chosen}
     best_npv = np.full(len(portfolio.experiences), -np.inf)
     np.maximum.at(best_npv, cols.experience, cols.npv)
+    dependents: dict[str, list[Experience]] = {}
+    for experience in portfolio.experiences:
+        for required in {normalise_id(r) for r in experience.requires}:
+            dependents.setdefault(required, []).append(experience)
     context = _ReasonContext(
-        set(by_experience), {portfolio.experiences[i].key for i in by_experience}, alternatives_of(portfolio), prerequisites_of_anything(portfolio), best_npv)
+        set(by_experience), {portfolio.experiences[i].key for i in by_experience}, alternatives_of(portfolio), prerequisites_of_anything(portfolio),
+        best_npv, dependents)
     funded = sorted(by_experience.items())
     choices = [(portfolio.experiences[i], portfolio.experiences[i].options[int(cols.option[c])], int(cols.start[c])) for i, c in funded]
     economics = _choice_economics(portfolio, choices)
@@ -508,6 +513,7 @@ class _ReasonContext:
     alternatives: list[set[int]]
     enablers: set[int]
     best_npv: np.ndarray  # per experience; -inf where no column is on offer
+    dependents: dict[str, list[Experience]]  # by prerequisite key: the experiences that require it
 
 
 def not_funded_reason(portfolio: Portfolio, rules: Rules, i: int, context: _ReasonContext) -> str:
@@ -527,9 +533,10 @@ def not_funded_reason(portfolio: Portfolio, rules: Rules, i: int, context: _Reas
         return "its NPV is not positive at any option and start"
     if context.best_npv[i] <= TOLERANCE:
         # An enabler pays only through what it unlocks; blaming the budget would send the reader looking in the wrong place.
-        unlocks = [e.id for e in portfolio.experiences if experience.key in {normalise_id(r) for r in e.requires}]
-        if not any(normalise_id(d) in context.funded_keys for d in unlocks):
-            return f"its NPV is not positive on its own, and none of the experiences it enables ({', '.join(unlocks)}) is funded"
+        unlocks = context.dependents.get(experience.key, [])
+        if not any(d.key in context.funded_keys for d in unlocks):
+            return (f"its NPV is not positive on its own, and none of the experiences it enables "
+                    f"({', '.join(d.id for d in unlocks)}) is funded")
     return "the budget and team time return more NPV elsewhere"
 
 
