@@ -26,11 +26,25 @@ def require_program(name: str) -> str:
     path = shutil.which(name)
     if path:
         return path
-    reason = f"{name} is not installed (apt-get install chromium libreoffice-calc-nogui poppler-utils)"
+    skip_unless_required(f"{name} is not installed (apt-get install chromium libreoffice-calc-nogui poppler-utils)")
+
+
+def skip_unless_required(reason: str) -> None:
+    """Skip with the reason printed, or fail when PLANNER_REQUIRE_EXTERNAL=1 (CI) requires the test to run."""
     if os.environ.get("PLANNER_REQUIRE_EXTERNAL") == "1":
         pytest.fail(f"{reason}; PLANNER_REQUIRE_EXTERNAL=1 requires it")
     print(f"skipping: {reason}")
     pytest.skip(reason)
+
+
+def run_highs_in_this_process() -> None:
+    """Solve a one-variable model with PuLP's in-process HiGHS, leaving its thread pool behind."""
+    import pulp
+
+    problem = pulp.LpProblem("warm_up", pulp.LpMaximize)
+    x = problem.add_variable("x", 0, 1, cat=pulp.LpBinary)
+    problem.setObjective(x)
+    problem.solve(pulp.HiGHS(msg=False))
 
 
 def option(name: str, one_off: float, run: float, team: str, weeks: float, quarters: int, share: float) -> FundingOption:

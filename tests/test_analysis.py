@@ -13,6 +13,7 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
+from conftest import run_highs_in_this_process
 from planner.analysis import Solved, as_seen_by, compare_plans, plan_scenarios, sensitivity, with_adjustment
 from planner.cli import cli
 from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
@@ -316,12 +317,7 @@ def test_parallel_analysis_runs_from_stdin_python_c_and_unguarded_scripts(how, t
 
 def test_parallel_workers_forked_after_highs_ran_in_this_process_do_not_deadlock():
     """Forking a process that ran HiGHS once deadlocked its children; they now solve in solver processes."""
-    import pulp
-
-    problem = pulp.LpProblem("warm_up", pulp.LpMaximize)
-    x = problem.add_variable("x", 0, 1, cat=pulp.LpBinary)
-    problem.setObjective(x)
-    problem.solve(pulp.HiGHS(msg=False))
+    run_highs_in_this_process()
     portfolio = budget_portfolio()
     portfolio = replace(portfolio, settings=replace(portfolio.settings, solver="highs", time_limit_seconds=20.0))
     result = efficient_frontier(portfolio, points=4, workers=2)

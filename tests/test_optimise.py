@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
+from conftest import run_highs_in_this_process
 from planner import optimise
 from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
 from planner.economics import columns
@@ -91,12 +92,7 @@ def test_a_solver_still_running_at_the_deadline_is_stopped_and_the_greedy_plan_i
 
 def test_planning_after_highs_ran_in_this_process_does_not_deadlock():
     """HiGHS's threads do not survive a fork: children must not be forked from a process that ran it."""
-    import pulp
-
-    problem = pulp.LpProblem("warm_up", pulp.LpMaximize)
-    x = problem.add_variable("x", 0, 1, cat=pulp.LpBinary)
-    problem.setObjective(x)
-    problem.solve(pulp.HiGHS(msg=False))
+    run_highs_in_this_process()
     portfolio = small_portfolio()
     plan = plan_portfolio(replace(portfolio, settings=replace(portfolio.settings, solver="highs", time_limit_seconds=20.0)))
     assert plan.solve.status == "optimal"

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import skip_unless_required
+
 from planner.resources import bundled_folder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,8 +48,7 @@ def wheel_builder_missing() -> str | None:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     reason = wheel_builder_missing()
     if reason is not None:
-        print(f"skipping the packaging tests: {reason}")
-        pytest.skip(reason)
+        skip_unless_required(reason)
     work = tmp_path_factory.mktemp("packaging")
     source = work / "source"
     source.mkdir()
