@@ -1,0 +1,208 @@
+"""Differential tests: the planner's answers against an independent optimum (tests/reference.py).
+
+Random portfolios (free and fixed starts, dependency chains, one- and two-sided
+exclusions, mandatory, forced-in and forced-out items, balance rules, an ROI hurdle, small
+and large uplifts, tight and loose budgets) are planned with CBC and with HiGHS and held to
+the honesty contract: a plan said to be optimal is within its gap target of the true
+optimum, a reported gap is never smaller than the true gap, the plan's objective recomputed
+from its decisions is the one reported, it breaks no rule and beats the greedy baseline,
+and "infeasible" only ever means no plan exists. Up to 12 experiences the truth is brute
+force; from 20 to 60 it is SCIP on a model of its own.
+
+Hypothesis draws the cases derandomized (the same examples on every run) and does not
+shrink them: each example is several solver runs, and a failure prints its CaseSpec,
+which rebuilds the case exactly (`build_case(CaseSpec(...))`). Cases that failed once are
+kept in tests/data/differential/ and run on every test run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from planner.errors import InfeasibleError, SolverError
+from planner.optimise import plan_portfolio
+from reference import (CaseSpec, Finding, Optimum, Problem, TooLarge, brute_force, build_case, check_economics,
+                             honesty_findings, infeasible_findings, make_problem, scip_optimum)
+
+DATA = Path(__file__).parent / "data" / "differential"
+SOLVERS = ("cbc", "highs")
+DIMENSIONS = ("journey_stage", "channel", "product_line", "layer")
+
+
+def bounded(examples: int):
+    """Hypothesis settings for solver-backed properties: fixed examples, no deadline, no shrinking, no database."""
+    return settings(max_examples=examples, derandomize=True, deadline=None, database=None, phases=(Phase.explicit, Phase.generate),
+                    suppress_health_check=(HealthCheck.too_slow, HealthCheck.data_too_large))
+
+
+@st.composite
+def case_specs(draw, smallest: int, largest: int, brute_force_sized: bool = False) -> CaseSpec:
+    """A random case's knobs. Brute-force sizes keep free starts to 8 experiences over 4-6 quarters."""
+    start = draw(st.sampled_from(("free", "fixed")))
+    if brute_force_sized and start == "free":
+        n, horizon = draw(st.integers(smallest, min(largest, 8))), draw(st.integers(4, 6))
+    else:
+        n, horizon = draw(st.integers(smallest, largest)), draw(st.integers(4, 8))
+    share = st.none() | st.sampled_from((0.1, 0.2, 0.3))
+    balance = draw(st.lists(st.tuples(st.sampled_from(DIMENSIONS), share, st.none() | st.sampled_from((0.4, 0.6))), max_size=2))
+    return CaseSpec(
+        seed=draw(st.integers(0, 2**31 - 1)),
+        experiences=n,
+        start_quarters=start,
+        horizon=horizon,
+        options=draw(st.integers(1, 3)),
+        teams=draw(st.integers(1, 3)),
+        uplift=draw(st.sampled_from((0.6, 1.0, 3.0))),
+        budget_share=draw(st.sampled_from((0.15, 0.3, 0.5, 0.8, 1.3))),
+        capacity_share=draw(st.sampled_from((0.4, 0.7, 1.5))),
+        total_budget=draw(st.booleans()),
+        requires=draw(st.sampled_from((0.0, 0.15, 0.3))),
+        one_sided=draw(st.integers(0, max(1, n // 6))),
+        two_sided=draw(st.integers(0, max(1, n // 6))),
+        mandatory=draw(st.integers(0, max(1, n // 15))),
+        forced_in=draw(st.integers(0, 1)),
+        forced_out=draw(st.integers(0, 1)),
+        balance=tuple((d, low, high) for d, low, high in balance if low is not None or high is not None),
+        roi_hurdle=draw(st.none() | st.sampled_from((0.2, 0.5, 1.0))),
+        ramp=draw(st.sampled_from((0, 0, 1, 2))),
+        tail=draw(st.sampled_from((0, 0, 4))),
+        gap=draw(st.sampled_from((0.0, 0.0, 0.001, 0.01))),
+    )
+
+
+def small_truth(problem: Problem) -> Optimum:
+    """Brute force; SCIP only where brute force gives up (reported in the failure message as the method)."""
+    try:
+        return brute_force(problem, node_limit=300_000)
+    except TooLarge:
+        return scip_optimum(problem)
+
+
+def planner_findings(spec: CaseSpec, solver: str, optimum: Optimum, problem: Problem) -> list[Finding]:
+    """Plan the case with `solver` and list every way its answer breaks the honesty contract."""
+    portfolio, scenario = build_case(spec)
+    try:
+        plan = plan_portfolio(portfolio, replace(scenario, solver=solver))
+    except InfeasibleError as error:
+        return infeasible_findings(optimum, str(error))
+    except SolverError as error:
+        if optimum.status == "infeasible":
+            return []  # no plan exists; an error instead of "infeasible" hides nothing
+        return [Finding("error", str(error).splitlines()[0])]
+    return honesty_findings(problem, plan, optimum)
+
+
+def describe(spec: CaseSpec, solver: str, optimum: Optimum, findings: list[Finding]) -> str:
+    lines = [f"{solver.upper()} on {spec.describe()}: reference {optimum.method} {optimum.status} {optimum.objective}",
+             f"  rebuild: build_case({spec!r})"]
+    return "\n".join(lines + [f"  {f.kind}: {f.detail}" for f in findings])
+
+
+@bounded(30)
+@given(case_specs(3, 12, brute_force_sized=True))
+def test_reference_economics_and_methods_agree(spec: CaseSpec) -> None:
+    """The reference's cash flows equal planner.economics', and brute force and SCIP find the same optimum."""
+    portfolio, scenario = build_case(spec)
+    problem = make_problem(portfolio, scenario)
+    check_economics(problem.portfolio, [c for candidates in problem.candidates for c in candidates])
+    try:
+        exhaustive = brute_force(problem, node_limit=300_000)
+    except TooLarge:
+        return  # counted nowhere: the planner tests then compare with SCIP alone
+    modelled = scip_optimum(problem)
+    assert modelled.status == exhaustive.status, spec
+    if exhaustive.status == "optimal":
+        assert modelled.objective == pytest.approx(exhaustive.objective, rel=1e-9, abs=1e-6), spec
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@bounded(14)
+@given(spec=case_specs(3, 12, brute_force_sized=True))
+def test_planner_is_honest_against_brute_force(solver: str, spec: CaseSpec) -> None:
+    portfolio, scenario = build_case(spec)
+    problem = make_problem(portfolio, scenario)
+    optimum = small_truth(problem)
+    findings = planner_findings(spec, solver, optimum, problem)
+    assert not findings, describe(spec, solver, optimum, findings)
+
+
+@bounded(10)
+@given(spec=case_specs(20, 60))
+def test_cbc_highs_and_scip_agree(spec: CaseSpec) -> None:
+    """Both solvers on 20-60 experiences, against SCIP on the reference model."""
+    portfolio, scenario = build_case(spec)
+    problem = make_problem(portfolio, scenario)
+    optimum = scip_optimum(problem, time_limit=60)
+    assert optimum.status in ("optimal", "infeasible"), optimum
+    report = [describe(spec, solver, optimum, found) for solver in SOLVERS if (found := planner_findings(spec, solver, optimum, problem))]
+    assert not report, "\n".join(report)
+
+
+@bounded(8)
+@given(spec=case_specs(6, 30), solver=st.sampled_from(SOLVERS), growth=st.sampled_from((1.1, 1.5, 3.0)))
+def test_npv_never_falls_when_the_budget_grows(spec: CaseSpec, solver: str, growth: float) -> None:
+    """More money (every quarter and the total) never gives a worse plan, beyond the gap the larger plan admits; spend stays within budget."""
+    spec = replace(spec, roi_hurdle=None, balance=())  # a hurdle or a share can make a richer plan worse; money alone cannot
+    portfolio, scenario = build_case(spec)
+    richer = replace(portfolio, budget=tuple(b * growth for b in portfolio.budget),
+                     total_budget=None if portfolio.total_budget is None else portfolio.total_budget * growth)
+    try:
+        plan = plan_portfolio(portfolio, replace(scenario, solver=solver))
+    except InfeasibleError:
+        return  # nothing to compare: the richer budget's plan is checked by the other properties
+    more = plan_portfolio(richer, replace(scenario, solver=solver))
+    for each, budget in ((plan, portfolio.budget), (more, richer.budget)):
+        assert all(spent <= limit * (1 + 1e-6) for spent, limit in zip(each.spend_by_quarter, budget)), spec
+    allowed = more.solve.gap_target * abs(more.npv) + 1e-6 * max(1.0, abs(plan.npv))
+    assert more.npv >= plan.npv - allowed, (f"{solver}: NPV {plan.npv:,.2f} at the budget, {more.npv:,.2f} at x{growth} "
+                                            f"({plan.solve.status} / {more.solve.status}); build_case({spec!r})")
+
+
+def saved_cases() -> list[Path]:
+    return sorted(DATA.glob("*.json"))
+
+
+def load_case(path: Path) -> tuple[CaseSpec, str]:
+    """A saved failing case: its CaseSpec and the solver it failed with."""
+    data = json.loads(path.read_text())
+    spec = data["spec"]
+    spec["balance"] = tuple(tuple(rule) for rule in spec["balance"])
+    return CaseSpec(**spec), data["solver"]
+
+
+def save_case(spec: CaseSpec, solver: str, findings: list[Finding], name: str) -> Path:
+    """Keep a failing case as tests/data/differential/<name>.json (used by bench/differential.py and by hand)."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    spec_data = asdict(spec)
+    spec_data.pop("extra", None)
+    path = DATA / f"{name}.json"
+    path.write_text(json.dumps({"spec": spec_data, "solver": solver, "found": [asdict(f) for f in findings],
+                                "described": spec.describe()}, indent=1) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("path", saved_cases(), ids=lambda p: p.stem)
+def test_saved_case_is_honest(path: Path) -> None:
+    """Cases that once broke the contract (found by these properties or by bench/differential.py)."""
+    spec, solver = load_case(path)
+    portfolio, scenario = build_case(spec)
+    problem = make_problem(portfolio, scenario)
+    optimum = small_truth(problem) if spec.experiences <= 12 else scip_optimum(problem)
+    findings = planner_findings(spec, solver, optimum, problem)
+    assert not findings, describe(spec, solver, optimum, findings)
+
+
+def test_a_scenario_is_applied_once() -> None:
+    """The reference reads the scenario through apply_scenario only: forced out means no choices, forced in means must fund."""
+    spec = CaseSpec(seed=3, experiences=6, forced_in=1, forced_out=1)
+    portfolio, scenario = build_case(spec)
+    problem = make_problem(portfolio, scenario)
+    ids = [e.id for e in problem.portfolio.experiences]
+    assert not problem.candidates[ids.index(scenario.forced_out[0])]
+    assert problem.must[ids.index(scenario.forced_in[0])]
