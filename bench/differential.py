@@ -1,0 +1,290 @@
+"""Differential benchmark: CBC against HiGHS on seeded random portfolios, with SCIP as the third opinion.
+
+Each portfolio (40-400 experiences by default; the knobs of tests/reference.py's
+`random_spec`: free and fixed starts, dependency chains, one- and two-sided exclusions,
+mandatory, forced-in and forced-out items, balance rules, an ROI hurdle, small and large
+uplifts, tight and loose budgets) is planned by the planner with CBC and with HiGHS, gap
+target 0 and a time limit per solve. Every plan is re-scored from its decisions by the
+independent reference (broken rules, a reported objective that is not the plan's, a plan
+below the greedy baseline). Where the two disagree (objectives apart beyond 1e-6, one
+"infeasible", an error), or either did not prove optimality, SCIP solves the reference's
+own model and is the judge: false claims of optimality, reported gaps smaller than the
+true gap, false "infeasible". Every disagreement is saved under the out folder as a
+workbook with a scenario YAML next to it (`planner plan <case>/scenario.yaml` replays it)
+and the case's spec and findings in case.json.
+
+    python bench/differential.py --count 1000 --seed 0 --workers 2 --out bench/out/differential
+
+Results go to <out>/results.jsonl one line per portfolio as it finishes: a run stopped
+part way resumes where it left off with the same command. The summary is a markdown table
+for docs/benchmarks.md, with the command that produced it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import math
+import multiprocessing
+import os
+import platform
+import resource
+import shlex
+import sys
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from reference import (CaseSpec, Finding, Optimum, build_case, honesty_findings, infeasible_findings, make_problem,  # noqa: E402
+                       random_spec, scip_optimum)
+
+SOLVERS = ("cbc", "highs")
+AGREE = 1e-6  # relative difference of two objectives still called the same
+# Finding kinds, in the order the table lists them.
+KINDS = ("false optimal", "wrong gap", "false infeasible", "wrong objective", "broken rules", "worse than greedy", "beats reference",
+         "error", "crash")
+
+
+def case_spec(seed: int, index: int, smallest: int, largest: int, time_limit: float) -> CaseSpec:
+    """Portfolio `index` of the run: the same on every machine for the same seed and sizes."""
+    rng = np.random.default_rng([seed, index])
+    return replace(random_spec(rng, smallest, largest), gap=0.0, time_limit=time_limit)
+
+
+def solve(spec: CaseSpec, solver: str) -> tuple[dict, object]:
+    """Plan the case with one solver: (a summary of the answer, the Plan or the error)."""
+    from planner.errors import InfeasibleError, SolverError
+    from planner.optimise import plan_portfolio
+
+    portfolio, scenario = build_case(spec)
+    started = time.perf_counter()
+    try:
+        plan = plan_portfolio(portfolio, replace(scenario, solver=solver))
+    except InfeasibleError as error:
+        return {"status": "infeasible", "seconds": time.perf_counter() - started, "message": str(error)[:500]}, error
+    except SolverError as error:
+        return {"status": "error", "seconds": time.perf_counter() - started, "message": str(error)[:500]}, error
+    except Exception as error:  # a crash is a result here: counted and saved, never the end of the run
+        return {"status": "crash", "seconds": time.perf_counter() - started,
+                "message": "".join(traceback.format_exception(error))[-1500:]}, error
+    info = plan.solve
+    return {"status": info.status, "seconds": time.perf_counter() - started, "objective": info.objective, "gap": info.gap,
+            "bound": info.best_bound, "message": info.message[:300]}, plan
+
+
+def disagree(answers: dict[str, dict]) -> bool:
+    """Whether the two solvers' answers differ, or either did not prove its plan optimal."""
+    statuses = {a["status"] for a in answers.values()}
+    if statuses != {"optimal"}:
+        return statuses != {"infeasible"}
+    a, b = (answers[s]["objective"] for s in SOLVERS)
+    return abs(a - b) > AGREE * max(1.0, abs(a), abs(b))
+
+
+def findings_of(problem, spec: CaseSpec, solver: str, answer: dict, result, optimum: Optimum) -> list[Finding]:
+    """The honesty findings of one solver's answer against the optimum (status "unknown": self-checks only)."""
+    status = answer["status"]
+    if status == "infeasible":
+        return infeasible_findings(optimum, answer["message"])
+    if status == "error":
+        return [] if optimum.status == "infeasible" else [Finding("error", answer["message"].splitlines()[0])]
+    if status == "crash":
+        return [Finding("crash", answer["message"].strip().splitlines()[-1])]
+    return honesty_findings(problem, result, optimum)
+
+
+def run_case(seed: int, index: int, smallest: int, largest: int, time_limit: float, judge_limit: float, out: str) -> dict:
+    """Everything about portfolio `index`: both solvers' answers, the judge if needed, findings, where it was saved."""
+    cpu_before = _cpu_seconds()
+    spec = case_spec(seed, index, smallest, largest, time_limit)
+    portfolio, scenario = build_case(spec)
+    problem = make_problem(portfolio, scenario)
+    answers, results = {}, {}
+    for solver in SOLVERS:
+        answers[solver], results[solver] = solve(spec, solver)
+    judged = disagree(answers)
+    if judged:
+        optimum = scip_optimum(problem, time_limit=judge_limit)
+    elif answers["cbc"]["status"] == "optimal":
+        # Both proved the same optimum: that is the truth this case is judged by.
+        optimum = Optimum("optimal", max(a["objective"] for a in answers.values()), None, method="CBC and HiGHS")
+    else:
+        optimum = Optimum("infeasible", None, None, method="CBC and HiGHS")
+    findings = {solver: findings_of(problem, spec, solver, answers[solver], results[solver], optimum) for solver in SOLVERS}
+    record = {
+        "index": index, "spec": _spec_data(spec), "described": spec.describe(), "answers": answers, "judged": judged,
+        "reference": {"method": optimum.method, "status": optimum.status, "objective": optimum.objective, "bound": optimum.bound,
+                      "seconds": optimum.seconds, "note": optimum.note},
+        "findings": {solver: [asdict(f) for f in found] for solver, found in findings.items()},
+        "saved": None,
+        # This process and the solver processes it waited for: the load a case puts on the machine, whatever else runs.
+        "cpu_seconds": _cpu_seconds() - cpu_before,
+    }
+    if judged:
+        record["saved"] = save_case(Path(out) / f"case-{index:04d}", portfolio, scenario, record)
+    return record
+
+
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _spec_data(spec: CaseSpec) -> dict:
+    data = asdict(spec)
+    data.pop("extra", None)
+    return data
+
+
+def save_case(folder: Path, portfolio, scenario, record: dict) -> str:
+    """The case as a user would hand it in: portfolio.xlsx, scenario.yaml beside it, and case.json."""
+    from planner.workbook import write_portfolio
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_portfolio(portfolio, folder / "portfolio.xlsx")
+    (folder / "scenario.yaml").write_text(scenario_yaml(scenario, record["described"]))
+    (folder / "case.json").write_text(json.dumps(record, indent=1, default=str) + "\n")
+    return str(folder)
+
+
+def scenario_yaml(scenario, described: str) -> str:
+    """The scenario's rules as the YAML a user would write (the workbook holds budget, capacity and settings)."""
+    data: dict = {"name": scenario.name, "description": described, "workbook": "portfolio.xlsx"}
+    if scenario.forced_in:
+        data["forced_in"] = list(scenario.forced_in)
+    if scenario.forced_out:
+        data["forced_out"] = list(scenario.forced_out)
+    if scenario.balance:
+        data["balance"] = [{rule.dimension: rule.value, **({"min_share": rule.min_share} if rule.min_share is not None else {}),
+                            **({"max_share": rule.max_share} if rule.max_share is not None else {})} for rule in scenario.balance]
+    if scenario.roi_hurdle is not None:
+        data["roi_hurdle"] = scenario.roi_hurdle
+    data.update({"objective": scenario.objective, "gap": scenario.gap, "time_limit_seconds": scenario.time_limit_seconds,
+                 "start_quarters": scenario.start_quarters})
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+# ---------------------------------------------------------------------------------------
+# The run: resumable, progress on stdout, a markdown summary
+
+
+def load_done(results: Path, config: dict) -> dict[int, dict]:
+    """Records of a previous run with the same configuration (the run resumes after them)."""
+    config_path = results.parent / "config.json"
+    if config_path.exists() and json.loads(config_path.read_text()) != config:
+        raise SystemExit(f"{results.parent} holds a run with other settings ({config_path}); choose another --out or remove it")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(json.dumps(config, indent=1) + "\n")
+    done = {}
+    if results.exists():
+        for line in results.read_text().splitlines():
+            if line.strip():
+                record = json.loads(line)
+                done[record["index"]] = record
+    return done
+
+
+def progress_line(record: dict, finished: int, count: int) -> str:
+    answers = record["answers"]
+    parts = [f"{s} {answers[s]['status']} {answers[s].get('objective', math.nan):,.0f} ({answers[s]['seconds']:.1f} s)" for s in SOLVERS]
+    found = [f"{s}: {f['kind']}" for s, fs in record["findings"].items() for f in fs]
+    verdict = ("; ".join(found) if found else "no finding" if record["judged"] else "agree") + (f" [SCIP {record['reference']['status']} "
+                                                         f"{record['reference']['objective']}]" if record["judged"] else "")
+    return f"[{finished}/{count}] #{record['index']} n={record['spec']['experiences']} {record['spec']['start_quarters']}: {', '.join(parts)} -> {verdict}"
+
+
+def summary(records: list[dict], command: str, seconds: float | None) -> str:
+    """A markdown table of the counts, per solver, and the command."""
+    counts = {s: collections.Counter() for s in SOLVERS}
+    for record in records:
+        for solver in SOLVERS:
+            answer = record["answers"][solver]
+            counts[solver]["timeout" if answer["status"] in ("feasible", "heuristic") else answer["status"]] += 1
+            for kind in {f["kind"] for f in record["findings"][solver]}:
+                counts[solver][kind] += 1
+    agreements = sum(1 for r in records if not r["judged"])
+    judged = [r for r in records if r["judged"]]
+    undecided = sum(1 for r in judged if r["reference"]["status"] not in ("optimal", "infeasible"))
+    lines = [
+        f"{len(records)} portfolios; CBC and HiGHS agreed (same proven optimum, or both infeasible) on {agreements}; "
+        f"{len(judged)} went to SCIP ({undecided} of them undecided at SCIP's time limit).",
+        "",
+        "| | " + " | ".join(s.upper() for s in SOLVERS) + " |",
+        "|---|" + "---:|" * len(SOLVERS),
+    ]
+    rows = [("proven optimal", "optimal"), ("infeasible (said)", "infeasible"), ("time-outs (feasible or heuristic)", "timeout")]
+    rows += [(kind if kind != "error" else "errors (no plan, not infeasible)", kind) for kind in KINDS]
+    for label, key in rows:
+        lines.append(f"| {label} | " + " | ".join(str(counts[s][key]) for s in SOLVERS) + " |")
+    times = {s: [r["answers"][s]["seconds"] for r in records] for s in SOLVERS}
+    lines.append("| median / max seconds | " + " | ".join(
+        f"{np.median(times[s]):.2f} / {max(times[s]):.1f}" if times[s] else "-" for s in SOLVERS) + " |")
+    cpu = sum(r.get("cpu_seconds", 0.0) for r in records)
+    lines += ["", f"Command: `{command}`" + (f" ({seconds / 60:.1f} min wall on {os.cpu_count()} cores, load average "
+                                             f"{os.getloadavg()[1]:.1f} over the last 5 min" if seconds else " (")
+              + f"; {cpu / 60:.1f} CPU min in all, {cpu / max(1, len(records)):.1f} CPU s per portfolio; Python {platform.python_version()})"]
+    saved = [r["saved"] for r in judged if r["saved"]]
+    if saved:
+        lines += ["", "Disagreements saved (workbook, scenario.yaml, case.json):"]
+        for record in judged:
+            kinds = sorted({f"{s}: {f['kind']}" for s, fs in record["findings"].items() for f in fs})
+            lines.append(f"- `{record['saved']}`: {record['described']}; " + ("; ".join(kinds) if kinds else "no finding (a time-out or a tie)"))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="CBC vs HiGHS vs SCIP on seeded random portfolios.")
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--min", type=int, default=40, dest="smallest")
+    parser.add_argument("--max", type=int, default=400, dest="largest")
+    parser.add_argument("--time-limit", type=float, default=5.0, help="seconds per planner solve (default 5)")
+    parser.add_argument("--judge-limit", type=float, default=30.0, help="seconds for SCIP where the solvers disagree (default 30)")
+    parser.add_argument("--out", type=Path, default=Path("bench/out/differential"))
+    args = parser.parse_args(argv)
+    command = "python bench/differential.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    config = {"seed": args.seed, "min": args.smallest, "max": args.largest, "time_limit": args.time_limit, "judge_limit": args.judge_limit}
+    results = args.out / "results.jsonl"
+    done = load_done(results, config)
+    todo = [i for i in range(args.count) if i not in done]
+    print(f"{len(done)} of {args.count} portfolios done before; {len(todo)} to go, {args.workers} workers", flush=True)
+    started = time.perf_counter()
+    # spawn: a forked worker would inherit whatever solver threads the parent has.
+    pool = ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        with results.open("a") as sink:
+            pending = {pool.submit(run_case, args.seed, i, args.smallest, args.largest, args.time_limit, args.judge_limit, str(args.out))
+                       for i in todo}
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    record = future.result()
+                    done[record["index"]] = record
+                    sink.write(json.dumps(record, default=str) + "\n")
+                    sink.flush()
+                    print(progress_line(record, len(done), args.count), flush=True)
+    except KeyboardInterrupt:
+        # Finished portfolios are in results.jsonl; the same command resumes after them.
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        raise SystemExit(f"interrupted after {len(done)} of {args.count}; run the same command to resume")
+    pool.shutdown()
+    records = [done[i] for i in range(args.count) if i in done]
+    text = summary(records, command, time.perf_counter() - started if not len(todo) < len(records) else None)
+    (args.out / "summary.md").write_text(text + "\n")
+    print()
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
