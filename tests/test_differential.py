@@ -206,3 +206,33 @@ def test_a_scenario_is_applied_once() -> None:
     ids = [e.id for e in problem.portfolio.experiences]
     assert not problem.candidates[ids.index(scenario.forced_out[0])]
     assert problem.must[ids.index(scenario.forced_in[0])]
+
+
+def test_highs_returns_its_start_as_optimal_on_the_saved_model() -> None:
+    """Pins a HiGHS 1.16 fact found by these tests (tests/data/differential/highs-false-optimal-balance-8.*):
+    given a feasible start (setSolution) on this 23-column model, HiGHS with presolve on reports
+    "Optimal" and returns the start itself (NPV -74,137.86) with an objective value (35,415.12)
+    that is not the start's and lies above the true optimum (16,825.36, brute force and SCIP);
+    with presolve off it finds the optimum. A HiGHS "optimal" is therefore only evidence once
+    the solution's own value is recomputed. When this test fails, HiGHS changed: re-check the
+    planner's HiGHS reading and update this pin."""
+    import highspy
+    import numpy as np
+
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.readModel(str(DATA / "highs-false-optimal-balance-8.mps"))
+    highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    highs.setOptionValue("mip_rel_gap", 0.0)
+    costs = np.asarray(highs.getLp().col_cost_, dtype=float)
+    start = np.zeros(len(costs))
+    start[[int(c) for c in (DATA / "highs-false-optimal-balance-8.start.txt").read_text().split()]] = 1.0
+    incumbent = highspy.HighsSolution()
+    incumbent.col_value = start.tolist()
+    highs.setSolution(incumbent)
+    highs.run()
+    values = np.asarray(highs.getSolution().col_value, dtype=float)
+    assert highs.modelStatusToString(highs.getModelStatus()) == "Optimal"
+    assert np.allclose(values, start)
+    assert float(costs @ values) == pytest.approx(-74_137.86, abs=0.01)
+    assert highs.getInfo().objective_function_value == pytest.approx(35_415.12, abs=0.01)
