@@ -124,6 +124,8 @@ def run_case(seed: int, index: int, smallest: int, largest: int, time_limit: flo
         "reference": {"method": optimum.method, "status": optimum.status, "objective": optimum.objective, "bound": optimum.bound,
                       "seconds": optimum.seconds, "note": optimum.note},
         "findings": {solver: [asdict(f) for f in found] for solver, found in findings.items()},
+        # case.json copied to tests/data/differential/<name>.json becomes a test case for these solvers.
+        "solvers": [solver for solver in SOLVERS if findings[solver]],
         "saved": None,
         # This process and the solver processes it waited for: the load a case puts on the machine, whatever else runs.
         "cpu_seconds": _cpu_seconds() - cpu_before,

@@ -168,34 +168,34 @@ def saved_cases() -> list[Path]:
     return sorted(DATA.glob("*.json"))
 
 
-def load_case(path: Path) -> tuple[CaseSpec, str]:
-    """A saved failing case: its CaseSpec and the solver it failed with."""
+def load_case(path: Path) -> tuple[CaseSpec, tuple[str, ...]]:
+    """A saved failing case: its CaseSpec and the solvers it failed with."""
     data = json.loads(path.read_text())
     spec = data["spec"]
     spec["balance"] = tuple(tuple(rule) for rule in spec["balance"])
-    return CaseSpec(**spec), data["solver"]
+    return CaseSpec(**spec), tuple(data["solvers"])
 
 
-def save_case(spec: CaseSpec, solver: str, findings: list[Finding], name: str) -> Path:
-    """Keep a failing case as tests/data/differential/<name>.json (used by bench/differential.py and by hand)."""
+def save_case(spec: CaseSpec, findings: dict[str, list[Finding]], name: str) -> Path:
+    """Keep a failing case as tests/data/differential/<name>.json: its spec and each failing solver's findings."""
     DATA.mkdir(parents=True, exist_ok=True)
     spec_data = asdict(spec)
     spec_data.pop("extra", None)
     path = DATA / f"{name}.json"
-    path.write_text(json.dumps({"spec": spec_data, "solver": solver, "found": [asdict(f) for f in findings],
-                                "described": spec.describe()}, indent=1) + "\n")
+    path.write_text(json.dumps({"spec": spec_data, "described": spec.describe(), "solvers": sorted(findings),
+                                "found": {solver: [asdict(f) for f in found] for solver, found in findings.items()}}, indent=1) + "\n")
     return path
 
 
 @pytest.mark.parametrize("path", saved_cases(), ids=lambda p: p.stem)
 def test_saved_case_is_honest(path: Path) -> None:
     """Cases that once broke the contract (found by these properties or by bench/differential.py)."""
-    spec, solver = load_case(path)
+    spec, solvers = load_case(path)
     portfolio, scenario = build_case(spec)
     problem = make_problem(portfolio, scenario)
     optimum = small_truth(problem) if spec.experiences <= 12 else scip_optimum(problem)
-    findings = planner_findings(spec, solver, optimum, problem)
-    assert not findings, describe(spec, solver, optimum, findings)
+    report = [describe(spec, solver, optimum, found) for solver in solvers if (found := planner_findings(spec, solver, optimum, problem))]
+    assert not report, "\n".join(report)
 
 
 def test_a_scenario_is_applied_once() -> None:
