@@ -80,13 +80,22 @@ def solve(spec: CaseSpec, solver: str) -> tuple[dict, object]:
             "bound": info.best_bound, "message": info.message[:300]}, plan
 
 
-def disagree(answers: dict[str, dict]) -> bool:
-    """Whether the two solvers' answers differ, or either did not prove its plan optimal."""
+def why_judge(answers: dict[str, dict], index: int, audit_every: int) -> str:
+    """Why SCIP judges this portfolio ("" when the two solvers' agreement is taken as the truth).
+
+    CBC and HiGHS solve the same model, so a fault in the model (a rule written wrong, a
+    choice wrongly left out) makes them agree on a wrong answer: every "infeasible" and
+    every `audit_every`-th portfolio go to SCIP as well.
+    """
     statuses = {a["status"] for a in answers.values()}
+    if statuses == {"infeasible"}:
+        return "both infeasible"
     if statuses != {"optimal"}:
-        return statuses != {"infeasible"}
+        return "disagree" if len(statuses) > 1 else f"both {statuses.pop()}"
     a, b = (answers[s]["objective"] for s in SOLVERS)
-    return abs(a - b) > AGREE * max(1.0, abs(a), abs(b))
+    if abs(a - b) > AGREE * max(1.0, abs(a), abs(b)):
+        return "disagree"
+    return "audit" if audit_every and index % audit_every == 0 else ""
 
 
 def findings_of(problem, spec: CaseSpec, solver: str, answer: dict, result, optimum: Optimum) -> list[Finding]:
@@ -101,7 +110,8 @@ def findings_of(problem, spec: CaseSpec, solver: str, answer: dict, result, opti
     return honesty_findings(problem, result, optimum)
 
 
-def run_case(seed: int, index: int, smallest: int, largest: int, time_limit: float, judge_limit: float, out: str) -> dict:
+def run_case(seed: int, index: int, smallest: int, largest: int, time_limit: float, judge_limit: float, audit_every: int,
+             out: str) -> dict:
     """Everything about portfolio `index`: both solvers' answers, the judge if needed, findings, where it was saved."""
     cpu_before = _cpu_seconds()
     spec = case_spec(seed, index, smallest, largest, time_limit)
@@ -110,14 +120,12 @@ def run_case(seed: int, index: int, smallest: int, largest: int, time_limit: flo
     answers, results = {}, {}
     for solver in SOLVERS:
         answers[solver], results[solver] = solve(spec, solver)
-    judged = disagree(answers)
+    judged = why_judge(answers, index, audit_every)
     if judged:
         optimum = scip_optimum(problem, time_limit=judge_limit)
-    elif answers["cbc"]["status"] == "optimal":
+    else:
         # Both proved the same optimum: that is the truth this case is judged by.
         optimum = Optimum("optimal", max(a["objective"] for a in answers.values()), None, method="CBC and HiGHS")
-    else:
-        optimum = Optimum("infeasible", None, None, method="CBC and HiGHS")
     findings = {solver: findings_of(problem, spec, solver, answers[solver], results[solver], optimum) for solver in SOLVERS}
     record = {
         "index": index, "spec": _spec_data(spec), "described": spec.describe(), "answers": answers, "judged": judged,
@@ -130,7 +138,7 @@ def run_case(seed: int, index: int, smallest: int, largest: int, time_limit: flo
         # This process and the solver processes it waited for: the load a case puts on the machine, whatever else runs.
         "cpu_seconds": _cpu_seconds() - cpu_before,
     }
-    if judged:
+    if judged == "disagree" or any(findings.values()):
         record["saved"] = save_case(Path(out) / f"case-{index:04d}", portfolio, scenario, record)
     return record
 
@@ -198,7 +206,7 @@ def progress_line(record: dict, finished: int, count: int) -> str:
     answers = record["answers"]
     parts = [f"{s} {answers[s]['status']} {answers[s].get('objective', math.nan):,.0f} ({answers[s]['seconds']:.1f} s)" for s in SOLVERS]
     found = [f"{s}: {f['kind']}" for s, fs in record["findings"].items() for f in fs]
-    verdict = ("; ".join(found) if found else "no finding" if record["judged"] else "agree") + (f" [SCIP {record['reference']['status']} "
+    verdict = ("; ".join(found) if found else "no finding" if record["judged"] else "agree") + (f" [{record['judged']}: SCIP {record['reference']['status']} "
                                                          f"{record['reference']['objective']}]" if record["judged"] else "")
     return f"[{finished}/{count}] #{record['index']} n={record['spec']['experiences']} {record['spec']['start_quarters']}: {', '.join(parts)} -> {verdict}"
 
@@ -208,22 +216,25 @@ def summary(records: list[dict], command: str, seconds: float | None) -> str:
     counts = {s: collections.Counter() for s in SOLVERS}
     for record in records:
         for solver in SOLVERS:
-            answer = record["answers"][solver]
-            counts[solver]["timeout" if answer["status"] in ("feasible", "heuristic") else answer["status"]] += 1
+            status = record["answers"][solver]["status"]
+            counts[solver]["said " + ("timeout" if status in ("feasible", "heuristic") else status)] += 1
             for kind in {f["kind"] for f in record["findings"][solver]}:
                 counts[solver][kind] += 1
-    agreements = sum(1 for r in records if not r["judged"])
+    reasons = collections.Counter(r["judged"] for r in records if r["judged"])
     judged = [r for r in records if r["judged"]]
     undecided = sum(1 for r in judged if r["reference"]["status"] not in ("optimal", "infeasible"))
     lines = [
-        f"{len(records)} portfolios; CBC and HiGHS agreed (same proven optimum, or both infeasible) on {agreements}; "
-        f"{len(judged)} went to SCIP ({undecided} of them undecided at SCIP's time limit).",
+        f"{len(records)} portfolios. CBC and HiGHS proved the same optimum on {sum(1 for r in records if r['judged'] in ('', 'audit'))}; "
+        f"SCIP judged {len(judged)} ({', '.join(f'{n} {why}' for why, n in sorted(reasons.items()))}), "
+        f"{undecided} of them undecided at SCIP's time limit (its best plan is then a lower bound on the optimum).",
         "",
         "| | " + " | ".join(s.upper() for s in SOLVERS) + " |",
         "|---|" + "---:|" * len(SOLVERS),
     ]
-    rows = [("proven optimal", "optimal"), ("infeasible (said)", "infeasible"), ("time-outs (feasible or heuristic)", "timeout")]
-    rows += [(kind if kind != "error" else "errors (no plan, not infeasible)", kind) for kind in KINDS]
+    rows = [("said: proven optimal", "said optimal"), ("said: infeasible", "said infeasible"),
+            ("said: time-out (feasible or heuristic plan)", "said timeout"), ("said: error, no plan", "said error"),
+            ("said: crash", "said crash")]
+    rows += [(f"finding: {kind}" + (" (no plan where one exists)" if kind == "error" else ""), kind) for kind in KINDS if kind != "crash"]
     for label, key in rows:
         lines.append(f"| {label} | " + " | ".join(str(counts[s][key]) for s in SOLVERS) + " |")
     times = {s: [r["answers"][s]["seconds"] for r in records] for s in SOLVERS}
@@ -238,7 +249,7 @@ def summary(records: list[dict], command: str, seconds: float | None) -> str:
         lines += ["", "Disagreements saved (workbook, scenario.yaml, case.json):"]
         for record in judged:
             kinds = sorted({f"{s}: {f['kind']}" for s, fs in record["findings"].items() for f in fs})
-            lines.append(f"- `{record['saved']}`: {record['described']}; " + ("; ".join(kinds) if kinds else "no finding (a time-out or a tie)"))
+            lines.append(f"- `{record['saved']}` ({record['judged']}): {record['described']}; " + ("; ".join(kinds) if kinds else "no finding"))
     return "\n".join(lines)
 
 
@@ -251,10 +262,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max", type=int, default=400, dest="largest")
     parser.add_argument("--time-limit", type=float, default=5.0, help="seconds per planner solve (default 5)")
     parser.add_argument("--judge-limit", type=float, default=30.0, help="seconds for SCIP where the solvers disagree (default 30)")
+    parser.add_argument("--audit-every", type=int, default=10,
+                        help="SCIP also judges every N-th portfolio the solvers agree on (0: never; default 10)")
     parser.add_argument("--out", type=Path, default=Path("bench/out/differential"))
     args = parser.parse_args(argv)
     command = "python bench/differential.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    config = {"seed": args.seed, "min": args.smallest, "max": args.largest, "time_limit": args.time_limit, "judge_limit": args.judge_limit}
+    config = {"seed": args.seed, "min": args.smallest, "max": args.largest, "time_limit": args.time_limit, "judge_limit": args.judge_limit,
+              "audit_every": args.audit_every}
     results = args.out / "results.jsonl"
     done = load_done(results, config)
     todo = [i for i in range(args.count) if i not in done]
@@ -264,12 +278,16 @@ def main(argv: list[str] | None = None) -> None:
     pool = ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"))
     try:
         with results.open("a") as sink:
-            pending = {pool.submit(run_case, args.seed, i, args.smallest, args.largest, args.time_limit, args.judge_limit, str(args.out))
-                       for i in todo}
+            index_of = {pool.submit(run_case, args.seed, i, args.smallest, args.largest, args.time_limit, args.judge_limit,
+                                    args.audit_every, str(args.out)): i for i in todo}
+            pending = set(index_of)
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    record = future.result()
+                    try:
+                        record = future.result()
+                    except Exception as error:  # the harness itself (generator, reference) failed: stop, say where
+                        raise SystemExit(f"portfolio {index_of[future]} broke the harness: {error!r}") from error
                     done[record["index"]] = record
                     sink.write(json.dumps(record, default=str) + "\n")
                     sink.flush()
