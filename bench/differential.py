@@ -247,7 +247,7 @@ def summary(records: list[dict], command: str, seconds: float | None) -> str:
     saved = [r["saved"] for r in judged if r["saved"]]
     if saved:
         lines += ["", "Disagreements saved (workbook, scenario.yaml, case.json):"]
-        for record in judged:
+        for record in (r for r in judged if r["saved"]):
             kinds = sorted({f"{s}: {f['kind']}" for s, fs in record["findings"].items() for f in fs})
             lines.append(f"- `{record['saved']}` ({record['judged']}): {record['described']}; " + ("; ".join(kinds) if kinds else "no finding"))
     return "\n".join(lines)

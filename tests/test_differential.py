@@ -73,6 +73,7 @@ def case_specs(draw, smallest: int, largest: int, brute_force_sized: bool = Fals
         ramp=draw(st.sampled_from((0, 0, 1, 2))),
         tail=draw(st.sampled_from((0, 0, 4))),
         gap=draw(st.sampled_from((0.0, 0.0, 0.001, 0.01))),
+        objective=draw(st.sampled_from(("npv", "npv", "npv", "npv", "benefit", "reach"))),
     )
 
 
@@ -148,7 +149,7 @@ def test_cbc_highs_and_scip_agree(spec: CaseSpec) -> None:
 @given(spec=case_specs(6, 30), solver=st.sampled_from(SOLVERS), growth=st.sampled_from((1.1, 1.5, 3.0)))
 def test_npv_never_falls_when_the_budget_grows(spec: CaseSpec, solver: str, growth: float) -> None:
     """More money (every quarter and the total) never gives a worse plan, beyond the gap the larger plan admits; spend stays within budget."""
-    spec = replace(spec, roi_hurdle=None, balance=())  # a hurdle or a share can make a richer plan worse; money alone cannot
+    spec = replace(spec, roi_hurdle=None, balance=(), objective="npv")  # a hurdle or a share can make a richer plan worse; money alone cannot
     portfolio, scenario = build_case(spec)
     richer = replace(portfolio, budget=tuple(b * growth for b in portfolio.budget),
                      total_budget=None if portfolio.total_budget is None else portfolio.total_budget * growth)
