@@ -44,7 +44,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from reference import (CaseSpec, Finding, Optimum, build_case, honesty_findings, infeasible_findings, make_problem,  # noqa: E402
-                       random_spec, scip_optimum)
+                       plan_decisions, random_spec, score_plan, scip_optimum)
 
 SOLVERS = ("cbc", "highs")
 AGREE = 1e-6  # relative difference of two objectives still called the same
@@ -98,13 +98,17 @@ def why_judge(answers: dict[str, dict], index: int, audit_every: int) -> str:
     return "audit" if audit_every and index % audit_every == 0 else ""
 
 
-def findings_of(problem, spec: CaseSpec, solver: str, answer: dict, result, optimum: Optimum) -> list[Finding]:
+def findings_of(problem, solver: str, answer: dict, result, optimum: Optimum, plan_exists: bool) -> list[Finding]:
     """The honesty findings of one solver's answer against the optimum (status "unknown": self-checks only)."""
     status = answer["status"]
     if status == "infeasible":
-        return infeasible_findings(optimum, answer["message"])
+        found = infeasible_findings(optimum, answer["message"])
+        if not found and plan_exists and optimum.status != "infeasible":
+            found = [Finding("false infeasible", "the planner says no plan exists; the other solver's plan breaks no rule")]
+        return found
     if status == "error":
-        return [] if optimum.status == "infeasible" else [Finding("error", answer["message"].splitlines()[0])]
+        # An error hides nothing when no plan exists; it is a finding once a valid plan is known (SCIP's, or the other solver's).
+        return [Finding("error", answer["message"].splitlines()[0])] if plan_exists else []
     if status == "crash":
         return [Finding("crash", answer["message"].strip().splitlines()[-1])]
     return honesty_findings(problem, result, optimum)
@@ -126,7 +130,10 @@ def run_case(seed: int, index: int, smallest: int, largest: int, time_limit: flo
     else:
         # Both proved the same optimum: that is the truth this case is judged by.
         optimum = Optimum("optimal", max(a["objective"] for a in answers.values()), None, method="CBC and HiGHS")
-    findings = {solver: findings_of(problem, spec, solver, answers[solver], results[solver], optimum) for solver in SOLVERS}
+    valid_plans = {solver for solver in SOLVERS if answers[solver]["status"] in ("optimal", "feasible", "heuristic")
+                   and not score_plan(problem, plan_decisions(results[solver])).violations}
+    findings = {solver: findings_of(problem, solver, answers[solver], results[solver], optimum,
+                                    optimum.objective is not None or bool(valid_plans - {solver})) for solver in SOLVERS}
     record = {
         "index": index, "spec": _spec_data(spec), "described": spec.describe(), "answers": answers, "judged": judged,
         "reference": {"method": optimum.method, "status": optimum.status, "objective": optimum.objective, "bound": optimum.bound,
