@@ -237,3 +237,20 @@ def test_highs_returns_its_start_as_optimal_on_the_saved_model() -> None:
     assert np.allclose(values, start)
     assert float(costs @ values) == pytest.approx(-74_137.86, abs=0.01)
     assert highs.getInfo().objective_function_value == pytest.approx(35_415.12, abs=0.01)
+
+
+def test_the_contract_check_catches_each_kind_of_lie() -> None:
+    """The checker is not vacuous: a wrong objective, a false optimum and a false infeasible are each reported."""
+    spec = CaseSpec(seed=2, experiences=6, start_quarters="fixed", uplift=3.0, budget_share=0.5)
+    portfolio, scenario = build_case(spec)
+    problem = make_problem(portfolio, scenario)
+    truth = brute_force(problem)
+    plan = plan_portfolio(portfolio, replace(scenario, solver="cbc"))
+    assert truth.status == "optimal" and truth.objective > 0
+    assert honesty_findings(problem, plan, truth) == []
+    inflated = replace(plan, solve=replace(plan.solve, objective=plan.solve.objective + 1000.0))
+    assert [f.kind for f in honesty_findings(problem, inflated, truth)] == ["wrong objective"]
+    better = replace(truth, objective=truth.objective * 1.01 + 1.0)
+    assert {f.kind for f in honesty_findings(problem, plan, better)} == {"false optimal", "wrong gap"}
+    assert [f.kind for f in infeasible_findings(truth, "No plan satisfies all the rules")] == ["false infeasible"]
+    assert infeasible_findings(replace(truth, status="infeasible", objective=None), "No plan") == []
