@@ -105,7 +105,10 @@ def earliest_starts(portfolio: Portfolio) -> list[int]:
     every prerequisite can be live (its earliest start plus its fastest delivery)."""
     index = {e.key: i for i, e in enumerate(portfolio.experiences)}
     earliest: dict[int, int] = {}
-    for root in range(len(portfolio.experiences)):
+    for root, experience in enumerate(portfolio.experiences):
+        if not experience.requires:  # most experiences: no depth-first search needed
+            earliest[root] = experience.earliest_start
+            continue
         # Depth-first without recursion: long dependency chains must not hit Python's limit.
         stack = [root]
         while stack:
@@ -218,10 +221,7 @@ def columns(portfolio: Portfolio, uplift: str = "base") -> Columns:
     factors = discount_factors(settings, horizon + settings.tail_quarters)
     spend = flows.cost[:, :horizon]
 
-    weeks = np.zeros((len(pairs), len(portfolio.teams)))
-    for p, (_, option) in enumerate(pairs):
-        for team, total in option.attention:
-            weeks[p, team_index[team.casefold()]] += total
+    weeks = _weeks_by_team(pairs, team_index, len(portfolio.teams))
     attention = []
     for t in range(len(portfolio.teams)):
         column_weeks = weeks[pair, t]
@@ -237,6 +237,23 @@ def columns(portfolio: Portfolio, uplift: str = "base") -> Columns:
         pv_benefit=flows.benefit @ factors,
         pv_cost=flows.cost @ factors,
     )
+
+
+def _weeks_by_team(pairs: list[tuple[Experience, FundingOption]], team_index: dict[str, int], team_count: int) -> np.ndarray:
+    """Total team-weeks of each (experience, option) pair by team (pairs x teams); a team named twice counts twice."""
+    index_of: dict[str, int] = {}  # team names as written, each folded once
+    rows, teams, totals = [], [], []
+    for p, (_, option) in enumerate(pairs):
+        for team, total in option.attention:
+            t = index_of.get(team)
+            if t is None:
+                t = index_of[team] = team_index[team.casefold()]
+            rows.append(p)
+            teams.append(t)
+            totals.append(total)
+    weeks = np.zeros((len(pairs), team_count))
+    np.add.at(weeks, (np.array(rows, dtype=np.int64), np.array(teams, dtype=np.int64)), np.array(totals, dtype=float))
+    return weeks
 
 
 def _choices_of_pairs(portfolio: Portfolio, firsts: list[int], pair_start: np.ndarray, delivery: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
