@@ -378,9 +378,9 @@ def add_dependency_rules(rows: _Rows, portfolio: Portfolio, rules: Rules, cols: 
     start = cols.start[column_ids]
     live_from = start + cols.delivery[column_ids]
     for i, experience in enumerate(portfolio.experiences):
-        mine = np.arange(bounds[i], bounds[i + 1])
-        if not len(mine) or experience.commitment is not None:  # in flight: its start is history
+        if not experience.requires or bounds[i] == bounds[i + 1] or experience.commitment is not None:  # in flight: its start is history
             continue
+        mine = np.arange(bounds[i], bounds[i + 1])
         quarters = np.unique(start[mine])
         started_row, started = np.nonzero(start[mine][None, :] <= quarters[:, None])
         for ref in experience.requires:
