@@ -3,7 +3,7 @@
     python bench/stages.py WORKBOOK [fixed|free] [cbc|highs]
 
 Reads the workbook twice (first and warm), then runs the stages `plan_portfolio` runs, one
-at a time: economics of every choice, greedy baseline, the PuLP model, its MPS file, the
+at a time: economics of every choice, greedy baseline, the model in matrix form, its MPS file, the
 LP relaxation beside the MIP (solver processes), plan assembly, the independent check and
 the marginal values; then the whole `plan_portfolio` call, warm. Gaps as in bench/run.py.
 """
@@ -44,7 +44,7 @@ def main() -> None:
     cols = timed("economics of every choice", optimise.columns, planned)
     keep = optimise.columns_on_offer(planned, rules, cols)
     greedy, _ = timed("greedy baseline", optimise.greedy_baseline, planned, rules, cols, keep)
-    model = timed("PuLP model", build_model, planned, rules, cols, keep)
+    model = timed("model (matrix form)", build_model, planned, rules, cols, keep)
     with tempfile.TemporaryDirectory(prefix="planner-stages-") as folder:
         written = timed("MPS file", write_model, model, folder)
 

@@ -105,7 +105,10 @@ def earliest_starts(portfolio: Portfolio) -> list[int]:
     every prerequisite can be live (its earliest start plus its fastest delivery)."""
     index = {e.key: i for i, e in enumerate(portfolio.experiences)}
     earliest: dict[int, int] = {}
-    for root in range(len(portfolio.experiences)):
+    for root, experience in enumerate(portfolio.experiences):
+        if not experience.requires:  # most experiences: no depth-first search needed
+            earliest[root] = experience.earliest_start
+            continue
         # Depth-first without recursion: long dependency chains must not hit Python's limit.
         stack = [root]
         while stack:
@@ -196,42 +199,29 @@ def columns(portfolio: Portfolio, uplift: str = "base") -> Columns:
     horizon = settings.horizon_quarters
     team_index = {team.name.casefold(): t for t, team in enumerate(portfolio.teams)}
 
-    exp_idx: list[int] = []
-    opt_idx: list[int] = []
-    start_list: list[int] = []
-    # Per (experience, option): cost, run, delivery, benefit rate, attention.
     firsts = earliest_starts(portfolio)
-    for i, experience in enumerate(portfolio.experiences):
-        for k, s in choices(settings, experience, firsts[i]):
-            exp_idx.append(i)
-            opt_idx.append(k)
-            start_list.append(s)
-    experience_arr = np.asarray(exp_idx, dtype=np.int64)
-    option_arr = np.asarray(opt_idx, dtype=np.int64)
-    start_arr = np.asarray(start_list, dtype=np.int64)
-
     pairs = [(e, o) for e in portfolio.experiences for o in e.options]
     pair_start = np.zeros(len(portfolio.experiences) + 1, dtype=np.int64)
     np.cumsum([len(e.options) for e in portfolio.experiences], out=pair_start[1:])
-    pair = pair_start[experience_arr] + option_arr if len(experience_arr) else np.zeros(0, dtype=np.int64)
-    one_off = np.array([o.one_off_cost for _, o in pairs], dtype=float)[pair]
-    run_cost = np.array([o.run_cost_per_quarter for _, o in pairs], dtype=float)[pair]
-    delivery = np.array([o.delivery_quarters for _, o in pairs], dtype=np.int64)[pair]
-    rate = np.array([benefit_per_quarter(e, o, uplift) for e, o in pairs], dtype=float)[pair]
+    one_off_of, run_of, delivery_of, rate_of = (np.array(values, dtype=float) for values in zip(
+        *[(o.one_off_cost, o.run_cost_per_quarter, o.delivery_quarters, benefit_per_quarter(e, o, uplift)) for e, o in pairs]
+    )) if pairs else (np.zeros(0),) * 4
+    delivery_of = delivery_of.astype(np.int64)
+    pair, start_arr = _choices_of_pairs(portfolio, firsts, pair_start, delivery_of)
+    experience_arr = np.searchsorted(pair_start, pair, side="right") - 1
+    option_arr = pair - pair_start[experience_arr]
+    one_off, run_cost, delivery, rate = one_off_of[pair], run_of[pair], delivery_of[pair], rate_of[pair]
 
     flows = flow_rows(settings, one_off, run_cost, delivery, rate, start_arr)
     committed = np.array([e.commitment is not None for e in portfolio.experiences], dtype=bool)
     _apply_commitments(settings, flows, [
-        (c, portfolio.experiences[exp_idx[c]], portfolio.experiences[exp_idx[c]].options[opt_idx[c]], start_list[c])
+        (c, portfolio.experiences[int(experience_arr[c])], pairs[int(pair[c])][1], int(start_arr[c]))
         for c in np.nonzero(committed[experience_arr])[0].tolist()
     ], uplift)
     factors = discount_factors(settings, horizon + settings.tail_quarters)
     spend = flows.cost[:, :horizon]
 
-    weeks = np.zeros((len(pairs), len(portfolio.teams)))
-    for p, (_, option) in enumerate(pairs):
-        for team, total in option.attention:
-            weeks[p, team_index[team.casefold()]] += total
+    weeks = _weeks_by_team(pairs, team_index, len(portfolio.teams))
     attention = []
     for t in range(len(portfolio.teams)):
         column_weeks = weeks[pair, t]
@@ -247,6 +237,48 @@ def columns(portfolio: Portfolio, uplift: str = "base") -> Columns:
         pv_benefit=flows.benefit @ factors,
         pv_cost=flows.cost @ factors,
     )
+
+
+def _weeks_by_team(pairs: list[tuple[Experience, FundingOption]], team_index: dict[str, int], team_count: int) -> np.ndarray:
+    """Total team-weeks of each (experience, option) pair by team (pairs x teams); a team named twice counts twice."""
+    index_of: dict[str, int] = {}  # team names as written, each folded once
+    rows, teams, totals = [], [], []
+    for p, (_, option) in enumerate(pairs):
+        for team, total in option.attention:
+            t = index_of.get(team)
+            if t is None:
+                t = index_of[team] = team_index[team.casefold()]
+            rows.append(p)
+            teams.append(t)
+            totals.append(total)
+    weeks = np.zeros((len(pairs), team_count))
+    np.add.at(weeks, (np.array(rows, dtype=np.int64), np.array(teams, dtype=np.int64)), np.array(totals, dtype=float))
+    return weeks
+
+
+def _choices_of_pairs(portfolio: Portfolio, firsts: list[int], pair_start: np.ndarray, delivery: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`choices` of every experience at once: the (experience, option) pair and the start of each column, in column order.
+
+    Pair p of experience i offers the starts from its first to its last (`starts`), or
+    only its commitment when in flight; columns run experience by experience, option by
+    option, start by start, as `choices` lists them.
+    """
+    settings = portfolio.settings
+    experience_of = np.repeat(np.arange(len(portfolio.experiences)), np.diff(pair_start))
+    first = np.asarray(firsts, dtype=np.int64)[experience_of] if len(experience_of) else np.zeros(0, dtype=np.int64)
+    last = settings.horizon_quarters - delivery
+    if settings.start_quarters == "fixed":
+        last = np.minimum(last, first)
+    for i, experience in enumerate(portfolio.experiences):
+        if experience.commitment is not None:  # only its commitment: the first option of that name, from its start
+            k = [o.name for o in experience.options].index(experience.commitment.option)
+            first[pair_start[i]:pair_start[i + 1]] = 0
+            last[pair_start[i]:pair_start[i + 1]] = -1
+            first[pair_start[i] + k] = last[pair_start[i] + k] = experience.commitment.start_quarter
+    count = np.maximum(0, last - first + 1)
+    pair = np.repeat(np.arange(len(count)), count)
+    offset = np.arange(len(pair)) - np.repeat(np.cumsum(count) - count, count)
+    return pair, first[pair] + offset
 
 
 def flow_rows(settings: Settings, one_off: np.ndarray, run_cost: np.ndarray, delivery: np.ndarray, rate: np.ndarray,

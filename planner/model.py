@@ -1,11 +1,12 @@
 """The optimisation model: build it from (portfolio, rules, columns), solve it, diagnose infeasibility.
 
-Building is a pure function: `build_model` returns a fresh PuLP problem whose constraints
-are named after the business rule (budget_2027Q1, capacity_Digital_2027Q2,
-requires_CX_7_CX_3_2027Q3); ids never become solver names directly, since PuLP maps
-"-+[] ->/" to "_" and "exp-1" would collide with "exp 1". Every constraint family is one
-small function. Expressions are built matrix-style (LpAffineExpression over zipped
-lists), never by term-by-term sums, so building stays cheaper than solving.
+Building is a pure function: `build_model` returns the model in matrix form (objective,
+row senses and right-hand sides, coefficients as numpy arrays), one small function per
+constraint family, each adding its rows as a block of arrays; `write_model` writes those
+arrays straight to an MPS file. Rules keep names that read like the business rule
+(budget_2027Q1, capacity_Digital_2027Q2, requires_CX_7_CX_3_2027Q3), unique by
+construction, for people; the solver sees index names only (X0000000, C0000000), so no
+id ever becomes a solver name ("A_1_2", "A 1" and "A_1" once collided in PuLP's names).
 
 Solving writes the model once as an MPS file (`write_model`) and runs each solve in a
 process of its own (`start_solve`: the CBC binary, or a Python process running HiGHS) that
@@ -85,20 +86,39 @@ class RuleSpec:
     balance: BalanceRule | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Model:
-    """A built model: the PuLP problem, its variables by column, and the rules it names."""
+    """A built model in matrix form: the objective, the rows and their coefficients as arrays.
 
-    problem: pulp.LpProblem
-    variables: list[pulp.LpVariable]
+    Variable v (a binary: fund that choice or not) is column `column_ids[v]` of the
+    economics. Row r is the rule `constraints[r]` (a name that reads like the rule, unique
+    by construction); it reads sum of coefficient x variable `sense[r]` ("L" at most,
+    "G" at least, "E" equal) `rhs[r]`, over the entries (row, variable, coefficient) in
+    `entries`, sorted by variable then row. Solvers never see these names: the MPS file
+    names variables and rows by index (see `write_model`).
+
+    An elastic model (see diagnose_infeasible) gives row r a slack variable, number
+    len(variables) + r, weighted `slack_weight[r]` in an objective that minimises slack;
+    `slacks` maps each rule name to (that number, its weight).
+    """
+
     column_ids: np.ndarray
     rule_specs: list[RuleSpec]
-    # With elastic set, every rule gets a slack variable (see diagnose_infeasible).
+    objective: np.ndarray
+    constraints: tuple[str, ...]
+    sense: np.ndarray
+    rhs: np.ndarray
+    entries: tuple[np.ndarray, np.ndarray, np.ndarray]
+    slack_weight: np.ndarray
     elastic: bool = False
-    constraints: dict[str, pulp.LpConstraint] = field(default_factory=dict)
-    slacks: dict[str, tuple[pulp.LpVariable, float]] = field(default_factory=dict)
-    # Experience-level rules (choice, requires, excludes) by name, with their meaning in words.
+    slacks: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # The meaning in words of the rules a conflict message may name (choice, requires, excludes, balance, hurdle).
     descriptions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def variables(self) -> range:
+        """The model's variables by number, one per kept column."""
+        return range(len(self.column_ids))
 
 
 @dataclass(frozen=True)
@@ -118,17 +138,29 @@ class SolveOutcome:
     stopped: bool = False
 
 
-def solver_names(portfolio: Portfolio) -> list[str]:
-    """A solver-safe, unique name for each experience (its id with unsafe characters replaced)."""
-    names: list[str] = []
-    seen: set[str] = set()
-    for index, experience in enumerate(portfolio.experiences):
-        name = re.sub(r"[^A-Za-z0-9]+", "_", experience.id).strip("_")[:40] or "exp"
-        if name.casefold() in seen:
-            name = f"{name}_{index}"
-        seen.add(name.casefold())
-        names.append(name)
-    return names
+def experience_labels(portfolio: Portfolio) -> list[str]:
+    """A readable label for each experience in rule names (its id, unsafe characters replaced), unique by construction.
+
+    Labels only name rules for people (LP dumps, conflict messages): the solver sees index
+    names. A label already taken (ids "A 1" and "A_1" both read "A_1") gets the first free
+    numbered suffix, checked against every label taken so far.
+    """
+    labels: list[str] = []
+    taken: set[str] = set()
+    for experience in portfolio.experiences:
+        label = _free_name(re.sub(r"[^A-Za-z0-9]+", "_", experience.id).strip("_")[:40] or "exp", taken)
+        labels.append(label)
+    return labels
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """`name`, or `name`_2, _3, ... : the first not in `taken` (compared case-insensitively), which it joins."""
+    candidate, number = name, 1
+    while candidate.casefold() in taken:
+        number += 1
+        candidate = f"{name}_{number}"
+    taken.add(candidate.casefold())
+    return candidate
 
 
 def rule_specs(portfolio: Portfolio, rules: Rules | None = None) -> list[RuleSpec]:
@@ -141,13 +173,13 @@ def rule_specs(portfolio: Portfolio, rules: Rules | None = None) -> list[RuleSpe
     ]
     if portfolio.total_budget is not None:
         specs.append(RuleSpec("budget_total", "total_budget", "Total budget over the horizon", None, None, portfolio.total_budget, currency))
-    team_names = _unique_slugs([team.name for team in portfolio.teams])
+    team_names = _unique_slugs([team.name for team in portfolio.teams], "team")
     for team, slug in zip(portfolio.teams, team_names):
         for q, limit in enumerate(team.capacity):
             label = quarter_label(settings, q)
             specs.append(RuleSpec(f"capacity_{slug}_{label}", "capacity", f"{team.name} capacity {label}", q, team.name, limit, "team-weeks"))
     rules = rules or Rules()
-    slugs = _unique_slugs([f"{rule.dimension}_{rule.value}" for rule in rules.balance])
+    slugs = _unique_slugs([f"{rule.dimension}_{rule.value}" for rule in rules.balance], "group")
     for rule, slug in zip(rules.balance, slugs):
         for sense, share in (("at least", rule.min_share), ("at most", rule.max_share)):
             if share is not None:
@@ -159,19 +191,71 @@ def rule_specs(portfolio: Portfolio, rules: Rules | None = None) -> list[RuleSpe
     return specs
 
 
-def _unique_slugs(values: list[str]) -> list[str]:
-    slugs: list[str] = []
-    for index, value in enumerate(values):
-        slug = re.sub(r"[^A-Za-z0-9]+", "_", value).strip("_")[:30] or "team"
-        slugs.append(slug if slug not in slugs else f"{slug}_{index}")
-    return slugs
+def _unique_slugs(values: list[str], fallback: str) -> list[str]:
+    taken: set[str] = set()
+    return [_free_name(re.sub(r"[^A-Za-z0-9]+", "_", value).strip("_")[:30] or fallback, taken) for value in values]
 
 
-def columns_by_experience(cols: Columns, keep: np.ndarray, count: int) -> list[np.ndarray]:
-    """Indices of the kept columns of each experience (columns come grouped by experience)."""
-    kept = np.nonzero(keep)[0]
-    bounds = np.searchsorted(cols.experience[kept], np.arange(count + 1))
-    return [kept[bounds[i]:bounds[i + 1]] for i in range(count)]
+def columns_by_experience(cols: Columns, keep: np.ndarray, count: int) -> np.ndarray:
+    """Where each experience's variables begin: those of experience i are numbers bounds[i] to bounds[i + 1] - 1.
+
+    Columns come grouped by experience, so the kept ones of an experience are consecutive variables.
+    """
+    return np.searchsorted(cols.experience[np.nonzero(keep)[0]], np.arange(count + 1))
+
+
+# Weights of slack in the elastic model: blaming a budget or capacity (weighted per whole
+# limit) names amounts a person can act on, so dropping a mandatory item or a dependency
+# is the last resort.
+CHOICE_SLACK_WEIGHT = 1000.0
+LINK_SLACK_WEIGHT = 100.0
+
+
+class _Rows:
+    """The rows of a model while it is built, family by family, in file order.
+
+    Each family adds a block of rows at once: their names, sense, right-hand side, slack
+    weight and entries (row within the block, variable, coefficient) as arrays.
+    """
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.taken: set[str] = set()
+        self.sense: list[np.ndarray] = []
+        self.rhs: list[np.ndarray] = []
+        self.weight: list[np.ndarray] = []
+        self.entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.descriptions: dict[str, str] = {}
+
+    def add(self, names: list[str], sense, rhs, weight, rows, variables, coefficients, meanings: list[str] | None = None) -> None:
+        """Append len(names) rows; `sense`, `rhs` and `weight` are one value for all or one per row."""
+        count = len(names)
+        first = len(self.names)
+        unique = [_free_name(name, self.taken) for name in names]
+        self.names += unique
+        self.sense.append(np.broadcast_to(np.asarray(sense, dtype="<U1"), (count,)))
+        self.rhs.append(np.broadcast_to(np.asarray(rhs, dtype=float), (count,)))
+        self.weight.append(np.broadcast_to(np.asarray(weight, dtype=float), (count,)))
+        coefficients = np.broadcast_to(np.asarray(coefficients, dtype=float), np.shape(variables))
+        nonzero = coefficients != 0
+        self.entries.append((np.asarray(rows, dtype=np.int64)[nonzero] + first, np.asarray(variables, dtype=np.int64)[nonzero],
+                             coefficients[nonzero]))
+        for name, meaning in zip(unique, meanings or ()):
+            if meaning:
+                self.descriptions[name] = meaning
+
+    def model(self, column_ids: np.ndarray, specs: list[RuleSpec], objective: np.ndarray, elastic: bool) -> Model:
+        rows, variables, coefficients = (np.concatenate([block[k] for block in self.entries]) if self.entries else
+                                         np.zeros(0, dtype=np.int64 if k < 2 else float) for k in range(3))
+        order = np.lexsort((rows, variables))
+        weight = np.concatenate(self.weight) if self.weight else np.zeros(0)
+        slacks = {name: (len(column_ids) + r, float(w)) for r, (name, w) in enumerate(zip(self.names, weight.tolist()))} if elastic else {}
+        return Model(
+            column_ids=column_ids, rule_specs=specs, objective=np.zeros(len(column_ids)) if elastic else objective,
+            constraints=tuple(self.names), sense=np.concatenate(self.sense) if self.sense else np.zeros(0, dtype="<U1"),
+            rhs=np.concatenate(self.rhs) if self.rhs else np.zeros(0), entries=(rows[order], variables[order], coefficients[order]),
+            slack_weight=weight, elastic=elastic, slacks=slacks, descriptions=self.descriptions,
+        )
 
 
 def build_model(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, elastic: bool = False) -> Model:
@@ -179,31 +263,21 @@ def build_model(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndar
 
     `keep` masks the columns on offer (forced-out and dominated ones are dropped by the
     caller). An elastic model gives every rule a slack variable and minimises the slack
-    instead: the model `diagnose_infeasible` solves.
+    instead: the model `diagnose_infeasible` solves. Each family adds its rows as arrays.
     """
-    names = solver_names(portfolio)
     column_ids = np.nonzero(keep)[0]
-    problem = pulp.LpProblem("experience_portfolio", pulp.LpMaximize)
-    variables = [
-        problem.add_variable(f"fund_{names[i]}_{k}_{s}", 0, 1, cat=pulp.LpBinary)
-        for i, k, s in zip(cols.experience[column_ids].tolist(), cols.option[column_ids].tolist(), cols.start[column_ids].tolist())
-    ]
-    var_of = np.full(len(cols), -1, dtype=np.int64)
-    var_of[column_ids] = np.arange(len(column_ids))
-    model = Model(problem, variables, column_ids, rule_specs(portfolio, rules), elastic=elastic)
-    groups = columns_by_experience(cols, keep, len(portfolio.experiences))
-    add_choice_rules(model, portfolio, rules, groups, var_of, names)
-    add_budget_rules(model, portfolio, cols, var_of)
-    add_capacity_rules(model, portfolio, cols, var_of)
-    add_dependency_rules(model, portfolio, rules, cols, groups, var_of, names)
-    add_exclusion_rules(model, portfolio, rules, groups, var_of, names)
-    add_balance_rules(model, portfolio, cols, var_of)
-    add_roi_hurdle(model, cols, var_of)
-    if elastic:
-        problem.setObjective(pulp.LpAffineExpression([(slack, -weight) for slack, weight in model.slacks.values()]))
-    else:
-        problem.setObjective(pulp.LpAffineExpression(zip(variables, objective_values(portfolio, cols, rules.objective)[column_ids].tolist())))
-    return model
+    specs = rule_specs(portfolio, rules)
+    labels = experience_labels(portfolio)
+    bounds = columns_by_experience(cols, keep, len(portfolio.experiences))
+    rows = _Rows()
+    add_choice_rules(rows, portfolio, rules, cols, column_ids, labels)
+    add_budget_rules(rows, specs, cols, column_ids)
+    add_capacity_rules(rows, specs, portfolio, cols, keep)
+    add_dependency_rules(rows, portfolio, rules, cols, column_ids, bounds, labels)
+    add_exclusion_rules(rows, portfolio, rules, bounds, labels)
+    add_balance_rules(rows, specs, portfolio, cols, column_ids)
+    add_roi_hurdle(rows, specs, cols, column_ids)
+    return rows.model(column_ids, specs, objective_values(portfolio, cols, rules.objective)[column_ids], elastic)
 
 
 def objective_values(portfolio: Portfolio, cols: Columns, objective: str) -> np.ndarray:
@@ -220,92 +294,35 @@ def objective_values(portfolio: Portfolio, cols: Columns, objective: str) -> np.
     return reach[cols.experience] * live_quarters
 
 
-def add_balance_rules(model: Model, portfolio: Portfolio, cols: Columns, var_of) -> None:
-    """Share of spend on a journey stage, channel, product line or layer: at least / at most.
-
-    share x total spend <= group spend is linear: sum over columns of spend x (in group - share) >= 0.
-    """
-    balance = {spec.name: spec for spec in model.rule_specs if spec.kind == "balance"}
-    if not balance:
-        return
-    kept = model.column_ids
-    spend = cols.spend[kept].sum(axis=1)
-    for spec in balance.values():
-        rule = spec.balance
-        in_group = np.array([rule.matches(e) for e in portfolio.experiences], dtype=float)[cols.experience[kept]]
-        coefficients = spend * (in_group - spec.limit)
-        sense = pulp.LpConstraintGE if spec.sense == "at least" else pulp.LpConstraintLE
-        _add(model, _expression(model, var_of, kept, coefficients), sense, 0.0, spec.name,
-             f"{spec.sense} {spec.limit:.0%} of spend on {rule.label}", scale=1.0 / max(1.0, float(spend.max(initial=0.0))))
-
-
-def add_roi_hurdle(model: Model, cols: Columns, var_of) -> None:
-    """Portfolio ROI = NPV / PV cost >= hurdle, linear as: sum (NPV - hurdle x PV cost) x >= 0."""
-    for spec in model.rule_specs:
-        if spec.kind == "roi_hurdle":
-            kept = model.column_ids
-            coefficients = cols.npv[kept] - spec.limit * cols.pv_cost[kept]
-            _add(model, _expression(model, var_of, kept, coefficients), pulp.LpConstraintGE, 0.0, spec.name,
-                 f"the portfolio ROI must be at least {spec.limit:.0%}", scale=1.0 / max(1.0, float(np.abs(coefficients).max(initial=0.0))))
-
-
-def _expression(model: Model, var_of: np.ndarray, col_ids: np.ndarray, coefficients) -> pulp.LpAffineExpression:
-    variables = model.variables
-    indices = var_of[col_ids]
-    present = indices >= 0
-    return pulp.LpAffineExpression(
-        zip([variables[v] for v in indices[present].tolist()], np.asarray(coefficients, dtype=float)[present].tolist())
+def add_choice_rules(rows: _Rows, portfolio: Portfolio, rules: Rules, cols: Columns, column_ids: np.ndarray, labels: list[str]) -> None:
+    """At most one (option, start) per experience; exactly one where mandatory or forced in."""
+    experiences = portfolio.experiences
+    required = np.array([rules.must_fund(e) for e in experiences], dtype=bool)
+    experience_of = cols.experience[column_ids]
+    has_row = required | (np.bincount(experience_of, minlength=len(experiences)) > 0)
+    row_of = np.cumsum(has_row) - 1
+    listed = np.nonzero(has_row)[0].tolist()
+    rows.add(
+        [f"choose_{labels[i]}" for i in listed], np.where(required[listed], "E", "L"), 1.0, CHOICE_SLACK_WEIGHT,
+        row_of[experience_of], np.arange(len(column_ids)), 1.0,
+        [f"{experiences[i].id} ({experiences[i].name}) is {_choice_why(experiences[i], rules)} and must be funded"
+         if required[i] else "" for i in listed],
     )
 
 
-# Weights of slack in the elastic model: blaming a budget or capacity (weighted per whole
-# limit) names amounts a person can act on, so dropping a mandatory item or a dependency
-# is the last resort.
-CHOICE_SLACK_WEIGHT = 1000.0
-LINK_SLACK_WEIGHT = 100.0
-
-
-def _add(model: Model, expression, sense: int, rhs: float, name: str, meaning: str = "", scale: float = LINK_SLACK_WEIGHT) -> None:
-    if model.elastic:
-        # Slack relaxes the rule in the direction that makes it easier.
-        slack = model.problem.add_variable(f"slack_{name}", 0, 1 if sense == pulp.LpConstraintEQ else None)
-        expression = expression - slack if sense == pulp.LpConstraintLE else expression + slack
-        model.slacks[name] = (slack, scale)
-    constraint = pulp.LpConstraint(expression, sense, name, rhs)
-    model.problem.addConstraint(constraint)
-    model.constraints[name] = constraint
-    if meaning:
-        model.descriptions[name] = meaning
-
-
-def add_choice_rules(model: Model, portfolio: Portfolio, rules: Rules, groups, var_of, names) -> None:
-    """At most one (option, start) per experience; exactly one where mandatory or forced in."""
-    for i, experience in enumerate(portfolio.experiences):
-        required = rules.must_fund(experience)
-        ids = groups[i]
-        if not len(ids) and not required:
-            continue
-        why = "mandatory" if experience.mandatory else "forced in" if experience.key in rules.forced_in else "in flight"
-        _add(
-            model, _expression(model, var_of, ids, np.ones(len(ids))),
-            pulp.LpConstraintEQ if required else pulp.LpConstraintLE, 1.0, f"choose_{names[i]}",
-            f"{experience.id} ({experience.name}) is {why} and must be funded" if required else "", scale=CHOICE_SLACK_WEIGHT,
-        )
-
-
-def add_budget_rules(model: Model, portfolio: Portfolio, cols: Columns, var_of) -> None:
+def add_budget_rules(rows: _Rows, specs: list[RuleSpec], cols: Columns, column_ids: np.ndarray) -> None:
     """Spend in each quarter within that quarter's budget; total spend within the total budget."""
-    kept = model.column_ids
-    for spec in model.rule_specs:
-        if spec.kind == "budget":
-            spend = cols.spend[kept, spec.quarter]
-            active = spend != 0
-            _add(model, _expression(model, var_of, kept[active], spend[active]), pulp.LpConstraintLE, spec.limit, spec.name,
-                 scale=_limit_scale(spec.limit, spend))
-        elif spec.kind == "total_budget":
-            spend = cols.spend[kept].sum(axis=1)
-            _add(model, _expression(model, var_of, kept, spend), pulp.LpConstraintLE, spec.limit, spec.name,
-                 scale=_limit_scale(spec.limit, spend))
+    spend = cols.spend[column_ids]
+    budgets = [spec for spec in specs if spec.kind == "budget"]
+    quarters = np.array([spec.quarter for spec in budgets], dtype=np.int64)
+    block = spend[:, quarters].T  # one row per budget rule
+    row, variable = np.nonzero(block)
+    rows.add([spec.name for spec in budgets], "L", [spec.limit for spec in budgets],
+             [_limit_scale(spec.limit, block[r]) for r, spec in enumerate(budgets)], row, variable, block[row, variable])
+    for spec in specs:
+        if spec.kind == "total_budget":
+            total = spend.sum(axis=1)
+            rows.add([spec.name], "L", spec.limit, _limit_scale(spec.limit, total), np.zeros(len(total)), np.arange(len(total)), total)
 
 
 def _limit_scale(limit: float, coefficients: np.ndarray) -> float:
@@ -317,17 +334,39 @@ def _limit_scale(limit: float, coefficients: np.ndarray) -> float:
     return 1.0 / max(limit, float(np.abs(coefficients).max(initial=0.0)), 1.0)
 
 
-def add_capacity_rules(model: Model, portfolio: Portfolio, cols: Columns, var_of) -> None:
-    """Each team's attention in each quarter within its capacity."""
+def add_capacity_rules(rows: _Rows, specs: list[RuleSpec], portfolio: Portfolio, cols: Columns, keep: np.ndarray) -> None:
+    """Each team's attention in each quarter within its capacity.
+
+    A column's team-weeks per quarter count in every quarter of its delivery inside the horizon.
+    """
+    capacity = [spec for spec in specs if spec.kind == "capacity"]
     team_index = {team.name: t for t, team in enumerate(portfolio.teams)}
-    for spec in model.rule_specs:
-        if spec.kind == "capacity":
-            ids, weeks = cols.attention_in(team_index[spec.team], spec.quarter)
-            _add(model, _expression(model, var_of, ids, weeks), pulp.LpConstraintLE, spec.limit, spec.name,
-                 scale=1.0 / max(spec.limit, 1.0))
+    row_of = {(team_index[spec.team], spec.quarter): r for r, spec in enumerate(capacity)}
+    horizon = 1 + max((spec.quarter for spec in capacity), default=-1)
+    row_at = np.full((len(portfolio.teams), max(horizon, 1)), -1, dtype=np.int64)
+    for (t, q), r in row_of.items():
+        row_at[t, q] = r
+    variable_of = np.cumsum(keep) - 1
+    blocks = [], [], []
+    for t, (ids, weekly) in enumerate(cols.attention):
+        kept = keep[ids]
+        ids, weekly = ids[kept], weekly[kept]
+        first = np.clip(cols.start[ids], 0, horizon)
+        last = np.clip(cols.start[ids] + cols.delivery[ids], 0, horizon)
+        spans = last - first
+        entry = np.repeat(np.arange(len(ids)), spans)
+        quarter = first[entry] + np.arange(len(entry)) - np.repeat(np.cumsum(spans) - spans, spans)
+        row = row_at[t, quarter]
+        found = row >= 0
+        for block, values in zip(blocks, (row[found], variable_of[ids[entry[found]]], weekly[entry[found]])):
+            block.append(values)
+    row, variable, weeks = (np.concatenate(block) if block else np.zeros(0) for block in blocks)
+    rows.add([spec.name for spec in capacity], "L", [spec.limit for spec in capacity],
+             [1.0 / max(spec.limit, 1.0) for spec in capacity], row, variable, weeks)
 
 
-def add_dependency_rules(model: Model, portfolio: Portfolio, rules: Rules, cols: Columns, groups, var_of, names) -> None:
+def add_dependency_rules(rows: _Rows, portfolio: Portfolio, rules: Rules, cols: Columns, column_ids: np.ndarray, bounds: np.ndarray,
+                         labels: list[str]) -> None:
     """A dependent starts only once its prerequisite is funded and live.
 
     For each quarter t in which the dependent could start: the dependent's columns starting
@@ -336,27 +375,30 @@ def add_dependency_rules(model: Model, portfolio: Portfolio, rules: Rules, cols:
     """
     index = {e.key: i for i, e in enumerate(portfolio.experiences)}
     settings = portfolio.settings
+    start = cols.start[column_ids]
+    live_from = start + cols.delivery[column_ids]
     for i, experience in enumerate(portfolio.experiences):
-        mine = groups[i]
-        if not len(mine) or experience.commitment is not None:  # in flight: its start is history
+        if not experience.requires or bounds[i] == bounds[i + 1] or experience.commitment is not None:  # in flight: its start is history
             continue
+        mine = np.arange(bounds[i], bounds[i + 1])
+        quarters = np.unique(start[mine])
+        started_row, started = np.nonzero(start[mine][None, :] <= quarters[:, None])
         for ref in experience.requires:
             j = index[normalise_id(ref)]
-            theirs = groups[j]
+            theirs = np.arange(bounds[j], bounds[j + 1])
             prerequisite = portfolio.experiences[j]
             # What forces the conflict, when the scenario does: said with the rule it breaks.
             causes = ([f"{experience.id} is {_must_fund_why(experience, rules)}"] if rules.must_fund(experience) else []) + (
                 [f"{prerequisite.id} is forced out by the scenario"] if prerequisite.key in rules.forced_out else [])
-            for t in sorted(set(cols.start[mine].tolist())):
-                started = mine[cols.start[mine] <= t]
-                live = theirs[cols.start[theirs] + cols.delivery[theirs] <= t]
+            live_row, live = np.nonzero(live_from[theirs][None, :] <= quarters[:, None])
+            names, meanings = [], []
+            for t in quarters.tolist():
                 label = quarter_label(settings, t)
-                expression = _expression(model, var_of, started, np.ones(len(started))) - _expression(model, var_of, live, np.ones(len(live)))
-                _add(
-                    model, expression, pulp.LpConstraintLE, 0.0, f"requires_{names[i]}_{names[j]}_{label}",
-                    f"{experience.id} requires {prerequisite.id} to be funded and live before it starts ({label})"
-                    + (f", but {' and '.join(causes)}" if causes else ""),
-                )
+                names.append(f"requires_{labels[i]}_{labels[j]}_{label}")
+                meanings.append(f"{experience.id} requires {prerequisite.id} to be funded and live before it starts ({label})"
+                                + (f", but {' and '.join(causes)}" if causes else ""))
+            rows.add(names, "L", 0.0, LINK_SLACK_WEIGHT, np.concatenate([started_row, live_row]),
+                     np.concatenate([mine[started], theirs[live]]), np.concatenate([np.ones(len(started)), -np.ones(len(live))]), meanings)
 
 
 def _must_fund_why(experience: Experience, rules: Rules) -> str:
@@ -366,7 +408,12 @@ def _must_fund_why(experience: Experience, rules: Rules) -> str:
     return "forced in by the scenario" if experience.key in rules.forced_in else "in flight"
 
 
-def add_exclusion_rules(model: Model, portfolio: Portfolio, rules: Rules, groups, var_of, names) -> None:
+def _choice_why(experience: Experience, rules: Rules) -> str:
+    """`_must_fund_why` as the choice rule's sentence says it ("... is forced in and must be funded")."""
+    return "forced in" if experience.key in rules.forced_in and not experience.mandatory else _must_fund_why(experience, rules)
+
+
+def add_exclusion_rules(rows: _Rows, portfolio: Portfolio, rules: Rules, bounds: np.ndarray, labels: list[str]) -> None:
     """Alternatives: at most one of an excluding pair is funded."""
     index = {e.key: i for i, e in enumerate(portfolio.experiences)}
     done: set[tuple[int, int]] = set()
@@ -374,18 +421,42 @@ def add_exclusion_rules(model: Model, portfolio: Portfolio, rules: Rules, groups
         for ref in experience.excludes:
             j = index[normalise_id(ref)]
             pair = (min(i, j), max(i, j))
-            if pair in done or not len(groups[i]) or not len(groups[j]):
+            if pair in done or bounds[i] == bounds[i + 1] or bounds[j] == bounds[j + 1]:
                 continue
             done.add(pair)
-            both = np.concatenate([groups[i], groups[j]])
+            both = np.concatenate([np.arange(bounds[i], bounds[i + 1]), np.arange(bounds[j], bounds[j + 1])])
             other = portfolio.experiences[j]
-            _add(
-                model, _expression(model, var_of, both, np.ones(len(both))), pulp.LpConstraintLE, 1.0,
-                f"excludes_{names[i]}_{names[j]}",
-                f"{experience.id} and {other.id} are alternatives: at most one can be funded"
-                + (f", but {experience.id} is {_must_fund_why(experience, rules)} and {other.id} is {_must_fund_why(other, rules)}"
-                   if rules.must_fund(experience) and rules.must_fund(other) else ""),
+            rows.add(
+                [f"excludes_{labels[i]}_{labels[j]}"], "L", 1.0, LINK_SLACK_WEIGHT, np.zeros(len(both)), both, 1.0,
+                [f"{experience.id} and {other.id} are alternatives: at most one can be funded"
+                 + (f", but {experience.id} is {_must_fund_why(experience, rules)} and {other.id} is {_must_fund_why(other, rules)}"
+                    if rules.must_fund(experience) and rules.must_fund(other) else "")],
             )
+
+
+def add_balance_rules(rows: _Rows, specs: list[RuleSpec], portfolio: Portfolio, cols: Columns, column_ids: np.ndarray) -> None:
+    """Share of spend on a journey stage, channel, product line or layer: at least / at most.
+
+    share x total spend <= group spend is linear: sum over columns of spend x (in group - share) >= 0.
+    """
+    spend = cols.spend[column_ids].sum(axis=1)
+    for spec in specs:
+        if spec.kind == "balance":
+            rule = spec.balance
+            in_group = np.array([rule.matches(e) for e in portfolio.experiences], dtype=float)[cols.experience[column_ids]]
+            rows.add([spec.name], "G" if spec.sense == "at least" else "L", 0.0, 1.0 / max(1.0, float(spend.max(initial=0.0))),
+                     np.zeros(len(spend)), np.arange(len(spend)), spend * (in_group - spec.limit),
+                     [f"{spec.sense} {spec.limit:.0%} of spend on {rule.label}"])
+
+
+def add_roi_hurdle(rows: _Rows, specs: list[RuleSpec], cols: Columns, column_ids: np.ndarray) -> None:
+    """Portfolio ROI = NPV / PV cost >= hurdle, linear as: sum (NPV - hurdle x PV cost) x >= 0."""
+    for spec in specs:
+        if spec.kind == "roi_hurdle":
+            coefficients = cols.npv[column_ids] - spec.limit * cols.pv_cost[column_ids]
+            rows.add([spec.name], "G", 0.0, 1.0 / max(1.0, float(np.abs(coefficients).max(initial=0.0))),
+                     np.zeros(len(coefficients)), np.arange(len(coefficients)), coefficients,
+                     [f"the portfolio ROI must be at least {spec.limit:.0%}"])
 
 
 # ---------------------------------------------------------------------------------------
@@ -402,10 +473,12 @@ def add_exclusion_rules(model: Model, portfolio: Portfolio, rules: Rules, groups
 class WrittenModel:
     """A model written as an MPS file, with the map from the file's columns and rows back to it.
 
-    PuLP renames variables X0000000... in its own writing order and rows C0000000... in the
-    order they were added: `variable_of_column[j]` is the index in `model.variables` of file
-    column j (-1 for an elastic slack), `cost` its objective coefficient, `rows` the rule
-    name of each row, `slack_column` the file column of each rule's slack (elastic models).
+    File column j (named X0000000 + j) is model variable j, and, in an elastic model, file
+    column len(variables) + r is the slack of row r; row r (named C0000000 + r) is the rule
+    `rows[r]`. `variable_of_column[j]` is the index in `model.variables` of file column j
+    (-1 for an elastic slack), `cost` its objective coefficient, `slack_column` the file
+    column of each rule's slack (elastic models). `negated_path`, when asked for, is the
+    same model minimising the negated objective (what CBC needs to keep a warm start).
     """
 
     model: Model
@@ -414,21 +487,109 @@ class WrittenModel:
     cost: np.ndarray
     rows: tuple[str, ...]
     slack_column: dict[str, int]
+    negated_path: str | None = None
 
 
-def write_model(model: Model, folder: str) -> WrittenModel:
-    """Write the model as `folder`/model.mps (maximisation; the solver is told the sense)."""
+def write_model(model: Model, folder: str, negate_objective: bool = False) -> WrittenModel:
+    """Write the model as `folder`/model.mps (a maximisation; the solver is told the sense).
+
+    With `negate_objective`, also `folder`/model.min.mps: the same file with every
+    objective coefficient negated, written from the same text at little extra cost.
+    Names are index-based (X0000000..., C0000000...): no user text reaches the file.
+    """
+    count = len(model.column_ids)
+    slacks = len(model.constraints) if model.elastic else 0
+    cost = np.concatenate([model.objective, -model.slack_weight[:slacks]])
+    variable_of_column = np.concatenate([np.arange(count), np.full(slacks, -1)]).astype(np.int64)
     path = os.path.join(folder, "model.mps")
-    written, _, _, _ = model.problem.writeMPS(path, rename=1)
-    column = {variable.name: j for j, variable in enumerate(written)}
-    variable_of_column = np.full(len(written), -1, dtype=np.int64)
-    for v, variable in enumerate(model.variables):
-        if variable.name in column:
-            variable_of_column[column[variable.name]] = v
-    objective = model.problem.objective
-    cost = np.array([objective.get(variable, 0.0) for variable in written], dtype=float)
-    slack_column = {name: column[slack.name] for name, (slack, _) in model.slacks.items() if slack.name in column}
-    return WrittenModel(model, path, variable_of_column, cost, tuple(model.constraints), slack_column)
+    head = _rows_text(model)
+    rest = _rhs_and_bounds(model, count, slacks)
+    _write_text(path, head, _column_lines(model, cost, slacks), rest)
+    negated_path = None
+    if negate_objective:
+        negated_path = os.path.join(folder, "model.min.mps")
+        _write_text(negated_path, head, _column_lines(model, cost, slacks, negate=True), rest)
+    slack_column = {name: count + r for r, name in enumerate(model.constraints)} if model.elastic else {}
+    return WrittenModel(model, path, variable_of_column, cost, model.constraints, slack_column, negated_path)
+
+
+def _column_lines(model: Model, cost: np.ndarray, slacks: int, negate: bool = False) -> bytes:
+    """The COLUMNS section: one line per entry, the objective first in each column (negated if asked).
+
+    The binaries sit between INTORG/INTEND markers; the slacks (continuous) come after
+    them. Every variable has an entry: its experience's choice rule.
+    """
+    count = len(model.column_ids)
+    row, variable, coefficient = model.entries
+    has_cost = np.nonzero(cost)[0]
+    slack_rows = np.arange(slacks)
+    # The slack relaxes its row in the direction that makes the rule easier.
+    slack_sign = np.where(model.sense[:slacks] == "L", -1.0, 1.0)
+    columns = np.concatenate([has_cost, variable, count + slack_rows])
+    rows = np.concatenate([np.full(len(has_cost), -1), row, slack_rows])
+    values = np.concatenate([-cost[has_cost] if negate else cost[has_cost], coefficient, slack_sign])
+    order = np.lexsort((rows, columns))
+    columns, rows, values = columns[order], rows[order], values[order]
+    binaries_end = int(np.searchsorted(columns, count))
+    return b"".join([
+        b"    MARK      'MARKER'                 'INTORG'\n", _entry_lines(columns[:binaries_end], rows[:binaries_end], values[:binaries_end]),
+        b"    MARK      'MARKER'                 'INTEND'\n", _entry_lines(columns[binaries_end:], rows[binaries_end:], values[binaries_end:]),
+    ])
+
+
+def _digits(count: int) -> np.ndarray:
+    """Seven ASCII digits for each number below `count`, as a (count x 7) byte array: row 12 is b"0000012"."""
+    numbers = np.arange(max(count, 1), dtype=np.int32)
+    return (numbers[:, None] // 10 ** np.arange(6, -1, -1, dtype=np.int32) % 10 + ord("0")).astype(np.uint8)
+
+
+def _entry_lines(columns: np.ndarray, rows: np.ndarray, values: np.ndarray, chunk: int = 500_000) -> bytes:
+    """'    X0000012  C0000003  2.5' lines; row -1 is the objective.
+
+    Built as byte arrays, a chunk of lines at a time: Python string formatting per entry
+    took most of the build on large models. Each distinct value is formatted once, with
+    repr, which keeps every double exact. Names fill their fixed-format fields (8
+    characters): CBC reads a short name followed by a number as one bad field.
+    """
+    distinct, which = np.unique(values, return_inverse=True)
+    texts = np.array([repr(v).encode() for v in distinct.tolist()] or [b""])
+    width = texts.dtype.itemsize
+    text_bytes = texts.view(np.uint8).reshape(len(texts), width)
+    column_digits = _digits(int(columns.max(initial=0)) + 1)
+    row_digits = _digits(int(rows.max(initial=0)) + 1)
+    parts = []
+    for begin in range(0, len(columns), chunk):
+        j, r, w = columns[begin:begin + chunk], rows[begin:begin + chunk], which[begin:begin + chunk]
+        grid = np.zeros((len(j), 25 + width), dtype=np.uint8)
+        grid[:, :24] = np.frombuffer(b"    X0000000  C0000000  ", dtype=np.uint8)
+        grid[:, 5:12] = column_digits[j]
+        grid[:, 15:22] = row_digits[np.maximum(r, 0)]
+        grid[r < 0, 14:22] = np.frombuffer(b"OBJ     ", dtype=np.uint8)
+        grid[:, 24:24 + width] = text_bytes[w]
+        grid[:, -1] = ord("\n")
+        parts.append(grid[grid != 0].tobytes())  # drops the padding after each value
+    return b"".join(parts)
+
+
+def _rhs_and_bounds(model: Model, count: int, slacks: int) -> bytes:
+    """RHS and BOUNDS sections: binaries are 0..1 integers; an equality rule's slack is at most 1 (its row's whole right-hand side)."""
+    rhs = [f"    RHS       C{r:07d}  {v!r}\n" for r, v in zip(np.nonzero(model.rhs)[0].tolist(), model.rhs[model.rhs != 0].tolist())]
+    capped = count + np.nonzero(model.sense[:slacks] == "E")[0]
+    bounds = [f" UP BND       X{j:07d}  1\n" for j in list(range(count)) + capped.tolist()]
+    return ("RHS\n" + "".join(rhs) + "BOUNDS\n" + "".join(bounds) + "ENDATA\n").encode("ascii")
+
+
+def _rows_text(model: Model) -> bytes:
+    """The file's opening and ROWS section: the objective, then each rule's sense by row number."""
+    return b"*SENSE:Maximize\nNAME          MODEL\nROWS\n N  OBJ\n" + "".join(
+        f" {sense}  C{r:07d}\n" for r, sense in enumerate(model.sense.tolist())).encode("ascii") + b"COLUMNS\n"
+
+
+def _write_text(path: str, head: bytes, column_lines: bytes, rest: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(head)
+        handle.write(column_lines)
+        handle.write(rest)
 
 
 # The Python process that runs HiGHS on a written model (see run_highs).

@@ -294,9 +294,10 @@ class _Ledger:
     weekly: np.ndarray  # columns x teams: team-weeks per delivery quarter
 
     def fits(self, cols: Columns, c: int) -> bool:
-        if np.any(cols.spend[c] > self.budget + TOLERANCE) or cols.spend[c].sum() > self.total + TOLERANCE:
+        spend = cols.spend[c]
+        if (spend > self.budget + TOLERANCE).any() or spend.sum() > self.total + TOLERANCE:
             return False
-        return bool(np.all(self.weekly[c][:, None] <= self.capacity[:, self._delivery(cols, c)] + TOLERANCE))
+        return bool((self.weekly[c][:, None] <= self.capacity[:, self._delivery(cols, c)] + TOLERANCE).all())
 
     def take(self, cols: Columns, c: int) -> None:
         self.budget -= cols.spend[c]
@@ -341,6 +342,22 @@ def weekly_attention(portfolio: Portfolio, cols: Columns) -> np.ndarray:
     return weekly
 
 
+def _kept_by_experience(cols: Columns, keep: np.ndarray, npv: np.ndarray, roi: np.ndarray) -> tuple[dict[int, list[int]], dict[int, float], dict[int, float]]:
+    """The kept columns of each experience that has any (columns come grouped by experience), with their best NPV and ROI."""
+    kept = np.nonzero(keep)[0]
+    if not len(kept):
+        return {}, {}, {}
+    experience = cols.experience[kept]
+    first = np.flatnonzero(np.r_[True, experience[1:] != experience[:-1]])
+    bounds = first.tolist() + [len(kept)]
+    ids = kept.tolist()
+    owners = experience[first].tolist()
+    by_experience = {i: ids[bounds[n]:bounds[n + 1]] for n, i in enumerate(owners)}
+    best_npv = dict(zip(owners, np.maximum.reduceat(npv[kept], first).tolist()))
+    best_roi = dict(zip(owners, np.maximum.reduceat(roi[kept], first).tolist()))
+    return by_experience, best_npv, best_roi
+
+
 def greedy_baseline(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray) -> tuple[np.ndarray, Baseline]:
     """Fund what must be funded first, then the rest in order of ROI while they fit.
 
@@ -360,9 +377,7 @@ def greedy_baseline(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.
     )
     npv = cols.npv
     roi = np.where(cols.pv_cost > 0, npv / np.maximum(cols.pv_cost, 1e-12), np.inf)
-    by_experience = {}
-    for c in np.nonzero(keep)[0].tolist():
-        by_experience.setdefault(int(cols.experience[c]), []).append(c)
+    by_experience, best_npv, best_roi = _kept_by_experience(cols, keep, npv, roi)
     index = {e.key: i for i, e in enumerate(portfolio.experiences)}
     must = {i for i, e in enumerate(portfolio.experiences) if rules.must_fund(e)}
     first = must_fund_order(portfolio, must, index)
@@ -372,23 +387,23 @@ def greedy_baseline(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.
     # often the latest start, which would leave its dependents no quarter to start in.
     enablers = {index[normalise_id(ref)] for i in needed if portfolio.experiences[i].commitment is None
                 for ref in portfolio.experiences[i].requires}
-    ranked = sorted(
-        (i for i, ids in by_experience.items() if i not in needed and npv[ids].max() > TOLERANCE),
-        key=lambda i: (-roi[by_experience[i]].max(), i),
-    )
+    ranked = sorted((i for i in by_experience if i not in needed and best_npv[i] > TOLERANCE), key=lambda i: (-best_roi[i], i))
     alternatives = alternatives_of(portfolio)
-    go_live_of = cols.go_live
+    go_live_of = cols.go_live.tolist()
     go_live: dict[int, int] = {}
     excluded: set[int] = set()
     chosen: list[int] = []
     missing: list[str] = []
 
+    # Plain lists for the per-column lookups in the loop below: numpy scalars cost more than the comparisons.
+    start, roi_of, npv_of = cols.start.tolist(), roi.tolist(), npv.tolist()
+
     def preference(i: int):
         if i in enablers:  # live as soon as possible, so that what needs it can start
             return lambda c: (go_live_of[c], cols.spend[c].sum(), c)
         if i in must:
-            return lambda c: (cols.spend[c].sum(), cols.start[c])
-        return lambda c: (-roi[c], cols.start[c])
+            return lambda c: (cols.spend[c].sum(), start[c])
+        return lambda c: (-roi_of[c], start[c])
 
     for i in first + ranked:
         experience = portfolio.experiences[i]
@@ -397,9 +412,9 @@ def greedy_baseline(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.
         order = sorted(by_experience.get(i, []), key=preference(i))
         prerequisites = [index[normalise_id(r)] for r in experience.requires]
         for c in order:
-            if experience.commitment is None and any(j not in go_live or go_live[j] >= cols.start[c] for j in prerequisites):
+            if experience.commitment is None and any(j not in go_live or go_live[j] >= start[c] for j in prerequisites):
                 continue
-            if npv[c] <= TOLERANCE and i not in needed:
+            if npv_of[c] <= TOLERANCE and i not in needed:
                 continue
             if ledger.fits(cols, c):
                 ledger.take(cols, c)

@@ -104,3 +104,47 @@ def test_vectorised_columns_agree_with_the_scalar_cash_flows():
     ids, weeks = cols.attention_in(0, 1)
     assert set(ids.tolist()) == {c for c in range(len(cols)) if cols.start[c] <= 1 < cols.start[c] + cols.delivery[c]}
     assert np.all(weeks == [30.0 / cols.delivery[c] for c in ids])
+
+
+@pytest.mark.parametrize("mode", ["fixed", "free"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_columns_match_choices_and_cash_flows_one_by_one(mode, seed):
+    """The vectorised `columns` lists exactly what `choices` offers, in its order, with `cash_flows`' economics.
+
+    Seeded portfolios with dependencies and experiences in flight (some with a remaining
+    one-off cost from actuals, some started before the horizon).
+    """
+    import sys
+    from pathlib import Path
+
+    from planner.domain import Commitment
+    from planner.economics import choices, earliest_starts
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from generate import random_portfolio
+
+    portfolio = random_portfolio(60 + 29 * seed, seed, start_quarters=mode)
+    experiences = list(portfolio.experiences)
+    for k, i in enumerate(range(3, len(experiences), 11)):
+        e = experiences[i]
+        experiences[i] = replace(e, commitment=Commitment(e.options[k % len(e.options)].name, k % 3 - 1, [None, 1234.5][k % 2]), requires=())
+    portfolio = replace(portfolio, experiences=tuple(experiences))
+    settings = portfolio.settings
+    cols = columns(portfolio, "high")
+    firsts = earliest_starts(portfolio)
+    expected = [(i, k, s) for i, e in enumerate(portfolio.experiences) for k, s in choices(settings, e, firsts[i])]
+    assert list(zip(cols.experience.tolist(), cols.option.tolist(), cols.start.tolist())) == expected
+    assert any(e.commitment is not None for e in portfolio.experiences) and any(e.requires for e in portfolio.experiences)
+    factors = discount_factors(settings, settings.horizon_quarters + settings.tail_quarters)
+    for c, (i, k, s) in enumerate(expected):
+        experience = portfolio.experiences[i]
+        flows = cash_flows(settings, experience, experience.options[k], s, "high")
+        assert cols.spend[c] == pytest.approx(flows.cost[:settings.horizon_quarters], rel=1e-12, abs=1e-9)
+        assert cols.pv_benefit[c] == pytest.approx(flows.benefit @ factors, rel=1e-12, abs=1e-9)
+        assert cols.pv_cost[c] == pytest.approx(flows.cost @ factors, rel=1e-12, abs=1e-9)
+        assert cols.delivery[c] == experience.options[k].delivery_quarters
+    for t, team in enumerate(portfolio.teams):
+        ids, weekly = cols.attention[t]
+        expected_weeks = {c: sum(w for name, w in portfolio.experiences[i].options[k].attention if name.casefold() == team.name.casefold())
+                          / portfolio.experiences[i].options[k].delivery_quarters for c, (i, k, _) in enumerate(expected)}
+        assert dict(zip(ids.tolist(), weekly.tolist())) == pytest.approx({c: w for c, w in expected_weeks.items() if w > 0})

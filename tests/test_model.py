@@ -12,7 +12,7 @@ import pytest
 
 from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
 from planner.economics import columns
-from planner.model import DUAL_SIGN, Rules, build_model, cbc_command, Model, solve_model, solver_names, start_solve, wait_for, write_model
+from planner.model import DUAL_SIGN, Rules, build_model, cbc_command, experience_labels, Model, solve_model, start_solve, wait_for, write_model
 
 
 def tiny_maximisation() -> tuple[pulp.LpProblem, pulp.LpConstraint]:
@@ -55,8 +55,8 @@ def portfolio_with_ids(*ids: str) -> Portfolio:
     return Portfolio(experiences, (Team("Digital & Data", (5.0, 5.0)),), (100.0, 100.0), Settings(horizon_quarters=2))
 
 
-def test_ids_that_pulp_would_merge_get_distinct_solver_names():
-    names = solver_names(portfolio_with_ids("exp-1", "exp 1", "EXP/1"))
+def test_ids_that_pulp_would_merge_get_distinct_rule_labels():
+    names = experience_labels(portfolio_with_ids("exp-1", "exp 1", "EXP/1"))
     assert len(set(n.casefold() for n in names)) == 3
 
 
@@ -78,21 +78,17 @@ def test_empty_model_is_optimal_without_a_solver():
 def test_cbc_keeps_a_warm_start_of_a_maximisation(tmp_path):
     """CBC 2.10.3 scored a -mips start under -max with the wrong sign: the start looked like the worst plan and was dropped."""
     hard = json.loads((Path(__file__).parent / "data" / "orlib" / "mknapcb_hard.json").read_text())[0]
-    problem = pulp.LpProblem("hard", pulp.LpMaximize)
-    x = [problem.add_variable(f"x{j}", 0, 1, cat=pulp.LpBinary) for j in range(hard["n"])]
-    problem.setObjective(pulp.LpAffineExpression(zip(x, hard["profits"])))
-    constraints = {}
-    for i in range(hard["m"]):
-        constraints[f"c{i}"] = pulp.LpConstraint(pulp.LpAffineExpression(zip(x, hard["weights"][i])), pulp.LpConstraintLE, f"c{i}",
-                                                 hard["capacities"][i])
-        problem.addConstraint(constraints[f"c{i}"])
+    rows, variables = np.repeat(np.arange(hard["m"]), hard["n"]), np.tile(np.arange(hard["n"]), hard["m"])
+    order = np.lexsort((rows, variables))
+    model = Model(np.arange(hard["n"]), [], np.array(hard["profits"], dtype=float), tuple(f"c{i}" for i in range(hard["m"])),
+                  np.full(hard["m"], "L"), np.array(hard["capacities"], dtype=float),
+                  (rows[order], variables[order], np.array(hard["weights"], dtype=float).ravel()[order]), np.zeros(hard["m"]))
     start, used = [], np.zeros(hard["m"])  # items in order while they fit: a plan the solver can improve on
     for j in range(hard["n"]):
         weights = np.array([hard["weights"][i][j] for i in range(hard["m"])])
         if np.all(used + weights <= hard["capacities"]):
             start.append(j)
             used += weights
-    model = Model(problem, x, np.arange(hard["n"]), [], constraints=constraints)
     run = start_solve(write_model(model, str(tmp_path)), "cbc", False, 1.0, 0.0, np.array(start), name="mip")
     assert wait_for([run], 30.0)
     value = sum(hard["profits"][j] for j in start)
