@@ -381,8 +381,8 @@ def status_line(plan: Plan) -> str:
         return f"Status: proven optimal (gap {gap}; {timing})"
     if solve.status == "feasible":
         return f"Status: NOT proven optimal: stopped at the {solve.time_limit_seconds:g} s time limit with a gap of {gap} ({timing})"
-    return (f"Status: NOT proven optimal: the solver gave no plan within {solve.time_limit_seconds:g} s; this is the greedy "
-            f"ROI ranking, {gap} below the LP bound ({timing})")
+    return (f"Status: NOT proven optimal: the solver gave no plan within {solve.time_limit_seconds:g} s; this is "
+            f"{solve.heuristic or 'the greedy ROI ranking'}, {gap} below the LP bound ({timing})")
 
 
 def greedy_line(plan: Plan) -> str:
