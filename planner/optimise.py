@@ -24,7 +24,7 @@ from planner.economics import Columns, choice_flows, columns, discount_factors, 
 from planner.errors import InfeasibleError, SolverError
 from planner.model import (Rules, SolveOutcome, build_model, diagnose_infeasible, objective_values, rule_specs, solve_model,
                            start_solve, stopped_outcome, wait_for, write_model)
-from planner.plan import Baseline, Decision, Plan, RuleUse, SolveInfo
+from planner.plan import Baseline, Certificate, Decision, Plan, RuleUse, SolveInfo
 from planner.scenario import Scenario, apply_scenario
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,9 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None, start
         raise SolverError("the solver's plan breaks the rules; it is not reported:\n" + "\n".join(f"  - {v}" for v in violations))
     check_objective(portfolio, rules.objective, decisions, objective)
     check_seconds = time.perf_counter() - check_started
+    certificate = None
+    if scenario.certify:
+        certificate = certify(portfolio, rules, cols, keep, warm, status, objective, best_bound)
     solve_info = SolveInfo(
         solver=settings.solver,
         status=status,
@@ -98,6 +101,7 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None, start
         constraints=counts[1],
         message=outcome.message,
         heuristic=heuristic,
+        certificate=certificate,
     )
     return Plan(portfolio, scenario, decisions, rule_uses(portfolio, rules, decisions, lp.duals), solve_info, greedy)
 
@@ -214,6 +218,54 @@ def check_objective(portfolio: Portfolio, objective: str, decisions: tuple[Decis
     if abs(recomputed - claimed) > TOLERANCE * max(1.0, abs(claimed)):
         raise SolverError(f"the solver's plan is worth {recomputed:,.2f} recomputed from the inputs, "
                           f"not the {claimed:,.2f} it reported: not reported")
+
+
+# ---------------------------------------------------------------------------------------
+# Certification by a second solver
+
+SOLVER_NAMES = {"cbc": "CBC", "highs": "HiGHS"}
+
+
+def second_solver(solver: str) -> str:
+    return "highs" if solver == "cbc" else "cbc"
+
+
+def certify(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, warm: np.ndarray | None,
+            status: str, objective: float, bound: float | None) -> Certificate:
+    """Re-solve the same model with the second solver, under the same limits, and compare."""
+    settings = portfolio.settings
+    other = second_solver(settings.solver)
+    second, second_lp, *_ = solve_isolated(replace(portfolio, settings=replace(settings, solver=other)), rules, cols, keep, warm)
+    lp_bound = second_lp.objective if second_lp.status == "optimal" else None
+    second_objective = second.objective if second.status in ("optimal", "feasible") else None
+    second_bound = (_best_bound(second.best_bound, lp_bound, second.objective, second.status, settings.gap)
+                    if second_objective is not None else lp_bound)
+    return compare_solvers(settings.solver, status, objective, bound, other, second.status, second_objective, second_bound, settings.gap)
+
+
+def compare_solvers(first: str, first_status: str, first_objective: float, first_bound: float | None,
+                    second: str, second_status: str, second_objective: float | None, second_bound: float | None,
+                    gap_target: float) -> Certificate:
+    """Whether two solvers' answers certify each other: both proved optimality, and each plan is
+    within the gap target of the other's and of the other's bound. Otherwise the disagreement, named."""
+    a, b = SOLVER_NAMES.get(first, first), SOLVER_NAMES.get(second, second)
+    agree = first_status == "optimal" and second_status == "optimal" and second_objective is not None
+    if agree:
+        slack = gap_target * max(abs(first_objective), abs(second_objective)) + TOLERANCE * max(1.0, abs(first_objective))
+        agree = (abs(first_objective - second_objective) <= slack
+                 and (second_bound is None or first_objective <= second_bound + slack)
+                 and (first_bound is None or second_objective <= first_bound + slack))
+    if agree:
+        pair = " and ".join(name for key, name in SOLVER_NAMES.items() if key in (first, second))
+        message = f"certified by two solvers ({pair} agree within the gap)"
+    else:
+        message = (f"NOT certified: {a} and {b} disagree: {a} {first_status} {_amount(first_objective)} (bound {_amount(first_bound)}), "
+                   f"{b} {second_status} {_amount(second_objective)} (bound {_amount(second_bound)})")
+    return Certificate(second, second_status, second_objective, second_bound, agree, message)
+
+
+def _amount(value: float | None) -> str:
+    return "none" if value is None or not math.isfinite(value) else f"{value:,.2f}"
 
 
 # ---------------------------------------------------------------------------------------

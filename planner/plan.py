@@ -122,6 +122,13 @@ class SolveInfo:
         """Proven by the solver, and not contradicted by a second solver when one was asked."""
         return self.status == "optimal" and (self.certificate is None or self.certificate.agree)
 
+    @property
+    def status_text(self) -> str:
+        """The status in words for a report: a second solver's verdict is part of it when there is one."""
+        if self.certificate is None:
+            return self.status
+        return f"{self.status}; {self.certificate.message}"
+
 
 @dataclass(frozen=True)
 class Certificate:

@@ -309,3 +309,90 @@ def test_cbc_never_runs_with_both_preprocessing_and_the_feasibility_pump_off():
     options = " ".join(CBC_SEARCH_OPTIONS)
     assert "-feas off" not in options
     assert "-preprocess off" in options
+
+
+# ---------------------------------------------------------------------------------------
+# Certification by a second solver
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+def test_certify_re_solves_with_the_other_solver_and_says_they_agree(solver):
+    portfolio = small_portfolio()
+    portfolio = replace(portfolio, settings=replace(portfolio.settings, solver=solver))
+    plan = plan_portfolio(portfolio, optimise.Scenario(certify=True))
+    certificate = plan.solve.certificate
+    assert certificate is not None and certificate.agree and plan.solve.proven_optimal
+    assert certificate.solver == optimise.second_solver(solver)
+    assert certificate.objective == pytest.approx(plan.npv)
+    assert "certified by two solvers (CBC and HiGHS agree within the gap)" == certificate.message
+
+
+def test_without_certify_there_is_no_second_solve():
+    assert plan_portfolio(small_portfolio()).solve.certificate is None
+
+
+@pytest.mark.parametrize("second_status, second_objective, second_bound, agree", [
+    ("optimal", 100.0, 100.0, True),
+    ("optimal", 100.05, 100.05, True),  # within the 0.1% gap target
+    ("optimal", 100.5, 100.5, False),  # the second found a plan 0.5% better: the first's "optimal" is false
+    ("feasible", 100.0, 104.0, False),  # the second proved nothing
+    ("no_solution", None, 104.0, False),
+    ("optimal", 99.0, 99.0, False),  # the second's proven optimum is below the first's plan: one of them is wrong
+])
+def test_a_disagreement_is_named_with_both_objectives_and_bounds_and_is_never_optimal(second_status, second_objective, second_bound, agree):
+    certificate = optimise.compare_solvers("cbc", "optimal", 100.0, 100.0, "highs", second_status, second_objective, second_bound, 0.001)
+    assert certificate.agree is agree
+    if not agree:
+        assert certificate.message.startswith("NOT certified: CBC and HiGHS disagree: CBC optimal 100.00 (bound 100.00), HiGHS")
+        assert second_status in certificate.message
+
+
+def test_a_plan_whose_solvers_disagree_is_not_proven_optimal():
+    plan = plan_portfolio(small_portfolio())
+    certificate = optimise.compare_solvers("cbc", "optimal", plan.npv, plan.npv, "highs", "optimal", plan.npv * 1.01, plan.npv * 1.01, 0.0)
+    solve = replace(plan.solve, certificate=certificate)
+    assert solve.status == "optimal" and not solve.proven_optimal
+    assert "disagree" in solve.status_text
+
+
+@pytest.fixture(scope="module")
+def cli_inputs(tmp_path_factory) -> Path:
+    from conftest import small_portfolio as report_portfolio
+    from planner.workbook import write_portfolio
+
+    folder = tmp_path_factory.mktemp("certify")
+    write_portfolio(report_portfolio(), folder / "inputs.xlsx")
+    (folder / "base.yaml").write_text("name: Base\nworkbook: inputs.xlsx\ngap: 0\n", encoding="utf-8")
+    (folder / "certified.yaml").write_text("extends: base.yaml\ncertify: true\n", encoding="utf-8")
+    (folder / "unclear.yaml").write_text("extends: base.yaml\ncertify: maybe\n", encoding="utf-8")
+    return folder
+
+
+def planner_cli(*arguments) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from planner.cli import cli
+
+    result = CliRunner().invoke(cli, [str(a) for a in arguments])
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("arguments", [("base.yaml", "--certify"), ("certified.yaml",)], ids=["flag", "scenario-key"])
+def test_plan_certify_says_so_in_the_status_line(cli_inputs, tmp_path, arguments):
+    code, output = planner_cli("plan", cli_inputs / arguments[0], *arguments[1:], "--format", "csv", "-o", tmp_path)
+    assert code == 0, output
+    status = next(line for line in output.splitlines() if line.startswith("Status:"))
+    assert status.startswith("Status: proven optimal")
+    assert status.endswith("; certified by two solvers (CBC and HiGHS agree within the gap)")
+
+
+def test_plan_without_certify_does_not_claim_certification(cli_inputs, tmp_path):
+    code, output = planner_cli("plan", cli_inputs / "base.yaml", "--format", "csv", "-o", tmp_path)
+    assert code == 0 and "certified" not in output
+
+
+def test_a_certify_key_that_is_not_true_or_false_is_refused_with_its_place(cli_inputs, tmp_path):
+    code, output = planner_cli("plan", cli_inputs / "unclear.yaml", "--format", "csv", "-o", tmp_path)
+    assert code != 0
+    assert "unclear.yaml" in output and "certify" in output and "'maybe' is not true or false" in output
