@@ -296,8 +296,19 @@ def lp_rounding_plan(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np
     the choice the LP weights most that still fits the budget and capacity left, starts after
     its prerequisites go live and has no funded alternative (the repair). Must-fund
     experiences come first, each after what it requires; a second pass picks up experiences
-    whose prerequisite was placed later, and a last pass fills what is left by ROI.
+    whose prerequisite was placed later, and a last pass fills what is left by ROI. When the
+    LP's choices for the must-fund experiences do not fit together, they are placed as the
+    greedy ranking places them (prerequisites live soonest, the rest cheapest).
     """
+    for must_by_lp in (True, False):
+        plan = _lp_rounding(portfolio, rules, cols, keep, lp_values, must_by_lp)
+        if plan is not None:
+            return plan
+    return None
+
+
+def _lp_rounding(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, lp_values: np.ndarray,
+                 must_by_lp: bool) -> np.ndarray | None:
     ledger = _Ledger(
         budget=np.array(portfolio.budget, dtype=float),
         total=portfolio.total_budget if portfolio.total_budget is not None else math.inf,
@@ -339,8 +350,18 @@ def lp_rounding_plan(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np
                 return True
         return False
 
+    enablers = {index[normalise_id(ref)] for i in first if portfolio.experiences[i].commitment is None
+                for ref in portfolio.experiences[i].requires}
+
+    def must_order(i: int):
+        if must_by_lp:
+            return lambda c: (-weight[c], cols.spend[c].sum(), c)
+        if i in enablers:  # live as soon as possible, so that what needs it can start
+            return lambda c: (cols.go_live[c], cols.spend[c].sum(), c)
+        return lambda c: (cols.spend[c].sum(), cols.start[c], c)
+
     for i in first:
-        if not place(i, sorted(by_experience.get(i, []), key=lambda c: (-weight[c], cols.spend[c].sum(), c)), True):
+        if not place(i, sorted(by_experience.get(i, []), key=must_order(i)), True):
             return None
     for sequence in (guided, guided, filling):
         for i in sequence:
