@@ -194,7 +194,8 @@ def validate(path: Path) -> None:
 @output_options
 @click.option("--solver", type=click.Choice(["cbc", "highs"]), help="Override the scenario's solver.")
 @click.option("--time-limit", type=click.FloatRange(min=1), help="Override the time limit in seconds.")
-def plan(scenario_path: Path, output: Path, formats: str, solver: str | None, time_limit: float | None) -> None:
+@click.option("--certify", is_flag=True, help="Re-solve with the second solver and say whether the two agree.")
+def plan(scenario_path: Path, output: Path, formats: str, solver: str | None, time_limit: float | None, certify: bool) -> None:
     """Plan a scenario: optimise, print a summary and write the reports.
 
     The scenario file names the input workbook (relative to the scenario file) and may
@@ -206,7 +207,7 @@ def plan(scenario_path: Path, output: Path, formats: str, solver: str | None, ti
     """
     formats = parse_formats(formats)
     check_output(output, report_names(formats))
-    run_plan(scenario_path, output, formats, solver, time_limit)
+    run_plan(scenario_path, output, formats, solver, time_limit, certify)
 
 
 @cli.command()
@@ -270,7 +271,8 @@ def changes_text(result) -> list[str]:
 
 @cli.command()
 @output_options
-def demo(output: Path, formats: str) -> None:
+@click.option("--certify", is_flag=True, help="Re-solve with the second solver and say whether the two agree.")
+def demo(output: Path, formats: str, certify: bool) -> None:
     """Plan the bundled example portfolio (scenarios/base.yaml) and write its reports.
 
     \b
@@ -281,7 +283,7 @@ def demo(output: Path, formats: str) -> None:
         raise PlannerError(f"the bundled example is missing ({EXAMPLE_SCENARIO}); reinstall planner")
     formats = parse_formats(formats)
     check_output(output, report_names(formats))
-    run_plan(EXAMPLE_SCENARIO, output, formats, None, None)
+    run_plan(EXAMPLE_SCENARIO, output, formats, None, None, certify)
 
 
 def read_inputs(workbook: str | Path):
@@ -294,7 +296,8 @@ def read_inputs(workbook: str | Path):
     return portfolio
 
 
-def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver: str | None, time_limit: float | None) -> None:
+def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver: str | None, time_limit: float | None,
+             certify: bool = False) -> None:
     from dataclasses import replace
 
     from planner.optimise import plan_portfolio
@@ -305,7 +308,7 @@ def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver
     scenario = load_scenario(scenario_path)
     keep_input(scenario.workbook, output, report_names(formats))
     overrides = {k: v for k, v in (("solver", solver), ("time_limit_seconds", time_limit)) if v is not None}
-    scenario = replace(scenario, **overrides)
+    scenario = replace(scenario, **overrides, certify=scenario.certify or certify)
     portfolio = read_inputs(scenario.workbook)
     result = plan_portfolio(portfolio, scenario)
     click.echo(summary(result))
@@ -374,15 +377,18 @@ def status_line(plan: Plan) -> str:
     solve = plan.solve
     timing = f"{solve.solver.upper()}, {solve.build_seconds + solve.solve_seconds + solve.check_seconds:.1f} s"
     gap = f"{solve.gap:.2%}" if solve.gap is not None else "unknown"
+    if solve.certificate is not None and not solve.certificate.agree:
+        return f"Status: NOT proven optimal: {solve.certificate.message} ({timing})"
+    certified = f"; {solve.certificate.message}" if solve.certificate is not None else ""
     if solve.status == "optimal" and solve.gap_target > 0:
         return (f"Status: proven optimal within the {solve.gap_target:.2%} gap target: no plan is more than {gap} "
-                f"better ({timing})")
+                f"better ({timing}){certified}")
     if solve.status == "optimal":
-        return f"Status: proven optimal (gap {gap}; {timing})"
+        return f"Status: proven optimal (gap {gap}; {timing}){certified}"
     if solve.status == "feasible":
         return f"Status: NOT proven optimal: stopped at the {solve.time_limit_seconds:g} s time limit with a gap of {gap} ({timing})"
-    return (f"Status: NOT proven optimal: the solver gave no plan within {solve.time_limit_seconds:g} s; this is the greedy "
-            f"ROI ranking, {gap} below the LP bound ({timing})")
+    return (f"Status: NOT proven optimal: the solver gave no plan within {solve.time_limit_seconds:g} s; this is "
+            f"{solve.heuristic or 'the greedy ROI ranking'}, {gap} below the LP bound ({timing})")
 
 
 def greedy_line(plan: Plan) -> str:

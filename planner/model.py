@@ -123,9 +123,15 @@ class Model:
 
 @dataclass(frozen=True)
 class SolveOutcome:
-    """What one solve established: status, chosen columns, objective, bound, duals, timings."""
+    """What one solve established: status, chosen columns, objective, bound, duals, timings.
 
-    status: str  # optimal, feasible, infeasible, no_solution, error
+    Statuses: "optimal" (proven within the gap target), "feasible" (a plan, not proven),
+    "infeasible" (proven by the solver), "no_solution" (stopped before a usable plan).
+    `objective` is recomputed from the plan read (never copied from the solver's log);
+    `incumbent` is the value the solver reported for its best plan, for the cross-check.
+    """
+
+    status: str
     chosen: tuple[int, ...]
     objective: float
     best_bound: float | None
@@ -136,6 +142,9 @@ class SolveOutcome:
     slack: dict[str, float] = field(default_factory=dict)
     # The caller stopped the solver at its deadline.
     stopped: bool = False
+    incumbent: float | None = None
+    # LP relaxations: each column's value, by column id (LP rounding starts from it).
+    column_values: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def experience_labels(portfolio: Portfolio) -> list[str]:
@@ -607,6 +616,8 @@ class SolverRun:
     files: str  # the run's files are files + ".sol", ".log", ".json", ".npz"
     started: float
     time_limit: float | None
+    # The MIP's starting plan as file column values (CBC's log can name it as its incumbent).
+    start_values: np.ndarray | None = None
 
     def finished(self) -> bool:
         return self.process.poll() is not None
@@ -623,9 +634,9 @@ class SolverRun:
     def outcome(self) -> SolveOutcome:
         """What the finished solve established, read from its files."""
         read = _read_cbc if self.solver == "cbc" else _read_highs
-        status, values, duals, bound, message = read(self)
+        status, values, duals, bound, message, incumbent = read(self)
         return _outcome(self.written, self.relax, self.solver, status, values, duals, bound, message,
-                        time.perf_counter() - self.started)
+                        time.perf_counter() - self.started, incumbent)
 
 
 def start_solve(written: WrittenModel, solver: str, relax: bool, time_limit: float | None, gap: float,
@@ -636,24 +647,22 @@ def start_solve(written: WrittenModel, solver: str, relax: bool, time_limit: flo
     """
     files = os.path.join(os.path.dirname(written.path), name)
     start_values = None if warm_start is None or relax else _start_values(written, warm_start)
-    if solver == "cbc":
-        command = [cbc_command().path, written.path, "-max"]
+    if solver == "cbc" and relax:
+        # The LP keeps the maximisation: DUAL_SIGN["cbc"] is pinned for it.
+        command = [cbc_command().path, written.path, "-max", "-initialSolve"]
+    elif solver == "cbc":
+        # The MIP always minimises the negated objective: CBC 2.10.3 scores a -mips start
+        # without the -max sign (the start looks like the worst plan and is dropped), and one
+        # sign convention keeps the log's numbers (objective, "best possible") read one way.
+        command = [cbc_command().path, _write_negated_objective(written.path, files + ".min.mps")]
         if start_values is not None:
-            # CBC 2.10.3 scores a -mips start without the -max sign: the start looks like the
-            # worst plan and is dropped for the first heuristic's. Minimising the negated
-            # objective keeps it (same log bound sign: CBC minimises the negation either way).
-            command = [cbc_command().path, _write_negated_objective(written.path, files + ".min.mps")]
             _write_cbc_start(start_values, files + ".mst")
             command += ["-mips", files + ".mst"]
-        if relax:
-            command += ["-initialSolve"]
-        else:
-            if time_limit is not None:
-                command += ["-sec", f"{time_limit:g}"]
-            # The feasibility pump stalled nothing and only cost time on these models (measured).
-            # Preprocessing off: CBC 2.10.3 preprocessing returned a wrong "optimal" plan, below a
-            # feasible greedy plan, on a small model (tests/test_optimise.py pins it).
-            command += ["-preprocess", "off", "-feas", "off", "-ratio", f"{gap:g}", "-solve"]
+        if time_limit is not None:
+            # CBC counts CPU seconds by default: on a busy machine it ran far past its limit.
+            command += ["-timeMode", "elapsed", "-sec", f"{time_limit:g}"]
+        command += [*CBC_SEARCH_OPTIONS, "-ratio", f"{gap:g}", "-solve"]
+    if solver == "cbc":
         command += ["-printingOptions", "all", "-solution", files + ".sol"]
         environment = None
     else:
@@ -666,7 +675,12 @@ def start_solve(written: WrittenModel, solver: str, relax: bool, time_limit: flo
     with open(files + ".log", "wb") as log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True, env=environment)
-    return SolverRun(written, solver, relax, process, files, time.perf_counter(), time_limit)
+    return SolverRun(written, solver, relax, process, files, time.perf_counter(), time_limit, start_values)
+
+
+# CBC's search settings, chosen on evidence (bench/cbc_flags.py; README "Honest solving"):
+# correctness first, then speed.
+CBC_SEARCH_OPTIONS: tuple[str, ...] = ("-preprocess", "off")
 
 
 def wait_for(runs: list[SolverRun], seconds: float | None, done=None) -> bool:
@@ -712,33 +726,111 @@ def cbc_command(**options) -> pulp.LpSolver:
 
 
 def _outcome(written: WrittenModel, relax: bool, solver: str, status: str, values: np.ndarray, row_duals: np.ndarray,
-             bound: float | None, message: str, seconds: float) -> SolveOutcome:
+             bound: float | None, message: str, seconds: float, incumbent: float | None = None) -> SolveOutcome:
     model = written.model
+    mine = written.variable_of_column >= 0
     if relax:
-        if status != "optimal":
-            return SolveOutcome("infeasible", (), math.nan, None, {}, seconds, message)
+        if status != "optimal":  # "infeasible" only when the solver proved it; a stopped LP gives no bound
+            return SolveOutcome(status, (), math.nan, None, {}, seconds, message)
         # Duals as PuLP's interface to the same solver would give them (DUAL_SIGN maps them to NPV per unit).
         row = {name: r for r, name in enumerate(written.rows)}
         sign = DUAL_SIGN[solver]
         duals = {spec.name: sign * float(row_duals[row[spec.name]]) for spec in model.rule_specs if spec.name in row}
         objective = float(written.cost @ values)
-        return SolveOutcome("optimal", (), objective, objective, duals, seconds, message)
+        by_column = np.zeros(int(model.column_ids.max(initial=-1)) + 1)
+        by_column[model.column_ids[written.variable_of_column[mine]]] = values[mine]
+        return SolveOutcome("optimal", (), objective, objective, duals, seconds, message, column_values=by_column)
     chosen: tuple[int, ...] = ()
     objective = math.nan
     slack: dict[str, float] = {}
     if status in ("optimal", "feasible"):
-        mine = written.variable_of_column >= 0
+        status, message = _verified(status, values[mine], float(written.cost @ values), incumbent, message)
+    if status in ("optimal", "feasible"):
         chosen = tuple(sorted(model.column_ids[written.variable_of_column[mine][values[mine] > 0.5]].tolist()))
         objective = float(written.cost @ values)
         slack = {name: float(values[j]) for name, j in written.slack_column.items()}
         if bound is not None and status == "optimal":
             bound = max(bound, objective)
-    return SolveOutcome(status, chosen, objective, bound, {}, seconds, message, slack=slack)
+    return SolveOutcome(status, chosen, objective, bound, {}, seconds, message, slack=slack, incumbent=incumbent)
+
+
+# A plan's values are integral within this, and its objective matches the solver's within this share.
+INTEGRALITY_TOLERANCE = 1e-6
+OBJECTIVE_TOLERANCE = 1e-6
+
+
+def _verified(status: str, values: np.ndarray, objective: float, incumbent: float | None, message: str) -> tuple[str, str]:
+    """The status a solver's plan earns once checked: a fractional plan, or one whose value is not
+    the value the solver reported for its incumbent, is not the solver's plan ("no_solution")."""
+    fractional = float(np.abs(values - np.round(values)).max(initial=0.0))
+    if fractional > INTEGRALITY_TOLERANCE:
+        return "no_solution", f"{message}; the solution it wrote is not integral (off by {fractional:.3g}), so it is not a plan"
+    if incumbent is not None and abs(objective - incumbent) > OBJECTIVE_TOLERANCE * max(1.0, abs(incumbent)):
+        return "no_solution", (f"{message}; the solution it wrote is worth {objective:,.2f}, not the {incumbent:,.2f} "
+                               "it reported, so it is not its plan")
+    return status, message
 
 
 _CBC_RESULT = re.compile(r"^Result - (.*)$", re.MULTILINE)
 _CBC_BOUND = re.compile(r"best possible (-?[0-9.eE+]+)")
 _CBC_GAP_EXIT = re.compile(r"Exiting as integer gap of (-?[0-9.eE+]+)")
+_CBC_OBJECTIVE = re.compile(r"^Objective value:\s+(-?[0-9.eE+]+)", re.MULTILINE)
+_CBC_LOWER_BOUND = re.compile(r"^Lower bound:\s+(-?[0-9.eE+]+)", re.MULTILINE)
+_CBC_WALLCLOCK = re.compile(r"^Time \(Wallclock seconds\):\s+([0-9.eE+]+)", re.MULTILINE)
+# CBC re-solves the LP after its search; when that LP is cut short, the time limit had fired.
+_CBC_LP_STOPPED = re.compile(r"^Stopped - objective value", re.MULTILINE)
+# Within this share of its time limit, CBC's "Optimal solution found" is not taken as proof:
+# CBC 2.10.3 has called a search "completed" when its time limit fired (4,000-experience
+# portfolio, 1 s limit: "optimal" at 228.36M where a 5 s run found 230.27M).
+CBC_TIME_LIMIT_SHARE = 0.95
+
+
+@dataclass(frozen=True)
+class CbcVerdict:
+    """What CBC's log establishes about a MIP solve, in the maximisation's sign."""
+
+    status: str  # optimal, feasible, infeasible, no_solution
+    incumbent: float | None  # the value of CBC's best plan, as its log states it
+    bound: float | None  # the best upper bound its log states
+    message: str
+
+
+def cbc_verdict(log: str, time_limit: float | None, first_line: str = "") -> CbcVerdict:
+    """Read CBC's log of a minimisation of the negated objective: status, incumbent and bound.
+
+    The status is CBC's own result line, except that "Optimal solution found" is proof only
+    when the time limit cannot have fired (see CBC_TIME_LIMIT_SHARE). Without a result
+    line, CBC proved infeasibility at the root ("Problem is infeasible!", its solution file
+    saying "Integer infeasible") or was killed or crashed, which establishes nothing.
+    """
+    results = _CBC_RESULT.findall(log)
+    if not results and ("Problem is infeasible" in log or first_line.lower().startswith(("infeasible", "integer infeasible"))):
+        return CbcVerdict("infeasible", None, None, first_line or "Problem is infeasible")
+    if not results:
+        return CbcVerdict("no_solution", None, None, f"CBC gave no result ({_last_line(log)})")
+    result = results[-1].strip()
+    lowered = result.lower()
+    if "infeasible" in lowered:
+        return CbcVerdict("infeasible", None, None, result)
+    if "unbounded" in lowered:
+        raise SolverError(f"CBC reports the model unbounded ({result}); every choice is a 0-1 variable, so the model is wrong")
+    objectives = _CBC_OBJECTIVE.findall(log)
+    incumbent = -float(objectives[-1]) if objectives and "no feasible solution" not in log.lower() else None
+    bounds = [-float(b) for b in _CBC_BOUND.findall(log) + _CBC_LOWER_BOUND.findall(log)]
+    bound = min(bounds) if bounds else None
+    if incumbent is None:
+        return CbcVerdict("no_solution", None, bound, result)
+    if result.startswith("Optimal solution found"):
+        wallclock = _CBC_WALLCLOCK.findall(log)
+        ran_out = time_limit is not None and bool(
+            (wallclock and float(wallclock[-1]) >= CBC_TIME_LIMIT_SHARE * time_limit) or _CBC_LP_STOPPED.search(log))
+        if ran_out:
+            return CbcVerdict("feasible", incumbent, None, f"{result}, but at its {time_limit:g} s time limit: not taken as proof")
+        gap_exit = _CBC_GAP_EXIT.findall(log)
+        # Stopped within the gap target: the log states the absolute gap it proved.
+        bound = incumbent + abs(float(gap_exit[-1])) if gap_exit else incumbent
+        return CbcVerdict("optimal", incumbent, bound, result)
+    return CbcVerdict("feasible", incumbent, bound, result)
 
 
 def _start_values(written: WrittenModel, warm_start: np.ndarray) -> np.ndarray:
@@ -802,10 +894,13 @@ def _read_cbc_solution(path: str, columns: int, rows: int) -> tuple[str, np.ndar
 
 
 def _read_cbc(run: SolverRun):
-    """(status, values, duals, bound, message) of a finished CBC run, from its solution file and log.
+    """(status, values, duals, bound, message, incumbent) of a finished CBC run, from its log and solution file.
 
     PuLP calls a solve stopped by its time limit "Optimal"; the status here comes from CBC's
-    own result line instead.
+    log (`cbc_verdict`). On a time-limit stop CBC's solution file can hold a fractional
+    node LP instead of its best plan: the values are used only when they are integral and
+    worth what the log says the best plan is worth (`_outcome` checks); when they are not
+    and the log's best plan is worth what the starting plan is worth, that is the plan.
     """
     written = run.written
     with open(run.files + ".log", encoding="utf-8", errors="replace") as handle:
@@ -813,25 +908,31 @@ def _read_cbc(run: SolverRun):
     if not os.path.exists(run.files + ".sol"):
         raise SolverError(f"CBC stopped without a solution file (exit code {run.process.returncode}): {_last_line(log)}")
     first, values, duals = _read_cbc_solution(run.files + ".sol", len(written.variable_of_column), len(written.rows))
-    result = _CBC_RESULT.findall(log)
-    result_line = result[-1].strip() if result else first
     if run.relax:
-        return ("optimal" if first.startswith("Optimal") else "infeasible"), values, duals, None, result_line
-    # CBC minimises the negated objective: its "best possible" is minus our upper bound.
-    bounds = [-float(b) for b in _CBC_BOUND.findall(log)]
-    bound = min(bounds) if bounds else None
-    if result_line.startswith("Optimal solution found"):
-        gap_exit = _CBC_GAP_EXIT.findall(log)
-        if gap_exit:  # stopped within the gap target: the log states the absolute gap it proved
-            bound = float(written.cost @ values) + abs(float(gap_exit[-1]))
-        return "optimal", values, duals, bound, result_line
-    if "infeasible" in result_line.lower() or first.lower().startswith(("infeasible", "integer infeasible")):
-        return "infeasible", values, duals, None, result_line
-    # "Stopped on time - objective value ..." (or on iterations, nodes...) means a plan was found.
-    has_solution = first.startswith("Stopped") and "objective value" in first
-    if has_solution:
-        return "feasible", values, duals, bound, result_line or "stopped before proving optimality"
-    return "no_solution", values, duals, bound, result_line or "no solution found"
+        return cbc_lp_status(first), values, duals, None, first, None
+    verdict = cbc_verdict(log, run.time_limit, first)
+    values = _cbc_plan_values(verdict, values, written.cost, run.start_values)
+    return verdict.status, values, duals, verdict.bound, verdict.message, verdict.incumbent
+
+
+def cbc_lp_status(first_line: str) -> str:
+    """The LP relaxation's status from the first line of CBC's solution file: infeasible only when proven."""
+    if first_line.startswith("Optimal"):
+        return "optimal"
+    return "infeasible" if first_line.lower().startswith(("infeasible", "primal infeasible")) else "no_solution"
+
+
+def _cbc_plan_values(verdict: CbcVerdict, values: np.ndarray, cost: np.ndarray, start_values: np.ndarray | None) -> np.ndarray:
+    """The values of CBC's best plan: its solution file's, or the starting plan's when the file
+    holds something else and the log's best plan is worth what the starting plan is worth."""
+    if verdict.incumbent is None or start_values is None:
+        return values
+    tolerance = OBJECTIVE_TOLERANCE * max(1.0, abs(verdict.incumbent))
+    fractional = np.abs(values - np.round(values)).max(initial=0.0) > INTEGRALITY_TOLERANCE
+    if ((fractional or abs(float(cost @ values) - verdict.incumbent) > tolerance)
+            and abs(float(cost @ start_values) - verdict.incumbent) <= tolerance):
+        return start_values.astype(float)
+    return values
 
 
 def _read_highs(run: SolverRun):
@@ -841,11 +942,13 @@ def _read_highs(run: SolverRun):
             raise SolverError(f"HiGHS stopped without a result (exit code {run.process.returncode}): {_last_line(handle.read())}")
     with open(run.files + ".json", encoding="utf-8") as handle:
         result = json.load(handle)
+    if result["status"] == "error":
+        raise SolverError(f"HiGHS reports the model {result['message'].lower()}; every choice is a 0-1 variable, so the model is wrong")
     arrays = np.load(run.files + ".npz")
     values, duals = arrays["values"], arrays["duals"]
     if len(values) != len(run.written.cost) or len(duals) != len(run.written.rows):  # HiGHS gives no solution when it has none
         values, duals = np.zeros(len(run.written.cost)), np.zeros(len(run.written.rows))
-    return result["status"], values, duals, result["bound"], result["message"]
+    return result["status"], values, duals, result["bound"], result["message"], result.get("incumbent")
 
 
 def _last_line(text: str) -> str:
@@ -885,20 +988,30 @@ def run_highs(argv: list[str]) -> None:
     status = highs.getModelStatus()
     info = highs.getInfo()
     solution = highs.getSolution()
-    # The dual bound of the negated minimisation is minus our upper bound.
-    bound = -float(info.mip_dual_bound) if relax != "1" and math.isfinite(info.mip_dual_bound) else None
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    if status == highspy.HighsModelStatus.kOptimal:
-        verdict = "optimal"
-    elif status == highspy.HighsModelStatus.kInfeasible or relax == "1":
-        verdict = "infeasible"
-    elif has_solution:
-        verdict = "feasible"
-    else:
-        verdict = "no_solution"
+    verdict = highs_verdict(highs.modelStatusToString(status), relax == "1", has_solution)
+    # The dual bound of the negated minimisation is minus our upper bound; its objective minus our incumbent.
+    bound = -float(info.mip_dual_bound) if relax != "1" and math.isfinite(info.mip_dual_bound) else None
+    incumbent = -float(info.objective_function_value) if has_solution and relax != "1" else None
     np.savez(files + ".npz", values=np.asarray(solution.col_value, dtype=float), duals=np.asarray(solution.row_dual, dtype=float))
     with open(files + ".json", "w", encoding="utf-8") as handle:  # written last: its presence says the run finished
-        json.dump({"status": verdict, "bound": bound, "message": highs.modelStatusToString(status)}, handle)
+        json.dump({"status": verdict, "bound": bound, "message": highs.modelStatusToString(status), "incumbent": incumbent}, handle)
+
+
+def highs_verdict(model_status: str, relax: bool, has_solution: bool) -> str:
+    """Our status for a HiGHS model status (as `modelStatusToString` words it).
+
+    "Infeasible" only when HiGHS proved it: "Infeasible", or "Primal infeasible or
+    unbounded" (every column is bounded, so the model cannot be unbounded). A time, node,
+    iteration or solution limit or an interrupt is a stop: a plan if HiGHS has one, else none.
+    """
+    if model_status == "Optimal":
+        return "optimal"
+    if model_status in ("Infeasible", "Primal infeasible or unbounded"):
+        return "infeasible"
+    if model_status == "Unbounded":
+        return "error"
+    return "feasible" if has_solution and not relax else "no_solution"
 
 
 # ---------------------------------------------------------------------------------------

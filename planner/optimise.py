@@ -24,7 +24,7 @@ from planner.economics import Columns, choice_flows, columns, discount_factors, 
 from planner.errors import InfeasibleError, SolverError
 from planner.model import (Rules, SolveOutcome, build_model, diagnose_infeasible, objective_values, rule_specs, solve_model,
                            start_solve, stopped_outcome, wait_for, write_model)
-from planner.plan import Baseline, Decision, Plan, RuleUse, SolveInfo
+from planner.plan import Baseline, Certificate, Decision, Plan, RuleUse, SolveInfo
 from planner.scenario import Scenario, apply_scenario
 
 log = logging.getLogger(__name__)
@@ -56,27 +56,35 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None, start
     previous = previous_choices(start_from, portfolio, scenario, rules, cols, keep) if start_from is not None else None
     warm = _better_start(portfolio, rules, cols, previous, greedy_columns if greedy.feasible else None)
     outcome, lp, build_seconds, solve_seconds, counts = solve_isolated(portfolio, rules, cols, keep, warm)
-    if outcome.status == "infeasible" or lp.status == "infeasible":
+    if outcome.status == "infeasible" or lp.status == "infeasible":  # only ever on a solver's proof
         raise InfeasibleError(diagnose_isolated(portfolio, rules, cols, keep))
+    heuristic = ""
     if outcome.status in ("optimal", "feasible"):
         chosen, status = outcome.chosen, outcome.status
         objective, bound = outcome.objective, outcome.best_bound
         if previous is not None and _no_worse(portfolio, rules, cols, previous, objective):
             # No churn without cause: an equally good plan is not a reason to move work around.
             chosen, objective = tuple(previous.tolist()), float(objective_values(portfolio, cols, rules.objective)[previous].sum())
-    elif greedy.feasible:
-        chosen, status = tuple(greedy_columns.tolist()), "heuristic"
-        objective, bound = greedy.npv, None
     else:
-        raise SolverError(f"the {settings.solver.upper()} solver found no plan within {settings.time_limit_seconds:g} s "
-                          f"({outcome.message}), and the greedy ranking gives no valid plan either ({greedy.message})")
-    best_bound = _best_bound(bound, lp.objective if lp.status == "optimal" else None, objective, status, settings.gap)
+        fallback = best_fallback(portfolio, rules, cols, keep, lp, greedy_columns if greedy.feasible else None)
+        if fallback is None:
+            raise SolverError(f"the {settings.solver.upper()} solver found no plan within {settings.time_limit_seconds:g} s "
+                              f"({outcome.message}), and the greedy ranking gives no valid plan either ({greedy.message})")
+        heuristic, fallback_columns, objective = fallback
+        chosen, status, bound = tuple(fallback_columns.tolist()), "heuristic", None
+    lp_bound = lp.objective if lp.status == "optimal" else None
+    check_claim(status, objective, bound, lp_bound, settings.gap)
+    best_bound = _best_bound(bound, lp_bound, objective, status, settings.gap)
     check_started = time.perf_counter()
     decisions = make_decisions(portfolio, rules, cols, chosen)
     violations = check_plan(portfolio, scenario, decisions)
     if violations:
         raise SolverError("the solver's plan breaks the rules; it is not reported:\n" + "\n".join(f"  - {v}" for v in violations))
+    check_objective(portfolio, rules.objective, decisions, objective)
     check_seconds = time.perf_counter() - check_started
+    certificate = None
+    if scenario.certify:
+        certificate = certify(portfolio, rules, cols, keep, warm, status, objective, best_bound)
     solve_info = SolveInfo(
         solver=settings.solver,
         status=status,
@@ -92,6 +100,8 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None, start
         variables=counts[0],
         constraints=counts[1],
         message=outcome.message,
+        heuristic=heuristic,
+        certificate=certificate,
     )
     return Plan(portfolio, scenario, decisions, rule_uses(portfolio, rules, decisions, lp.duals), solve_info, greedy)
 
@@ -146,11 +156,13 @@ def columns_of(plan: Plan, portfolio: Portfolio, cols: Columns, keep: np.ndarray
 def _best_bound(bound: float | None, lp_bound: float | None, objective: float, status: str, gap_target: float) -> float | None:
     """The tightest proven upper bound on the NPV of any plan.
 
-    A solver that reports optimal has proven the plan within the gap target, even when its
-    log shows only an older, looser bound.
+    The solver's own final bound is used as it is (never tightened to the gap target: that
+    would claim more than was proven); only a solver that reports optimal without a bound
+    is taken at the gap target.
     """
     candidates = [b for b in (bound, lp_bound) if b is not None and math.isfinite(b)]
-    if status == "optimal":
+    if status == "optimal" and (bound is None or not math.isfinite(bound)):
+        # Without the solver's final bound, its proof still says: within the gap target.
         candidates.append(objective + gap_target * abs(objective))
     if not candidates:
         return None
@@ -165,6 +177,203 @@ def relative_gap(objective: float, bound: float | None) -> float | None:
     if abs(objective) < 1e-9:
         return 0.0 if abs(bound) < 1e-9 else math.inf
     return max(0.0, (bound - objective) / abs(objective))
+
+
+# ---------------------------------------------------------------------------------------
+# Claims checked on evidence
+
+
+def check_claim(status: str, objective: float, bound: float | None, lp_bound: float | None, gap_target: float) -> None:
+    """Raise SolverError when the solver's numbers contradict each other, before any report.
+
+    A plan worth more than a proven upper bound (the solver's or the LP relaxation's) means
+    the plan or the bound was misread; an "optimal" claim must fit within the gap target
+    of every bound proven.
+    """
+    for name, proven in (("the solver's best bound", bound), ("the LP bound", lp_bound)):
+        if proven is None or not math.isfinite(proven):
+            continue
+        if objective > proven + TOLERANCE * max(1.0, abs(proven)):
+            raise SolverError(f"the solver's plan is worth {objective:,.2f}, above {name} of {proven:,.2f}: "
+                              "an impossible result, not reported")
+    if status == "optimal" and bound is not None and math.isfinite(bound):
+        # Solvers measure the relative gap against the plan or the bound (CBC: the bound): the larger divisor is allowed.
+        allowed = gap_target * max(abs(objective), abs(bound)) + TOLERANCE * max(1.0, abs(objective))
+        if bound - objective > allowed:
+            raise SolverError(f"the solver called a plan worth {objective:,.2f} optimal, but its bound {bound:,.2f} "
+                              f"leaves a gap of {relative_gap(objective, bound):.4%}, above the {gap_target:.4%} target: not reported")
+
+
+def plan_objective(portfolio: Portfolio, objective: str, decisions: tuple[Decision, ...]) -> float:
+    """The plan's objective recomputed from its decisions (their cash flows, recomputed from the inputs)."""
+    funded = [d for d in decisions if d.funded]
+    if objective == "npv":
+        return float(sum(d.npv for d in funded))
+    if objective == "benefit":
+        return float(sum(d.pv_benefit for d in funded))
+    horizon = portfolio.horizon
+    return float(sum(d.experience.reach_per_quarter * max(0, horizon - d.go_live_quarter - 1) for d in funded))
+
+
+def check_objective(portfolio: Portfolio, objective: str, decisions: tuple[Decision, ...], claimed: float) -> None:
+    """Raise SolverError unless the plan, recomputed from the inputs, is worth what the solver said."""
+    recomputed = plan_objective(portfolio, objective, decisions)
+    if abs(recomputed - claimed) > TOLERANCE * max(1.0, abs(claimed)):
+        raise SolverError(f"the solver's plan is worth {recomputed:,.2f} recomputed from the inputs, "
+                          f"not the {claimed:,.2f} it reported: not reported")
+
+
+# ---------------------------------------------------------------------------------------
+# Certification by a second solver
+
+SOLVER_NAMES = {"cbc": "CBC", "highs": "HiGHS"}
+
+
+def second_solver(solver: str) -> str:
+    return "highs" if solver == "cbc" else "cbc"
+
+
+def certify(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, warm: np.ndarray | None,
+            status: str, objective: float, bound: float | None) -> Certificate:
+    """Re-solve the same model with the second solver, under the same limits, and compare."""
+    settings = portfolio.settings
+    other = second_solver(settings.solver)
+    second, second_lp, *_ = solve_isolated(replace(portfolio, settings=replace(settings, solver=other)), rules, cols, keep, warm)
+    lp_bound = second_lp.objective if second_lp.status == "optimal" else None
+    second_objective = second.objective if second.status in ("optimal", "feasible") else None
+    second_bound = (_best_bound(second.best_bound, lp_bound, second.objective, second.status, settings.gap)
+                    if second_objective is not None else lp_bound)
+    return compare_solvers(settings.solver, status, objective, bound, other, second.status, second_objective, second_bound, settings.gap)
+
+
+def compare_solvers(first: str, first_status: str, first_objective: float, first_bound: float | None,
+                    second: str, second_status: str, second_objective: float | None, second_bound: float | None,
+                    gap_target: float) -> Certificate:
+    """Whether two solvers' answers certify each other: both proved optimality, and each plan is
+    within the gap target of the other's and of the other's bound. Otherwise the disagreement, named."""
+    a, b = SOLVER_NAMES.get(first, first), SOLVER_NAMES.get(second, second)
+    agree = first_status == "optimal" and second_status == "optimal" and second_objective is not None
+    if agree:
+        slack = gap_target * max(abs(first_objective), abs(second_objective)) + TOLERANCE * max(1.0, abs(first_objective))
+        agree = (abs(first_objective - second_objective) <= slack
+                 and (second_bound is None or first_objective <= second_bound + slack)
+                 and (first_bound is None or second_objective <= first_bound + slack))
+    if agree:
+        pair = " and ".join(name for key, name in SOLVER_NAMES.items() if key in (first, second))
+        message = f"certified by two solvers ({pair} agree within the gap)"
+    else:
+        message = (f"NOT certified: {a} and {b} disagree: {a} {first_status} {_amount(first_objective)} (bound {_amount(first_bound)}), "
+                   f"{b} {second_status} {_amount(second_objective)} (bound {_amount(second_bound)})")
+    return Certificate(second, second_status, second_objective, second_bound, agree, message)
+
+
+def _amount(value: float | None) -> str:
+    return "none" if value is None or not math.isfinite(value) else f"{value:,.2f}"
+
+
+# ---------------------------------------------------------------------------------------
+# When the solver gives no plan in time: the best of LP rounding with repair and greedy
+
+LP_ROUNDING = "LP rounding with repair"
+GREEDY = "the greedy ROI ranking"
+
+
+def best_fallback(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, lp: SolveOutcome,
+                  greedy_columns: np.ndarray | None) -> tuple[str, np.ndarray, float] | None:
+    """(what it is, columns, objective) of the best valid plan the heuristics give; None if neither gives one."""
+    values = objective_values(portfolio, cols, rules.objective)
+    candidates = []
+    if lp.status == "optimal" and lp.column_values is not None:
+        rounded = lp_rounding_plan(portfolio, rules, cols, keep, lp.column_values)
+        if rounded is not None:
+            candidates.append((LP_ROUNDING, rounded, float(values[rounded].sum())))
+    if greedy_columns is not None:
+        candidates.append((GREEDY, greedy_columns, float(values[greedy_columns].sum())))
+    return max(candidates, key=lambda candidate: candidate[2], default=None)
+
+
+def lp_rounding_plan(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, lp_values: np.ndarray) -> np.ndarray | None:
+    """A valid plan guided by the LP relaxation, or None when this rounding breaks a portfolio rule.
+
+    Experiences are taken in order of how much of them the LP funds (then ROI); each takes
+    the choice the LP weights most that still fits the budget and capacity left, starts after
+    its prerequisites go live and has no funded alternative (the repair). Must-fund
+    experiences come first, each after what it requires; a second pass picks up experiences
+    whose prerequisite was placed later, and a last pass fills what is left by ROI. When the
+    LP's choices for the must-fund experiences do not fit together, they are placed as the
+    greedy ranking places them (prerequisites live soonest, the rest cheapest).
+    """
+    for must_by_lp in (True, False):
+        plan = _lp_rounding(portfolio, rules, cols, keep, lp_values, must_by_lp)
+        if plan is not None:
+            return plan
+    return None
+
+
+def _lp_rounding(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, lp_values: np.ndarray,
+                 must_by_lp: bool) -> np.ndarray | None:
+    ledger = _Ledger(
+        budget=np.array(portfolio.budget, dtype=float),
+        total=portfolio.total_budget if portfolio.total_budget is not None else math.inf,
+        capacity=np.array([team.capacity for team in portfolio.teams], dtype=float).reshape(len(portfolio.teams), portfolio.horizon),
+        weekly=weekly_attention(portfolio, cols),
+    )
+    weight = np.zeros(len(cols))
+    weight[: min(len(cols), len(lp_values))] = lp_values[: len(cols)]
+    objective = objective_values(portfolio, cols, rules.objective)
+    roi = np.where(cols.pv_cost > 0, cols.npv / np.maximum(cols.pv_cost, 1e-12), np.inf)
+    by_experience: dict[int, list[int]] = {}
+    for c in np.nonzero(keep)[0].tolist():
+        by_experience.setdefault(int(cols.experience[c]), []).append(c)
+    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
+    must = {i for i, e in enumerate(portfolio.experiences) if rules.must_fund(e)}
+    first = must_fund_order(portfolio, must, index)
+    mass = {i: float(weight[ids].sum()) for i, ids in by_experience.items()}
+    guided = sorted((i for i in by_experience if i not in set(first) and mass[i] > TOLERANCE),
+                    key=lambda i: (-mass[i], -float(roi[by_experience[i]].max()), i))
+    filling = sorted((i for i in by_experience if i not in set(first)), key=lambda i: (-float(roi[by_experience[i]].max()), i))
+    alternatives = alternatives_of(portfolio)
+    go_live: dict[int, int] = {}
+    excluded: set[int] = set()
+    chosen: list[int] = []
+
+    def place(i: int, order: list[int], required: bool) -> bool:
+        experience = portfolio.experiences[i]
+        prerequisites = [index[normalise_id(r)] for r in experience.requires]
+        for c in order:
+            if experience.commitment is None and any(j not in go_live or go_live[j] >= cols.start[c] for j in prerequisites):
+                continue
+            if not required and objective[c] <= TOLERANCE and weight[c] <= TOLERANCE:
+                continue  # nothing to gain: only what the LP funds (an enabler) or what must be funded
+            if ledger.fits(cols, c):
+                ledger.take(cols, c)
+                chosen.append(c)
+                go_live[i] = int(cols.start[c] + cols.delivery[c] - 1)
+                excluded.update(alternatives[i])
+                return True
+        return False
+
+    enablers = {index[normalise_id(ref)] for i in first if portfolio.experiences[i].commitment is None
+                for ref in portfolio.experiences[i].requires}
+
+    def must_order(i: int):
+        if must_by_lp:
+            return lambda c: (-weight[c], cols.spend[c].sum(), c)
+        if i in enablers:  # live as soon as possible, so that what needs it can start
+            return lambda c: (cols.go_live[c], cols.spend[c].sum(), c)
+        return lambda c: (cols.spend[c].sum(), cols.start[c], c)
+
+    for i in first:
+        if not place(i, sorted(by_experience.get(i, []), key=must_order(i)), True):
+            return None
+    for sequence in (guided, guided, filling):
+        for i in sequence:
+            if i not in go_live and i not in excluded:
+                place(i, sorted(by_experience[i], key=lambda c: (-weight[c], -objective[c], c)), False)
+    plan = np.array(sorted(chosen), dtype=np.int64)
+    broken = portfolio_rule_violations(portfolio, rules, cols.spend[plan].sum(axis=1), cols.experience[plan],
+                                       float(cols.npv[plan].sum()), float(cols.pv_cost[plan].sum()))
+    return None if broken else plan
 
 
 def _check_required_can_be_delivered(portfolio: Portfolio, rules: Rules, cols: Columns) -> None:

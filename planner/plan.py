@@ -95,8 +95,9 @@ class SolveInfo:
 
     `status` is "optimal" (proven within `gap_target`), "feasible" (a plan, not proven
     optimal: see `gap`) or "heuristic" (the solver gave nothing in time; the plan is the
-    greedy baseline, with its gap to the LP bound). `gap` is the relative gap between the
-    plan's NPV and the best bound the solver proved.
+    best of the heuristics, named by `heuristic`, with its gap to the LP bound). `gap` is
+    the relative gap between the plan's NPV and the best bound the solver proved.
+    `certificate` says what a second solver found (see planner.optimise.certify).
     """
 
     solver: str
@@ -113,10 +114,37 @@ class SolveInfo:
     variables: int
     constraints: int
     message: str = ""
+    heuristic: str = ""  # which heuristic gave a "heuristic" plan: LP rounding with repair, or the greedy ROI ranking
+    certificate: Certificate | None = None
 
     @property
     def proven_optimal(self) -> bool:
-        return self.status == "optimal"
+        """Proven by the solver, and not contradicted by a second solver when one was asked."""
+        return self.status == "optimal" and (self.certificate is None or self.certificate.agree)
+
+    @property
+    def status_text(self) -> str:
+        """The status in words for a report: a second solver's verdict is part of it when there is one."""
+        if self.certificate is None:
+            return self.status
+        return f"{self.status}; {self.certificate.message}"
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A second solver's answer to the same model, beside the first's.
+
+    `agree` holds when both proved optimality and their objectives are within the gap
+    target of each other and of each other's bounds; otherwise `message` names the
+    disagreement with both objectives and both bounds.
+    """
+
+    solver: str
+    status: str
+    objective: float | None
+    best_bound: float | None
+    agree: bool
+    message: str
 
 
 @dataclass(frozen=True)

@@ -432,7 +432,7 @@ def build_summary(plan: Plan) -> Summary:
         gain_over_greedy=float(gain),
         gain_share=float(gain / abs(greedy.npv)) if abs(greedy.npv) > 1e-9 else None,
         solver=solve.solver,
-        status=solve.status,
+        status=solve.status_text,
         proven_optimal=solve.proven_optimal,
         gap=_number(solve.gap),
     )

@@ -30,6 +30,7 @@ sub-keys of `budget` and `capacity` merge), and may change:
     time_limit_seconds: 60
     gap: 0.001
     start_quarters: free            # free or fixed
+    certify: true                   # re-solve with the second solver and say whether they agree
 
 Every problem is reported in one pass with the file, line and key path; problems that
 need the portfolio (unknown ids, teams, quarters) come from `scenario_problems`.
@@ -150,6 +151,7 @@ class Scenario:
     time_limit_seconds: float | None = None
     gap: float | None = None
     start_quarters: str | None = None
+    certify: bool = False
     # Where each key path was set ("base.yaml, line 7"), so problems found later name the line.
     places: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
@@ -169,7 +171,7 @@ def key_place(scenario: Scenario, key_path: str) -> str:
 KNOWN_KEYS = (
     "name", "description", "workbook", "extends", "budget", "capacity", "adjust", "forced_in", "forced_out", "stop",
     "horizon_quarters", "discount_rate", "uplift_estimate", "objective", "balance", "roi_hurdle", "solver",
-    "time_limit_seconds", "gap", "start_quarters",
+    "time_limit_seconds", "gap", "start_quarters", "certify",
 )
 BUDGET_KEYS = ("per_quarter", "total", "change")
 
@@ -529,6 +531,11 @@ def _parse_simple(file: _File, data: dict, out: dict) -> None:
             out["time_limit_seconds"] = float(data["time_limit_seconds"])
         else:
             file.problem("time_limit_seconds", f"{data['time_limit_seconds']!r} is not a number of seconds > 0")
+    if "certify" in data:
+        if isinstance(data["certify"], bool):
+            out["certify"] = data["certify"]
+        else:
+            file.problem("certify", f"{data['certify']!r} is not true or false")
     if "horizon_quarters" in data:
         value = data["horizon_quarters"]
         if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 80:

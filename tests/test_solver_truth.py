@@ -1,0 +1,400 @@
+"""Solver truth (issue 9): status, incumbent and bound read right on every kind of stop, and
+no claim of optimality without evidence.
+
+The readers are fed solver output as the solvers wrote it (CBC logs kept in
+tests/data/solver_logs, trimmed of per-node lines) or as a stop of each kind would write it,
+so every stop is tested without waiting for a solver to reach it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from planner import optimise
+from planner.economics import columns
+from planner.errors import InfeasibleError, SolverError
+from planner.model import (CBC_SEARCH_OPTIONS, Rules, SolveOutcome, SolverRun, build_model, cbc_lp_status, cbc_verdict,
+                           highs_verdict, write_model)
+from planner.optimise import check_claim, check_objective, lp_rounding_plan, make_decisions, plan_portfolio
+
+from test_optimise import ORLIB, orlib_portfolio, small_portfolio
+
+LOGS = Path(__file__).parent / "data" / "solver_logs"
+
+
+# ---------------------------------------------------------------------------------------
+# CBC's log, one stop kind at a time (CBC minimises the negated objective: signs flip)
+
+
+def test_cbc_optimal_at_its_time_limit_is_not_taken_as_proof():
+    """Symptom 2's log: 4,000 experiences (bench/generate.py 4000 --seed 3, gap 0), 1 s limit. CBC
+    said "Optimal solution found" at 228.36M; a 5 s run of the same model found 230.27M."""
+    verdict = cbc_verdict((LOGS / "cbc_false_optimal_at_time_limit.log").read_text(), time_limit=1.0)
+    assert verdict.status == "feasible"
+    assert verdict.incumbent == pytest.approx(228_362_402.84529561)
+    assert "not taken as proof" in verdict.message
+
+
+def test_cbc_stopped_on_time_gives_its_incumbent_and_best_bound_from_the_log():
+    verdict = cbc_verdict((LOGS / "cbc_stopped_on_time.log").read_text(), time_limit=5.0)
+    assert verdict.status == "feasible"
+    assert verdict.incumbent == pytest.approx(230_271_754.05069262)
+    assert verdict.bound == pytest.approx(230_774_658.292)
+    assert verdict.bound >= verdict.incumbent
+
+
+def test_cbc_stopped_on_its_node_limit_is_a_plan_with_its_bound():
+    verdict = cbc_verdict((LOGS / "cbc_stopped_on_nodes.log").read_text(), time_limit=None)
+    assert (verdict.status, verdict.incumbent, verdict.bound) == ("feasible", 22613.0, pytest.approx(23035.781))
+
+
+def test_cbc_stopped_within_its_gap_target_is_optimal_with_the_proven_bound():
+    verdict = cbc_verdict((LOGS / "cbc_stopped_within_gap.log").read_text(), time_limit=None)
+    assert verdict.status == "optimal"
+    assert verdict.incumbent == 22777.0
+    assert verdict.bound == pytest.approx(22956.646, abs=1e-3)
+
+
+OPTIMAL_TAIL = """Cbc0001I Search completed - best objective -22777, took 10 iterations and 0 nodes (0.20 seconds)
+
+Result - Optimal solution found
+
+Objective value:                -22777.00000000
+Enumerated nodes:               0
+Total iterations:               10
+Time (CPU seconds):             0.20
+Time (Wallclock seconds):       {wall}
+"""
+
+
+def test_cbc_optimal_well_inside_its_time_limit_is_proven():
+    verdict = cbc_verdict(OPTIMAL_TAIL.format(wall="0.25"), time_limit=60.0)
+    assert (verdict.status, verdict.incumbent, verdict.bound) == ("optimal", 22777.0, 22777.0)
+
+
+def test_cbc_optimal_at_the_end_of_its_time_limit_is_not_proven():
+    assert cbc_verdict(OPTIMAL_TAIL.format(wall="59.8"), time_limit=60.0).status == "feasible"
+
+
+@pytest.mark.parametrize("log, status", [
+    ("Result - Stopped on ctrl-c\n\nObjective value:                -120.5\nLower bound:                    -130\n", "feasible"),
+    ("Result - Stopped on time limit\n\nNo feasible solution found\nLower bound:                    -130\n", "no_solution"),
+    ("Result - Problem proven infeasible\n\nNo feasible solution found\n", "infeasible"),
+    ("Result - Linear relaxation infeasible\n", "infeasible"),
+    ("Continuous objective value is -190 - 0.00 seconds\n1 infeasibilities\nProblem is infeasible!\n", "infeasible"),
+    ("Cbc0012I Integer solution of -2.1e+08 found by DiveCoefficient\n", "no_solution"),  # killed mid-search
+    ("", "no_solution"),
+], ids=["interrupted", "time-limit-without-plan", "proven-infeasible", "lp-infeasible", "root-infeasible", "killed", "empty"])
+def test_cbc_every_stop_kind(log, status):
+    verdict = cbc_verdict(log, time_limit=60.0)
+    assert verdict.status == status
+    if status == "feasible":
+        assert (verdict.incumbent, verdict.bound) == (120.5, 130.0)
+    if status == "no_solution":
+        assert verdict.incumbent is None
+
+
+def test_cbc_unbounded_is_an_error_not_a_status():
+    with pytest.raises(SolverError, match="unbounded"):
+        cbc_verdict("Result - Linear relaxation unbounded\n", time_limit=None)
+
+
+@pytest.mark.parametrize("first_line, status", [
+    ("Optimal - objective value 190.00000000", "optimal"),
+    ("Infeasible - objective value 0.00000000", "infeasible"),
+    ("Stopped on iterations - objective value 170.0", "no_solution"),
+    ("Stopped on time - objective value 170.0", "no_solution"),
+])
+def test_cbc_lp_relaxation_is_infeasible_only_when_proven(first_line, status):
+    assert cbc_lp_status(first_line) == status
+
+
+# ---------------------------------------------------------------------------------------
+# HiGHS: every model status
+
+
+@pytest.mark.parametrize("model_status, relax, has_solution, status", [
+    ("Optimal", False, True, "optimal"),
+    ("Optimal", True, True, "optimal"),
+    ("Infeasible", False, False, "infeasible"),
+    ("Primal infeasible or unbounded", True, False, "infeasible"),
+    ("Unbounded", False, False, "error"),
+    ("Time limit reached", False, True, "feasible"),
+    ("Time limit reached", False, False, "no_solution"),
+    # Symptom 3: a 1 s limit stopped the LP of a feasible 4,000 portfolio; that was called infeasible.
+    ("Time limit reached", True, False, "no_solution"),
+    ("Time limit reached", True, True, "no_solution"),
+    ("Iteration limit reached", True, False, "no_solution"),
+    ("Interrupted by user", False, True, "feasible"),
+    ("Solution limit reached", False, True, "feasible"),
+    ("Bound on objective reached", False, False, "no_solution"),
+])
+def test_highs_every_model_status(model_status, relax, has_solution, status):
+    assert highs_verdict(model_status, relax, has_solution) == status
+
+
+# ---------------------------------------------------------------------------------------
+# Reading a finished run: the plan must be the solver's plan
+
+
+@pytest.fixture
+def written_small(tmp_path):
+    portfolio = small_portfolio()
+    cols = columns(portfolio)
+    keep = optimise.columns_on_offer(portfolio, Rules(), cols)
+    return portfolio, cols, write_model(build_model(portfolio, Rules(), cols, keep), str(tmp_path))
+
+
+def finished_cbc_run(written, tmp_path, log: str, values: list[float], first_line: str, start: np.ndarray | None = None) -> SolverRun:
+    """A CBC run that has 'finished', with the log and solution file a real stop would leave."""
+    files = str(tmp_path / "mip")
+    (tmp_path / "mip.log").write_text(log)
+    lines = [first_line] + [f"{j:>7} X{j:07d} {v:>15} {0:>23}" for j, v in enumerate(values)]
+    lines += [f"{r:>7} C{r:07d} {0:>15} {0:>23}" for r in range(len(written.rows))]
+    (tmp_path / "mip.sol").write_text("\n".join(lines) + "\n")
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return SolverRun(written, "cbc", False, process, files, time.perf_counter(), 5.0, start)
+
+
+def stopped_log(incumbent: float, bound: float) -> str:
+    return f"Result - Stopped on time limit\n\nObjective value:                {-incumbent}\nLower bound:                    {-bound}\n"
+
+
+def test_a_fractional_solution_file_is_not_read_as_the_plan(written_small, tmp_path):
+    """Symptom 2: CBC's solution file held a node LP; rounded at 0.5 it was reported above its own bound."""
+    _, _, written = written_small
+    fractional = [0.5] * len(written.cost)
+    run = finished_cbc_run(written, tmp_path, stopped_log(100.0, 200.0), fractional, "Stopped on time - objective value 1e17")
+    outcome = run.outcome()
+    assert outcome.status == "no_solution" and outcome.chosen == ()
+    assert "not integral" in outcome.message
+
+
+def test_a_solution_file_worth_other_than_the_incumbent_is_not_read_as_the_plan(written_small, tmp_path):
+    _, _, written = written_small
+    values = np.zeros(len(written.cost))
+    values[int(np.argmax(written.cost))] = 1.0
+    worth = float(written.cost @ values)
+    run = finished_cbc_run(written, tmp_path, stopped_log(worth + 1.0, worth + 50), values.tolist(), "Stopped on time - objective value 0")
+    outcome = run.outcome()
+    assert outcome.status == "no_solution" and "not its plan" in outcome.message
+
+
+def test_when_the_incumbent_is_the_starting_plan_the_starting_plan_is_read(written_small, tmp_path):
+    _, _, written = written_small
+    start = np.zeros(len(written.cost))
+    start[int(np.argmax(written.cost))] = 1.0
+    worth = float(written.cost @ start)
+    fractional = [0.5] * len(written.cost)
+    run = finished_cbc_run(written, tmp_path, stopped_log(worth, worth + 50), fractional, "Stopped on time - objective value 1e17", start)
+    outcome = run.outcome()
+    assert outcome.status == "feasible"
+    assert outcome.objective == pytest.approx(worth) and outcome.incumbent == pytest.approx(worth)
+    assert outcome.best_bound == pytest.approx(worth + 50)
+
+
+def test_an_integral_solution_file_worth_the_incumbent_is_the_plan(written_small, tmp_path):
+    _, _, written = written_small
+    values = np.zeros(len(written.cost))
+    values[int(np.argmax(written.cost))] = 1.0
+    worth = float(written.cost @ values)
+    run = finished_cbc_run(written, tmp_path, stopped_log(worth, worth + 50), values.tolist(), "Stopped on time - objective value 0")
+    outcome = run.outcome()
+    assert outcome.status == "feasible" and len(outcome.chosen) == 1 and outcome.objective == pytest.approx(worth)
+
+
+# ---------------------------------------------------------------------------------------
+# Claims checked before any report
+
+
+def test_an_objective_above_the_solvers_bound_is_an_error():
+    with pytest.raises(SolverError, match="above the solver's best bound"):
+        check_claim("feasible", 20.18e6, 19.9e6, None, 0.0)
+
+
+def test_an_objective_above_the_lp_bound_is_an_error():
+    with pytest.raises(SolverError, match="above the LP bound"):
+        check_claim("optimal", 20.18e6, None, 19.9e6, 0.0)
+
+
+def test_an_optimal_claim_outside_the_gap_target_is_an_error():
+    with pytest.raises(SolverError, match="gap of"):
+        check_claim("optimal", 100.0, 101.0, 101.0, 0.001)
+
+
+def test_consistent_claims_pass():
+    check_claim("optimal", 100.0, 100.05, 110.0, 0.001)
+    # CBC measures its gap against the bound: 2.0014% of the plan is 1.96% of the bound (pessimistic-uplift.yaml).
+    check_claim("optimal", 5_450_605.32, 5_559_691.84, None, 0.02)
+    check_claim("feasible", 100.0, 104.0, 110.0, 0.0)
+    check_claim("heuristic", 100.0, None, 110.0, 0.0)
+
+
+def test_a_plan_not_worth_what_the_solver_said_is_an_error():
+    portfolio = small_portfolio()
+    cols = columns(portfolio)
+    decisions = make_decisions(portfolio, Rules(), cols, [int(np.argmax(cols.npv))])
+    worth = sum(d.npv for d in decisions if d.funded)
+    check_objective(portfolio, "npv", decisions, worth)
+    with pytest.raises(SolverError, match="recomputed from the inputs"):
+        check_objective(portfolio, "npv", decisions, worth + 1.0)
+
+
+def test_a_stopped_lp_and_no_mip_plan_is_not_called_infeasible(monkeypatch):
+    """Symptom 3, end to end: neither solver proved anything; the plan is the fallback, labelled."""
+    stopped = SolveOutcome("no_solution", (), float("nan"), None, {}, 1.0, "Time limit reached")
+    monkeypatch.setattr(optimise, "solve_isolated", lambda *args: (stopped, stopped, 0.0, 1.0, (0, 0)))
+    plan = plan_portfolio(small_portfolio())
+    assert plan.solve.status == "heuristic" and not plan.solve.proven_optimal
+    assert plan.solve.heuristic == optimise.GREEDY and plan.solve.gap is None
+
+
+def test_a_proven_infeasible_lp_is_infeasible(monkeypatch):
+    proven = SolveOutcome("infeasible", (), float("nan"), None, {}, 1.0, "Infeasible")
+    stopped = SolveOutcome("no_solution", (), float("nan"), None, {}, 1.0, "stopped", stopped=True)
+    monkeypatch.setattr(optimise, "solve_isolated", lambda *args: (stopped, proven, 0.0, 1.0, (0, 0)))
+    monkeypatch.setattr(optimise, "diagnose_isolated", lambda *args: ["the budget"])
+    with pytest.raises(InfeasibleError):
+        plan_portfolio(small_portfolio())
+
+
+# ---------------------------------------------------------------------------------------
+# Symptom 4: the fallback
+
+
+def test_lp_rounding_gives_a_valid_plan_far_above_greedy_on_a_hard_model():
+    """mknapcb4-05 (100 items, 10 constraints): greedy 17,007; optimum 22,777."""
+    hard = json.loads((ORLIB / "mknapcb_hard.json").read_text())[0]
+    portfolio = orlib_portfolio(hard)
+    rules = Rules()
+    cols = columns(portfolio)
+    keep = optimise.columns_on_offer(portfolio, rules, cols)
+    from planner.model import solve_model
+    lp = solve_model(build_model(portfolio, rules, cols, keep), "cbc", None, 0.0, relax=True)
+    plan = lp_rounding_plan(portfolio, rules, cols, keep, lp.column_values)
+    assert plan is not None
+    assert optimise.check_plan(portfolio, optimise.Scenario(), make_decisions(portfolio, rules, cols, plan.tolist())) == []
+    greedy, baseline = optimise.greedy_baseline(portfolio, rules, cols, keep)
+    assert baseline.npv < cols.npv[plan].sum() <= hard["optimum"]
+    assert cols.npv[plan].sum() >= 0.95 * hard["optimum"]
+
+
+def test_lp_rounding_respects_dependencies_and_must_fund():
+    portfolio = small_portfolio()
+    enabler_only_in_lp = replace(portfolio.experiences[1], mandatory=True)
+    portfolio = replace(portfolio, experiences=(portfolio.experiences[0], enabler_only_in_lp, portfolio.experiences[2]))
+    rules = Rules()
+    cols = columns(portfolio)
+    keep = optimise.columns_on_offer(portfolio, rules, cols)
+    plan = lp_rounding_plan(portfolio, rules, cols, keep, np.zeros(len(cols)))
+    assert plan is not None
+    decisions = make_decisions(portfolio, rules, cols, plan.tolist())
+    assert optimise.check_plan(portfolio, optimise.Scenario(), decisions) == []
+    assert {d.experience.id for d in decisions if d.funded} >= {"DATA-1", "APP-1"}
+
+
+# ---------------------------------------------------------------------------------------
+# Symptom 1: CBC's settings
+
+
+def test_cbc_never_runs_with_both_preprocessing_and_the_feasibility_pump_off():
+    """CBC 2.10.3 minimising the negated objective with -preprocess off -feas off proved false optima
+    (issue 9, symptom 1); default preprocessing has its own (tests/data/cbc_wrong_optimum.py)."""
+    options = " ".join(CBC_SEARCH_OPTIONS)
+    assert "-feas off" not in options
+    assert "-preprocess off" in options
+
+
+# ---------------------------------------------------------------------------------------
+# Certification by a second solver
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+def test_certify_re_solves_with_the_other_solver_and_says_they_agree(solver):
+    portfolio = small_portfolio()
+    portfolio = replace(portfolio, settings=replace(portfolio.settings, solver=solver))
+    plan = plan_portfolio(portfolio, optimise.Scenario(certify=True))
+    certificate = plan.solve.certificate
+    assert certificate is not None and certificate.agree and plan.solve.proven_optimal
+    assert certificate.solver == optimise.second_solver(solver)
+    assert certificate.objective == pytest.approx(plan.npv)
+    assert "certified by two solvers (CBC and HiGHS agree within the gap)" == certificate.message
+
+
+def test_without_certify_there_is_no_second_solve():
+    assert plan_portfolio(small_portfolio()).solve.certificate is None
+
+
+@pytest.mark.parametrize("second_status, second_objective, second_bound, agree", [
+    ("optimal", 100.0, 100.0, True),
+    ("optimal", 100.05, 100.05, True),  # within the 0.1% gap target
+    ("optimal", 100.5, 100.5, False),  # the second found a plan 0.5% better: the first's "optimal" is false
+    ("feasible", 100.0, 104.0, False),  # the second proved nothing
+    ("no_solution", None, 104.0, False),
+    ("optimal", 99.0, 99.0, False),  # the second's proven optimum is below the first's plan: one of them is wrong
+])
+def test_a_disagreement_is_named_with_both_objectives_and_bounds_and_is_never_optimal(second_status, second_objective, second_bound, agree):
+    certificate = optimise.compare_solvers("cbc", "optimal", 100.0, 100.0, "highs", second_status, second_objective, second_bound, 0.001)
+    assert certificate.agree is agree
+    if not agree:
+        assert certificate.message.startswith("NOT certified: CBC and HiGHS disagree: CBC optimal 100.00 (bound 100.00), HiGHS")
+        assert second_status in certificate.message
+
+
+def test_a_plan_whose_solvers_disagree_is_not_proven_optimal():
+    plan = plan_portfolio(small_portfolio())
+    certificate = optimise.compare_solvers("cbc", "optimal", plan.npv, plan.npv, "highs", "optimal", plan.npv * 1.01, plan.npv * 1.01, 0.0)
+    solve = replace(plan.solve, certificate=certificate)
+    assert solve.status == "optimal" and not solve.proven_optimal
+    assert "disagree" in solve.status_text
+
+
+@pytest.fixture(scope="module")
+def cli_inputs(tmp_path_factory) -> Path:
+    from conftest import small_portfolio as report_portfolio
+    from planner.workbook import write_portfolio
+
+    folder = tmp_path_factory.mktemp("certify")
+    write_portfolio(report_portfolio(), folder / "inputs.xlsx")
+    (folder / "base.yaml").write_text("name: Base\nworkbook: inputs.xlsx\ngap: 0\n", encoding="utf-8")
+    (folder / "certified.yaml").write_text("extends: base.yaml\ncertify: true\n", encoding="utf-8")
+    (folder / "unclear.yaml").write_text("extends: base.yaml\ncertify: maybe\n", encoding="utf-8")
+    return folder
+
+
+def planner_cli(*arguments) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from planner.cli import cli
+
+    result = CliRunner().invoke(cli, [str(a) for a in arguments])
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("arguments", [("base.yaml", "--certify"), ("certified.yaml",)], ids=["flag", "scenario-key"])
+def test_plan_certify_says_so_in_the_status_line(cli_inputs, tmp_path, arguments):
+    code, output = planner_cli("plan", cli_inputs / arguments[0], *arguments[1:], "--format", "csv", "-o", tmp_path)
+    assert code == 0, output
+    status = next(line for line in output.splitlines() if line.startswith("Status:"))
+    assert status.startswith("Status: proven optimal")
+    assert status.endswith("; certified by two solvers (CBC and HiGHS agree within the gap)")
+
+
+def test_plan_without_certify_does_not_claim_certification(cli_inputs, tmp_path):
+    code, output = planner_cli("plan", cli_inputs / "base.yaml", "--format", "csv", "-o", tmp_path)
+    assert code == 0 and "certified" not in output
+
+
+def test_a_certify_key_that_is_not_true_or_false_is_refused_with_its_place(cli_inputs, tmp_path):
+    code, output = planner_cli("plan", cli_inputs / "unclear.yaml", "--format", "csv", "-o", tmp_path)
+    assert code != 0
+    assert "unclear.yaml" in output and "certify" in output and "'maybe' is not true or false" in output
