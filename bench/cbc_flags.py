@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from generate import random_portfolio  # noqa: E402
 
 from planner.economics import columns  # noqa: E402
-from planner.model import Rules, _write_negated_objective, build_model, cbc_command, solve_model, write_model  # noqa: E402
+from planner.model import Rules, build_model, cbc_command, solve_model, write_model  # noqa: E402
 from planner.optimise import columns_on_offer  # noqa: E402
 
 FLAG_SETS = {
@@ -67,9 +67,9 @@ def hard_portfolio(n: int, seed: int):
     return replace(portfolio, experiences=tuple(experiences))
 
 
-def cbc_objective(mps: str, flags: list[str], folder: str) -> tuple[str, float, float]:
+def cbc_objective(written, flags: list[str], folder: str) -> tuple[str, float, float]:
     # "-max" solves the file as written; the others minimise the negated objective.
-    negated = mps if "-max" in flags else _write_negated_objective(mps, os.path.join(folder, "neg.mps"))
+    negated = written.path if "-max" in flags else written.negated_path
     started = time.perf_counter()
     out = subprocess.run([cbc_command().path, negated, *flags, "-ratio", "0", "-sec", "30", "-solve", "-solution", os.path.join(folder, "s.sol")],
                          capture_output=True, text=True).stdout
@@ -99,10 +99,10 @@ def main() -> None:
         cols = columns(portfolio)
         model = build_model(portfolio, rules, cols, columns_on_offer(portfolio, rules, cols))
         with tempfile.TemporaryDirectory() as folder:
-            mps = write_model(model, folder).path
+            written = write_model(model, folder, negate_objective=True)
             found = {}
             for name, flags in FLAG_SETS.items():
-                found[name] = cbc_objective(mps, flags, folder)
+                found[name] = cbc_objective(written, flags, folder)
                 seconds[name] += found[name][2]
             best = max((o for _, o, _ in found.values() if o == o), default=float("nan"))
             if best != best:

@@ -654,7 +654,9 @@ def start_solve(written: WrittenModel, solver: str, relax: bool, time_limit: flo
         # The MIP always minimises the negated objective: CBC 2.10.3 scores a -mips start
         # without the -max sign (the start looks like the worst plan and is dropped), and one
         # sign convention keeps the log's numbers (objective, "best possible") read one way.
-        command = [cbc_command().path, _write_negated_objective(written.path, files + ".min.mps")]
+        if written.negated_path is None:
+            raise ValueError("CBC's MIP solve needs the model written with negate_objective=True")
+        command = [cbc_command().path, written.negated_path]
         if start_values is not None:
             _write_cbc_start(start_values, files + ".mst")
             command += ["-mips", files + ".mst"]
@@ -704,7 +706,8 @@ def solve_model(model: Model, solver: str, time_limit: float | None, gap: float,
     if not model.variables:  # nothing worth funding: the empty plan is optimal, no solver needed
         return SolveOutcome("optimal", (), 0.0, 0.0, {}, 0.0, "nothing to choose")
     with tempfile.TemporaryDirectory(prefix="planner-solve-") as folder:
-        run = start_solve(write_model(model, folder), solver, relax, time_limit, gap, warm_start)
+        written = write_model(model, folder, negate_objective=solver == "cbc" and not relax)
+        run = start_solve(written, solver, relax, time_limit, gap, warm_start)
         try:
             if not wait_for([run], wall_limit):
                 return stopped_outcome(wall_limit)
@@ -841,27 +844,6 @@ def _start_values(written: WrittenModel, warm_start: np.ndarray) -> np.ndarray:
     values = np.zeros(len(written.variable_of_column))
     values[mine] = chosen[written.model.column_ids[written.variable_of_column[mine]]]
     return values
-
-
-def _write_negated_objective(path: str, target: str) -> str:
-    """Copy the MPS file at `path` to `target` with every objective coefficient negated; returns `target`."""
-    objective = None
-    section = ""
-    with open(path, encoding="ascii") as source, open(target, "w", encoding="ascii") as copy:
-        for line in source:
-            if not line.startswith(" "):
-                section = line.split()[0] if line.strip() else section
-            elif section == "ROWS" and objective is None and line.split()[0] == "N":
-                objective = line.split()[1]
-            elif section in ("COLUMNS", "RHS"):
-                fields = line.split()
-                if objective in fields[1::2]:
-                    for k in range(1, len(fields) - 1, 2):
-                        if fields[k] == objective:
-                            fields[k + 1] = repr(-float(fields[k + 1]))
-                    line = "    " + "  ".join(fields) + "\n"
-            copy.write(line)
-    return target
 
 
 def _write_cbc_start(values: np.ndarray, path: str) -> None:

@@ -413,9 +413,10 @@ def columns_on_offer(portfolio: Portfolio, rules: Rules, cols: Columns) -> np.nd
     """Mask of the columns the model may choose.
 
     Forced-out experiences offer nothing. A column that adds nothing to the objective cannot
-    be in an optimal plan unless its experience must be funded, unlocks another, or belongs
-    to a group a minimum share of spend must go to; such columns are dropped to keep the
-    model small.
+    be in an optimal plan unless its experience must be funded, unlocks another, belongs
+    to a group a minimum share of spend must go to, or lies outside a group capped at a
+    maximum share (its spend can make room for that group's required spend); such columns
+    are dropped to keep the model small.
     """
     if not len(cols):
         return np.zeros(0, dtype=bool)
@@ -423,8 +424,11 @@ def columns_on_offer(portfolio: Portfolio, rules: Rules, cols: Columns) -> np.nd
     needed = np.array([rules.must_fund(e) for e in portfolio.experiences], dtype=bool)
     needed[list(prerequisites_of_anything(portfolio))] = True
     for rule in rules.balance:
+        matches = np.array([rule.matches(e) for e in portfolio.experiences], dtype=bool)
         if rule.min_share is not None:
-            needed |= np.array([rule.matches(e) for e in portfolio.experiences], dtype=bool)
+            needed |= matches
+        if rule.max_share is not None:
+            needed |= ~matches
     experience = cols.experience
     return ~forced_out[experience] & ((objective_values(portfolio, cols, rules.objective) > TOLERANCE) | needed[experience])
 
@@ -454,7 +458,7 @@ def solve_isolated(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.n
         empty = solve_model(model, settings.solver, None, settings.gap)
         return empty, empty, time.monotonic() - started, 0.0, counts
     with tempfile.TemporaryDirectory(prefix="planner-solve-") as folder:
-        written = write_model(model, folder)
+        written = write_model(model, folder, negate_objective=settings.solver == "cbc")
         build_seconds = time.monotonic() - started
         remaining = max(1.0, settings.time_limit_seconds - build_seconds)
         runs = {

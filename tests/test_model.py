@@ -89,7 +89,7 @@ def test_cbc_keeps_a_warm_start_of_a_maximisation(tmp_path):
         if np.all(used + weights <= hard["capacities"]):
             start.append(j)
             used += weights
-    run = start_solve(write_model(model, str(tmp_path)), "cbc", False, 1.0, 0.0, np.array(start), name="mip")
+    run = start_solve(write_model(model, str(tmp_path), negate_objective=True), "cbc", False, 1.0, 0.0, np.array(start), name="mip")
     assert wait_for([run], 30.0)
     value = sum(hard["profits"][j] for j in start)
     # CBC minimises the negated NPV: the start is kept at its value, not at its opposite.

@@ -149,7 +149,7 @@ def written_small(tmp_path):
     portfolio = small_portfolio()
     cols = columns(portfolio)
     keep = optimise.columns_on_offer(portfolio, Rules(), cols)
-    return portfolio, cols, write_model(build_model(portfolio, Rules(), cols, keep), str(tmp_path))
+    return portfolio, cols, write_model(build_model(portfolio, Rules(), cols, keep), str(tmp_path), negate_objective=True)
 
 
 def finished_cbc_run(written, tmp_path, log: str, values: list[float], first_line: str, start: np.ndarray | None = None) -> SolverRun:
