@@ -21,7 +21,7 @@ from planner.domain import quarter_label
 from planner.errors import InputError, PlannerError, Problem
 from planner.resources import EXAMPLE_SCENARIO
 from planner.scenario import load_scenario
-from planner.workbook import read_workbook, write_template
+from planner.workbook import examine_workbook, read_workbook, write_template
 
 if TYPE_CHECKING:
     from planner.plan import Plan
@@ -179,11 +179,14 @@ def validate(path: Path) -> None:
     Example:
       planner validate inputs.xlsx
     """
-    portfolio, errors, warnings = read_workbook(path)
+    examination = examine_workbook(path)
+    portfolio, errors, warnings = examination.portfolio, examination.errors, examination.warnings
     for warning in warnings:
         click.echo(f"warning: {warning}")
     if errors:
         raise InputError(errors, warnings)
+    for default in examination.defaults:  # every value that did not come from a cell
+        click.echo(f"default: {default}")
     click.echo(f"{path}: valid. {len(portfolio.experiences)} experiences, {len(portfolio.teams)} teams, "
                f"{portfolio.horizon} quarters from {portfolio.settings.first_quarter}"
                + (f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else "."))
