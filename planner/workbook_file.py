@@ -23,10 +23,12 @@ import posixpath
 import re
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 from xml.etree import ElementTree
+
+from defusedxml import ElementTree as SafeElementTree  # a sheet's XML is the sender's: no entity expansion
 
 _MIB = 1024 * 1024
 # Excel's own grid: 1,048,576 rows by 16,384 columns (XFD).
@@ -138,15 +140,20 @@ def column_number(letters: str) -> int:
     return number
 
 
-def check_used_range(rows: int, columns: int, limits: ReadLimits) -> str | None:
-    """Why a sheet whose last filled cell is at (rows, columns) is too large to read, or None."""
-    corner = f"{column_letters(columns)}{rows}"
+def check_used_range(rows: int, columns: int, limits: ReadLimits, cell: Callable[[int, int], str] | None = None) -> str | None:
+    """Why a sheet whose used range ends at row `rows`, column `columns` is too large to read, or None.
+
+    `cell(rows, columns)` names the cell that stretches the range (by default the range's corner).
+    """
+    if rows <= limits.max_rows and columns <= limits.max_columns and rows * columns <= limits.max_cells:
+        return None
+    corner = cell(rows, columns) if cell else f"{column_letters(columns)}{rows}"
     fix = ("delete the rows and columns below and right of your data (select them, Delete, save) "
            "or raise the limit (see docs/workbook.md, Size limits)")
     if rows > limits.max_rows:
         return f"holds a value in row {rows:,} (cell {corner}); at most {limits.max_rows:,} rows are read: {fix}"
     if columns > limits.max_columns:
-        return f"holds a value in column {column_letters(columns)} (cell {corner}); at most {limits.max_columns:,} columns are read: {fix}"
+        return f"holds a value in column {column_letters(columns)}; at most {limits.max_columns:,} columns are read: {fix}"
     if rows * columns > limits.max_cells:
         return (f"spans {rows:,} rows by {columns:,} columns to cell {corner} ({rows * columns:,} cells); "
                 f"at most {limits.max_cells:,} cells are read: {fix}")
@@ -216,10 +223,10 @@ _RELATIONSHIP_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relat
 def _sheet_members(members: dict[str, bytes]) -> dict[str, str]:
     """Sheet name -> the zip member holding its XML (xl/workbook.xml and its relationships)."""
     targets: dict[str, str] = {}
-    for relationship in ElementTree.fromstring(members["xl/_rels/workbook.xml.rels"]):
+    for relationship in SafeElementTree.fromstring(members["xl/_rels/workbook.xml.rels"]):
         target = relationship.get("Target", "")
         targets[relationship.get("Id", "")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
-    workbook = ElementTree.fromstring(members["xl/workbook.xml"])
+    workbook = SafeElementTree.fromstring(members["xl/workbook.xml"])
     return {sheet.get("name", ""): targets.get(sheet.get(_RELATIONSHIP_NS + "id", ""), "")
             for sheet in workbook.iter(_MAIN_NS + "sheet")}
 
@@ -227,14 +234,14 @@ def _sheet_members(members: dict[str, bytes]) -> dict[str, str]:
 def _inspect_xlsx(archive: zipfile.ZipFile, members: dict[str, bytes], limits: ReadLimits, inspection: Inspection) -> None:
     try:
         sheets = _sheet_members(members)
-    except (KeyError, ElementTree.ParseError):
+    except (KeyError, ValueError, ElementTree.ParseError):
         return  # calamine reports a workbook without its parts
     for name, member in sheets.items():
         xml = members.get(member)
         if xml is None:
             continue
         rows, columns = _xlsx_used_range(xml)
-        problem = check_used_range(rows, columns, limits)
+        problem = check_used_range(rows, columns, limits, lambda rows, columns: _xlsx_far_cell(xml, rows, columns))
         if problem:
             inspection.refuse(name, problem)
             continue
@@ -264,6 +271,14 @@ def _xlsx_used_range(xml: bytes) -> tuple[int, int]:
     if _TWO_LETTER_CELL.search(xml) is None:
         return rows, 26 if b"<c " in xml else 0
     return rows, max(map(column_number, map(bytes.decode, set(_CELL_COLUMN.findall(xml)))), default=0)
+
+
+def _xlsx_far_cell(xml: bytes, rows: int, columns: int) -> str:
+    """The reference of a cell in the last row (or, if the row is fine, in the last column) of the used range."""
+    in_row = re.findall(rb"<c\b[^>]*?\br=[\"']([A-Z]+" + str(rows).encode() + rb")[\"']", xml)
+    if in_row:
+        return max((reference.decode() for reference in in_row), key=lambda r: column_number(r.rstrip("0123456789")))
+    return f"{column_letters(columns)}{rows}"
 
 
 _ERROR_CELL = re.compile(rb"""<c\b[^>]*\bt=["']e["'][^>]*>""")
@@ -337,13 +352,14 @@ _ERROR_TEXT = re.compile(r"#(?:DIV/0!|N/A|NAME\?|NULL!|NUM!|REF!|VALUE!|GETTING_
 def _inspect_ods(content: bytes, limits: ReadLimits, inspection: Inspection) -> None:
     """Each table's used range (repeated rows and cells counted) and its error and uncalculated cells."""
     try:
-        root = ElementTree.fromstring(content)
-    except ElementTree.ParseError:
-        return
+        root = SafeElementTree.fromstring(content)
+    except (ValueError, ElementTree.ParseError):
+        return  # calamine reports a damaged or hostile content.xml
     for table in root.iter(_TABLE + "table"):
         name = table.get(_TABLE + "name", "")
         marks: dict[tuple[int, int], Marker] = {}
         last_row = last_column = 0
+        far_cell = ""
         row_index = 0
         for row in table.iter(_TABLE + "table-row"):
             row_repeat = _repeat(row, "number-rows-repeated")
@@ -353,6 +369,8 @@ def _inspect_ods(content: bytes, limits: ReadLimits, inspection: Inspection) -> 
                     continue
                 repeat = _repeat(cell, "number-columns-repeated")
                 if _filled(cell):
+                    if row_index + row_repeat >= last_row:
+                        far_cell = f"{column_letters(column_index + repeat)}{row_index + row_repeat}"
                     last_row = max(last_row, row_index + row_repeat)
                     last_column = max(last_column, column_index + repeat)
                     marker = _ods_marker(cell)
@@ -360,7 +378,7 @@ def _inspect_ods(content: bytes, limits: ReadLimits, inspection: Inspection) -> 
                         marks[(row_index, column_index)] = marker
                 column_index += repeat
             row_index += row_repeat
-        problem = check_used_range(last_row, last_column, limits)
+        problem = check_used_range(last_row, last_column, limits, lambda rows, columns: far_cell)
         if problem:
             inspection.refuse(name, problem)
         elif marks:
