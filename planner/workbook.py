@@ -1142,7 +1142,8 @@ class _Findings:
                 continue
             sheet, _, column = self.places[group[0]]
             rows = [str(self.places[problem][1]) for problem in group]
-            listed = ", ".join(rows[:shown]) + (f" and {len(rows) - shown:,} more" if len(rows) > shown else "")
+            listed = (", ".join(rows[:shown]) + f" and {len(rows) - shown:,} more" if len(rows) > shown
+                      else ", ".join(rows[:-1]) + f" and {rows[-1]}")
             where = self.where(sheet, None, None) + f", rows {listed}" + (f', column "{column}"' if column else "")
             summary.append(self._placed(Problem(where, group[0].message, group[0].severity), sheet, int(rows[0]), column))
         return summary
@@ -1861,6 +1862,7 @@ class _Reader:
                 requires=tuple([ids[_key(r)] for r in requires]) if requires else (),
                 excludes=tuple([ids[_key(r)] for r in excludes]) if excludes else (),
                 earliest_start=starts[values["earliest_start"]] if "earliest_start" in values else 0,
+                owner=get("owner", ""), journey=get("journey", ""),
             ))
         return tuple(experiences)
 

@@ -527,6 +527,10 @@ def test_validate_exits_0_on_a_clean_workbook_with_warnings(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         'warning: extra.xlsx, sheet Experiences, row 1: column "Owner email" not part of the format; ignored',
+        'default: extra.xlsx, sheet Experiences, rows 2 and 3, column "Earliest start": blank: the first quarter used',
+        *(f"default: extra.xlsx, sheet Settings: {setting} not given: {value} used" for setting, value in (
+            ("Currency", "EUR"), ("First quarter", "2027Q1"), ("Fiscal year starts", "1"), ("Annual discount rate", "0.08"),
+            ("Ramp", "0"), ("Tail quarters", "0"), ("Start quarters", "free"), ("Time limit", "60.0"), ("Gap", "0.001"))),
         f"{path}: valid. 3 experiences, 2 teams, 4 quarters from 2027Q1 (1 warning)",
     ]
 
@@ -951,3 +955,100 @@ def test_hostile_input_is_a_located_error_never_a_silent_default_or_a_crash(
     assert "Traceback" not in planned.output and message in planned.output
     assert not output.exists() or not any(output.iterdir())
     assert path.read_bytes() == before
+
+
+def test_finance_names_for_the_run_cost_are_recognised(tmp_path: Path) -> None:
+    for header in ("Opex / qtr (EUR)", "Opex per qtr", "Running costs p.q.", "Running costs per quarter", "Quarterly opex"):
+        sheets = edited()
+        sheets["Options"][0][3] = header
+        portfolio, errors, warnings = read_workbook(build(tmp_path / "opex.xlsx", sheets))
+        assert errors == [] and warnings == [], header
+        assert portfolio is not None and same(portfolio, base_portfolio(tmp_path)), header
+
+
+def test_owner_and_journey_are_their_own_columns_not_a_second_team(tmp_path: Path) -> None:
+    path = build(tmp_path / "owner.xlsx", edited(
+        add_column("Experiences", "Owner", ["Ana Lopez", "Ben Okafor", None]),
+        add_column("Experiences", "Journey", ["Returns", "Returns", "Onboarding"]),
+    ))
+    portfolio, errors, warnings = read_workbook(path)
+    assert errors == [] and warnings == []
+    assert portfolio is not None
+    assert [(e.team, e.owner, e.journey) for e in portfolio.experiences] == [
+        ("Data", "Ana Lopez", "Returns"), ("Digital", "Ben Okafor", "Returns"), ("Digital", "", "Onboarding")]
+    written = tmp_path / "written.xlsx"
+    write_portfolio(portfolio, written)
+    assert same(read_portfolio(written), portfolio)
+
+
+def test_control_characters_are_removed_and_listed(tmp_path: Path) -> None:
+    source = build(tmp_path / "source.xlsx", BASE)
+    path = rezip(source, tmp_path / "control.xlsx",
+                 lambda name, data: [(name, data.replace(b"App returns", b"App_x0007_ returns").replace(b"Web returns", b"Web\x1b returns"))])
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert 'warning: control.xlsx, sheet Experiences, rows 3 and 4, column "Name": control characters (invisible in Excel) ' \
+           "removed from the text" in result.output.splitlines()
+    portfolio = read_portfolio(path)
+    assert [e.name for e in portfolio.experiences] == ["Data platform", "App returns", "Web returns"]
+
+
+def test_warnings_are_summarised_one_line_per_column_and_kind(tmp_path: Path) -> None:
+    sheets = edited(add_column("Experiences", "Comments", ["ok", "ok", "ok"]))
+    sheets["Experiences"] += [[None] * 13 + [f"note {n}"] for n in range(5, 2001)]
+    path = build(tmp_path / "comments.xlsx", sheets)
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:2] == [
+        'warning: comments.xlsx, sheet Experiences, row 1: column "Comments" not part of the format; ignored',
+        "warning: comments.xlsx, sheet Experiences, rows 5, 6, 7, 8, 9 and 1,991 more: row without ID skipped",
+    ]
+    assert len(result.output.splitlines()) < 20
+
+
+def test_validate_lists_every_value_a_default_stands_in_for(tmp_path: Path) -> None:
+    path = build(tmp_path / "defaults.xlsx", edited(
+        cell("Experiences", 3, "Uplift low", None), cell("Options", 2, "Uplift share", None), cell("Options", 4, "Uplift share", None),
+        drop_column("Experiences", "Mandatory"),
+    ))
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    defaults = [line for line in result.output.splitlines() if line.startswith("default:")]
+    assert defaults == [
+        'default: defaults.xlsx, sheet Experiences, row 1: no column "Mandatory": no used for all 3 rows',
+        'default: defaults.xlsx, sheet Experiences, rows 2 and 3, column "Earliest start": blank: the first quarter used',
+        'default: defaults.xlsx, sheet Experiences, row 3, column "Uplift low": blank: the base uplift used',
+        'default: defaults.xlsx, sheet Options, rows 2 and 4, column "Uplift share": blank: 1 used',
+        *(f"default: defaults.xlsx, sheet Settings: {setting} not given: {value} used" for setting, value in (
+            ("Currency", "EUR"), ("First quarter", "2027Q1"), ("Fiscal year starts", "1"), ("Annual discount rate", "0.08"),
+            ("Ramp", "0"), ("Tail quarters", "0"), ("Start quarters", "free"), ("Time limit", "60.0"), ("Gap", "0.001"))),
+    ]
+
+
+def test_an_amount_in_the_workbook_s_own_currency_is_read(tmp_path: Path) -> None:
+    sheets = edited(cell("Options", 2, "One-off cost", "£100,000"), cell("Budget", 2, "Budget", "100000 GBP"))
+    sheets["Settings"].append(["Currency", "GBP"])
+    portfolio = read_portfolio(build(tmp_path / "pounds.xlsx", sheets))
+    assert portfolio.experience("A1").options[0].one_off_cost == 100_000.0 and portfolio.budget[0] == 100_000.0
+
+
+def test_error_values_of_an_xls_are_flagged_and_a_clean_xls_reads(tmp_path: Path) -> None:
+    portfolio, errors, _ = read_workbook(build_xls(tmp_path / "clean.xls", edited()))
+    assert errors == [] and portfolio is not None and same(portfolio, base_portfolio(tmp_path))
+    _, errors, _ = read_workbook(build_xls(tmp_path / "errors.xls", edited(), {("Experiences", 2, 6): "#REF!"}))
+    # (xlwt 1.3 writes "#VALUE!" with #NUM!'s code and knows no "#N/A": #REF! is written as Excel writes it.)
+    assert [(p.where, p.message.split(";")[0]) for p in errors] == [
+        ('errors.xls, sheet Experiences, row 3, column "Uplift low"', "#REF! is an Excel error value (a formula that failed)")]
+
+
+def test_a_clean_ods_reads_as_the_xlsx(tmp_path: Path) -> None:
+    portfolio, errors, _ = read_workbook(build_ods(tmp_path / "clean.ods", edited()))
+    assert errors == [] and portfolio is not None and same(portfolio, base_portfolio(tmp_path))
+
+
+def test_a_bad_limit_setting_is_a_warning_and_the_default_applies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLANNER_MAX_SHEET_ROWS", "lots")
+    portfolio, errors, warnings = read_workbook(build(tmp_path / "base.xlsx", BASE))
+    assert errors == [] and portfolio is not None
+    assert [str(w) for w in warnings] == [
+        "base.xlsx: PLANNER_MAX_SHEET_ROWS='lots' is not a whole number above 0; the default 250000 is used"]
