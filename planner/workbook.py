@@ -1897,8 +1897,10 @@ def _read_settings_table(rows: list[list[Any]], sheet: str, spec: SheetSpec, fin
         findings.error('column "Value" is missing (a required column of sheet Settings)', sheet, table.header_row)
     seen: dict[str, int] = {}
     settings_rows: list[_Row] = []
-    # The currency first: the amounts of the other settings are read in it.
-    for row in sorted(table.rows, key=lambda row: _match(_SETTING_LOOKUP, row.values["setting"]) is not SETTINGS[0]):
+    # The currency first: the amounts of the other settings are read in it. A row whose setting
+    # cell did not read (reported already) is left out.
+    named = [row for row in table.rows if "setting" in row.values]
+    for row in sorted(named, key=lambda row: _match(_SETTING_LOOKUP, row.values["setting"]) is not SETTINGS[0]):
         setting = _match(_SETTING_LOOKUP, row.values["setting"])
         if setting is None:
             findings.warn(f'"{row.values["setting"]}" is not a known setting; ignored', sheet, row.number, table.header("setting"))
