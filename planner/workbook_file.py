@@ -171,73 +171,96 @@ def _inspect_zip(data: bytes, limits: ReadLimits, inspection: Inspection) -> Non
     except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         return  # not a readable zip: calamine's error says so
     with archive:
-        members = _unpacked(archive, limits, inspection)
-        if members is None:
+        unpacker = _Unpacker(archive, limits, inspection)
+        if not unpacker.acceptable():
             return
-        if "xl/workbook.xml" in members:
-            _inspect_xlsx(archive, members, limits, inspection)
-        elif "content.xml" in members:
+        if "xl/workbook.xml" in unpacker.names:
+            _inspect_xlsx(unpacker, limits, inspection)
+        elif "content.xml" in unpacker.names:
             inspection.eager = True
-            _inspect_ods(members["content.xml"], limits, inspection)
+            content = unpacker.read("content.xml")
+            if content is not None:
+                _inspect_ods(content, limits, inspection)
 
 
-def _unpacked(archive: zipfile.ZipFile, limits: ReadLimits, inspection: Inspection) -> dict[str, bytes] | None:
-    """Every member unpacked, counting bytes as they come; None (with the problem noted) if the zip is refused."""
-    entries = archive.infolist()
-    twice = sorted(name for name, count in collections.Counter(e.filename for e in entries).items() if count > 1)
-    if twice:
-        inspection.file_problems.append(
-            f"holds two parts named {', '.join(twice[:3])} (a damaged or tampered file: which one Excel would read is unclear); "
-            "open it in Excel and save it again")
-        return None
-    cap = limits.max_uncompressed_mib * _MIB
-    too_big = (f"unpacks to more than {limits.max_uncompressed_mib:,} MiB (the limit; the file is {{size}}); "
-               "a workbook this large is damaged or not a portfolio: save it again, or raise PLANNER_MAX_WORKBOOK_MIB (see docs/workbook.md)")
-    declared = sum(entry.file_size for entry in entries)
-    size = f"{sum(entry.compress_size for entry in entries) / _MIB:,.1f} MiB packed"
-    if declared > cap:
-        inspection.file_problems.append(too_big.format(size=size))
-        return None
-    members: dict[str, bytes] = {}
-    total = 0
-    for entry in entries:
+class _Unpacker:
+    """Reads the zip's members, counting the unpacked bytes against the limit as they come
+    (the sizes a zip declares can lie); once over the limit, the file is refused."""
+
+    def __init__(self, archive: zipfile.ZipFile, limits: ReadLimits, inspection: Inspection):
+        self.archive, self.limits, self.inspection = archive, limits, inspection
+        self.entries = archive.infolist()
+        self.names = {entry.filename for entry in self.entries}
+        self.cap = limits.max_uncompressed_mib * _MIB
+        self.total = 0
+        self.refused = False
+
+    def acceptable(self) -> bool:
+        """No duplicate member, and the declared sizes within the limit (a first, cheap look)."""
+        twice = sorted(name for name, count in collections.Counter(e.filename for e in self.entries).items() if count > 1)
+        if twice:
+            self.inspection.file_problems.append(
+                f"holds two parts named {', '.join(twice[:3])} (a damaged or tampered file: which one Excel would read is unclear); "
+                "open it in Excel and save it again")
+            return False
+        if sum(entry.file_size for entry in self.entries) > self.cap:
+            self._refuse()
+            return False
+        return True
+
+    def read(self, name: str) -> bytes | None:
+        """The member unpacked; None if it is absent, damaged, or takes the total over the limit (then refused)."""
+        if self.refused or name not in self.names:
+            return None
         chunks: list[bytes] = []
         try:
-            with archive.open(entry) as member:
+            with self.archive.open(name) as member:
                 while chunk := member.read(_MIB):
-                    total += len(chunk)
-                    if total > cap:  # the sizes the zip declares can lie
-                        inspection.file_problems.append(too_big.format(size=size))
+                    self.total += len(chunk)
+                    if self.total > self.cap:
+                        self._refuse()
                         return None
                     chunks.append(chunk)
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError, ValueError):
-            continue  # a damaged or encrypted member: calamine reports it where it matters
-        members[entry.filename] = b"".join(chunks)
-    return members
+            return None  # a damaged or encrypted member: calamine reports it where it matters
+        return b"".join(chunks)
+
+    def _refuse(self) -> None:
+        self.refused = True
+        packed = sum(entry.compress_size for entry in self.entries) / _MIB
+        self.inspection.file_problems.append(
+            f"unpacks to more than {self.limits.max_uncompressed_mib:,} MiB (the limit; the file is {packed:,.1f} MiB packed); "
+            "a workbook this large is damaged or not a portfolio: save it again, or raise PLANNER_MAX_WORKBOOK_MIB (see docs/workbook.md)")
 
 
 _MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RELATIONSHIP_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
 
-def _sheet_members(members: dict[str, bytes]) -> dict[str, str]:
+def _sheet_members(relationships: bytes, workbook_xml: bytes) -> dict[str, str]:
     """Sheet name -> the zip member holding its XML (xl/workbook.xml and its relationships)."""
     targets: dict[str, str] = {}
-    for relationship in SafeElementTree.fromstring(members["xl/_rels/workbook.xml.rels"]):
+    for relationship in SafeElementTree.fromstring(relationships):
         target = relationship.get("Target", "")
         targets[relationship.get("Id", "")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
-    workbook = SafeElementTree.fromstring(members["xl/workbook.xml"])
+    workbook = SafeElementTree.fromstring(workbook_xml)
     return {sheet.get("name", ""): targets.get(sheet.get(_RELATIONSHIP_NS + "id", ""), "")
             for sheet in workbook.iter(_MAIN_NS + "sheet")}
 
 
-def _inspect_xlsx(archive: zipfile.ZipFile, members: dict[str, bytes], limits: ReadLimits, inspection: Inspection) -> None:
+def _inspect_xlsx(unpacker: _Unpacker, limits: ReadLimits, inspection: Inspection) -> None:
+    """Each sheet's used range and misread cells; the parts calamine reads beside the sheets are unpacked to count their size."""
+    relationships, workbook_xml = unpacker.read("xl/_rels/workbook.xml.rels"), unpacker.read("xl/workbook.xml")
+    for part in ("xl/sharedStrings.xml", "xl/styles.xml", "[Content_Types].xml", "_rels/.rels"):
+        unpacker.read(part)
+    if relationships is None or workbook_xml is None:
+        return  # calamine reports a workbook without its parts (or the size was refused)
     try:
-        sheets = _sheet_members(members)
+        sheets = _sheet_members(relationships, workbook_xml)
     except (KeyError, ValueError, ElementTree.ParseError):
-        return  # calamine reports a workbook without its parts
+        return
     for name, member in sheets.items():
-        xml = members.get(member)
+        xml = unpacker.read(member)
         if xml is None:
             continue
         rows, columns = _xlsx_used_range(xml)
@@ -248,7 +271,7 @@ def _inspect_xlsx(archive: zipfile.ZipFile, members: dict[str, bytes], limits: R
         marks: dict[tuple[int, int], Marker] = {}
         if b"<v>#" in xml:  # every error value starts with #: one search clears a clean sheet
             marks.update(_xlsx_error_cells(xml))
-        if b"<f" in xml:
+        if _FORMULA_START.search(xml):
             marks.update(_xlsx_uncalculated_cells(xml))
         if marks:
             inspection.marks[name] = marks
@@ -256,7 +279,9 @@ def _inspect_xlsx(archive: zipfile.ZipFile, members: dict[str, bytes], limits: R
 
 _ROW_NUMBER = re.compile(rb"<row\b[^>]*?\br=[\"'](\d+)[\"']")
 _CELL_COLUMN = re.compile(rb"<c\b[^>]*?\br=[\"']([A-Z]+)[0-9]")
-_TWO_LETTER_CELL = re.compile(rb"<c\b[^>]*?\br=[\"'][A-Z]{2}")
+# Only cell references have letters after r=" (a row's r holds digits); a literal prefix keeps the search fast.
+_TWO_LETTER_CELL = re.compile(rb'r="[A-Z][A-Z]')
+_FORMULA_START = re.compile(rb"<f[ >/]")
 
 
 def _xlsx_used_range(xml: bytes) -> tuple[int, int]:
@@ -265,10 +290,10 @@ def _xlsx_used_range(xml: bytes) -> tuple[int, int]:
     Rows are few and scanned in C; a sheet whose cells all sit in columns A-Z (most of them)
     is cleared by one search, and only a wider one has its cell references read one by one.
     """
-    numbers = _ROW_NUMBER.findall(xml)
-    rows = max(map(int, numbers), default=0)
-    rows = max(rows, xml.count(b"<row ") + xml.count(b"<row>"))
-    if _TWO_LETTER_CELL.search(xml) is None:
+    rows = max(map(int, _ROW_NUMBER.findall(xml)), default=0)
+    if b"<row>" in xml:  # rows without a number follow each other: count them too
+        rows += xml.count(b"<row>")
+    if _TWO_LETTER_CELL.search(xml) is None and b"r='" not in xml:
         return rows, 26 if b"<c " in xml else 0
     return rows, max(map(column_number, map(bytes.decode, set(_CELL_COLUMN.findall(xml)))), default=0)
 

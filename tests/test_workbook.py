@@ -1052,3 +1052,11 @@ def test_a_bad_limit_setting_is_a_warning_and_the_default_applies(tmp_path: Path
     assert errors == [] and portfolio is not None
     assert [str(w) for w in warnings] == [
         "base.xlsx: PLANNER_MAX_SHEET_ROWS='lots' is not a whole number above 0; the default 250000 is used"]
+
+
+def test_a_settings_row_whose_setting_cell_does_not_read_is_reported_not_a_key_error(tmp_path: Path) -> None:
+    # Found by the fuzz test: an error value where a setting's name goes raised KeyError: 'setting'.
+    path = build_with_formulas(tmp_path / "settings.xlsx", BASE, {("Settings", "A3"): ("=#REF!", "#REF!")})
+    _, errors, _ = read_workbook(path)
+    assert [(p.where, p.message.split(";")[0]) for p in errors] == [
+        ('settings.xlsx, sheet Settings, row 3, column "Setting"', "#REF! is an Excel error value (a formula that failed)")]
