@@ -1514,6 +1514,8 @@ class _Reader:
         for name in sorted(self.book.sheet_names, key=lambda name: _SHEET_LOOKUP.get(_squash(name)) is not SETTINGS_SHEET):
             spec = _SHEET_LOOKUP.get(_squash(name))
             if spec is None:
+                # Listed, so no data goes unread unseen (a copy named "Experiences (2)" is not the Experiences sheet).
+                self.findings.warn("sheet not part of the format; ignored", name)
                 continue
             if spec.name in found:
                 self.findings.error(f'sheets "{found[spec.name]}" and "{name}" both mean {spec.name}; keep one', name)

@@ -1060,3 +1060,10 @@ def test_a_settings_row_whose_setting_cell_does_not_read_is_reported_not_a_key_e
     _, errors, _ = read_workbook(path)
     assert [(p.where, p.message.split(";")[0]) for p in errors] == [
         ('settings.xlsx, sheet Settings, row 3, column "Setting"', "#REF! is an Excel error value (a formula that failed)")]
+
+
+def test_a_sheet_the_format_does_not_know_is_listed_not_silently_skipped(tmp_path: Path) -> None:
+    sheets = {**edited(), "Experiences (2)": BASE["Experiences"]}
+    portfolio, errors, warnings = read_workbook(build(tmp_path / "copy.xlsx", sheets))
+    assert errors == [] and portfolio is not None
+    assert [str(w) for w in warnings] == ["copy.xlsx, sheet Experiences (2): sheet not part of the format; ignored"]
