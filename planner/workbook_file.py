@@ -21,6 +21,7 @@ import io
 import os
 import posixpath
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
@@ -165,10 +166,15 @@ def check_used_range(rows: int, columns: int, limits: ReadLimits, cell: Callable
 # ---------------------------------------------------------------------------------------
 
 
+# What Python's zipfile raises for a damaged zip: an unknown version or compression is
+# NotImplementedError, an encrypted member RuntimeError, a bad header struct.error.
+_DAMAGED_ZIP = (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError, ValueError, struct.error)
+
+
 def _inspect_zip(data: bytes, limits: ReadLimits, inspection: Inspection) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+    except _DAMAGED_ZIP:
         return  # not a readable zip: calamine's error says so
     with archive:
         unpacker = _Unpacker(archive, limits, inspection)
@@ -221,7 +227,7 @@ class _Unpacker:
                         self._refuse()
                         return None
                     chunks.append(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError, ValueError):
+        except _DAMAGED_ZIP:
             return None  # a damaged or encrypted member: calamine reports it where it matters
         return b"".join(chunks)
 
