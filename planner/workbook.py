@@ -1141,12 +1141,20 @@ class _Findings:
                 summary.append(group[0])
                 continue
             sheet, _, column = self.places[group[0]]
-            rows = [str(self.places[problem][1]) for problem in group]
-            listed = (", ".join(rows[:shown]) + f" and {len(rows) - shown:,} more" if len(rows) > shown
-                      else ", ".join(rows[:-1]) + f" and {rows[-1]}")
-            where = self.where(sheet, None, None) + f", rows {listed}" + (f', column "{column}"' if column else "")
-            summary.append(self._placed(Problem(where, group[0].message, group[0].severity), sheet, int(rows[0]), column))
+            rows = [self.places[problem][1] or 0 for problem in group]
+            summary.append(self.over_rows(group[0].message, group[0].severity, sheet, rows, column, shown))
         return summary
+
+    def over_rows(self, message: str, severity: str, sheet: str | None, rows: list[int], column: str | None,
+                  shown: int = 5) -> Problem:
+        """One problem of several rows: the first `shown` named, the rest counted."""
+        if len(rows) == 1:
+            return self._placed(Problem(self.where(sheet, rows[0], column), message, severity), sheet, rows[0], column)
+        named = [str(row) for row in rows[:shown]]
+        listed = (", ".join(named) + f" and {len(rows) - shown:,} more" if len(rows) > shown
+                  else ", ".join(named[:-1]) + f" and {named[-1]}")
+        where = self.where(sheet, None, None) + f", rows {listed}" + (f', column "{column}"' if column else "")
+        return self._placed(Problem(where, message, severity), sheet, rows[0], column)
 
     def in_order(self, problems: list[Problem]) -> list[Problem]:
         """Problems top to bottom: the file's own first, then by sheet tab, row and column (a stable sort)."""
@@ -1348,9 +1356,12 @@ def _note_defaults(table: _Table, findings: _Findings) -> None:
             findings.default(f'no column "{column.label}": {column.default} used for all {count:,} row{"s" if count != 1 else ""}',
                              table.sheet, table.header_row)
             continue
-        for row in table.rows:
-            if column.key not in row.values and column.key not in row.failed:
-                findings.default(f"blank: {column.default} used", table.sheet, row.number, table.header(column.key))
+        # Gathered per column first: a 10,000-row sheet with a blank optional column is one problem, not 10,000.
+        key = column.key
+        rows = [row.number for row in table.rows if key not in row.values and key not in row.failed]
+        if rows:
+            findings.defaults.append(findings.over_rows(f"blank: {column.default} used", "default", table.sheet, rows,
+                                                        table.header(key)))
 
 
 def _store(dicts: list[dict[str, Any]], key: str, values: list[Any]) -> None:
