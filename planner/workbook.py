@@ -890,8 +890,6 @@ _LONGEST_TEXT = 32_767
 
 def _text(raw: Any, column: Column) -> str:
     if raw.__class__ is str:
-        if len(raw) > _LONGEST_TEXT:
-            raise _CellError(f"is a text of {len(raw):,} characters; at most {_LONGEST_TEXT:,} fit in an Excel cell: shorten it")
         return _CONTROL_CHARACTERS.sub("", raw).strip() if _CONTROL_CHARACTERS.search(raw) else raw.strip()
     # Excel stores a typed 101 as the number 101.0; an id or name means the text "101".
     if isinstance(raw, float) and raw.is_integer():
@@ -1043,6 +1041,8 @@ def _parse(raw: Any, column: Column) -> Any:
     if raw.__class__ is ExcelError:
         raise _CellError(f"{raw} is an Excel error value (a formula that failed); expected {_expected(column)}: "
                          "fix the formula or type the value")
+    if raw.__class__ is str and len(raw) > _LONGEST_TEXT:
+        raise _CellError(f"is a text of {len(raw):,} characters; at most {_LONGEST_TEXT:,} fit in an Excel cell: shorten it")
     if raw.__class__ is Uncalculated:
         raise _CellError(f"formula {raw} has no calculated value (the file was saved by a program that does not calculate "
                          "formulas); open it in Excel or LibreOffice and save it, or type the value")
