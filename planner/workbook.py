@@ -1049,6 +1049,12 @@ def _parse(raw: Any, column: Column) -> Any:
     return _PARSERS[column.kind](raw, column)
 
 
+def _marker_problem(marker: Marker) -> str:
+    if marker.__class__ is ExcelError:
+        return f"{marker}, an Excel error value (a formula that failed): fix the formula or type the header"
+    return f"formula {marker} with no calculated value: open the file in Excel or LibreOffice and save it, or type the header"
+
+
 def _key(identifier: str) -> str:
     """domain.normalise_id for an id already read (stripped text): the cheap half of it."""
     return identifier.casefold()
@@ -1226,6 +1232,10 @@ def _map_columns(header: list[Any], table: _Table, findings: _Findings) -> tuple
             continue
         text = _text(cell, spec.id_column)
         findings.columns.setdefault((table.sheet, text), index)
+        if cell.__class__ in (ExcelError, Uncalculated):
+            # A header computed by a formula that failed or was never calculated names no column.
+            findings.error(f"the header of column {column_letters(index + 1)} is {_marker_problem(cell)}", table.sheet, table.header_row)
+            continue
         column = _match(lookup, text)
         label = _header_quarter(text) if spec is TEAMS and column is None else None
         if column is not None and column.key in table.headers:

@@ -888,6 +888,8 @@ HOSTILE: list[tuple[str, Callable[[Path], Path], dict[str, str], str | None, int
      "Experiences", 3, "Uplift low", "formula =H3/2 has no calculated value"),
     ("1 formula without a cached value in an .ods", _ods_with({("Options", 2, 3): _ODS_UNCALCULATED}), {},
      "Options", 3, "Run cost per quarter", "formula =[.C2]*2 has no calculated value"),
+    ("1 header computed by a formula without a cached value", with_cells("Options", {"D1": '="Run cost per "&"quarter"'}), {},
+     "Options", 1, None, 'the header of column D is formula ="Run cost per "&"quarter" with no calculated value'),
     ("2 header merged over three columns", with_cells("Experiences", {}, edited(_merged_uplift), merge="G1:I1"), {},
      "Experiences", 1, "Uplift", 'the header "Uplift" is merged over columns G to I, so only the first has a header'),
     ("2 blank header over a filled column", lambda d: build(d / "bad.xlsx", edited(cell("Experiences", 1, "Uplift high", None))), {},
