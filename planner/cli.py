@@ -21,7 +21,7 @@ from planner.domain import quarter_label
 from planner.errors import InputError, PlannerError, Problem
 from planner.resources import EXAMPLE_SCENARIO
 from planner.scenario import load_scenario
-from planner.workbook import read_workbook, write_template
+from planner.workbook import examine_workbook, read_workbook, write_template
 
 if TYPE_CHECKING:
     from planner.plan import Plan
@@ -173,17 +173,21 @@ def template(path: Path, force: bool) -> None:
 def validate(path: Path) -> None:
     """Check an input workbook and list every problem with its sheet, row and column.
 
-    Exits with 2 when the workbook has errors, 0 when it is clean (warnings allowed).
+    Exits with 2 when the workbook has errors, 0 when it is clean (warnings allowed). A clean
+    workbook's report lists every value a default stands in for (blank cells, settings left out).
 
     \b
     Example:
       planner validate inputs.xlsx
     """
-    portfolio, errors, warnings = read_workbook(path)
+    examination = examine_workbook(path)
+    portfolio, errors, warnings = examination.portfolio, examination.errors, examination.warnings
     for warning in warnings:
         click.echo(f"warning: {warning}")
     if errors:
         raise InputError(errors, warnings)
+    for default in examination.defaults:  # every value that did not come from a cell
+        click.echo(f"default: {default}")
     click.echo(f"{path}: valid. {len(portfolio.experiences)} experiences, {len(portfolio.teams)} teams, "
                f"{portfolio.horizon} quarters from {portfolio.settings.first_quarter}"
                + (f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else "."))

@@ -85,6 +85,10 @@ class Experience:
     earliest_start: int = 0
     description: str = ""
     commitment: Commitment | None = None
+    # The accountable executive (a person, not the delivering team) and the customer journey
+    # it belongs to: read from the workbook and listed, never used by the optimiser.
+    owner: str = ""
+    journey: str = ""
     # The id as compared: ids are unique regardless of case and surrounding spaces. Computed
     # once: readers and the optimiser compare ids hundreds of thousands of times.
     key: str = field(init=False, repr=False, compare=False)

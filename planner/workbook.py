@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import contextvars
 import datetime
+import difflib
 import gc
 import hashlib
 import io
@@ -27,16 +29,13 @@ import itertools
 import math
 import operator
 import os
-import posixpath
 import re
 import tempfile
 import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 import python_calamine
@@ -60,6 +59,16 @@ from planner.domain import (
     tidy_quarter,
 )
 from planner.errors import InputError, Problem
+from planner.workbook_file import (
+    ExcelError,
+    Inspection,
+    Marker,
+    ReadLimits,
+    Uncalculated,
+    check_used_range,
+    column_letters,
+    inspect_file,
+)
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -90,6 +99,9 @@ class Column:
     minimum: int = 0
     width: int = 0
     number_format: str = ""
+    # What a blank cell (or a missing column) means, as `planner validate` lists it; "" for text,
+    # where blank is simply no text.
+    default: str = ""
 
     def header(self, currency: str) -> str:
         unit = self.unit.replace("{currency}", currency)
@@ -118,6 +130,17 @@ class SheetSpec:
 _EXPERIENCE_ID_ALIASES = ("Experience ID", "Experience", "ID", "Key", "Experience key", "Ref")
 _OPTION_ALIASES = ("Option name", "Funding option", "Level", "Tier", "Variant")
 _ATTENTION_ALIASES = ("Team-weeks", "Team weeks", "Effort", "Weeks")
+# Finance's many names for the running cost (headers are compared without case, spacing,
+# punctuation or a unit in brackets: "Opex / qtr (EUR)" is "Opex per qtr").
+_RUN_COST_ALIASES = (
+    "Run cost", "Run costs", "Run cost per qtr", "Run costs per quarter", "Run cost p.q.", "Run cost pq", "Quarterly run cost",
+    "Running cost", "Running costs", "Running cost per quarter", "Running costs per quarter", "Running costs per qtr",
+    "Running cost per qtr", "Running costs p.q.", "Running cost p.q.", "Running costs pq", "Quarterly running cost",
+    "Quarterly running costs", "Opex", "Opex per quarter", "Opex per qtr", "Opex p.q.", "Opex pq", "Opex quarterly",
+    "Quarterly opex", "Opex per q", "Operating cost per quarter", "Operating costs per quarter", "Operating cost",
+    "Operating costs", "Ongoing cost", "Ongoing costs", "Ongoing cost per quarter", "Ongoing costs per quarter",
+    "Maintenance cost per quarter", "BAU cost per quarter",
+)
 
 EXPERIENCES = SheetSpec(
     name="Experiences",
@@ -130,14 +153,14 @@ EXPERIENCES = SheetSpec(
         Column("description", "Description", "text", "What changes for the customer (optional).",
                aliases=("Details", "Summary"), width=40),
         Column("journey_stage", "Journey stage", "text", "Stage of the customer journey: discover, choose, buy, use, get help, renew...",
-               aliases=("Stage", "Journey"), width=16),
+               aliases=("Stage", "Customer journey stage", "Journey step"), width=16),
         Column("channel", "Channel", "text", "Channel: app, web, store, contact centre...", width=14),
         Column("product_line", "Product line", "text", "Product line the experience serves.",
                aliases=("Product", "Line of business"), width=18),
         Column("layer", "Layer", "choice", "frontstage (what customers see) or backstage (the enabling data, systems, processes).",
                required=True, aliases=("Front or back", "Front/back", "Frontstage or backstage", "Frontstage/backstage"), choices=LAYERS, width=12),
         Column("team", "Team", "team", "Owning team (a team on the Teams sheet); its attention is the Attention column of Options.",
-               required=True, aliases=("Owning team", "Owner", "Owner team", "Delivery team"), width=18),
+               required=True, aliases=("Owning team", "Owner team", "Delivery team", "Team name"), width=18),
         Column("reach_per_quarter", "Reach per quarter", "amount", "Customers the experience touches in a quarter.",
                unit="customers", required=True,
                aliases=("Reach", "Customers reached per quarter", "Customers per quarter", "Quarterly reach", "Reach per qtr"), width=18),
@@ -147,19 +170,28 @@ EXPERIENCES = SheetSpec(
                "Value of one extra outcome: margin of a conversion, value of a retained customer, cost of a contact.",
                unit="{currency}", required=True, aliases=("Value", "Outcome value", "Unit value", "Value per unit"), width=18),
         Column("uplift_low", "Uplift low", "fraction", "Low estimate of the uplift: extra outcomes per reached customer, 0 to 1 (type 1.5% or 0.015). Blank: the base uplift.",
-               unit="fraction", aliases=("Low uplift", "Uplift min", "Minimum uplift", "Pessimistic uplift"), width=12),
+               unit="fraction", aliases=("Low uplift", "Uplift min", "Minimum uplift", "Pessimistic uplift"), width=12,
+               default="the base uplift"),
         Column("uplift_base", "Uplift base", "fraction", "Base (most likely) uplift: extra outcomes per reached customer, 0 to 1 (type 1.5% or 0.015).",
                unit="fraction", required=True, aliases=("Uplift", "Base uplift", "Expected uplift", "Most likely uplift", "Uplift mid"), width=12),
         Column("uplift_high", "Uplift high", "fraction", "High estimate of the uplift, 0 to 1. Blank: the base uplift.",
-               unit="fraction", aliases=("High uplift", "Uplift max", "Maximum uplift", "Optimistic uplift"), width=12),
+               unit="fraction", aliases=("High uplift", "Uplift max", "Maximum uplift", "Optimistic uplift"), width=12,
+               default="the base uplift"),
         Column("mandatory", "Mandatory", "yesno", "yes if it must be funded (regulatory or committed); blank means no.",
-               unit="yes/no", aliases=("Must do", "Must have", "Committed", "Regulatory"), width=12),
+               unit="yes/no", aliases=("Must do", "Must have", "Committed", "Regulatory"), width=12, default="no"),
         Column("requires", "Requires", "ids", "Ids of experiences it depends on (e.g. its backstage enabler), comma or semicolon separated: it can only be funded, and start, once they are funded and delivered.",
                unit="ids", aliases=("Depends on", "Dependencies", "Prerequisites", "Needs", "Enabled by"), width=16),
         Column("excludes", "Excludes", "ids", "Ids of alternative experiences: at most one of them is funded.",
                unit="ids", aliases=("Alternatives", "Alternative to", "Mutually exclusive with", "Conflicts with"), width=16),
         Column("earliest_start", "Earliest start", "quarter", "First quarter it may start, like 2027Q3 (optional; blank means the first quarter).",
-               unit="quarter", aliases=("Not before", "Start not before", "Earliest start quarter", "Earliest quarter"), width=14),
+               unit="quarter", aliases=("Not before", "Start not before", "Earliest start quarter", "Earliest quarter"), width=14,
+               default="the first quarter"),
+        # Last, so the columns before them keep their letters in workbooks written before they existed.
+        Column("owner", "Owner", "text", "The accountable executive (a person; the delivering team is Team). Listed, not planned on.",
+               aliases=("Accountable executive", "Executive owner", "Business owner", "Accountable owner", "Exec owner",
+                        "Executive sponsor", "Sponsor"), width=18),
+        Column("journey", "Journey", "text", "The customer journey it belongs to (returns, onboarding...); Journey stage is the step in it.",
+               aliases=("Customer journey", "Journey name"), width=16),
     ),
 )
 
@@ -171,19 +203,20 @@ OPTIONS = SheetSpec(
         Column("experience_id", "Experience ID", "id", "Id of the experience on the Experiences sheet.",
                required=True, aliases=_EXPERIENCE_ID_ALIASES, width=14),
         Column("option", "Option", "text", "Name of the option: lean, standard, premium or any name, unique per experience. Blank: standard.",
-               aliases=_OPTION_ALIASES, width=12),
+               aliases=_OPTION_ALIASES, width=12, default="standard"),
         Column("one_off_cost", "One-off cost", "amount", "Cost to deliver, spread evenly over the delivery quarters.",
                unit="{currency}", required=True,
                aliases=("One off cost", "Oneoff cost", "Capex", "Cost", "Investment", "Build cost", "Upfront cost", "Delivery cost"), width=16),
         Column("run_cost_per_quarter", "Run cost per quarter", "amount", "Running cost each quarter after go-live. Blank: 0.",
-               unit="{currency}", aliases=("Run cost", "Opex", "Opex per quarter", "Running cost", "Running cost per quarter", "Quarterly run cost"), width=18),
+               unit="{currency}", aliases=_RUN_COST_ALIASES, width=18, default="0"),
         Column("attention", "Attention", "amount", "Team-weeks of the owning team needed to deliver it, in total (other teams: sheet Shared attention).",
                unit="team-weeks", required=True, aliases=_ATTENTION_ALIASES, number_format="#,##0.0", width=14),
         Column("delivery_quarters", "Delivery", "whole", "Quarters from start to go-live, a whole number >= 1.",
                unit="quarters", required=True, minimum=1,
                aliases=("Delivery quarters", "Duration", "Delivery time", "Lead time", "Quarters to deliver", "Build time"), width=12),
         Column("uplift_share", "Uplift share", "fraction", "Share of the experience's full uplift this option achieves, 0 to 1. Blank: 1.",
-               unit="fraction", aliases=("Share of uplift", "Share", "Uplift achieved", "Benefit share"), width=12),
+               unit="fraction", aliases=("Share of uplift", "Share", "Uplift achieved", "Benefit share", "Share of benefit"), width=12,
+               default="1"),
     ),
 )
 
@@ -194,7 +227,8 @@ SHARED_ATTENTION = SheetSpec(
     required=False,
     columns=(
         OPTIONS.columns[0],
-        Column("option", "Option", "text", "Name of the option on the Options sheet. Blank: standard.", aliases=_OPTION_ALIASES, width=12),
+        Column("option", "Option", "text", "Name of the option on the Options sheet. Blank: standard.", aliases=_OPTION_ALIASES, width=12,
+               default="standard"),
         Column("team", "Team", "team", "The other team (a team on the Teams sheet).", required=True, aliases=("Team name", "Other team"), width=18),
         Column("attention", "Attention", "amount", "Team-weeks of that team needed to deliver the option, in total.",
                unit="team-weeks", required=True, aliases=_ATTENTION_ALIASES, number_format="#,##0.0", width=14),
@@ -239,16 +273,18 @@ IN_FLIGHT = SheetSpec(
         Column("experience_id", "Experience ID", "id", "Id of the experience on the Experiences sheet.",
                required=True, aliases=_EXPERIENCE_ID_ALIASES, width=14),
         Column("option", "Option", "text", "The option it is being delivered at (on the Options sheet). Blank: standard.",
-               aliases=_OPTION_ALIASES, width=12),
+               aliases=_OPTION_ALIASES, width=12, default="standard"),
         Column("start_quarter", "Start quarter", "quarter", "Quarter the work started, before the horizon's first quarter (Settings).",
                required=True, aliases=("Start", "Started", "Started in", "Start qtr"), width=14),
         Column("spent_to_date", "Spent to date", "amount", "One-off cost paid so far (sunk: reported, never counted as a saving). Blank: 0.",
-               unit="{currency}", aliases=("Spent", "Spend to date", "Actual spend to date", "Actuals to date", "Actual to date"), width=16),
+               unit="{currency}", aliases=("Spent", "Spend to date", "Actual spend to date", "Actuals to date", "Actual to date"), width=16,
+               default="0"),
         Column("remaining_one_off", "Remaining one-off cost", "amount",
                "Revised one-off cost still to pay, spread over the delivery quarters left. Blank: the plan's even spread.",
-               unit="{currency}", aliases=("Remaining cost", "Cost to complete", "Estimate to complete", "ETC", "Remaining one off cost"), width=20),
+               unit="{currency}", aliases=("Remaining cost", "Cost to complete", "Estimate to complete", "ETC", "Remaining one off cost"), width=20,
+               default="the plan's even spread"),
         Column("status", "Status", "choice", "on track, late or done (done: live from the first quarter). Blank: on track.",
-               choices=IN_FLIGHT_STATUSES, aliases=("Delivery status", "RAG", "State"), width=12),
+               choices=IN_FLIGHT_STATUSES, aliases=("Delivery status", "RAG", "State"), width=12, default="on track"),
     ),
 )
 
@@ -393,31 +429,67 @@ def read_portfolio(path: str | Path) -> Portfolio:
     return portfolio
 
 
-def read_workbook(path: str | Path) -> tuple[Portfolio | None, list[Problem], list[Problem]]:
-    """Read a workbook: (the portfolio, or None if there are errors; the errors; the warnings).
+@dataclass(frozen=True)
+class Examination:
+    """Everything reading a workbook found: the portfolio (None if there are errors), the errors, the
+    warnings (values dropped or cleaned), and every value a default stands in for (`defaults`)."""
+
+    portfolio: Portfolio | None
+    errors: list[Problem]
+    warnings: list[Problem]
+    defaults: list[Problem]
+
+
+def read_workbook(path: str | Path, limits: ReadLimits | None = None) -> tuple[Portfolio | None, list[Problem], list[Problem]]:
+    """Read a workbook: (the portfolio, or None if there are errors; the errors; the warnings)."""
+    examination = examine_workbook(path, limits)
+    return examination.portfolio, examination.errors, examination.warnings
+
+
+def examine_workbook(path: str | Path, limits: ReadLimits | None = None) -> Examination:
+    """Read a workbook and say everything about it: see `Examination`.
 
     The file is read once into memory and never written; `source_sha256` is the hash of
-    exactly the bytes that were parsed.
+    exactly the bytes that were parsed. Its structure and size are checked against `limits`
+    (by default `ReadLimits` with the environment's PLANNER_MAX_* settings) before any cell is.
     """
     path = Path(path)
     findings = _Findings(path.name)
+    if limits is None:
+        limits, bad_settings = ReadLimits.from_environment()
+        for message in bad_settings:
+            findings.warn(message)
     try:
         data = path.read_bytes()
     except OSError as error:
         findings.error(f"cannot be read ({error.strerror or error})")
-        return None, findings.errors, findings.warnings
+        return findings.examination(None)
+    inspection = inspect_file(data, limits)
+    if _refused(inspection, findings):
+        return findings.examination(None)
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (python_calamine.CalamineError, ValueError) as error:
         findings.error(_unreadable(data, error))
-        return None, findings.errors, findings.warnings
+        return findings.examination(None)
     findings.sheets = list(book.sheet_names)
-    with _collector_paused():
-        portfolio = _Reader(book, findings, data).portfolio()
-    warnings = findings.in_order(findings.warnings)
+    with _collector_paused(), _currency_of_this_workbook():
+        portfolio = _Reader(book, findings, inspection, limits).portfolio()
     if portfolio is None or findings.errors:
-        return None, findings.in_order(findings.errors), warnings
-    return replace(portfolio, source=str(path), source_sha256=hashlib.sha256(data).hexdigest()), [], warnings
+        return findings.examination(None)
+    return findings.examination(replace(portfolio, source=str(path), source_sha256=hashlib.sha256(data).hexdigest()))
+
+
+def _refused(inspection: Inspection, findings: _Findings) -> bool:
+    """Whether the file is refused before calamine opens it (a problem of the whole file, or of a sheet of an .ods,
+    which calamine parses whole when it opens it)."""
+    for message in inspection.file_problems:
+        findings.error(message)
+    if inspection.eager:
+        for sheet, messages in inspection.sheet_problems.items():
+            for message in messages:
+                findings.error(message, sheet)
+    return bool(findings.errors)
 
 
 _ENCRYPTED_OR_XLS = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE2 compound file: .xls, or an encrypted .xlsx
@@ -438,6 +510,16 @@ def _unreadable(data: bytes, error: Exception) -> str:
 
 def _looks_like_text(data: bytes) -> bool:
     return b"\0" not in data[:4096]  # a binary file has NUL bytes; text (CSV, HTML) has none
+
+
+@contextlib.contextmanager
+def _currency_of_this_workbook() -> Iterator[None]:
+    """The default currency until the Settings sheet names one; the caller's value back afterwards."""
+    token = _WORKBOOK_CURRENCY.set(Settings().currency)
+    try:
+        yield
+    finally:
+        _WORKBOOK_CURRENCY.reset(token)
 
 
 @contextlib.contextmanager
@@ -698,10 +780,11 @@ class _SharedStrings:
 
     def xml(self) -> bytes:
         items = "".join(f'<si><t xml:space="preserve">{escape(_ILLEGAL_CHARACTERS.sub("", text))}</t></si>' for text in self.indexes)
-        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{_MAIN_NS[1:-1]}" '
+        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{_MAIN_NAMESPACE}" '
                 f'count="{self.references}" uniqueCount="{len(self.indexes)}">{items}</sst>').encode("utf-8")
 
 
+_MAIN_NAMESPACE = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 # openpyxl's write-only mode writes texts inline and declares no shared strings part: these add it.
 _SHARED_STRINGS_PART = "xl/sharedStrings.xml"
 _SHARED_STRINGS_DECLARATIONS = {
@@ -776,17 +859,15 @@ _LARGEST = 1e15
 _LARGEST_WHOLE = 400
 
 
-@dataclass(frozen=True)
-class _ExcelError:
-    """A cell holding an Excel error value (#REF!, #DIV/0!, #N/A...): a formula that failed."""
-
-    code: str
-
-    def __str__(self) -> str:
-        return self.code
-
-
-_NUMBER_JUNK = re.compile(r"[\s\u00a0\u202f'€$£]")
+_NUMBER_JUNK = re.compile(r"[\s\u00a0\u202f']")
+# A currency written with an amount: a sign, or a three-letter code before or after the number.
+_CURRENCY_SIGNS: dict[str, tuple[str, ...]] = {
+    "€": ("EUR",), "£": ("GBP",), "¥": ("JPY", "CNY"), "₹": ("INR",), "₣": ("CHF",), "₽": ("RUB",), "₩": ("KRW",),
+    "$": ("USD", "AUD", "CAD", "NZD", "SGD", "HKD", "MXN"),
+}
+_CURRENCY_MARK = re.compile(r"[€£¥₹₣₽₩$]|(?<![A-Za-z])[A-Za-z]{3}(?![A-Za-z])")
+# The workbook's currency (Settings), while a workbook is read: an amount in another is refused.
+_WORKBOOK_CURRENCY: contextvars.ContextVar[str] = contextvars.ContextVar("workbook_currency", default="")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
@@ -800,9 +881,16 @@ def _show(raw: Any) -> str:
     return str(raw)
 
 
+# Control characters: invisible in Excel, dropped by XML (so by report.xlsx), passed into HTML and CSV.
+# The reader removes them from every text, the same way everywhere, and `validate` lists where.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# The most characters an Excel cell holds: a longer text could not be written into report.xlsx.
+_LONGEST_TEXT = 32_767
+
+
 def _text(raw: Any, column: Column) -> str:
     if raw.__class__ is str:
-        return raw.strip()
+        return _CONTROL_CHARACTERS.sub("", raw).strip() if _CONTROL_CHARACTERS.search(raw) else raw.strip()
     # Excel stores a typed 101 as the number 101.0; an id or name means the text "101".
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))
@@ -817,6 +905,8 @@ def _number(raw: Any, percent_allowed: bool = False) -> float:
             return float(raw)
     elif isinstance(raw, str):
         text = _NUMBER_JUNK.sub("", raw)
+        if _CURRENCY_MARK.search(text):
+            text = _without_currency(raw, text)
         percent = text.endswith("%")
         text = text[:-1] if percent else text
         if _GROUPED_NUMBER.fullmatch(text):
@@ -828,6 +918,25 @@ def _number(raw: Any, percent_allowed: bool = False) -> float:
     elif isinstance(raw, (datetime.date, datetime.time, datetime.timedelta)):
         raise _CellError(f"{raw} is a date or time; expected a number")
     raise _CellError(f"{_show(raw)} is not a number")
+
+
+def _without_currency(raw: str, text: str) -> str:
+    """The number's text without its currency; _CellError if that currency is not the workbook's.
+
+    "$1,000" in a EUR workbook is not 1,000 euros: converting is finance's call, not the reader's.
+    """
+    marks = _CURRENCY_MARK.findall(text)
+    bare = _CURRENCY_MARK.sub("", text)
+    if not (_PLAIN_NUMBER.fullmatch(bare.removesuffix("%")) or _GROUPED_NUMBER.fullmatch(bare.removesuffix("%"))):
+        return text  # not a number with a currency: reported as not a number
+    currency = _WORKBOOK_CURRENCY.get().upper()
+    for mark in marks:
+        codes = _CURRENCY_SIGNS.get(mark, (mark.upper(),))
+        if currency and currency not in codes and _CURRENCY_SIGNS.get(currency, ()) != codes:
+            named = f"{codes[0]} ({mark})" if mark in _CURRENCY_SIGNS else mark.upper()
+            raise _CellError(f"{_show(raw)} is an amount in {named}, not in the workbook's currency {currency} (Settings); "
+                             f"convert it to {currency} and type the number")
+    return bare
 
 
 def _amount(raw: Any, column: Column) -> float:
@@ -929,10 +1038,21 @@ _PARSERS: dict[str, Callable[[Any, Column], Any]] = {
 
 def _parse(raw: Any, column: Column) -> Any:
     """A filled cell's value as its column's kind; _CellError if it does not fit."""
-    if raw.__class__ is _ExcelError:
+    if raw.__class__ is ExcelError:
         raise _CellError(f"{raw} is an Excel error value (a formula that failed); expected {_expected(column)}: "
                          "fix the formula or type the value")
+    if raw.__class__ is str and len(raw) > _LONGEST_TEXT:
+        raise _CellError(f"is a text of {len(raw):,} characters; at most {_LONGEST_TEXT:,} fit in an Excel cell: shorten it")
+    if raw.__class__ is Uncalculated:
+        raise _CellError(f"formula {raw} has no calculated value (the file was saved by a program that does not calculate "
+                         "formulas); open it in Excel or LibreOffice and save it, or type the value")
     return _PARSERS[column.kind](raw, column)
+
+
+def _marker_problem(marker: Marker) -> str:
+    if marker.__class__ is ExcelError:
+        return f"{marker}, an Excel error value (a formula that failed): fix the formula or type the header"
+    return f"formula {marker} with no calculated value: open the file in Excel or LibreOffice and save it, or type the header"
 
 
 def _key(identifier: str) -> str:
@@ -954,65 +1074,11 @@ def _is_numeric(raw: Any) -> bool:
     return True
 
 
-# ---------------------------------------------------------------------------------------
-# Reading: Excel error values
-# ---------------------------------------------------------------------------------------
-
-_ERROR_CELL = re.compile(rb"""<c\b[^>]*\bt=["']e["'][^>]*>""")
-_CELL_REFERENCE = re.compile(rb"""\br=["']([A-Z]{1,3})([0-9]+)["']""")
-_CELL_VALUE = re.compile(rb"<v>([^<]*)</v>")
-_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_RELATIONSHIP_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-
-
-def _excel_errors(data: bytes, sheet: str) -> dict[tuple[int, int], str]:
-    """The sheet's cells holding an Excel error value, by (row, column) counted from 0.
-
-    calamine reads an error cell as blank, which would let a broken formula pass for "no
-    value" (and an optional column's default). The sheet's XML says what the cell holds. One
-    search for "<v>#" (every error value starts with #) clears a clean sheet; only a sheet
-    where it is found is scanned cell by cell.
-    """
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            xml = archive.read(_sheet_members(archive)[sheet])
-    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError, EOFError, zlib.error):
-        return {}  # calamine reports a damaged file; this look only adds detail to a readable one
-    return _error_cells(xml) if b"<v>#" in xml else {}
-
-
-def _error_cells(xml: bytes) -> dict[tuple[int, int], str]:
-    cells: dict[tuple[int, int], str] = {}
-    for match in _ERROR_CELL.finditer(xml):
-        reference = _CELL_REFERENCE.search(match.group(0))
-        if reference is None:
-            continue
-        end = xml.find(b"</c>", match.end())
-        value = _CELL_VALUE.search(xml, match.end(), end if end >= 0 else len(xml))
-        letters, number = reference.group(1).decode(), int(reference.group(2))
-        column = 0
-        for letter in letters:
-            column = column * 26 + ord(letter) - ord("A") + 1
-        cells[(number - 1, column - 1)] = value.group(1).decode("utf-8", "replace") if value else "#N/A"
-    return cells
-
-
-def _sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> the zip member holding its XML (xl/workbook.xml and its relationships)."""
-    targets: dict[str, str] = {}
-    for relationship in ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels")):
-        target = relationship.get("Target", "")
-        targets[relationship.get("Id", "")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
-    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    return {sheet.get("name", ""): targets.get(sheet.get(_RELATIONSHIP_NS + "id", ""), "")
-            for sheet in workbook.iter(_MAIN_NS + "sheet")}
-
-
-def _mark_excel_errors(rows: list[list[Any]], errors: dict[tuple[int, int], str]) -> None:
-    """Put each error value back in the cell calamine read as blank."""
-    for (row, column), code in errors.items():
+def _mark(rows: list[list[Any]], marks: dict[tuple[int, int], Marker]) -> None:
+    """Put each cell calamine misreads (an error value, an uncalculated formula) back in its place."""
+    for (row, column), marker in marks.items():
         if row < len(rows) and column < len(rows[row]):
-            rows[row][column] = _ExcelError(code)
+            rows[row][column] = marker
 
 
 # ---------------------------------------------------------------------------------------
@@ -1031,6 +1097,8 @@ class _Findings:
     file: str
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    # Values the format's defaults stand in for (blank cells, columns and settings left out).
+    defaults: list[Problem] = field(default_factory=list)
     # The workbook's sheets in tab order, and each header's column position by (sheet, header text).
     sheets: list[str] = field(default_factory=list)
     columns: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -1052,9 +1120,47 @@ class _Findings:
     def warn(self, message: str, sheet: str | None = None, row: int | None = None, column: str | None = None) -> None:
         self.warnings.append(self._placed(Problem(self.where(sheet, row, column), message, "warning"), sheet, row, column))
 
+    def default(self, message: str, sheet: str | None = None, row: int | None = None, column: str | None = None) -> None:
+        self.defaults.append(self._placed(Problem(self.where(sheet, row, column), message, "default"), sheet, row, column))
+
     def _placed(self, problem: Problem, sheet: str | None, row: int | None, column: str | None) -> Problem:
         self.places[problem] = (sheet, row, column)
         return problem
+
+    def examination(self, portfolio: Portfolio | None) -> Examination:
+        """What was found, each list top to bottom, warnings and defaults summarised (one line per column and kind)."""
+        return Examination(portfolio, self.in_order(self.errors), self.summarised(self.in_order(self.warnings)),
+                           self.summarised(self.in_order(self.defaults)))
+
+    def summarised(self, problems: list[Problem], shown: int = 5) -> list[Problem]:
+        """One problem per sheet, column and message: the rows that share it counted, the first few named.
+
+        A comments column filled to row 200,000 is one line, not 199,960.
+        """
+        groups: dict[Any, list[Problem]] = {}
+        for problem in problems:
+            sheet, row, column = self.places.get(problem, (None, None, None))
+            groups.setdefault((sheet, column, problem.message) if row else id(problem), []).append(problem)
+        summary: list[Problem] = []
+        for group in groups.values():
+            if len(group) == 1:
+                summary.append(group[0])
+                continue
+            sheet, _, column = self.places[group[0]]
+            rows = [self.places[problem][1] or 0 for problem in group]
+            summary.append(self.over_rows(group[0].message, group[0].severity, sheet, rows, column, shown))
+        return summary
+
+    def over_rows(self, message: str, severity: str, sheet: str | None, rows: list[int], column: str | None,
+                  shown: int = 5) -> Problem:
+        """One problem of several rows: the first `shown` named, the rest counted."""
+        if len(rows) == 1:
+            return self._placed(Problem(self.where(sheet, rows[0], column), message, severity), sheet, rows[0], column)
+        named = [str(row) for row in rows[:shown]]
+        listed = (", ".join(named) + f" and {len(rows) - shown:,} more" if len(rows) > shown
+                  else ", ".join(named[:-1]) + f" and {named[-1]}")
+        where = self.where(sheet, None, None) + f", rows {listed}" + (f', column "{column}"' if column else "")
+        return self._placed(Problem(where, message, severity), sheet, rows[0], column)
 
     def in_order(self, problems: list[Problem]) -> list[Problem]:
         """Problems top to bottom: the file's own first, then by sheet tab, row and column (a stable sort)."""
@@ -1126,6 +1232,10 @@ def _map_columns(header: list[Any], table: _Table, findings: _Findings) -> tuple
             continue
         text = _text(cell, spec.id_column)
         findings.columns.setdefault((table.sheet, text), index)
+        if cell.__class__ in (ExcelError, Uncalculated):
+            # A header computed by a formula that failed or was never calculated names no column.
+            findings.error(f"the header of column {column_letters(index + 1)} is {_marker_problem(cell)}", table.sheet, table.header_row)
+            continue
         column = _match(lookup, text)
         label = _header_quarter(text) if spec is TEAMS and column is None else None
         if column is not None and column.key in table.headers:
@@ -1140,9 +1250,11 @@ def _map_columns(header: list[Any], table: _Table, findings: _Findings) -> tuple
             quarters[label] = index
             table.headers[f"capacity:{label}"] = text
         else:
-            extra.append(f'"{text}"')
+            extra.append(text)
+    extra = [text for text in extra if not _close_to_a_column(text, table, findings)]
     if extra:
-        findings.warn(f"column{'s' if len(extra) > 1 else ''} {', '.join(extra)} not part of the format; ignored",
+        names = ", ".join(f'"{text}"' for text in extra)
+        findings.warn(f"column{'s' if len(extra) > 1 else ''} {names} not part of the format; ignored",
                       table.sheet, table.header_row)
     for column in spec.columns:
         if column.required and column.key not in table.headers:
@@ -1150,8 +1262,41 @@ def _map_columns(header: list[Any], table: _Table, findings: _Findings) -> tuple
     return mapped, quarters
 
 
-def _read_table(rows: list[list[Any]], sheet: str, spec: SheetSpec, findings: _Findings) -> _Table | None:
-    """A sheet's cells (rows of calamine values from A1) as a table: header found, columns mapped, cells parsed."""
+def _close_to_a_column(text: str, table: _Table, findings: _Findings) -> bool:
+    """Whether an unknown header looks like a column of the format the sheet lacks: then it is an error with
+    "did you mean", because ignoring it would silently put the column's default in the plan."""
+    squashed = _squash(_BRACKETS.sub(" ", text))
+    best, best_ratio = None, 0.0
+    for column in table.spec.columns:
+        if column.key in table.headers:
+            continue
+        for name in (column.label, *column.aliases):
+            ratio = difflib.SequenceMatcher(None, squashed, _squash(name)).ratio()
+            if ratio > best_ratio:
+                best, best_ratio = column, ratio
+    if best is None or best_ratio < _CLOSE_HEADER:
+        return False
+    findings.error(f'"{text}" is not a column of the format; did you mean "{best.label}"? Rename the header '
+                   f"(left unread, {_ignored_means(best)})", table.sheet, table.header_row, text)
+    return True
+
+
+# How alike (difflib's ratio of the squashed names) an unknown header must be to a column to be taken for a misspelling.
+_CLOSE_HEADER = 0.8
+
+
+def _ignored_means(column: Column) -> str:
+    if column.required:
+        return "the sheet would lack a required column"
+    return f"{column.default} would be used for every row" if column.default else "its values would be lost"
+
+
+def _read_table(rows: list[list[Any]], sheet: str, spec: SheetSpec, findings: _Findings,
+                merged: Sequence[tuple[tuple[int, int], tuple[int, int]]] = ()) -> _Table | None:
+    """A sheet's cells (rows of calamine values from A1) as a table: header found, columns mapped, cells parsed.
+
+    `merged` are the sheet's merged cell ranges ((first row, first column), (last row, last column)), from 0.
+    """
     header_index = _find_header(rows, spec)
     if header_index is None:
         expected = ", ".join(c.label for c in spec.columns if c.required)
@@ -1169,6 +1314,7 @@ def _read_table(rows: list[list[Any]], sheet: str, spec: SheetSpec, findings: _F
     table.rows = [_Row(number, {}) for number in numbers]
     # Column by column: a clean column is checked in a few passes at C speed instead of cell by cell.
     columns = list(zip(*body)) if body else [() for _ in rows[header_index]]
+    _check_unnamed_columns(rows[header_index], columns, numbers, merged, table, findings)
     dicts = [row.values for row in table.rows]
     for index, column in value_columns:
         cells = columns[index]
@@ -1178,7 +1324,54 @@ def _read_table(rows: list[list[Any]], sheet: str, spec: SheetSpec, findings: _F
             values = [None if cell == "" and not required else _parse_cell(cell, column, parsed, table, findings)
                       for cell, parsed in zip(cells, table.rows)]
         _store(dicts, column.key, values)
+    _note_defaults(table, findings)
     return table
+
+
+def _check_unnamed_columns(header: list[Any], columns: list[tuple[Any, ...]], numbers: list[int],
+                           merged: Sequence[tuple[tuple[int, int], tuple[int, int]]], table: _Table, findings: _Findings) -> None:
+    """A filled column must have a header of its own: a header merged over several columns, or a blank
+    header over values, would otherwise have the values ignored (the low uplift planned as the base)."""
+    row = table.header_row - 1
+    covered: set[int] = set()
+    for (first_row, first_column), (last_row, last_column) in merged or ():
+        if first_row <= row <= last_row and last_column > first_column:
+            name = _text(header[first_column], table.spec.id_column) if first_column < len(header) else ""
+            span = f"{column_letters(first_column + 1)} to {column_letters(last_column + 1)}"
+            findings.error(f'the header "{name}" is merged over columns {span}, so only the first has a header; '
+                           "unmerge it and give each column its own header (e.g. Uplift low, Uplift base, Uplift high)",
+                           table.sheet, table.header_row, name or None)
+            covered.update(range(first_column, last_column + 1))
+    for index, cells in enumerate(columns):
+        if index in covered or (index < len(header) and not _blank(header[index])) or cells.count("") == len(cells):
+            continue
+        filled = [str(number) for number, cell in zip(numbers, cells) if not _blank(cell)]
+        if not filled:
+            continue
+        letter = column_letters(index + 1)
+        rows = ", ".join(filled[:5]) + (f" and {len(filled) - 5:,} more" if len(filled) > 5 else "")
+        findings.columns.setdefault((table.sheet, letter), index)
+        findings.error(f"column {letter} has no header but holds values (rows {rows}); give it a header "
+                       "(a column the format does not know is ignored with a warning) or clear it",
+                       table.sheet, table.header_row, letter)
+
+
+def _note_defaults(table: _Table, findings: _Findings) -> None:
+    """List every value the format's default stands in for: a blank cell, or a column left out."""
+    for column in table.spec.columns:
+        if not column.default or not table.rows:
+            continue
+        if column.key not in table.headers:
+            count = len(table.rows)
+            findings.default(f'no column "{column.label}": {column.default} used for all {count:,} row{"s" if count != 1 else ""}',
+                             table.sheet, table.header_row)
+            continue
+        # Gathered per column first: a 10,000-row sheet with a blank optional column is one problem, not 10,000.
+        key = column.key
+        rows = [row.number for row in table.rows if key not in row.values and key not in row.failed]
+        if rows:
+            findings.defaults.append(findings.over_rows(f"blank: {column.default} used", "default", table.sheet, rows,
+                                                        table.header(key)))
 
 
 def _store(dicts: list[dict[str, Any]], key: str, values: list[Any]) -> None:
@@ -1230,6 +1423,9 @@ def _clean_column(cells: Sequence[Any], column: Column) -> list[Any] | None:
         if types != {str}:
             return None
         stripped = list(map(str.strip, cells))
+        joined = "".join(stripped)  # one search in C: most columns have no control character, nor a text too long
+        if _CONTROL_CHARACTERS.search(joined) or (len(joined) > _LONGEST_TEXT and max(map(len, cells)) > _LONGEST_TEXT):
+            return None
         if "" not in stripped:
             return stripped
         return None if column.required else [text or None for text in stripped]
@@ -1259,11 +1455,17 @@ def _parse_cell(raw: Any, column: Column, row: _Row, table: _Table, findings: _F
             findings.error(f"is blank; expected {_expected(column)}", table.sheet, row.number, table.header(column.key))
         return None
     try:
-        return _parse(raw, column)
+        value = _parse(raw, column)
     except _CellError as error:
         row.fail(column.key)
         findings.error(str(error), table.sheet, row.number, table.header(column.key))
         return None
+    if raw.__class__ is str and column.kind in _TEXT_KINDS and _CONTROL_CHARACTERS.search(raw):
+        findings.warn("control characters (invisible in Excel) removed from the text", table.sheet, row.number, table.header(column.key))
+    return value
+
+
+_TEXT_KINDS = frozenset({"text", "id", "team", "ids", "choice", "yesno", "quarter"})
 
 
 def _is_data_row(row: list[Any], id_index: int, table: _Table, number: int, findings: _Findings) -> bool:
@@ -1304,11 +1506,13 @@ def _expected(column: Column) -> str:
 class _Reader:
     """Reads every sheet, then checks the cross-references between them, locating each problem."""
 
-    def __init__(self, book: Any, findings: _Findings, data: bytes):
+    def __init__(self, book: Any, findings: _Findings, inspection: Inspection, limits: ReadLimits):
         self.book = book
         self.findings = findings
         self.tables: dict[str, _Table | None] = {}
-        self.data = data  # the file's bytes, for a second look at a sheet's XML (Excel error values)
+        self.inspection = inspection  # what the raw file says: sheets too large, cells calamine misreads
+        self.limits = limits
+        self.merged: dict[str, Any] = {}
 
     def portfolio(self) -> Portfolio | None:
         self._read_sheets()
@@ -1327,30 +1531,49 @@ class _Reader:
 
     def _read_sheets(self) -> None:
         found: dict[str, str] = {}
-        for name in self.book.sheet_names:
+        # Settings first: the currency its amounts and every other sheet's are read in.
+        for name in sorted(self.book.sheet_names, key=lambda name: _SHEET_LOOKUP.get(_squash(name)) is not SETTINGS_SHEET):
             spec = _SHEET_LOOKUP.get(_squash(name))
             if spec is None:
+                # Listed, so no data goes unread unseen (a copy named "Experiences (2)" is not the Experiences sheet).
+                self.findings.warn("sheet not part of the format; ignored", name)
                 continue
             if spec.name in found:
                 self.findings.error(f'sheets "{found[spec.name]}" and "{name}" both mean {spec.name}; keep one', name)
                 continue
             found[spec.name] = name
-            try:
-                rows = self.book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            except python_calamine.CalamineError as error:
-                self.findings.error(f"cannot be read ({error}); the file is damaged: open it in Excel and save it again", name)
+            rows = self._sheet_cells(name)
+            if rows is None:
                 self.tables[spec.name] = None
                 continue
-            # calamine reads an Excel error value (#REF!, #DIV/0!...) as a blank cell: a sheet
-            # with no blank cell has none, and is spared the second look at its XML.
-            if any(map(operator.contains, rows, itertools.repeat(""))):
-                _mark_excel_errors(rows, _excel_errors(self.data, name))
             read = _read_settings_table if spec is SETTINGS_SHEET else _read_table
-            self.tables[spec.name] = read(rows, name, spec, self.findings)
+            self.tables[spec.name] = read(rows, name, spec, self.findings, self.merged.get(name, ()))
         for spec in SHEETS:
             if spec.name not in found and spec.required and spec is not BUDGET:
                 sheets = ", ".join(self.book.sheet_names)
                 self.findings.error(f"sheet {spec.name} is missing (sheets found: {sheets})")
+
+    def _sheet_cells(self, name: str) -> list[list[Any]] | None:
+        """A sheet's cells from A1, each misread cell put back; None (reported) if it is too large or damaged."""
+        for message in self.inspection.sheet_problems.get(name, ()):
+            self.findings.error(message, name)
+        if name in self.inspection.sheet_problems:
+            return None
+        try:
+            sheet = self.book.get_sheet_by_name(name)
+            # The raw file was checked when it could be (.xlsx, .ods); calamine's own count covers the rest (.xls).
+            end = sheet.end or (-1, -1)
+            problem = check_used_range(end[0] + 1, end[1] + 1, self.limits)
+            if problem:
+                self.findings.error(problem, name)
+                return None
+            rows = sheet.to_python(skip_empty_area=False)
+            self.merged[name] = sheet.merged_cell_ranges or ()
+        except python_calamine.CalamineError as error:
+            self.findings.error(f"cannot be read ({error}); the file is damaged: open it in Excel and save it again", name)
+            return None
+        _mark(rows, self.inspection.marks.get(name, {}))
+        return rows
 
     def _usable(self, spec: SheetSpec) -> bool:
         """Whether a sheet was read with its id column; if not (reported already), checks against
@@ -1374,6 +1597,11 @@ class _Reader:
     def _settings(self) -> tuple[Settings, float | None]:
         values = {row.values["key"]: row.values["value"] for row in self._rows(SETTINGS_SHEET) if "value" in row.values}
         total_budget = values.pop("total_budget", None)
+        table = self.tables.get(SETTINGS_SHEET.name)
+        for setting in SETTINGS:
+            if setting.key not in values and setting.key != "total_budget":
+                self.findings.default(f"{setting.label} not given: {_show_default(getattr(_DEFAULTS, setting.key))} used",
+                                      table.sheet if table else None)
         settings = Settings(**values)
         if SETTINGS_SHEET.name not in self.tables:
             self.findings.warn("no Settings sheet: the default settings are used")
@@ -1657,6 +1885,7 @@ class _Reader:
                 requires=tuple([ids[_key(r)] for r in requires]) if requires else (),
                 excludes=tuple([ids[_key(r)] for r in excludes]) if excludes else (),
                 earliest_start=starts[values["earliest_start"]] if "earliest_start" in values else 0,
+                owner=get("owner", ""), journey=get("journey", ""),
             ))
         return tuple(experiences)
 
@@ -1681,16 +1910,20 @@ def _funding_option(values: dict[str, Any], owner: str) -> FundingOption:
     )
 
 
-def _read_settings_table(rows: list[list[Any]], sheet: str, spec: SheetSpec, findings: _Findings) -> _Table | None:
+def _read_settings_table(rows: list[list[Any]], sheet: str, spec: SheetSpec, findings: _Findings,
+                         merged: Sequence[tuple[tuple[int, int], tuple[int, int]]] = ()) -> _Table | None:
     """The Settings sheet: rows of Setting | Value, each value read by its setting's kind."""
-    table = _read_table(rows, sheet, spec, findings)
+    table = _read_table(rows, sheet, spec, findings, merged)
     if table is None:
         return None
     if "value" not in table.headers:
         findings.error('column "Value" is missing (a required column of sheet Settings)', sheet, table.header_row)
     seen: dict[str, int] = {}
     settings_rows: list[_Row] = []
-    for row in table.rows:
+    # The currency first: the amounts of the other settings are read in it. A row whose setting
+    # cell did not read (reported already) is left out.
+    named = [row for row in table.rows if "setting" in row.values]
+    for row in sorted(named, key=lambda row: _match(_SETTING_LOOKUP, row.values["setting"]) is not SETTINGS[0]):
         setting = _match(_SETTING_LOOKUP, row.values["setting"])
         if setting is None:
             findings.warn(f'"{row.values["setting"]}" is not a known setting; ignored', sheet, row.number, table.header("setting"))
@@ -1702,6 +1935,8 @@ def _read_settings_table(rows: list[list[Any]], sheet: str, spec: SheetSpec, fin
             parsed = _parse_setting(setting, row, table, findings)
             if parsed is not None:
                 settings_rows.append(parsed)
+                if setting.key == "currency":
+                    _WORKBOOK_CURRENCY.set(str(parsed.values["value"]))
     table.rows = settings_rows
     return table
 

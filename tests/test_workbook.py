@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import stat
+import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import replace
@@ -526,6 +527,10 @@ def test_validate_exits_0_on_a_clean_workbook_with_warnings(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         'warning: extra.xlsx, sheet Experiences, row 1: column "Owner email" not part of the format; ignored',
+        'default: extra.xlsx, sheet Experiences, rows 2 and 3, column "Earliest start": blank: the first quarter used',
+        *(f"default: extra.xlsx, sheet Settings: {setting} not given: {value} used" for setting, value in (
+            ("Currency", "EUR"), ("First quarter", "2027Q1"), ("Fiscal year starts", "1"), ("Annual discount rate", "0.08"),
+            ("Ramp", "0"), ("Tail quarters", "0"), ("Start quarters", "free"), ("Time limit", "60.0"), ("Gap", "0.001"))),
         f"{path}: valid. 3 experiences, 2 teams, 4 quarters from 2027Q1 (1 warning)",
     ]
 
@@ -730,3 +735,337 @@ def test_the_readme_s_broken_example_validates_as_quoted(tmp_path: Path) -> None
         '  broken.xlsx, sheet Options, row 22, column "Experience ID": "CX-1O1" is not an experience id on sheet Experiences',
         '  broken.xlsx, sheet Budget, row 4, column "Budget (EUR)": "TBC" is not a number',
     ]
+
+
+# ---- input truth (issue 10): nothing finance sends is silently defaulted, nothing crashes ---------
+#
+# Each case builds a hostile workbook and names the error it must give and where. Every case
+# is run three ways: read_workbook (message and location), `planner validate` and `planner
+# plan` (exit 2, no traceback, no report written), and the input file is never changed.
+
+def build_xls(path: Path, sheets: Sheets, errors: dict[tuple[str, int, int], str] | None = None) -> Path:
+    """An .xls of the sheets (xlwt), with error cells (sheet, row, column counted from 0) -> '#DIV/0!'."""
+    import xlwt
+
+    book = xlwt.Workbook()
+    for name, rows in sheets.items():
+        sheet = book.add_sheet(name, cell_overwrite_ok=True)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None:
+                    sheet.write(r, c, value)
+    for (name, r, c), code in (errors or {}).items():
+        book.get_sheet(list(sheets).index(name)).row(r).set_cell_error(c, code)
+    book.save(str(path))
+    return path
+
+
+_ODS_NAMESPACES = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+                   'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+                   'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+                   'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"')
+
+
+def _ods_cell(value: Any) -> str:
+    if value is None:
+        return "<table:table-cell/>"
+    if isinstance(value, str):
+        return f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+    return f'<table:table-cell office:value-type="float" office:value="{value}"><text:p>{value}</text:p></table:table-cell>'
+
+
+def build_ods(path: Path, sheets: Sheets, raw_cells: dict[tuple[str, int, int], str] | None = None, tail: str = "") -> Path:
+    """An .ods of the sheets, written as LibreOffice does; raw_cells replace cells (row, column from 0) by their XML.
+
+    `tail` is XML appended to the first sheet (repeated rows, a stray cell far away).
+    """
+    raw_cells = raw_cells or {}
+    tables = []
+    for index, (name, rows) in enumerate(sheets.items()):
+        body = "".join("<table:table-row>" + "".join(raw_cells.get((name, r, c), _ods_cell(v)) for c, v in enumerate(row))
+                       + "</table:table-row>" for r, row in enumerate(rows))
+        tables.append(f'<table:table table:name="{name}">{body}{tail if index == 0 else ""}</table:table>')
+    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODS_NAMESPACES} office:version="1.2">'
+               f'<office:body><office:spreadsheet>{"".join(tables)}</office:spreadsheet></office:body></office:document-content>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
+        archive.writestr("META-INF/manifest.xml",
+                         '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                         'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                         '<manifest:file-entry manifest:full-path="/" '
+                         'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                         '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                         '</manifest:manifest>')
+        archive.writestr("content.xml", content)
+    return path
+
+
+def rezip(source: Path, target: Path, change: Callable[[str, bytes], list[tuple[str, bytes]]]) -> Path:
+    """A copy of a zip with each member (name, data) replaced by what `change` returns for it."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for entry in old.infolist():
+            for name, data in change(entry.filename, old.read(entry)):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # zipfile warns of the duplicate name some tests write on purpose
+                    new.writestr(name, data)
+    return target
+
+
+def with_cells(sheet: str, cells: dict[str, Any], sheets: Sheets | None = None,
+               merge: str | None = None) -> Callable[[Path], Path]:
+    """A maker: BASE (or `sheets`) written by openpyxl, then cells set by reference (openpyxl keeps formulas uncalculated)."""
+    def make(directory: Path) -> Path:
+        path = build(directory / "bad.xlsx", sheets or edited())
+        book = openpyxl.load_workbook(path)
+        for reference, value in cells.items():
+            book[sheet][reference] = value
+        if merge:
+            book[sheet].merge_cells(merge)
+        book.save(path)
+        return path
+    return make
+
+
+def _merged_uplift(sheets: Sheets) -> None:
+    header = sheets["Experiences"][0]
+    header[6:9] = ["Uplift", None, None]
+
+
+def _duplicate_sheet_member(directory: Path) -> Path:
+    source = build(directory / "source.xlsx", BASE)
+
+    def change(name: str, data: bytes) -> list[tuple[str, bytes]]:
+        if name == "xl/worksheets/sheet1.xml":
+            return [(name, data), (name, data.replace(b"<v>1000</v>", b"<v>9999999</v>"))]
+        return [(name, data)]
+    return rezip(source, directory / "bad.xlsx", change)
+
+
+def _padded_sheet(directory: Path) -> Path:
+    """A tiny zip whose Experiences sheet unpacks to 2 MiB (a limit of 1 MiB is set for it)."""
+    source = build(directory / "source.xlsx", BASE)
+
+    def change(name: str, data: bytes) -> list[tuple[str, bytes]]:
+        if name == "xl/worksheets/sheet1.xml":
+            return [(name, data.replace(b"<sheetData>", b"<sheetData>" + b" " * (2 * 1024 * 1024)))]
+        return [(name, data)]
+    return rezip(source, directory / "bad.xlsx", change)
+
+
+def _long_name(directory: Path) -> Path:
+    """Excel and openpyxl cut a text at 32,767 characters; another program may not."""
+    source = build(directory / "source.xlsx", BASE)
+
+    def change(name: str, data: bytes) -> list[tuple[str, bytes]]:
+        return [(name, data.replace(b"App returns", b"x" * 32_768))]
+    return rezip(source, directory / "bad.xlsx", change)
+
+
+def _xls_with_error(directory: Path) -> Path:
+    return build_xls(directory / "bad.xls", edited(), {("Options", 2, 3): "#DIV/0!"})
+
+
+def _ods_with(cells: dict[tuple[str, int, int], str], tail: str = "") -> Callable[[Path], Path]:
+    return lambda directory: build_ods(directory / "bad.ods", edited(), cells, tail)
+
+
+_ODS_ERROR = ('<table:table-cell table:formula="of:=1/0" office:value-type="float" office:value="0" '
+              'calcext:value-type="error"><text:p>#DIV/0!</text:p></table:table-cell>')
+_ODS_UNCALCULATED = '<table:table-cell table:formula="of:=[.C2]*2"/>'
+_ODS_STRAY = ('<table:table-row table:number-rows-repeated="1048570"><table:table-cell table:number-columns-repeated="3"/>'
+              '</table:table-row><table:table-row><table:table-cell office:value-type="string"><text:p>x</text:p>'
+              '</table:table-cell></table:table-row>')
+
+# (case, maker of the file in a folder, environment, sheet, row, column, message)
+HOSTILE: list[tuple[str, Callable[[Path], Path], dict[str, str], str | None, int | None, str | None, str]] = [
+    ("1 formula without a cached value, optional column", with_cells("Options", {"D3": "=D2*2"}), {},
+     "Options", 3, "Run cost per quarter",
+     "formula =D2*2 has no calculated value (the file was saved by a program that does not calculate formulas); "
+     "open it in Excel or LibreOffice and save it, or type the value"),
+    ("1 formula without a cached value, required column", with_cells("Options", {"C4": "=C3*1.6"}), {},
+     "Options", 4, "One-off cost", "formula =C3*1.6 has no calculated value"),
+    ("1 formula without a cached value, low uplift", with_cells("Experiences", {"G3": "=H3/2"}), {},
+     "Experiences", 3, "Uplift low", "formula =H3/2 has no calculated value"),
+    ("1 formula without a cached value in an .ods", _ods_with({("Options", 2, 3): _ODS_UNCALCULATED}), {},
+     "Options", 3, "Run cost per quarter", "formula =[.C2]*2 has no calculated value"),
+    ("1 header computed by a formula without a cached value", with_cells("Options", {"D1": '="Run cost per "&"quarter"'}), {},
+     "Options", 1, None, 'the header of column D is formula ="Run cost per "&"quarter" with no calculated value'),
+    ("2 header merged over three columns", with_cells("Experiences", {}, edited(_merged_uplift), merge="G1:I1"), {},
+     "Experiences", 1, "Uplift", 'the header "Uplift" is merged over columns G to I, so only the first has a header'),
+    ("2 blank header over a filled column", lambda d: build(d / "bad.xlsx", edited(cell("Experiences", 1, "Uplift high", None))), {},
+     "Experiences", 1, "I", "column I has no header but holds values (rows 2, 3, 4)"),
+    ("3 error value in an .xls", _xls_with_error, {},
+     "Options", 3, "Run cost per quarter", "#DIV/0! is an Excel error value (a formula that failed)"),
+    ("3 error value in an .ods", _ods_with({("Options", 1, 2): _ODS_ERROR}), {},
+     "Options", 2, "One-off cost", "#DIV/0! is an Excel error value (a formula that failed)"),
+    ("4 misspelt optional column", lambda d: build(d / "bad.xlsx", edited(
+        lambda sheets: sheets["Options"][0].__setitem__(3, "Run cots per quarter"))), {},
+     "Options", 1, "Run cots per quarter",
+     '"Run cots per quarter" is not a column of the format; did you mean "Run cost per quarter"? '
+     "Rename the header (left unread, 0 would be used for every row)"),
+    ("5 dollars in a EUR workbook", lambda d: build(d / "bad.xlsx", edited(cell("Options", 2, "One-off cost", "$1,000"))), {},
+     "Options", 2, "One-off cost",
+     '"$1,000" is an amount in USD ($), not in the workbook\'s currency EUR (Settings); convert it to EUR and type the number'),
+    ("5 pounds in a EUR workbook", lambda d: build(d / "bad.xlsx", edited(cell("Budget", 3, "Budget", "£1,000"))), {},
+     "Budget", 3, "Budget", '"£1,000" is an amount in GBP (£), not in the workbook\'s currency EUR'),
+    ("7 stray value at XFD1048576", with_cells("Experiences", {"XFD1048576": "x"}), {},
+     "Experiences", None, None,
+     "holds a value in row 1,048,576 (cell XFD1048576); at most 250,000 rows are read: delete the rows and columns"),
+    ("7 stray value at A1048576 in Settings", with_cells("Settings", {"A1048576": "x"}), {},
+     "Settings", None, None, "holds a value in row 1,048,576 (cell A1048576); at most 250,000 rows are read"),
+    ("7 stray value at XFD2", with_cells("Teams", {"XFD2": 1}), {},
+     "Teams", None, None, "holds a value in column XFD; at most 1,000 columns are read"),
+    ("7 stray value far down an .ods", _ods_with({}, _ODS_STRAY), {},
+     "Experiences", None, None, "holds a value in row 1,048,575 (cell A1048575); at most 250,000 rows are read"),
+    ("7 a limit set lower", with_cells("Experiences", {"A300": "x"}), {"PLANNER_MAX_SHEET_ROWS": "100"},
+     "Experiences", None, None, "holds a value in row 300 (cell A300); at most 100 rows are read"),
+    ("8 sheet XML over the size limit", _padded_sheet, {"PLANNER_MAX_WORKBOOK_MIB": "1"},
+     None, None, None, "unpacks to more than 1 MiB (the limit; the file is 0.0 MiB packed)"),
+    ("11 text over 32,767 characters", lambda d: _long_name(d), {},
+     "Experiences", 3, "Name", "is a text of 32,768 characters; at most 32,767 fit in an Excel cell: shorten it"),
+    ("15 duplicate zip members", _duplicate_sheet_member, {},
+     None, None, None, "holds two parts named xl/worksheets/sheet1.xml (a damaged or tampered file"),
+]
+
+
+@pytest.mark.parametrize(("make", "environment", "sheet", "row", "column", "message"),
+                         [case[1:] for case in HOSTILE], ids=[case[0] for case in HOSTILE])
+def test_hostile_input_is_a_located_error_never_a_silent_default_or_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: Callable[[Path], Path], environment: dict[str, str],
+    sheet: str | None, row: int | None, column: str | None, message: str,
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    path = make(tmp_path)
+    before = path.read_bytes()
+    portfolio, errors, _ = read_workbook(path)
+    assert portfolio is None
+    matches = [p for p in errors if message in p.message]
+    assert matches, f"no error says {message!r}; got:\n" + "\n".join(map(str, errors))
+    assert any(located(p, sheet, row, column) for p in matches), "\n".join(map(str, matches))
+    assert all(p.where.startswith(path.name) for p in errors)
+
+    validated = CliRunner().invoke(cli, ["validate", str(path)], env=environment)
+    assert validated.exit_code == 2 and isinstance(validated.exception, SystemExit), validated.output
+    assert "Traceback" not in validated.output and message in validated.output
+
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(f"name: hostile\nworkbook: {path.name}\nsolver: highs\ntime_limit_seconds: 30\n")
+    output = tmp_path / "out"
+    planned = CliRunner().invoke(cli, ["plan", str(scenario), "-o", str(output)], env=environment)
+    assert planned.exit_code == 2 and isinstance(planned.exception, SystemExit), planned.output
+    assert "Traceback" not in planned.output and message in planned.output
+    assert not output.exists() or not any(output.iterdir())
+    assert path.read_bytes() == before
+
+
+def test_finance_names_for_the_run_cost_are_recognised(tmp_path: Path) -> None:
+    for header in ("Opex / qtr (EUR)", "Opex per qtr", "Running costs p.q.", "Running costs per quarter", "Quarterly opex"):
+        sheets = edited()
+        sheets["Options"][0][3] = header
+        portfolio, errors, warnings = read_workbook(build(tmp_path / "opex.xlsx", sheets))
+        assert errors == [] and warnings == [], header
+        assert portfolio is not None and same(portfolio, base_portfolio(tmp_path)), header
+
+
+def test_owner_and_journey_are_their_own_columns_not_a_second_team(tmp_path: Path) -> None:
+    path = build(tmp_path / "owner.xlsx", edited(
+        add_column("Experiences", "Owner", ["Ana Lopez", "Ben Okafor", None]),
+        add_column("Experiences", "Journey", ["Returns", "Returns", "Onboarding"]),
+    ))
+    portfolio, errors, warnings = read_workbook(path)
+    assert errors == [] and warnings == []
+    assert portfolio is not None
+    assert [(e.team, e.owner, e.journey) for e in portfolio.experiences] == [
+        ("Data", "Ana Lopez", "Returns"), ("Digital", "Ben Okafor", "Returns"), ("Digital", "", "Onboarding")]
+    written = tmp_path / "written.xlsx"
+    write_portfolio(portfolio, written)
+    assert same(read_portfolio(written), portfolio)
+
+
+def test_control_characters_are_removed_and_listed(tmp_path: Path) -> None:
+    source = build(tmp_path / "source.xlsx", BASE)
+    path = rezip(source, tmp_path / "control.xlsx",
+                 lambda name, data: [(name, data.replace(b"App returns", b"App_x0007_ returns").replace(b"Web returns", b"Web\x1b returns"))])
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert 'warning: control.xlsx, sheet Experiences, rows 3 and 4, column "Name": control characters (invisible in Excel) ' \
+           "removed from the text" in result.output.splitlines()
+    portfolio = read_portfolio(path)
+    assert [e.name for e in portfolio.experiences] == ["Data platform", "App returns", "Web returns"]
+
+
+def test_warnings_are_summarised_one_line_per_column_and_kind(tmp_path: Path) -> None:
+    sheets = edited(add_column("Experiences", "Comments", ["ok", "ok", "ok"]))
+    sheets["Experiences"] += [[None] * 13 + [f"note {n}"] for n in range(5, 2001)]
+    path = build(tmp_path / "comments.xlsx", sheets)
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:2] == [
+        'warning: comments.xlsx, sheet Experiences, row 1: column "Comments" not part of the format; ignored',
+        "warning: comments.xlsx, sheet Experiences, rows 5, 6, 7, 8, 9 and 1,991 more: row without ID skipped",
+    ]
+    assert len(result.output.splitlines()) < 20
+
+
+def test_validate_lists_every_value_a_default_stands_in_for(tmp_path: Path) -> None:
+    path = build(tmp_path / "defaults.xlsx", edited(
+        cell("Experiences", 3, "Uplift low", None), cell("Options", 2, "Uplift share", None), cell("Options", 4, "Uplift share", None),
+        drop_column("Experiences", "Mandatory"),
+    ))
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    defaults = [line for line in result.output.splitlines() if line.startswith("default:")]
+    assert defaults == [
+        'default: defaults.xlsx, sheet Experiences, row 1: no column "Mandatory": no used for all 3 rows',
+        'default: defaults.xlsx, sheet Experiences, rows 2 and 3, column "Earliest start": blank: the first quarter used',
+        'default: defaults.xlsx, sheet Experiences, row 3, column "Uplift low": blank: the base uplift used',
+        'default: defaults.xlsx, sheet Options, rows 2 and 4, column "Uplift share": blank: 1 used',
+        *(f"default: defaults.xlsx, sheet Settings: {setting} not given: {value} used" for setting, value in (
+            ("Currency", "EUR"), ("First quarter", "2027Q1"), ("Fiscal year starts", "1"), ("Annual discount rate", "0.08"),
+            ("Ramp", "0"), ("Tail quarters", "0"), ("Start quarters", "free"), ("Time limit", "60.0"), ("Gap", "0.001"))),
+    ]
+
+
+def test_an_amount_in_the_workbook_s_own_currency_is_read(tmp_path: Path) -> None:
+    sheets = edited(cell("Options", 2, "One-off cost", "£100,000"), cell("Budget", 2, "Budget", "100000 GBP"))
+    sheets["Settings"].append(["Currency", "GBP"])
+    portfolio = read_portfolio(build(tmp_path / "pounds.xlsx", sheets))
+    assert portfolio.experience("A1").options[0].one_off_cost == 100_000.0 and portfolio.budget[0] == 100_000.0
+
+
+def test_error_values_of_an_xls_are_flagged_and_a_clean_xls_reads(tmp_path: Path) -> None:
+    portfolio, errors, _ = read_workbook(build_xls(tmp_path / "clean.xls", edited()))
+    assert errors == [] and portfolio is not None and same(portfolio, base_portfolio(tmp_path))
+    _, errors, _ = read_workbook(build_xls(tmp_path / "errors.xls", edited(), {("Experiences", 2, 6): "#REF!"}))
+    # (xlwt 1.3 writes "#VALUE!" with #NUM!'s code and knows no "#N/A": #REF! is written as Excel writes it.)
+    assert [(p.where, p.message.split(";")[0]) for p in errors] == [
+        ('errors.xls, sheet Experiences, row 3, column "Uplift low"', "#REF! is an Excel error value (a formula that failed)")]
+
+
+def test_a_clean_ods_reads_as_the_xlsx(tmp_path: Path) -> None:
+    portfolio, errors, _ = read_workbook(build_ods(tmp_path / "clean.ods", edited()))
+    assert errors == [] and portfolio is not None and same(portfolio, base_portfolio(tmp_path))
+
+
+def test_a_bad_limit_setting_is_a_warning_and_the_default_applies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLANNER_MAX_SHEET_ROWS", "lots")
+    portfolio, errors, warnings = read_workbook(build(tmp_path / "base.xlsx", BASE))
+    assert errors == [] and portfolio is not None
+    assert [str(w) for w in warnings] == [
+        "base.xlsx: PLANNER_MAX_SHEET_ROWS='lots' is not a whole number above 0; the default 250000 is used"]
+
+
+def test_a_settings_row_whose_setting_cell_does_not_read_is_reported_not_a_key_error(tmp_path: Path) -> None:
+    # Found by the fuzz test: an error value where a setting's name goes raised KeyError: 'setting'.
+    path = build_with_formulas(tmp_path / "settings.xlsx", BASE, {("Settings", "A3"): ("=#REF!", "#REF!")})
+    _, errors, _ = read_workbook(path)
+    assert [(p.where, p.message.split(";")[0]) for p in errors] == [
+        ('settings.xlsx, sheet Settings, row 3, column "Setting"', "#REF! is an Excel error value (a formula that failed)")]
+
+
+def test_a_sheet_the_format_does_not_know_is_listed_not_silently_skipped(tmp_path: Path) -> None:
+    sheets = {**edited(), "Experiences (2)": BASE["Experiences"]}
+    portfolio, errors, warnings = read_workbook(build(tmp_path / "copy.xlsx", sheets))
+    assert errors == [] and portfolio is not None
+    assert [str(w) for w in warnings] == ["copy.xlsx, sheet Experiences (2): sheet not part of the format; ignored"]
