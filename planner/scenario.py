@@ -46,6 +46,7 @@ from typing import Any
 
 import yaml
 
+from planner import yaml12
 from planner.domain import (
     SOLVERS, START_MODES, Experience, Portfolio, Team, normalise_id, normalise_quarter, quarter_label, tidy_quarter,
 )
@@ -61,12 +62,15 @@ ALL_TEAMS = "all teams"
 
 @dataclass(frozen=True)
 class Amount:
-    """A value from a scenario: absolute (1200000) or relative to the input ("-10%" -> x0.9)."""
+    """A value from a scenario: absolute (1200000), relative to the input ("-10%" -> x0.9) or added to it ("+250000")."""
 
     value: float
     relative: bool = False
+    added: bool = False
 
     def apply(self, base: float) -> float:
+        if self.added:
+            return base + self.value
         return base * self.value if self.relative else self.value
 
 
@@ -175,55 +179,50 @@ BUDGET_KEYS = ("per_quarter", "total", "change")
 
 
 # ---------------------------------------------------------------------------------------
-# YAML with line numbers
+# YAML with line numbers (planner.yaml12: YAML 1.2 scalars, no aliases or tags)
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A safe loader that remembers the line of every mapping key and notes duplicate keys."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    mapping: dict = {}
-    lines: dict = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if not isinstance(key, (str, int, float, bool)) and key is not None:
-            key = str(key)
-        if key in mapping:
-            loader.duplicates.append((key, key_node.start_mark.line + 1))
-        mapping[key] = loader.construct_object(value_node, deep=True)
-        lines[key] = key_node.start_mark.line + 1
-    loader.key_lines[id(mapping)] = lines
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def read_yaml(path: Path) -> tuple[Any, dict[int, dict], list[tuple[Any, int]]]:
-    """Safe-load YAML; return the data, the key lines of each mapping, and duplicate keys."""
+def read_yaml(path: Path) -> tuple[Any, dict[int, dict], list[tuple[Any, int, int]]]:
+    """Load a scenario file strictly; return the data, the key lines of each mapping, and duplicate keys."""
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
         raise InputError(Problem(path.name, "is an Excel workbook, not a scenario file; give a scenario .yaml that names it "
                                             f"(workbook: {path.name}), e.g. scenarios/base.yaml"))
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:  # bounded: a device or a huge file is not read whole
+            raw = handle.read(yaml12.MAX_BYTES + 1)
     except OSError as error:
-        raise InputError(Problem(str(path), f"cannot be read: {error.strerror}")) from error
-    except UnicodeDecodeError as error:
-        line = text_line_of(path.read_bytes(), error.start)
-        raise InputError(Problem(f"{path.name}, line {line}", "is not UTF-8 text; save the file as UTF-8 (in Notepad: Save as, Encoding UTF-8)")) from error
-    loader = _LineLoader(text)
-    loader.key_lines = {}
-    loader.duplicates = []
+        raise InputError(Problem(str(path), f"cannot be read: {error.strerror or error}")) from error
     try:
-        data = loader.get_single_data()
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = text_line_of(raw, error.start)
+        raise InputError(Problem(f"{path.name}, line {line}", "is not UTF-8 text; save the file as UTF-8 (in Notepad: Save as, Encoding UTF-8)")) from error
+    try:
+        return yaml12.load(text)
+    except yaml12.RefusedYaml as error:
+        raise InputError(Problem(f"{path.name}, line {error.line}", error.message)) from error
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path.name}, line {mark.line + 1}" if mark else path.name
-        raise InputError(Problem(where, f"is not valid YAML: {getattr(error, 'problem', error)}")) from error
-    finally:
-        loader.dispose()
-    return data, loader.key_lines, loader.duplicates
+        raise InputError(Problem(_yaml_error_place(path, text, error), f"is not valid YAML: {_yaml_problem(error)}")) from error
+
+
+def _yaml_error_place(path: Path, text: str, error: yaml.YAMLError) -> str:
+    """'base.yaml, line 3': where PyYAML found the problem (a reader error gives a character offset, not a mark)."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    if mark is not None:
+        return f"{path.name}, line {mark.line + 1}"
+    position = getattr(error, "position", None)
+    if isinstance(position, int):
+        return f"{path.name}, line {text[:position].count(chr(10)) + 1}"
+    return path.name
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    if "single document" in str(getattr(error, "context", "")):
+        return "holds a second document (a line '---' or '...'); a scenario file is one document"
+    if isinstance(error, yaml.reader.ReaderError):
+        code = error.character if isinstance(error.character, int) else ord(str(error.character)[:1] or "\0")
+        return f"the control character U+{code:04X} cannot appear in a YAML file; remove it"
+    return str(getattr(error, "problem", None) or error)
 
 
 def text_line_of(data: bytes, offset: int) -> int:
@@ -239,6 +238,8 @@ def parse_change(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, (int, float)):
+        if not math.isfinite(value):  # .inf and .nan are YAML floats, never a multiplier
+            raise ValueError
         return float(value)
     match = re.fullmatch(r"\s*([+-]\d+(?:\.\d+)?)\s*%\s*", str(value))
     if not match:
@@ -247,15 +248,39 @@ def parse_change(value: Any) -> float:
 
 
 def parse_amount(value: Any) -> Amount:
-    """1200000 -> absolute; '-10%' or '+5%' -> relative to the workbook's value."""
-    if _is_number(value):
-        if value < 0:
-            raise ValueError
-        return Amount(float(value))
-    text = str(value).strip()
+    """1200000 or 1,200,000 -> absolute; '-10%' or '+5%' -> relative to the workbook's value; +250000 -> added to it.
+
+    The sign makes a change, as in the README: `+250000` adds 250,000 to the workbook's
+    amount, it does not replace it (YAML alone would read it as the number 250000).
+    """
+    if isinstance(value, bool) or value is None:
+        raise ValueError
+    text = yaml12.text_of(value).strip()
     if text.startswith(("+", "-")) and text.endswith("%"):
         return Amount(parse_change(text), relative=True)
-    raise ValueError
+    number = _grouped_number(text) if isinstance(value, str) else float(value)
+    if number is None or not math.isfinite(number):
+        raise ValueError
+    if text.startswith(("+", "-")):
+        return Amount(number, added=True)
+    return Amount(number)
+
+
+def _grouped_number(text: str) -> float | None:
+    """'1,200,000' -> 1200000.0, as the workbook reads a typed amount with thousands separators; None if not a number."""
+    if re.fullmatch(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?", text):
+        text = text.replace(",", "")
+    if re.fullmatch(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", text):
+        return float(text)
+    return None
+
+
+def decimal_comma_hint(value: Any) -> str:
+    """'; write 6.5% with a decimal point' for '6,5%' or '-2,5%', which some locales type; '' otherwise."""
+    match = re.fullmatch(r"\s*([+-]?\d+),(\d+)\s*(%?)\s*", value) if isinstance(value, str) else None
+    if not match or (not match.group(3) and len(match.group(2)) == 3):
+        return ""
+    return f"; write {match.group(1)}.{match.group(2)}{match.group(3)} with a decimal point"
 
 
 def parse_share(value: Any) -> float:
@@ -276,6 +301,11 @@ def _is_quarter(value: Any) -> bool:
     return True
 
 
+def _is_text_like(value: Any) -> bool:
+    """An id or a name: text, or a number YAML read from what the user typed (101, 1.10), not true/false or a list."""
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -291,8 +321,10 @@ class _File:
         self.path = path
         self.problems = problems
         self.data, self.key_lines, duplicates = read_yaml(path)
-        for key, line in duplicates:
-            self.problems.append(Problem(f"{path.name}, line {line}, key {key}", "appears twice; keep one"))
+        prefixes = self.mapping_prefixes()
+        for key, line, mapping in duplicates:
+            self.problems.append(Problem(f"{path.name}, line {line}, key {prefixes.get(mapping, '')}{key}",
+                                         "appears twice; keep one (YAML would silently keep the last)"))
 
     def where(self, key_path: str, mapping: Any = None, key: Any = None) -> str:
         mapping = self.data if mapping is None else mapping
@@ -307,7 +339,27 @@ class _File:
             if key not in known and key not in reported:
                 hint = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
                 suggestion = f'; did you mean "{hint[0]}"?' if hint else f"; known keys: {', '.join(known)}"
+                if re.fullmatch(r"\d+(\.\d+)?%?", str(key)) and mapping[key] is None:
+                    # {total: 8,000,000} or {min_share: 12,5%}: inside braces a comma separates entries, so "000" became a key.
+                    suggestion = ("; inside { } a comma separates entries: write numbers without commas, "
+                                  "with a decimal point (8000000, 12.5%)")
                 self.problem(f"{prefix}{key}", f"is not a known key{suggestion}", mapping, key)
+
+    def mapping_prefixes(self) -> dict[int, str]:
+        """The key path prefix ("budget.", "adjust[0].where.") of every mapping in the file, by id."""
+        prefixes: dict[int, str] = {}
+
+        def walk(value: Any, prefix: str) -> None:
+            if isinstance(value, dict):
+                prefixes[id(value)] = prefix
+                for key, item in value.items():
+                    walk(item, f"{prefix}{key}.")
+            elif isinstance(value, list):
+                for n, item in enumerate(value):
+                    walk(item, f"{prefix.rstrip('.')}[{n}].")
+
+        walk(self.data, "")
+        return prefixes
 
     def places(self) -> dict[str, str]:
         """'file.yaml, line N' for every key path the file sets (list items by index: adjust[0].where)."""
@@ -335,12 +387,12 @@ def _parse_file(file: _File) -> dict[str, Any]:
     if data is None:
         data = file.data = {}
     if not isinstance(data, dict):
-        raise InputError(Problem(file.path.name, "must be a mapping of keys (name:, workbook:, ...)"))
+        raise InputError(Problem(f"{file.path.name}, line 1", "must be a mapping of keys (name:, workbook:, ...)"))
     file.unknown_keys(data, KNOWN_KEYS)
     out: dict[str, Any] = {}
     for key in ("name", "description"):
         if key in data:
-            out[key] = str(data[key] if data[key] is not None else "")
+            out[key] = yaml12.text_of(data[key]) if data[key] is not None else ""
     if "workbook" in data:
         workbook = data["workbook"]
         if not isinstance(workbook, str) or not workbook.strip():
@@ -378,7 +430,8 @@ def _amounts(file: _File, key_path: str, value: Any, mapping: dict, key: Any) ->
         return tuple(parse_amount(v) for v in values), ()
     except ValueError:
         found = "is empty; expected" if value is None else f"{value!r} is not"
-        file.problem(key_path, f"{found} an amount >= 0, a change like -10%, a list of them, or {{2027Q1: amount}}", mapping, key)
+        file.problem(key_path, f"{found} an amount >= 0, a change like -10% or +250000, a list of them, or {{2027Q1: amount}}"
+                               f"{decimal_comma_hint(value)}", mapping, key)
         return None, ()
 
 
@@ -408,12 +461,14 @@ def _parse_budget(file: _File, data: dict, out: dict) -> None:
             out["budget_per_quarter"], out["budget_by_quarter"] = (change,), ()
             out.setdefault("total_budget", change)
         except ValueError:
-            file.problem("budget.change", f"{budget['change']!r} is not a change with its sign, like -10% or +5%", budget, "change")
+            file.problem("budget.change", f"{budget['change']!r} is not a change with its sign, like -10% or +5%"
+                                         f"{decimal_comma_hint(budget['change'])}", budget, "change")
     if "total" in budget:
         try:
             out["total_budget"] = parse_amount(budget["total"])
         except ValueError:
-            file.problem("budget.total", f"{budget['total']!r} is not an amount >= 0 or a change like -10%", budget, "total")
+            file.problem("budget.total", f"{budget['total']!r} is not an amount >= 0 or a change like -10% or +250000"
+                                        f"{decimal_comma_hint(budget['total'])}", budget, "total")
 
 
 def _parse_capacity(file: _File, data: dict, out: dict) -> None:
@@ -440,10 +495,10 @@ def _parse_filter(file: _File, key_path: str, where: Any) -> Filter | None:
         if key in where:
             raw = where[key]
             items = raw if isinstance(raw, list) else [raw]
-            if not items or not all(isinstance(v, (str, int)) for v in items):
+            if not items or not all(_is_text_like(v) for v in items):
                 file.problem(f"{key_path}.{key}", "must be a value or a list of values", where, key)
                 continue
-            values[key] = tuple(str(v) for v in items)
+            values[key] = tuple(yaml12.text_of(v) for v in items)
     return Filter(**values)
 
 
@@ -471,7 +526,8 @@ def _parse_adjust(file: _File, data: dict, out: dict) -> None:
                         raise ValueError
                 except ValueError:
                     file.problem(f"{prefix}.{factor}", f"{item[factor]!r} is not a multiplier >= 0 (0.5) or a change with its sign "
-                                                       "(-50% for half, +50% for one and a half times)", item, factor)
+                                                       "(-50% for half, +50% for one and a half times)"
+                                                       f"{decimal_comma_hint(item[factor])}", item, factor)
         if not factors:
             file.problem(prefix, f"changes nothing; give one of {', '.join(ADJUST_FACTORS)}", adjust, None)
         if where is not None:
@@ -501,17 +557,18 @@ def _parse_balance(file: _File, data: dict, out: dict) -> None:
         for key in ("min_share", "max_share"):
             if key in item:
                 try:
-                    shares[key] = parse_share(item[key])
-                    if not 0 <= shares[key] <= 1:
+                    share = parse_share(item[key])
+                    if not 0 <= share <= 1:
                         raise ValueError
+                    shares[key] = share
                 except ValueError:
-                    file.problem(f"{prefix}.{key}", f"{item[key]!r} is not a share between 0% and 100%", item, key)
+                    file.problem(f"{prefix}.{key}", f"{item[key]!r} is not a share between 0% and 100%{decimal_comma_hint(item[key])}", item, key)
         if not shares:
             file.problem(prefix, "needs min_share or max_share")
             continue
         if shares.get("min_share", 0) > shares.get("max_share", 1):
-            file.problem(prefix, "min_share is above max_share")
-        rules.append(BalanceRule(dimensions[0], str(item[dimensions[0]]), shares.get("min_share"), shares.get("max_share")))
+            file.problem(f"{prefix}.min_share", "is above max_share", item, "min_share")
+        rules.append(BalanceRule(dimensions[0], yaml12.text_of(item[dimensions[0]]), shares.get("min_share"), shares.get("max_share")))
     out["balance"] = tuple(rules)
 
 
@@ -544,14 +601,15 @@ def _parse_simple(file: _File, data: dict, out: dict) -> None:
                     raise ValueError
                 out[key] = value
             except ValueError:
-                file.problem(key, f"{data[key]!r} is not a number or percentage between {low:.0%} and {high:.0%}; type {examples[key]}")
+                file.problem(key, f"{data[key]!r} is not a number or percentage between {low:.0%} and {high:.0%}; type {examples[key]}"
+                                  f"{decimal_comma_hint(data[key])}")
     for key in ("forced_in", "forced_out", "stop"):
         if key in data:
             value = data[key]
             items = value if isinstance(value, list) else [value]
-            if all(isinstance(v, (str, int)) for v in items):
+            if all(_is_text_like(v) for v in items):
                 # "CX-101, CX-102" without brackets is one YAML string: split it as the workbook splits Requires.
-                out[key] = tuple(part.strip() for v in items for part in re.split(r"[,;]", str(v)) if part.strip())
+                out[key] = tuple(part.strip() for v in items for part in re.split(r"[,;]", yaml12.text_of(v)) if part.strip())
             else:
                 file.problem(key, "must be a list of experience ids")
 
@@ -730,6 +788,15 @@ def _apply_amounts(base: tuple[float, ...], per_quarter, by_quarter, settings) -
     return tuple(values)
 
 
+def _below_zero(scenario: Scenario, key: str, what: str, values: tuple[float, ...], settings) -> list[Problem]:
+    """A signed amount (-250000) that takes a quarter below zero is a mistake, not a zero budget."""
+    negative = [quarter_label(settings, q) for q, value in enumerate(values) if value < 0]
+    if not negative:
+        return []
+    return [Problem(key_place(scenario, key), f"takes {what} below zero in {', '.join(negative)} "
+                                              f"(lowest {min(values):,.0f}); give a smaller cut or a new amount without a sign")]
+
+
 def _adjusted(experience: Experience, scenario: Scenario) -> Experience:
     cost = uplift = reach = value = 1.0
     for adjustment in scenario.adjustments:
@@ -768,11 +835,15 @@ def apply_scenario(portfolio: Portfolio, scenario: Scenario) -> Portfolio:
         overrides["annual_discount_rate"] = scenario.discount_rate
     settings = replace(portfolio.settings, **overrides)
     horizon = settings.horizon_quarters
+    below_zero: list[Problem] = []
     budget = _apply_amounts(_resize(portfolio.budget, horizon), scenario.budget_per_quarter, scenario.budget_by_quarter, settings)
+    below_zero += _below_zero(scenario, "budget.per_quarter", "the budget", budget, settings)
     total = portfolio.total_budget
     if scenario.total_budget is not None:
         base_total = total if total is not None else sum(_resize(portfolio.budget, horizon))
         total = scenario.total_budget.apply(base_total)
+        if total < 0:
+            below_zero.append(Problem(key_place(scenario, "budget.total"), f"takes the total budget below zero ({total:,.0f})"))
     teams = []
     for team in portfolio.teams:
         capacity = _resize(team.capacity, horizon)
@@ -780,7 +851,10 @@ def apply_scenario(portfolio: Portfolio, scenario: Scenario) -> Portfolio:
         for name, per_quarter, by_quarter in sorted(scenario.capacity, key=lambda entry: entry[0].casefold() != ALL_TEAMS):
             if name.casefold() in (team.name.casefold(), ALL_TEAMS):
                 capacity = _apply_amounts(capacity, per_quarter, by_quarter, settings)
+                below_zero += _below_zero(scenario, f"capacity.{name}", f"{team.name}'s capacity", capacity, settings)
         teams.append(Team(team.name, capacity))
+    if below_zero:
+        raise InputError(below_zero)
     experiences = tuple(_adjusted(e, scenario) for e in portfolio.experiences)
     return replace(portfolio, experiences=experiences, teams=tuple(teams), budget=budget, total_budget=total, settings=settings)
 
