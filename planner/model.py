@@ -24,7 +24,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from planner.domain import Experience, Portfolio, normalise_id, quarter_label
 from planner.economics import Columns
 from planner.errors import SolverError
 from planner.scenario import BalanceRule, Scenario
+from planner.scratch import solver_folder
 
 # In a maximisation PuLP's CBC interface gives a constraint's dual (.pi) as the NPV gained
 # per extra unit of its right-hand side, HiGHS's the opposite sign (pinned in tests/test_model.py).
@@ -528,7 +528,7 @@ def solve_model(model: Model, solver: str, time_limit: float | None, gap: float,
     """
     if not model.variables:  # nothing worth funding: the empty plan is optimal, no solver needed
         return SolveOutcome("optimal", (), 0.0, 0.0, {}, 0.0, "nothing to choose")
-    with tempfile.TemporaryDirectory(prefix="planner-solve-") as folder:
+    with solver_folder() as folder:
         run = start_solve(write_model(model, folder), solver, relax, time_limit, gap, warm_start)
         try:
             if not wait_for([run], wall_limit):
