@@ -398,11 +398,10 @@ def _parse_file(file: _File) -> dict[str, Any]:
         if not isinstance(workbook, str) or not workbook.strip():
             file.problem("workbook", "must be the input workbook's path, relative to this file")
         else:
-            resolved = (file.path.parent / Path(workbook.strip()).expanduser()).resolve()
-            if not resolved.is_file():
-                found = "is a folder, not a workbook" if resolved.is_dir() else "does not exist"
-                file.problem("workbook", f'"{workbook}" {found} (looked for {resolved})')
-            out["workbook"] = str(resolved)
+            resolved, why_not = referenced_file(file.path.parent, workbook, "workbook")
+            if why_not:
+                file.problem("workbook", why_not)
+            out["workbook"] = str(resolved or workbook)
     _parse_budget(file, data, out)
     _parse_capacity(file, data, out)
     _parse_adjust(file, data, out)
@@ -664,17 +663,37 @@ def _extends_chain(path: Path, problems: list[Problem]) -> list[Path]:
         if not isinstance(parent, str):
             problems.append(Problem(where, "must be the path of another scenario file"))
             return chain
-        parent_path = (chain[0].parent / Path(parent.strip()).expanduser()).resolve()
+        parent_path, why_not = referenced_file(chain[0].parent, parent, "scenario file")
+        if parent_path is None:
+            problems.append(Problem(where, why_not))
+            return chain
         if parent_path in chain:
             # chain[0] extends parent_path, which (through the files after it) extends chain[0].
             cycle = " -> ".join(p.name for p in chain[: chain.index(parent_path) + 1][::-1] + [parent_path])
             problems.append(Problem(where, f"makes a cycle of extends: {cycle}"))
             return chain
-        if not parent_path.is_file():
-            found = "is a folder, not a scenario file" if parent_path.is_dir() else "does not exist"
-            problems.append(Problem(where, f'"{parent}" {found} (looked for {parent_path})'))
+        if why_not:
+            problems.append(Problem(where, why_not))
             return chain
         chain.insert(0, parent_path)
+
+
+def referenced_file(folder: Path, text: str, kind: str) -> tuple[Path | None, str | None]:
+    """(path, None) for a file a scenario names relative to its folder; else (path or None, why it cannot be used).
+
+    A name too long for the file system, a NUL byte or an unknown ~user is a problem with
+    the key, not an OSError traceback.
+    """
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    try:
+        path = (folder / Path(text.strip()).expanduser()).resolve()
+        if path.is_file():
+            return path, None
+        found = f"is a folder, not a {kind}" if path.is_dir() else "does not exist"
+    except (OSError, ValueError, RuntimeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        return None, f'"{shown}" cannot be used as the path of a {kind} ({reason})'
+    return path, f'"{shown}" {found} (looked for {path})'
 
 
 def _merge_places(inherited: dict[str, str], file: _File) -> dict[str, str]:

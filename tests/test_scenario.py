@@ -354,6 +354,12 @@ BAD_YAML = [
      "line 3, key balance[0].5%", "inside { } a comma separates entries"),
     ("an amount with commas inside braces splits into keys", "workbook: inputs.xlsx\nbudget: {total: 8,000,000}\n",
      "line 2, key budget.000", "inside { } a comma separates entries"),
+    # Found by the fuzz: a path too long for the file system was an OSError traceback.
+    ("an extends path too long for the file system", "extends: " + "x" * 5000 + "\n", "line 1, key extends",
+     "cannot be used as the path of a scenario file (File name too long)"),
+    ("a workbook path too long for the file system", "workbook: " + "x" * 5000 + "\n", "line 1, key workbook",
+     "cannot be used as the path of a workbook (File name too long)"),
+    ("a workbook path with a NUL", 'workbook: "a\\0b.xlsx"\n', "line 1, key workbook", "embedded null byte"),
     # A rejected share was kept and compared: "min_share is above max_share" was said of a share never accepted.
     ("a share out of range", "workbook: inputs.xlsx\nbalance:\n  - journey_stage: buy\n    min_share: 150%\n    max_share: 50%\n",
      "line 4, key balance[0].min_share", "'150%' is not a share between 0% and 100%"),
