@@ -95,12 +95,17 @@ def _pick(lines: list[str], rng: random.Random) -> int:
     return rng.randrange(len(lines)) if lines else 0
 
 
-def _swap_value(lines: list[str], rng: random.Random) -> list[str]:
+def _new_value(lines: list[str], rng: random.Random, value) -> list[str]:
+    """A random `key: value` line with its value replaced by value(old value)."""
     n = _pick(lines, rng)
     if lines and ":" in lines[n]:
-        key, _, _ = lines[n].partition(":")
-        lines[n] = f"{key}: {rng.choice(AWKWARD_VALUES)}\n"
+        key, _, rest = lines[n].partition(":")
+        lines[n] = f"{key}: {value(rest.strip())}\n"
     return lines
+
+
+def _swap_value(lines: list[str], rng: random.Random) -> list[str]:
+    return _new_value(lines, rng, lambda old: rng.choice(AWKWARD_VALUES))
 
 
 def _swap_key(lines: list[str], rng: random.Random) -> list[str]:
@@ -163,11 +168,7 @@ def _insert_character(lines: list[str], rng: random.Random) -> list[str]:
 
 
 def _tag_or_alias(lines: list[str], rng: random.Random) -> list[str]:
-    n = _pick(lines, rng)
-    if lines and ":" in lines[n]:
-        key, _, rest = lines[n].partition(":")
-        lines[n] = f"{key}: {rng.choice(['!!int', '!!str', '!!float', '!!seq', '!!map', '!x', '&a', '*a'])} {rest.strip()}\n"
-    return lines
+    return _new_value(lines, rng, lambda old: f"{rng.choice(['!!int', '!!str', '!!float', '!!seq', '!!map', '!x', '&a', '*a'])} {old}")
 
 
 _LINE_MUTATIONS = (_swap_value, _swap_value, _swap_key, _add_line, _add_snippet, _duplicate_line, _delete_line, _swap_lines,
