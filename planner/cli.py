@@ -191,12 +191,18 @@ def template(path: Path, force: bool) -> None:
 def validate(path: Path) -> None:
     """Check an input workbook and list every problem with its sheet, row and column.
 
+    Given a scenario .yaml, check it with its workbook and list where each value in effect
+    comes from (a line of the scenario, the workbook, a default) and what was read in a way
+    the file does not spell out.
+
     Exits with 2 when the workbook has errors, 0 when it is clean (warnings allowed).
 
     \b
     Example:
       planner validate inputs.xlsx
     """
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return validate_scenario(path)
     portfolio, errors, warnings = read_workbook(path)
     for warning in warnings:
         click.echo(f"warning: {warning}")
@@ -205,6 +211,21 @@ def validate(path: Path) -> None:
     click.echo(f"{path}: valid. {len(portfolio.experiences)} experiences, {len(portfolio.teams)} teams, "
                f"{portfolio.horizon} quarters from {portfolio.settings.first_quarter}"
                + (f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else "."))
+
+
+def validate_scenario(path: Path) -> None:
+    """`planner validate SCENARIO.yaml`: the scenario and its workbook checked, and every value's source listed."""
+    from planner.scenario import applied_notes, apply_scenario, scenario_values
+
+    scenario = load_scenario(path)
+    portfolio = read_inputs(scenario.workbook)
+    apply_scenario(portfolio, scenario)  # the problems that need the workbook: unknown ids, teams, quarters
+    click.echo(f'{path}: valid. Scenario "{scenario.name}" on {Path(scenario.workbook).name}: {len(portfolio.experiences)} '
+               f"experiences, {len(portfolio.teams)} teams.")
+    click.echo("Where each value comes from:")
+    click.echo("\n".join(table([(key, shorten(value, 60), source) for key, value, source in scenario_values(portfolio, scenario)])))
+    for note in (*scenario.notes, *applied_notes(portfolio, scenario)):
+        click.echo(f"note: {note}")
 
 
 @cli.command()

@@ -31,8 +31,13 @@ sub-keys of `budget` and `capacity` merge), and may change:
     gap: 0.001
     start_quarters: free            # free or fixed
 
+A change is a signed percentage (-10%: times 0.9) or a signed amount (+250000: added).
+The YAML is read by `planner.yaml12` (YAML 1.2 scalars; no aliases, anchors or tags).
 Every problem is reported in one pass with the file, line and key path; problems that
-need the portfolio (unknown ids, teams, quarters) come from `scenario_problems`.
+need the portfolio (unknown ids, teams, quarters) come from `scenario_problems`. What the
+loader reads in a way the file does not spell out is kept as located notes
+(`Scenario.notes`, `applied_notes`), and `scenario_values` says where each value in effect
+comes from: both are listed by `planner validate SCENARIO.yaml`.
 """
 
 from __future__ import annotations
@@ -156,6 +161,9 @@ class Scenario:
     start_quarters: str | None = None
     # Where each key path was set ("base.yaml, line 7"), so problems found later name the line.
     places: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
+    # What the loader read in a way the file does not spell out ("CX-1, CX-2" as two ids, a
+    # default name), located; `planner validate SCENARIO.yaml` lists them.
+    notes: tuple[Problem, ...] = field(default=(), compare=False, repr=False)
 
 
 def key_place(scenario: Scenario, key_path: str) -> str:
@@ -320,6 +328,7 @@ class _File:
     def __init__(self, path: Path, problems: list[Problem]):
         self.path = path
         self.problems = problems
+        self.notes: dict[str, list[Problem]] = {}  # by top-level key, so a key a child file sets drops the parent's notes
         self.data, self.key_lines, duplicates = read_yaml(path)
         prefixes = self.mapping_prefixes()
         for key, line, mapping in duplicates:
@@ -330,6 +339,10 @@ class _File:
         mapping = self.data if mapping is None else mapping
         line = self.key_lines.get(id(mapping), {}).get(key_path.split(".")[-1] if key is None else key)
         return f"{self.path.name}, line {line}, key {key_path}" if line else f"{self.path.name}, key {key_path}"
+
+    def note(self, key_path: str, message: str, mapping: Any = None, key: Any = None) -> None:
+        self.notes.setdefault(key_path.split(".")[0].split("[")[0], []).append(
+            Problem(self.where(key_path, mapping, key), message, "warning"))
 
     def problem(self, key_path: str, message: str, mapping: Any = None, key: Any = None) -> None:
         self.problems.append(Problem(self.where(key_path, mapping, key), message))
@@ -421,17 +434,28 @@ def _amounts(file: _File, key_path: str, value: Any, mapping: dict, key: Any) ->
                 except ValueError:
                     file.problem(f"{key_path}.{label}", f'"{label}" is not a quarter like 2027Q1 or FY28 Q1', value, label)
                     continue
-                by_quarter.append((str(label), parse_amount(amount)))
+                by_quarter.append((str(label), _noted_amount(file, f"{key_path}.{label}", amount, value, label)))
             return None, tuple(by_quarter)
         values = value if isinstance(value, list) else [value]
         if not values:
             raise ValueError
-        return tuple(parse_amount(v) for v in values), ()
+        return tuple(_noted_amount(file, key_path, v, mapping, key) for v in values), ()
     except ValueError:
         found = "is empty; expected" if value is None else f"{value!r} is not"
         file.problem(key_path, f"{found} an amount >= 0, a change like -10% or +250000, a list of them, or {{2027Q1: amount}}"
                                f"{decimal_comma_hint(value)}", mapping, key)
         return None, ()
+
+
+def _noted_amount(file: _File, key_path: str, raw: Any, mapping: dict, key: Any) -> Amount:
+    """parse_amount, noting what a reader could take otherwise: thousands separators, a signed amount added."""
+    amount = parse_amount(raw)
+    if isinstance(raw, str) and "," in raw:
+        file.note(key_path, f'"{raw}" read as {amount.value:.15g} (commas as thousands separators, as the workbook reads them)',
+                  mapping, key)
+    if amount.added:
+        file.note(key_path, f"{yaml12.text_of(raw)} is added to the workbook's amount (a signed amount is a change)", mapping, key)
+    return amount
 
 
 def _parse_budget(file: _File, data: dict, out: dict) -> None:
@@ -444,6 +468,7 @@ def _parse_budget(file: _File, data: dict, out: dict) -> None:
         if per_quarter is not None and len(per_quarter) == 1 and per_quarter[0].relative:
             # "budget: -10%" reads as "the budget is cut 10%": the total too, as budget.change does.
             out["total_budget"] = per_quarter[0]
+            file.note("budget", f"{budget} changes every quarter's budget and the total budget alike (as budget.change does)")
         return
     quarters = [key for key in budget if key not in BUDGET_KEYS and _is_quarter(key)]
     for key in quarters:
@@ -464,7 +489,7 @@ def _parse_budget(file: _File, data: dict, out: dict) -> None:
                                          f"{decimal_comma_hint(budget['change'])}", budget, "change")
     if "total" in budget:
         try:
-            out["total_budget"] = parse_amount(budget["total"])
+            out["total_budget"] = _noted_amount(file, "budget.total", budget["total"], budget, "total")
         except ValueError:
             file.problem("budget.total", f"{budget['total']!r} is not an amount >= 0 or a change like -10% or +250000"
                                         f"{decimal_comma_hint(budget['total'])}", budget, "total")
@@ -609,6 +634,10 @@ def _parse_simple(file: _File, data: dict, out: dict) -> None:
             if all(_is_text_like(v) for v in items):
                 # "CX-101, CX-102" without brackets is one YAML string: split it as the workbook splits Requires.
                 out[key] = tuple(part.strip() for v in items for part in re.split(r"[,;]", yaml12.text_of(v)) if part.strip())
+                for v in items:
+                    if re.search(r"[,;]", yaml12.text_of(v)):
+                        parts = [part.strip() for part in re.split(r"[,;]", yaml12.text_of(v)) if part.strip()]
+                        file.note(key, f'"{yaml12.text_of(v)}" read as {len(parts)} ids: {", ".join(parts)}')
             else:
                 file.problem(key, "must be a list of experience ids")
 
@@ -624,11 +653,17 @@ def load_scenario(path: str | Path) -> Scenario:
     chain: list[Path] = []
     merged: dict[str, Any] = {}
     places: dict[str, str] = {}
+    notes: dict[str, list[Problem]] = {}
     for file_path in _extends_chain(path, problems):
         chain.append(file_path)
         file = _File(file_path, problems)
         merged = _merge(merged, _parse_file(file))
         places = _merge_places(places, file)
+        for key in file.data if isinstance(file.data, dict) else ():
+            if key not in ("budget", "capacity"):  # these two merge; every other key replaces the parent's, notes and all
+                notes.pop(str(key), None)
+        for key, found in file.notes.items():
+            notes.setdefault(key, []).extend(found)
     # Said once: a workbook key that is there but wrong, misspelt, or a broken extends is reported already.
     reported = any("key extends" in p.where or "key workbook" in p.where or '"workbook"' in p.message for p in problems)
     if "workbook" not in merged and "workbook" not in places and not reported:
@@ -643,11 +678,15 @@ def load_scenario(path: str | Path) -> Scenario:
         # A stopped experience is forced out: the optimiser, which reads forced_out, leaves it unfunded.
         known = {normalise_id(i) for i in merged.get("forced_out", ())}
         merged["forced_out"] = tuple(merged.get("forced_out", ())) + tuple(i for i in merged["stop"] if normalise_id(i) not in known)
+        notes.setdefault("stop", []).append(Problem(key_place(located, "stop"), "the experiences stopped are forced out too", "warning"))
     if problems:
         raise InputError(problems)
     if not merged.get("name"):
         merged["name"] = path.stem
-    return Scenario(**merged, source=str(path), extends=tuple(str(p) for p in chain[:-1]), places=tuple(places.items()))
+        notes.setdefault("name", []).append(Problem(key_place(located, "name"), f'not given: the scenario is named "{path.stem}" '
+                                                                               "after its file", "warning"))
+    return Scenario(**merged, source=str(path), extends=tuple(str(p) for p in chain[:-1]), places=tuple(places.items()),
+                    notes=tuple(note for found in notes.values() for note in found))
 
 
 def _extends_chain(path: Path, problems: list[Problem]) -> list[Path]:
@@ -877,3 +916,80 @@ def apply_scenario(portfolio: Portfolio, scenario: Scenario) -> Portfolio:
     experiences = tuple(_adjusted(e, scenario) for e in portfolio.experiences)
     return replace(portfolio, experiences=experiences, teams=tuple(teams), budget=budget, total_budget=total, settings=settings)
 
+
+
+# ---------------------------------------------------------------------------------------
+# What the scenario leaves to the workbook or the defaults (planner validate SCENARIO.yaml)
+
+
+def scenario_values(portfolio: Portfolio, scenario: Scenario) -> list[tuple[str, str, str]]:
+    """(key, value in effect, where it comes from) for every scenario key: a file and line, the workbook, or a default.
+
+    The portfolio is the workbook as read (before the scenario); nothing is left unsaid, so a
+    user sees every value that did not come from their scenario file.
+    """
+    settings = portfolio.settings
+    workbook = f"the workbook ({Path(portfolio.source).name or 'in memory'})"
+    given = {"solver": scenario.solver, "time_limit_seconds": scenario.time_limit_seconds, "gap": scenario.gap,
+             "start_quarters": scenario.start_quarters, "horizon_quarters": scenario.horizon_quarters,
+             "discount_rate": scenario.discount_rate}
+    from_settings = {"solver": settings.solver, "time_limit_seconds": settings.time_limit_seconds, "gap": settings.gap,
+                     "start_quarters": settings.start_quarters, "horizon_quarters": settings.horizon_quarters,
+                     "discount_rate": settings.annual_discount_rate}
+    rows = [("name", scenario.name, _set_at(scenario, "name") or "default: the file's name"),
+            ("workbook", Path(scenario.workbook).name, _set_at(scenario, "workbook") or "not given")]
+    per_quarter = scenario.budget_per_quarter or ()
+    budget = ", ".join([_shown(a) for a in per_quarter] + [f"{label}: {_shown(a)}" for label, a in scenario.budget_by_quarter])
+    rows.append(("budget.per_quarter", budget or "as in the workbook", _set_at(scenario, "budget.per_quarter", "budget") or workbook))
+    total = _shown(scenario.total_budget) if scenario.total_budget else (
+        f"{portfolio.total_budget:,.0f}" if portfolio.total_budget is not None else "none (the quarters' budgets only)")
+    rows.append(("budget.total", total, _set_at(scenario, "budget.total", "budget.change", "budget") or workbook))
+    teams = "; ".join(f"{team}: " + ", ".join([_shown(a) for a in per or ()] + [f"{q}: {_shown(a)}" for q, a in by])
+                      for team, per, by in scenario.capacity)
+    rows.append(("capacity", teams or "as in the workbook", _set_at(scenario, "capacity") or workbook))
+    for key in ("horizon_quarters", "discount_rate", "solver", "time_limit_seconds", "gap", "start_quarters"):
+        value = given[key] if given[key] is not None else from_settings[key]
+        shown = f"{value:.2%}" if key == "discount_rate" else f"{value:g}" if isinstance(value, float) else str(value)
+        rows.append((key, shown, (_set_at(scenario, key) if given[key] is not None else None) or f"{workbook}, sheet Settings"))
+    listed = {
+        "uplift_estimate": scenario.uplift_estimate, "objective": scenario.objective,
+        "forced_in": ", ".join(scenario.forced_in) or "none", "forced_out": ", ".join(scenario.forced_out) or "none",
+        "stop": ", ".join(scenario.stop) or "none",
+        "adjust": "; ".join(f"{a.where.describe()}: " + ", ".join(f"{f} x{getattr(a, f):g}" for f in ADJUST_FACTORS if getattr(a, f) != 1)
+                            for a in scenario.adjustments) or "none",
+        "balance": "; ".join(f"{r.label} " + " ".join(f"{k} {v:.0%}" for k, v in (("min", r.min_share), ("max", r.max_share)) if v is not None)
+                             for r in scenario.balance) or "none",
+        "roi_hurdle": f"{scenario.roi_hurdle:.0%}" if scenario.roi_hurdle is not None else "none",
+    }
+    rows += [(key, value, _set_at(scenario, key) or "default") for key, value in listed.items()]
+    if scenario.stop and not _set_at(scenario, "forced_out"):
+        rows = [(key, value, f"stop: {_set_at(scenario, 'stop')}" if key == "forced_out" else source) for key, value, source in rows]
+    return rows
+
+
+def _set_at(scenario: Scenario, *keys: str) -> str | None:
+    places = dict(scenario.places)
+    return next((places[key] for key in keys if key in places), None)
+
+
+def _shown(amount: Amount) -> str:
+    if amount.relative:
+        return f"{(amount.value - 1):+.1%} of the workbook's"
+    return f"{amount.value:+,.0f} on the workbook's" if amount.added else f"{amount.value:,.0f}"
+
+
+def applied_notes(portfolio: Portfolio, scenario: Scenario) -> list[Problem]:
+    """What applying the scenario fills in or caps without a key saying so: quarters past the workbook's, uplifts capped at 100%."""
+    notes = []
+    horizon = scenario.horizon_quarters or portfolio.horizon
+    if horizon > len(portfolio.budget):
+        notes.append(Problem(key_place(scenario, "horizon_quarters"),
+                             f"{horizon} quarters, the workbook budgets {len(portfolio.budget)}: the last quarter's budget "
+                             f"and team capacities carry on to the end", "warning"))
+    capped = [e.id for e in portfolio.experiences if max(e.uplift_high, getattr(e, f"uplift_{scenario.uplift_estimate}"))
+              * math.prod(a.uplift for a in scenario.adjustments if a.where.matches(e)) > 1.0]
+    if capped:
+        notes.append(Problem(key_place(scenario, "adjust"), f"uplift capped at 100% of customers for {len(capped)} experience"
+                                                            f"{'s' if len(capped) != 1 else ''}: {', '.join(capped[:5])}"
+                                                            f"{' ...' if len(capped) > 5 else ''}", "warning"))
+    return notes

@@ -387,3 +387,34 @@ def test_an_input_is_never_an_output(inputs, first_plan, tmp_path, monkeypatch, 
     code, output = run(*arguments, "-o", out)
     assert code == 2 and f"Error: 1 problem in the inputs:\n  {target}: {message}; choose another -o" in output, output
     assert snapshot(tmp_path, EXAMPLE_SCENARIO.parent if command == "demo" else tmp_path) == before
+
+
+def test_validate_a_scenario_lists_where_every_value_comes_from_and_what_was_read_for_the_user(inputs, tmp_path):
+    # Every value the scenario loader defaults or coerces is visible: from the file and line, the workbook, or a default.
+    (tmp_path / "inputs.xlsx").write_bytes((inputs / "inputs.xlsx").read_bytes())
+    (tmp_path / "base.yaml").write_text("workbook: inputs.xlsx\ngap: 0\n", encoding="utf-8")
+    (tmp_path / "cut.yaml").write_text("extends: base.yaml\nbudget:\n  per_quarter: -10%\n  total: 1,500,000\n"
+                                       "forced_in: CX-101, CX-102\nhorizon_quarters: 10\n", encoding="utf-8")
+    before = snapshot(tmp_path)
+    code, output = run("validate", tmp_path / "cut.yaml")
+    assert code == 0, output
+    rows = {line.split()[0]: line for line in output.splitlines() if line.startswith("  ")}
+    assert rows["name"].split()[1:] == ["cut", "default:", "the", "file's", "name"]
+    assert "-10.0% of the workbook's" in rows["budget.per_quarter"] and "cut.yaml, line 3" in rows["budget.per_quarter"]
+    assert "1,500,000" in rows["budget.total"] and "cut.yaml, line 4" in rows["budget.total"]
+    assert "base.yaml, line 2" in rows["gap"]
+    assert "the workbook (inputs.xlsx), sheet Settings" in rows["solver"] and "the workbook (inputs.xlsx)" in rows["capacity"]
+    assert rows["objective"].split()[1:] == ["npv", "default"]
+    assert 'note: cut.yaml, line 4, key budget.total: "1,500,000" read as 1500000 (commas as thousands separators' in output
+    assert 'note: cut.yaml, line 5, key forced_in: "CX-101, CX-102" read as 2 ids: CX-101, CX-102' in output
+    assert ("note: cut.yaml, line 6, key horizon_quarters: 10 quarters, the workbook budgets 8: the last quarter's budget "
+            "and team capacities carry on to the end") in output
+    assert 'note: cut.yaml, key name: not given: the scenario is named "cut" after its file' in output
+    assert snapshot(tmp_path) == before
+
+
+def test_validate_a_scenario_that_names_an_unknown_experience_exits_2_with_its_line(inputs, tmp_path):
+    (tmp_path / "inputs.xlsx").write_bytes((inputs / "inputs.xlsx").read_bytes())
+    (tmp_path / "s.yaml").write_text("workbook: inputs.xlsx\nforced_in: [CX-10]\n", encoding="utf-8")
+    code, output = run("validate", tmp_path / "s.yaml")
+    assert code == 2 and 's.yaml, line 2, key forced_in: "CX-10" is not an experience in inputs.xlsx' in output

@@ -435,3 +435,27 @@ def test_a_refused_min_share_is_not_then_compared_with_max_share(folder):
     with pytest.raises(InputError) as raised:
         load_scenario(path)
     assert [p.message for p in raised.value.problems] == ["'150%' is not a share between 0% and 100%"]
+
+
+def test_notes_say_what_the_loader_read_that_the_file_does_not_spell_out(folder):
+    from planner.scenario import applied_notes
+
+    parent = write(folder, "base.yaml", "workbook: inputs.xlsx\nforced_in: APP-1; WEB-1\n")
+    child = write(folder, "s.yaml", f"extends: {parent.name}\nname: Cut\nbudget: -10%\ncapacity:\n  Digital: +5\n"
+                                    "adjust:\n  - where: {channel: app}\n    uplift: 100\n")
+    scenario = load_scenario(child)
+    notes = [str(n) for n in scenario.notes]
+    assert notes == [
+        'base.yaml, line 2, key forced_in: "APP-1; WEB-1" read as 2 ids: APP-1, WEB-1',
+        "s.yaml, line 3, key budget: -10% changes every quarter's budget and the total budget alike (as budget.change does)",
+        "s.yaml, line 5, key capacity.Digital: +5 is added to the workbook's amount (a signed amount is a change)",
+    ]
+    # The uplift multiplier takes APP-1 and APP-2 past 100% of customers: capped, and said so.
+    assert [str(n) for n in applied_notes(portfolio(), scenario)] == [
+        "s.yaml, line 6, key adjust: uplift capped at 100% of customers for 2 experiences: APP-1, APP-2"]
+
+
+def test_a_key_the_child_sets_drops_the_parents_note_on_it(folder):
+    parent = write(folder, "base.yaml", "workbook: inputs.xlsx\nforced_in: APP-1, WEB-1\n")
+    scenario = load_scenario(write(folder, "s.yaml", f"extends: {parent.name}\nname: x\nforced_in: [APP-2]\n"))
+    assert scenario.forced_in == ("APP-2",) and scenario.notes == ()
