@@ -261,7 +261,7 @@ def parse_amount(value: Any) -> Amount:
     The sign makes a change, as in the README: `+250000` adds 250,000 to the workbook's
     amount, it does not replace it (YAML alone would read it as the number 250000).
     """
-    if isinstance(value, bool) or value is None:
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise ValueError
     text = yaml12.text_of(value).strip()
     if text.startswith(("+", "-")) and text.endswith("%"):
@@ -713,6 +713,9 @@ def _extends_chain(path: Path, problems: list[Problem]) -> list[Path]:
             return chain
         if why_not:
             problems.append(Problem(where, why_not))
+            return chain
+        if parent_path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+            problems.append(Problem(where, f'"{parent}" is an Excel workbook, not a scenario file: name it with workbook: {parent}'))
             return chain
         chain.insert(0, parent_path)
 

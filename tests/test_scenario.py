@@ -360,6 +360,12 @@ BAD_YAML = [
     ("a workbook path too long for the file system", "workbook: " + "x" * 5000 + "\n", "line 1, key workbook",
      "cannot be used as the path of a workbook (File name too long)"),
     ("a workbook path with a NUL", 'workbook: "a\\0b.xlsx"\n', "line 1, key workbook", "embedded null byte"),
+    # Found by the long fuzz (seed 7): a list of mappings as a budget was a TypeError; extends naming a workbook
+    # was said of the workbook, not the line that named it.
+    ("a list of mappings as the budget", "workbook: inputs.xlsx\nbudget:\n  - {journey_stage: buy}\n", "line 2, key budget",
+     "is not an amount"),
+    ("extends naming the workbook", "extends: inputs.xlsx\n", "line 1, key extends",
+     '"inputs.xlsx" is an Excel workbook, not a scenario file: name it with workbook: inputs.xlsx'),
     # A rejected share was kept and compared: "min_share is above max_share" was said of a share never accepted.
     ("a share out of range", "workbook: inputs.xlsx\nbalance:\n  - journey_stage: buy\n    min_share: 150%\n    max_share: 50%\n",
      "line 4, key balance[0].min_share", "'150%' is not a share between 0% and 100%"),
