@@ -230,7 +230,10 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     if isinstance(error, yaml.reader.ReaderError):
         code = error.character if isinstance(error.character, int) else ord(str(error.character)[:1] or "\0")
         return f"the control character U+{code:04X} cannot appear in a YAML file; remove it"
-    return str(getattr(error, "problem", None) or error)
+    problem = str(getattr(error, "problem", None) or error)
+    if "'\\t'" in problem:
+        return f"{problem}: a tab indents this line; YAML indents with spaces"
+    return problem
 
 
 def text_line_of(data: bytes, offset: int) -> int:
@@ -284,7 +287,12 @@ def _grouped_number(text: str) -> float | None:
 
 
 def decimal_comma_hint(value: Any) -> str:
-    """'; write 6.5% with a decimal point' for '6,5%' or '-2,5%', which some locales type; '' otherwise."""
+    """'; write 6.5% with a decimal point' for '6,5%' or '-2,5%', which some locales type; '' otherwise.
+
+    Also the minus sign or dash Word and Outlook put for '-' ('−10%'): named, not silently read.
+    """
+    if isinstance(value, str) and re.match(r"\s*[\u2212\u2013\u2014]", value):
+        return "; the first character is a dash or minus sign from a word processor: type the minus as -"
     match = re.fullmatch(r"\s*([+-]?\d+),(\d+)\s*(%?)\s*", value) if isinstance(value, str) else None
     if not match or (not match.group(3) and len(match.group(2)) == 3):
         return ""

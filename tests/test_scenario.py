@@ -366,6 +366,9 @@ BAD_YAML = [
      "is not an amount"),
     ("extends naming the workbook", "extends: inputs.xlsx\n", "line 1, key extends",
      '"inputs.xlsx" is an Excel workbook, not a scenario file: name it with workbook: inputs.xlsx'),
+    ("a minus sign pasted from a word processor", "workbook: inputs.xlsx\nbudget: \u221210%\n", "line 2, key budget",
+     "type the minus as -"),
+    ("a tab to indent", "workbook: inputs.xlsx\nbudget:\n\tper_quarter: -10%\n", "line 3", "YAML indents with spaces"),
     # A rejected share was kept and compared: "min_share is above max_share" was said of a share never accepted.
     ("a share out of range", "workbook: inputs.xlsx\nbalance:\n  - journey_stage: buy\n    min_share: 150%\n    max_share: 50%\n",
      "line 4, key balance[0].min_share", "'150%' is not a share between 0% and 100%"),
