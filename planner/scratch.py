@@ -120,8 +120,8 @@ def process_start(pid: int) -> str | None:
 
 def owner_is_alive(owner: dict) -> bool:
     """Whether the process that marked a folder still runs (on another host: assumed so, it cannot be checked)."""
-    if owner.get("host") != socket.gethostname():
-        return True
+    if owner.get("host") != socket.gethostname() or os.name == "nt":
+        return True  # on Windows os.kill(pid, 0) would send CTRL_C_EVENT, not ask whether the process lives
     pid = owner.get("pid")
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return False
