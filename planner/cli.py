@@ -96,11 +96,29 @@ def check_output(output: Path, names: list[str]) -> None:
                                  param_hint="'-o' / '--output'")
 
 
-def keep_input(workbook: str | Path, output: Path, names: list[str]) -> None:
-    """Refuse a report name that is the input workbook itself: -o in the workbook's folder, workbook named report.xlsx."""
+def keep_inputs(inputs: list[tuple[str, str | Path]], output: Path, names: list[str]) -> None:
+    """Refuse, before any solving, to write a report over an input: an input is never an output.
+
+    `inputs` are (what it is, path): the scenario file, the files it extends, the workbook,
+    the previous plan. Compared as files, not names (os.path.samefile), so a symlink or a
+    hard link to an input in the -o folder is caught too.
+    """
+    problems = []
     for name in names:
-        if (output / name).resolve() == Path(workbook).resolve():
-            raise InputError(Problem(str(output / name), "is the input workbook: the report would overwrite it; choose another -o"))
+        target = output / name
+        if not target.exists():
+            continue  # a file that does not exist yet is no input
+        for what, path in inputs:
+            if Path(path).exists() and os.path.samefile(target, path):
+                problems.append(Problem(str(target), f"is the {what}: the new {name} would overwrite it; choose another -o"))
+    if problems:
+        raise InputError(problems)
+
+
+def scenario_inputs(scenario) -> list[tuple[str, str | Path]]:
+    """The files a loaded scenario was read from: the scenario, what it extends, its workbook."""
+    return ([("scenario file", scenario.source)] + [("scenario file it extends", path) for path in scenario.extends]
+            + [("input workbook", scenario.workbook)])
 
 
 @contextmanager
@@ -173,6 +191,10 @@ def template(path: Path, force: bool) -> None:
 def validate(path: Path) -> None:
     """Check an input workbook and list every problem with its sheet, row and column.
 
+    Given a scenario .yaml, check it with its workbook and list where each value in effect
+    comes from (a line of the scenario, the workbook, a default) and what was read in a way
+    the file does not spell out.
+
     Exits with 2 when the workbook has errors, 0 when it is clean (warnings allowed). A clean
     workbook's report lists every value a default stands in for (blank cells, settings left out).
 
@@ -180,6 +202,8 @@ def validate(path: Path) -> None:
     Example:
       planner validate inputs.xlsx
     """
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return validate_scenario(path)
     examination = examine_workbook(path)
     portfolio, errors, warnings = examination.portfolio, examination.errors, examination.warnings
     for warning in warnings:
@@ -191,6 +215,21 @@ def validate(path: Path) -> None:
     click.echo(f"{path}: valid. {len(portfolio.experiences)} experiences, {len(portfolio.teams)} teams, "
                f"{portfolio.horizon} quarters from {portfolio.settings.first_quarter}"
                + (f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else "."))
+
+
+def validate_scenario(path: Path) -> None:
+    """`planner validate SCENARIO.yaml`: the scenario and its workbook checked, and every value's source listed."""
+    from planner.scenario import applied_notes, apply_scenario, scenario_values
+
+    scenario = load_scenario(path)
+    portfolio = read_inputs(scenario.workbook)
+    apply_scenario(portfolio, scenario)  # the problems that need the workbook: unknown ids, teams, quarters
+    click.echo(f'{path}: valid. Scenario "{scenario.name}" on {Path(scenario.workbook).name}: {len(portfolio.experiences)} '
+               f"experiences, {len(portfolio.teams)} teams.")
+    click.echo("Where each value comes from:")
+    click.echo("\n".join(table([(key, shorten(value, 60), source) for key, value, source in scenario_values(portfolio, scenario)])))
+    for note in (*scenario.notes, *applied_notes(portfolio, scenario)):
+        click.echo(f"note: {note}")
 
 
 @cli.command()
@@ -243,7 +282,7 @@ def roll(previous_path: Path, scenario_path: Path, output: Path, formats: str, s
     check_output(output, report_names(parse_formats(formats)))
     previous = read_plan_state(previous_path)
     scenario = load_scenario(scenario_path)
-    keep_input(scenario.workbook, output, report_names(parse_formats(formats)))
+    keep_inputs([("previous plan", previous_path)] + scenario_inputs(scenario), output, report_names(parse_formats(formats)))
     overrides = {k: v for k, v in (("solver", solver), ("time_limit_seconds", time_limit)) if v is not None}
     scenario = replace(scenario, **overrides)
     portfolio, errors, warnings = read_workbook(scenario.workbook)
@@ -310,7 +349,7 @@ def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver
     from planner.roll import write_plan_state
 
     scenario = load_scenario(scenario_path)
-    keep_input(scenario.workbook, output, report_names(formats))
+    keep_inputs(scenario_inputs(scenario), output, report_names(formats))
     overrides = {k: v for k, v in (("solver", solver), ("time_limit_seconds", time_limit)) if v is not None}
     scenario = replace(scenario, **overrides, certify=scenario.certify or certify)
     portfolio = read_inputs(scenario.workbook)
@@ -453,7 +492,7 @@ def load_for_analysis(scenario_path: Path, time_limit: float | None, gap: float 
     from dataclasses import replace
 
     scenario = load_scenario(scenario_path)
-    keep_input(scenario.workbook, output, names)
+    keep_inputs(scenario_inputs(scenario), output, names)
     overrides = {k: v for k, v in (("time_limit_seconds", time_limit), ("gap", gap)) if v is not None}
     scenario = replace(scenario, **overrides)
     return read_inputs(scenario.workbook), scenario
@@ -558,8 +597,8 @@ def compare(scenario_paths: tuple[Path, ...], workers: int, output: Path, format
         except InputError as error:
             problems += error.problems
             warnings += error.warnings
-    if problems:
-        raise InputError(problems, warnings)
+    if problems:  # scenarios that share a workbook or a parent would say its problems once each
+        raise InputError(list(dict.fromkeys(problems)), list(dict.fromkeys(warnings)))
     plans = plan_scenarios([p for p, _ in loaded], [s for _, s in loaded], workers, progress_line("compare"))
     names = unique_names([s.name for _, s in loaded])
     result = compare_plans(plans, names)

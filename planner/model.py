@@ -25,7 +25,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from planner.domain import Experience, Portfolio, normalise_id, quarter_label
 from planner.economics import Columns
 from planner.errors import SolverError
 from planner.scenario import BalanceRule, Scenario
+from planner.scratch import solver_folder
 
 # In a maximisation PuLP's CBC interface gives a constraint's dual (.pi) as the NPV gained
 # per extra unit of its right-hand side, HiGHS's the opposite sign (pinned in tests/test_model.py).
@@ -705,7 +705,7 @@ def solve_model(model: Model, solver: str, time_limit: float | None, gap: float,
     """
     if not model.variables:  # nothing worth funding: the empty plan is optimal, no solver needed
         return SolveOutcome("optimal", (), 0.0, 0.0, {}, 0.0, "nothing to choose")
-    with tempfile.TemporaryDirectory(prefix="planner-solve-") as folder:
+    with solver_folder() as folder:
         written = write_model(model, folder, negate_objective=solver == "cbc" and not relax)
         run = start_solve(written, solver, relax, time_limit, gap, warm_start)
         try:

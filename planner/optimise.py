@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import tempfile
 import time
 from dataclasses import dataclass, replace
 
@@ -26,6 +25,7 @@ from planner.model import (Rules, SolveOutcome, build_model, diagnose_infeasible
                            start_solve, stopped_outcome, wait_for, write_model)
 from planner.plan import Baseline, Certificate, Decision, Plan, RuleUse, SolveInfo
 from planner.scenario import Scenario, apply_scenario
+from planner.scratch import solver_folder
 
 log = logging.getLogger(__name__)
 
@@ -457,7 +457,7 @@ def solve_isolated(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.n
     if not model.variables:  # nothing worth funding: the empty plan is optimal, no solver needed
         empty = solve_model(model, settings.solver, None, settings.gap)
         return empty, empty, time.monotonic() - started, 0.0, counts
-    with tempfile.TemporaryDirectory(prefix="planner-solve-") as folder:
+    with solver_folder() as folder:
         written = write_model(model, folder, negate_objective=settings.solver == "cbc")
         build_seconds = time.monotonic() - started
         remaining = max(1.0, settings.time_limit_seconds - build_seconds)

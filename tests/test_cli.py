@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -247,5 +248,173 @@ def test_report_that_would_overwrite_the_input_workbook_is_refused(inputs, tmp_p
     (tmp_path / "s.yaml").write_text("workbook: report.xlsx\n", encoding="utf-8")
     before = digest(tmp_path / "report.xlsx")
     code, output = run("plan", tmp_path / "s.yaml", "-o", tmp_path)
-    assert code == 2 and "is the input workbook: the report would overwrite it" in output
+    assert code == 2 and "is the input workbook: the new report.xlsx would overwrite it" in output
     assert digest(tmp_path / "report.xlsx") == before
+
+
+# ---------------------------------------------------------------------------------------
+# Input truth (issue 10): bad scenario YAML, a full temporary folder, an input as an output
+
+
+def snapshot(*folders: Path) -> dict[str, str]:
+    """Every file below the folders with its digest: what a refused command must leave exactly as it was."""
+    return {str(p): digest(p) for folder in folders if folder.exists() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+BAD_SCENARIOS = [
+    # (what broke, scenario text, the message with its place)
+    ("alias bomb", "workbook: inputs.xlsx\na: &a [x, x]\nb: [*a, *a]\n", "bad.yaml, line 2: &a is an anchor"),
+    ("!!int tag traceback", "workbook: inputs.xlsx\nstart_quarters: !!int free\n", "bad.yaml, line 2: !!int is a YAML tag"),
+    ("!!bool tag traceback", "workbook: inputs.xlsx\nobjective: !!bool npv\n", "bad.yaml, line 2: !!bool is a YAML tag"),
+    ("!!map tag traceback", "workbook: inputs.xlsx\nobjective: !!map npv\n", "bad.yaml, line 2: !!map is a YAML tag"),
+    ("deep nesting", "workbook: inputs.xlsx\nforced_in: " + "[" * 2000 + "]" * 2000 + "\n", "bad.yaml, line 2: nests deeper"),
+    ("duplicate key", "workbook: inputs.xlsx\ngap: 0\ngap: 0.1\n", "bad.yaml, line 3, key gap: appears twice"),
+    ("decimal comma", "workbook: inputs.xlsx\ndiscount_rate: 6,5%\n", "bad.yaml, line 2, key discount_rate: '6,5%'"),
+]
+
+
+@pytest.mark.parametrize("text, message", [case[1:] for case in BAD_SCENARIOS], ids=[case[0] for case in BAD_SCENARIOS])
+def test_bad_scenario_yaml_exits_2_with_file_and_line_and_writes_nothing(inputs, tmp_path, text, message):
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text(text, encoding="utf-8")
+    (tmp_path / "inputs.xlsx").write_bytes((inputs / "inputs.xlsx").read_bytes())
+    before = snapshot(tmp_path)
+    code, output = run("plan", scenario, "-o", tmp_path / "out")
+    assert code == 2 and message in output, output
+    assert snapshot(tmp_path) == before and not (tmp_path / "out").exists()
+
+
+def test_a_full_temporary_folder_exits_with_a_message_not_a_traceback(inputs, tmp_path, monkeypatch):
+    # Was: OSError: [Errno 27] File too large, a traceback from writing the model file.
+    import errno
+
+    def file_too_large(model, folder, negate_objective=False):
+        raise OSError(errno.EFBIG, "File too large")
+
+    monkeypatch.setattr("planner.optimise.write_model", file_too_large)
+    monkeypatch.setattr("planner.model.write_model", file_too_large)
+    before = snapshot(inputs)
+    code, output = run("plan", inputs / "base.yaml", "-o", tmp_path / "out")
+    assert code == 1
+    assert "Error: cannot write the solver's model files in the temporary folder" in output
+    assert "(File too large): free space there, or set TMPDIR to a folder with room" in output
+    assert not (tmp_path / "out").exists() and snapshot(inputs) == before
+
+
+@pytest.fixture(scope="module")
+def first_plan(inputs, tmp_path_factory) -> Path:
+    """plan.json of the base scenario, for roll."""
+    folder = tmp_path_factory.mktemp("q1")
+    code, output = run("plan", inputs / "base.yaml", "-o", folder, "--format", "csv")
+    assert code == 0, output
+    return folder / "plan.json"
+
+
+def never_solve(monkeypatch) -> None:
+    """Make any solve fail the test: an input that is an output must be refused before solving."""
+    def solved(*args, **kwargs):
+        raise AssertionError("solved before refusing to overwrite an input")
+
+    monkeypatch.setattr("planner.optimise.start_solve", solved)
+    monkeypatch.setattr("planner.model.start_solve", solved)
+
+
+def same_name(source: Path, target: Path) -> None:
+    target.write_bytes(source.read_bytes())
+
+
+# (command, the input the output folder holds as (kind of input, file name in -o, how it got there), message)
+INPUT_AS_OUTPUT = [
+    ("roll", "previous plan", "plan.json", "copy", "is the previous plan: the new plan.json would overwrite it"),
+    ("plan", "scenario file", "plan.json", "copy", "is the scenario file: the new plan.json would overwrite it"),
+    ("plan", "scenario file", "report.html", "hard link", "is the scenario file: the new report.html would overwrite it"),
+    ("plan", "input workbook", "report.xlsx", "symlink", "is the input workbook: the new report.xlsx would overwrite it"),
+    ("plan", "scenario file it extends", "plan.json", "copy", "is the scenario file it extends: the new plan.json would overwrite it"),
+    ("demo", "scenario file", "plan.json", "hard link", "is the scenario file: the new plan.json would overwrite it"),
+    ("frontier", "scenario file", "frontier.csv", "hard link", "is the scenario file: the new frontier.csv would overwrite it"),
+    ("compare", "input workbook", "compare.xlsx", "symlink", "is the input workbook: the new compare.xlsx would overwrite it"),
+    ("explain", "scenario file", "explanations.html", "copy", "is the scenario file: the new explanations.html would overwrite it"),
+    ("sensitivity", "input workbook", "tornado.xlsx", "hard link", "is the input workbook: the new tornado.xlsx would overwrite it"),
+]
+
+
+@pytest.mark.parametrize("command, kind, name, how, message", INPUT_AS_OUTPUT, ids=[f"{c[0]}-{c[2]}-{c[3]}" for c in INPUT_AS_OUTPUT])
+def test_an_input_is_never_an_output(inputs, first_plan, tmp_path, monkeypatch, command, kind, name, how, message):
+    # `planner roll OUT/plan.json q2.yaml -o OUT` overwrote the plan it read; so did a scenario named plan.json in -o.
+    import shutil
+
+    from planner.resources import EXAMPLE_SCENARIO
+
+    never_solve(monkeypatch)
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copy(inputs / "inputs.xlsx", tmp_path / "inputs.xlsx")
+    # The workbook by its full path, so the scenario reads the same when it sits in -o.
+    (tmp_path / "base.yaml").write_text(f"name: Base\nworkbook: {tmp_path / 'inputs.xlsx'}\ngap: 0\n", encoding="utf-8")
+    (tmp_path / "other.yaml").write_text("extends: base.yaml\nname: Other\n", encoding="utf-8")
+    scenario = tmp_path / "base.yaml"
+    source = {"previous plan": first_plan, "scenario file": scenario, "input workbook": tmp_path / "inputs.xlsx",
+              "scenario file it extends": scenario}[kind]
+    if command == "demo":
+        source = EXAMPLE_SCENARIO
+    target = out / name
+    if how == "copy":
+        # The very file, read from -o: the input is target itself.
+        same_name(source, target)
+        source = target
+    elif how == "hard link":
+        try:
+            os.link(source, target)
+        except OSError:  # the bundled example on another file system: a symlink is the next best thing
+            target.symlink_to(source)
+    else:
+        target.symlink_to(source)
+    if kind == "scenario file it extends":
+        (tmp_path / "child.yaml").write_text(f"extends: {target}\nname: Child\n", encoding="utf-8")
+        scenario = tmp_path / "child.yaml"
+    elif kind == "scenario file" and how == "copy":
+        scenario = target
+    arguments = {
+        "roll": ["roll", target if kind == "previous plan" else first_plan, scenario],
+        "plan": ["plan", scenario],
+        "demo": ["demo"],
+        "frontier": ["frontier", scenario, "--points", "2"],
+        "compare": ["compare", scenario, tmp_path / "other.yaml"],
+        "explain": ["explain", scenario, "--no-search"],
+        "sensitivity": ["sensitivity", scenario, "--top", "0"],
+    }[command]
+    before = snapshot(tmp_path, EXAMPLE_SCENARIO.parent if command == "demo" else tmp_path)
+    code, output = run(*arguments, "-o", out)
+    assert code == 2 and f"Error: 1 problem in the inputs:\n  {target}: {message}; choose another -o" in output, output
+    assert snapshot(tmp_path, EXAMPLE_SCENARIO.parent if command == "demo" else tmp_path) == before
+
+
+def test_validate_a_scenario_lists_where_every_value_comes_from_and_what_was_read_for_the_user(inputs, tmp_path):
+    # Every value the scenario loader defaults or coerces is visible: from the file and line, the workbook, or a default.
+    (tmp_path / "inputs.xlsx").write_bytes((inputs / "inputs.xlsx").read_bytes())
+    (tmp_path / "base.yaml").write_text("workbook: inputs.xlsx\ngap: 0\n", encoding="utf-8")
+    (tmp_path / "cut.yaml").write_text("extends: base.yaml\nbudget:\n  per_quarter: -10%\n  total: 1,500,000\n"
+                                       "forced_in: CX-101, CX-102\nhorizon_quarters: 10\n", encoding="utf-8")
+    before = snapshot(tmp_path)
+    code, output = run("validate", tmp_path / "cut.yaml")
+    assert code == 0, output
+    rows = {line.split()[0]: line for line in output.splitlines() if line.startswith("  ")}
+    assert rows["name"].split()[1:] == ["cut", "default:", "the", "file's", "name"]
+    assert "-10.0% of the workbook's" in rows["budget.per_quarter"] and "cut.yaml, line 3" in rows["budget.per_quarter"]
+    assert "1,500,000" in rows["budget.total"] and "cut.yaml, line 4" in rows["budget.total"]
+    assert "base.yaml, line 2" in rows["gap"]
+    assert "the workbook (inputs.xlsx), sheet Settings" in rows["solver"] and "the workbook (inputs.xlsx)" in rows["capacity"]
+    assert rows["objective"].split()[1:] == ["npv", "default"]
+    assert 'note: cut.yaml, line 4, key budget.total: "1,500,000" read as 1500000 (commas as thousands separators' in output
+    assert 'note: cut.yaml, line 5, key forced_in: "CX-101, CX-102" read as 2 ids: CX-101, CX-102' in output
+    assert ("note: cut.yaml, line 6, key horizon_quarters: 10 quarters, the workbook budgets 8: the last quarter's budget "
+            "and team capacities carry on to the end") in output
+    assert 'note: cut.yaml, key name: not given: the scenario is named "cut" after its file' in output
+    assert snapshot(tmp_path) == before
+
+
+def test_validate_a_scenario_that_names_an_unknown_experience_exits_2_with_its_line(inputs, tmp_path):
+    (tmp_path / "inputs.xlsx").write_bytes((inputs / "inputs.xlsx").read_bytes())
+    (tmp_path / "s.yaml").write_text("workbook: inputs.xlsx\nforced_in: [CX-10]\n", encoding="utf-8")
+    code, output = run("validate", tmp_path / "s.yaml")
+    assert code == 2 and 's.yaml, line 2, key forced_in: "CX-10" is not an experience in inputs.xlsx' in output

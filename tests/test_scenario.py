@@ -48,7 +48,7 @@ BAD_FILES = [
     ("workbook: inputs.xlsx\nsolver: gurobi\n", "line 2, key solver", '"gurobi" is not one of cbc, highs'),
     ("workbook: inputs.xlsx\ntime_limit_seconds: soon\n", "key time_limit_seconds", "is not a number of seconds"),
     ("workbook: inputs.xlsx\nbudget:\n  per_quarter: 12k\n", "line 3, key budget.per_quarter", "is not an amount"),
-    ("workbook: inputs.xlsx\nbudget: {total: -5}\n", "key budget.total", "is not an amount >= 0"),
+    ("workbook: inputs.xlsx\nbudget: {total: minus five}\n", "key budget.total", "is not an amount >= 0"),
     ("workbook: inputs.xlsx\nforced_in: {a: 1}\n", "key forced_in", "must be a list of experience ids"),
     ("workbook: inputs.xlsx\nname: a\nname: b\n", "line 3, key name", "appears twice"),
     ("workbook: missing.xlsx\n", "line 1, key workbook", '"missing.xlsx" does not exist'),
@@ -319,3 +319,152 @@ def test_budget_cut_written_as_one_change_cuts_the_total_too(folder):
     assert apply_scenario(with_total, scenario).total_budget == pytest.approx(225.0)
     absolute = load_scenario(write(folder, "a.yaml", "workbook: inputs.xlsx\nbudget: 100\n"))
     assert absolute.budget_per_quarter == (Amount(100.0),) and absolute.total_budget is None
+
+
+# ---------------------------------------------------------------------------------------
+# The YAML itself (issue 10, point 9): YAML 1.2 scalars, no aliases, no tags, bounded
+
+ALIAS_BOMB = "workbook: inputs.xlsx\na: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n" for previous, name in zip("abcdefgh", "bcdefghi"))
+
+BAD_YAML = [
+    # (what broke, file text, where, message)
+    ("alias bomb ran for minutes past 2 GB", ALIAS_BOMB, "line 2", "&a is an anchor; scenario files do not use anchors or aliases"),
+    ("alias alone", "workbook: inputs.xlsx\nforced_in: *ids\n", "line 2", "*ids is an alias"),
+    ("!!int free gave a ValueError traceback", "workbook: inputs.xlsx\nstart_quarters: !!int free\n", "line 2",
+     "!!int is a YAML tag; scenario files do not use tags"),
+    ("!!bool npv gave a KeyError traceback", "workbook: inputs.xlsx\nobjective: !!bool npv\n", "line 2", "!!bool is a YAML tag"),
+    ("!!map npv gave an AttributeError traceback", "workbook: inputs.xlsx\nobjective: !!map npv\n", "line 2", "!!map is a YAML tag"),
+    ("a local tag", "workbook: inputs.xlsx\nname: !secret x\n", "line 2", "!secret is a YAML tag"),
+    ("a tag on a list", "workbook: inputs.xlsx\nforced_in: !!set {CX-1}\n", "line 2", "!!set is a YAML tag"),
+    ("1:30 was 90 seconds in YAML 1.1", "workbook: inputs.xlsx\ntime_limit_seconds: 1:30\n", "line 2, key time_limit_seconds",
+     "'1:30' is not a number of seconds"),
+    ("nesting deep enough to overflow the stack", "workbook: inputs.xlsx\nname: " + "[" * 3000 + "]" * 3000 + "\n", "line 2",
+     "nests deeper than 20 levels"),
+    ("a merge key is YAML 1.1 only", "workbook: inputs.xlsx\n<<: {gap: 0.1}\n", "line 2, key <<", "is not a known key"),
+    ("a control character", "workbook: inputs.xlsx\nname: a\x07b\n", "line 2", "control character U+0007"),
+    ("two documents", "workbook: inputs.xlsx\n---\nname: x\n", "line 2", "holds a second document"),
+    ("a list, not a mapping", "- workbook\n- inputs.xlsx\n", "line 1", "must be a mapping of keys"),
+    ("a duplicate key inside budget named only its last part", "workbook: inputs.xlsx\nbudget:\n  total: 1\n  total: 2\n",
+     "line 4, key budget.total", "appears twice"),
+    ("a percent with a decimal comma", "workbook: inputs.xlsx\ndiscount_rate: 6,5%\n", "line 2, key discount_rate",
+     "write 6.5% with a decimal point"),
+    ("a change with a decimal comma", "workbook: inputs.xlsx\nbudget: -2,5%\n", "line 2, key budget", "write -2.5% with a decimal point"),
+    ("a share with a decimal comma", "workbook: inputs.xlsx\nbalance:\n  - {journey_stage: buy, min_share: 12,5%}\n",
+     "line 3, key balance[0].5%", "inside { } a comma separates entries"),
+    ("an amount with commas inside braces splits into keys", "workbook: inputs.xlsx\nbudget: {total: 8,000,000}\n",
+     "line 2, key budget.000", "inside { } a comma separates entries"),
+    # Found by the fuzz: a path too long for the file system was an OSError traceback.
+    ("an extends path too long for the file system", "extends: " + "x" * 5000 + "\n", "line 1, key extends",
+     "cannot be used as the path of a scenario file (File name too long)"),
+    ("a workbook path too long for the file system", "workbook: " + "x" * 5000 + "\n", "line 1, key workbook",
+     "cannot be used as the path of a workbook (File name too long)"),
+    ("a workbook path with a NUL", 'workbook: "a\\0b.xlsx"\n', "line 1, key workbook", "embedded null byte"),
+    # Found by the long fuzz (seed 7): a list of mappings as a budget was a TypeError; extends naming a workbook
+    # was said of the workbook, not the line that named it.
+    ("a list of mappings as the budget", "workbook: inputs.xlsx\nbudget:\n  - {journey_stage: buy}\n", "line 2, key budget",
+     "is not an amount"),
+    ("extends naming the workbook", "extends: inputs.xlsx\n", "line 1, key extends",
+     '"inputs.xlsx" is an Excel workbook, not a scenario file: name it with workbook: inputs.xlsx'),
+    ("a minus sign pasted from a word processor", "workbook: inputs.xlsx\nbudget: \u221210%\n", "line 2, key budget",
+     "type the minus as -"),
+    ("a tab to indent", "workbook: inputs.xlsx\nbudget:\n\tper_quarter: -10%\n", "line 3", "YAML indents with spaces"),
+    # A rejected share was kept and compared: "min_share is above max_share" was said of a share never accepted.
+    ("a share out of range", "workbook: inputs.xlsx\nbalance:\n  - journey_stage: buy\n    min_share: 150%\n    max_share: 50%\n",
+     "line 4, key balance[0].min_share", "'150%' is not a share between 0% and 100%"),
+    ("a multiplier of .nan planned NaN costs", "workbook: inputs.xlsx\nadjust:\n  - where: {channel: app}\n    cost: .nan\n",
+     "line 4, key adjust[0].cost", "is not a multiplier"),
+]
+
+
+@pytest.mark.parametrize("text, where, message", [case[1:] for case in BAD_YAML], ids=[case[0] for case in BAD_YAML])
+def test_yaml_the_scenario_loader_refuses_is_reported_with_file_and_line(folder, text, where, message):
+    path = write(folder, "bad.yaml", text)
+    before = path.read_bytes()
+    with pytest.raises(InputError) as raised:
+        load_scenario(path)
+    problems = [str(p) for p in raised.value.problems]
+    assert any(p.startswith("bad.yaml, ") and where in p and message in p for p in problems), problems
+    assert path.read_bytes() == before
+
+
+def test_an_alias_bomb_is_refused_before_it_is_expanded(folder):
+    # Nine levels of nine aliases: 387 million nodes if expanded; refused at the first anchor.
+    with pytest.raises(InputError, match="anchor"):
+        load_scenario(write(folder, "bomb.yaml", ALIAS_BOMB))
+
+
+@pytest.mark.parametrize("text, field, expected", [
+    # YAML 1.1 read these as False, the octal 8 and a date; YAML 1.2 and the user mean the text and ten.
+    ("name: NO\n", "name", "NO"),
+    ("name: yes\n", "name", "yes"),
+    ("time_limit_seconds: 010\n", "time_limit_seconds", 10.0),
+    ("name: 2027-01-01\n", "name", "2027-01-01"),
+    ("name: 1.10\n", "name", "1.10"),
+    ("forced_in: [0101, CX-7]\n", "forced_in", ("0101", "CX-7")),
+    ("gap: 1e-3\n", "gap", 0.001),
+    ("time_limit_seconds: 0x3c\n", "time_limit_seconds", 60.0),
+])
+def test_scalars_are_read_as_yaml_1_2_reads_them(folder, text, field, expected):
+    scenario = load_scenario(write(folder, "s.yaml", "workbook: inputs.xlsx\n" + text))
+    assert getattr(scenario, field) == expected
+
+
+def test_a_signed_amount_is_added_to_the_workbook_amount_as_the_readme_says(folder):
+    # "+100" was read as the number 100: the budget became 100 a quarter instead of rising by 100.
+    scenario = load_scenario(write(folder, "s.yaml", "workbook: inputs.xlsx\nbudget:\n  per_quarter: +100\ncapacity:\n  Digital: -5\n"))
+    applied = apply_scenario(portfolio(), scenario)
+    assert applied.budget == (300.0, 200.0, 100.0, 100.0)
+    assert next(t for t in applied.teams if t.name == "Digital").capacity == (25.0,) * 4
+
+
+def test_an_amount_with_thousands_separators_reads_as_the_workbook_reads_it(folder):
+    scenario = load_scenario(write(folder, "s.yaml", "workbook: inputs.xlsx\nbudget:\n  total: 8,000,000\n"))
+    assert scenario.total_budget == Amount(8_000_000.0)
+
+
+def test_a_signed_cut_below_zero_names_the_key_and_the_quarters(folder):
+    scenario = load_scenario(write(folder, "s.yaml", "workbook: inputs.xlsx\nbudget:\n  per_quarter: -150\n"))
+    with pytest.raises(InputError) as raised:
+        apply_scenario(portfolio(), scenario)
+    (problem,) = raised.value.problems
+    assert problem.where == "s.yaml, line 3, key budget.per_quarter"
+    assert "takes the budget below zero in 2027Q2, 2027Q3, 2027Q4" in problem.message
+
+
+def test_a_scenario_over_the_size_limit_is_refused_without_reading_it_whole(folder):
+    path = folder / "huge.yaml"
+    path.write_bytes(b"workbook: inputs.xlsx\n" + b"# padding\n" * 200_000)
+    with pytest.raises(InputError, match="huge.yaml, line 1: is over 1 MB"):
+        load_scenario(path)
+
+
+def test_a_refused_min_share_is_not_then_compared_with_max_share(folder):
+    path = write(folder, "s.yaml", "workbook: inputs.xlsx\nbalance:\n  - {journey_stage: buy, min_share: 150%, max_share: 50%}\n")
+    with pytest.raises(InputError) as raised:
+        load_scenario(path)
+    assert [p.message for p in raised.value.problems] == ["'150%' is not a share between 0% and 100%"]
+
+
+def test_notes_say_what_the_loader_read_that_the_file_does_not_spell_out(folder):
+    from planner.scenario import applied_notes
+
+    parent = write(folder, "base.yaml", "workbook: inputs.xlsx\nforced_in: APP-1; WEB-1\n")
+    child = write(folder, "s.yaml", f"extends: {parent.name}\nname: Cut\nbudget: -10%\ncapacity:\n  Digital: +5\n"
+                                    "adjust:\n  - where: {channel: app}\n    uplift: 100\n")
+    scenario = load_scenario(child)
+    notes = [str(n) for n in scenario.notes]
+    assert notes == [
+        'base.yaml, line 2, key forced_in: "APP-1; WEB-1" read as 2 ids: APP-1, WEB-1',
+        "s.yaml, line 3, key budget: -10% changes every quarter's budget and the total budget alike (as budget.change does)",
+        "s.yaml, line 5, key capacity.Digital: +5 is added to the workbook's amount (a signed amount is a change)",
+    ]
+    # The uplift multiplier takes APP-1 and APP-2 past 100% of customers: capped, and said so.
+    assert [str(n) for n in applied_notes(portfolio(), scenario)] == [
+        "s.yaml, line 6, key adjust: uplift capped at 100% of customers for 2 experiences: APP-1, APP-2"]
+
+
+def test_a_key_the_child_sets_drops_the_parents_note_on_it(folder):
+    parent = write(folder, "base.yaml", "workbook: inputs.xlsx\nforced_in: APP-1, WEB-1\n")
+    scenario = load_scenario(write(folder, "s.yaml", f"extends: {parent.name}\nname: x\nforced_in: [APP-2]\n"))
+    assert scenario.forced_in == ("APP-2",) and scenario.notes == ()
