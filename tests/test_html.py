@@ -9,8 +9,9 @@ import html5lib
 import pytest
 
 from conftest import HOSTILE_NAME, SMALL_CHOICES, distinct_colours, make_plan, require_program, run_chromium, small_portfolio
-from planner.html import marginal_value, money, percent, render_html
-from planner.report import build_report
+from planner.core.formatting import marginal_value, money, percent
+from planner.render.html import render_html
+from planner.reports.plan_report import build_report
 
 
 @pytest.fixture

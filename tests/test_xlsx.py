@@ -11,9 +11,10 @@ import openpyxl
 import pytest
 
 from conftest import HOSTILE_NAME, large_plan, make_plan, require_program, small_portfolio
+from planner.core.ooxml import SharedStrings
 from planner.errors import InputError
-from planner.report import build_report
-from planner.xlsx import TEMPLATE, RowMap, SharedStrings, _Styles, cell_xml, read_template, remap_references, render_template, render_xlsx
+from planner.render.xlsx import TEMPLATE, RowMap, _Styles, cell_xml, read_template, remap_references, render_template, render_xlsx
+from planner.reports.plan_report import build_report
 
 SHEETS = ["Summary", "Funded", "Not funded", "By quarter", "Attention", "Experience map", "Constraints", "Assumptions", "Experiences", "Options"]
 
