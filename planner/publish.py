@@ -62,7 +62,8 @@ def check_formats(formats: Sequence[str]) -> None:
 
 def render(report: Report, format: str, rows: Sequence[dict[str, Any]] | None = None) -> bytes:
     """The bytes of one report file; a what-if report's CSV is its analysis's own `rows`."""
-    from planner.render.csv import csv_rows, render_csv
+    from planner.core.csv_safe import csv_rows
+    from planner.render.csv import render_csv
     from planner.render.html import render_html
     from planner.render.xlsx import render_xlsx
 

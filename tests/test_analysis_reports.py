@@ -22,11 +22,12 @@ from click.testing import CliRunner
 from conftest import CHROMIUM_FLAGS, HOSTILE_NAME, distinct_colours, require_program, run_chromium, small_portfolio
 from planner.analysis import compare_plans, plan_scenarios, scaled_budget, sensitivity, write_csv
 from planner.cli import cli
+from planner.core.csv_safe import csv_text
 from planner.explain import explain
 from planner.frontier import efficient_frontier
 from planner.optimise import plan_portfolio
 from planner.publish import write_report
-from planner.render.csv import csv_text, render_csv
+from planner.render.csv import render_csv
 from planner.render.html import render_html
 from planner.render.xlsx import TEMPLATES, render_xlsx
 from planner.reports.analysis_reports import (

@@ -1,18 +1,18 @@
-"""The CSV renderer: plan.csv from a plan's report model, and any report's own rows as CSV.
+"""The CSV renderer: plan.csv from a plan's report model.
 
-UTF-8, a header row, CRLF line ends, floats with every digit (so a CSV round-trips exactly
-and the same report gives the same bytes), and text a spreadsheet will not run: a cell
-that would start a formula is neutralised (CSV injection).
+UTF-8 with a BOM (so Excel reads accents), a header row, CRLF line ends, floats with every
+digit (so the CSV round-trips exactly and the same report gives the same bytes), and text a
+spreadsheet will not run (`planner.core.csv_safe`). A what-if report's CSV is its
+analysis's own rows, written by `planner.core.csv_safe.csv_rows`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
-from collections.abc import Sequence
 from typing import Any
 
+from planner.core.csv_safe import csv_text
 from planner.reports.plan_report import Report
 
 CSV_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -22,23 +22,6 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("total spend", "total_spend"), ("PV benefit", "pv_benefit"), ("PV cost", "pv_cost"),
     ("NPV", "npv"), ("ROI", "roi"), ("reason", "reason"),
 )
-
-
-# A text cell starting with one of these is a formula to Excel, LibreOffice and Sheets.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# A signed number or percentage ("-10%", "+1.5") cannot call anything: it stays as it is.
-_PLAIN_NUMBER = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?%?")
-
-
-def csv_text(text: str) -> str:
-    """Text for a CSV cell that a spreadsheet will not run: CSV injection is neutralised.
-
-    Text beginning with = + - @, a tab or a carriage return gets a leading single quote
-    (the OWASP convention), so a name like `=HYPERLINK(...)` from the inputs reads as text.
-    """
-    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
 
 
 def _csv_value(value: Any) -> Any:
@@ -52,18 +35,6 @@ def _csv_value(value: Any) -> Any:
     if isinstance(value, str):
         return csv_text(value)
     return value
-
-
-def csv_rows(rows: Sequence[dict[str, Any]]) -> bytes:
-    """Flat dicts with the same keys as CSV bytes (UTF-8, a header, CRLF); text neutralised, floats exact."""
-    buffer = io.StringIO()
-    if rows:
-        # Headers can be input too (a comparison names a column after each scenario).
-        fields = list(rows[0])
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow([csv_text(field) for field in fields])
-        writer.writerows([csv_text(value) if isinstance(value, str) else value for value in (row[f] for f in fields)] for row in rows)
-    return buffer.getvalue().encode("utf-8")
 
 
 def render_csv(report: Report) -> bytes:
