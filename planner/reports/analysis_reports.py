@@ -34,7 +34,7 @@ from planner.domain import Portfolio, quarter_labels
 from planner.explain import Explanation, Explanations
 from planner.frontier import Frontier, FrontierPoint, budget_marginal_value
 from planner.plan import Plan
-from planner.reports.plan_report import Report, Section, _number
+from planner.reports.plan_report import Report, Section, plain_number, share_of
 from planner.scenario import DIMENSIONS
 
 # Two budgets closer than this (relative) are the same point.
@@ -229,14 +229,14 @@ def frontier_rows(frontier: Frontier, budget: float, chosen: Plan | None, status
         below = previous if point.feasible else None
         funded, before = set(point.funded), set(below.funded) if below else set()
         row = FrontierRow(
-            budget=float(point.budget), scale=float(point.scale), status=point.status, npv=_number(point.npv),
-            pv_cost=_number(point.pv_cost), roi=_number(point.roi), spend=_number(point.spend),
+            budget=float(point.budget), scale=float(point.scale), status=point.status, npv=plain_number(point.npv),
+            pv_cost=plain_number(point.pv_cost), roi=plain_number(point.roi), spend=plain_number(point.spend),
             marginal_npv=(point.npv - below.npv) / (point.budget - below.budget) if below and point.budget > below.budget else None,
-            lp_marginal=_number(point.budget_marginal_value), gap=_number(point.gap), funded=tuple(point.funded),
+            lp_marginal=plain_number(point.budget_marginal_value), gap=plain_number(point.gap), funded=tuple(point.funded),
             entered=tuple(i for i in point.funded if i not in before) if below else (),
             left=tuple(i for i in below.funded if i not in funded) if below else (),
             knee=frontier.knee_budget is not None and math.isclose(point.budget, frontier.knee_budget, rel_tol=SAME_BUDGET),
-            chosen=point is mine, carried_from=_number(point.carried_from),
+            chosen=point is mine, carried_from=plain_number(point.carried_from),
         )
         rows.append(row)
         if row.feasible:
@@ -290,7 +290,7 @@ class ScenarioColumn:
 
     @property
     def budget_used(self) -> float | None:
-        return self.spend / self.budget if self.budget > 0 else None
+        return share_of(self.spend, self.budget)
 
 
 @dataclass(frozen=True)
@@ -384,7 +384,7 @@ def comparison_summary(comparison: Comparison) -> ComparisonSummary:
         mine = [d for d in comparison.differences if d.other == totals.name]
         columns.append(ScenarioColumn(
             name=totals.name, reference=n == 0, budget=float(totals.budget), spend=float(totals.spend), pv_cost=float(totals.pv_cost),
-            npv=float(totals.npv), roi=_number(totals.roi), funded=totals.funded, status=totals.status,
+            npv=float(totals.npv), roi=plain_number(totals.roi), funded=totals.funded, status=totals.status,
             npv_change=float(totals.npv - reference.npv), spend_change=float(totals.spend - reference.spend),
             entered=sum(1 for d in mine if d.change == "entered"), left=sum(1 for d in mine if d.change == "left"),
         ))

@@ -25,6 +25,11 @@ from planner.domain import Experience, Portfolio, quarter_first_day, quarter_lab
 from planner.plan import Decision, Plan, RuleUse
 
 
+def share_of(part: float, whole: float) -> float | None:
+    """part / whole, or None where the whole is zero (no budget, no capacity): a share of nothing is undefined."""
+    return part / whole if whole > 0 else None
+
+
 @dataclass(frozen=True)
 class ExperienceRow:
     """One experience as the plan treats it; quarters are labels ("2027Q1"), None if not funded."""
@@ -81,7 +86,7 @@ class Summary:
 
     @property
     def budget_used(self) -> float | None:
-        return self.spend / self.budget if self.budget > 0 else None
+        return share_of(self.spend, self.budget)
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,7 @@ class TeamQuarter:
 
     @property
     def share(self) -> float | None:
-        return self.used / self.capacity if self.capacity > 0 else None
+        return share_of(self.used, self.capacity)
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ class TeamAttention:
 
     @property
     def share(self) -> float | None:
-        return self.used / self.capacity if self.capacity > 0 else None
+        return share_of(self.used, self.capacity)
 
 
 @dataclass(frozen=True)
@@ -363,13 +368,13 @@ def experience_row(decision: Decision, labels: Sequence[str]) -> ExperienceRow:
         pv_benefit=float(decision.pv_benefit),
         pv_cost=float(decision.pv_cost),
         npv=float(decision.npv),
-        roi=_number(decision.roi),
+        roi=plain_number(decision.roi),
         payback_quarter=_label(labels, decision.payback_quarter),
         reason=decision.reason,
     )
 
 
-def _number(value: float | None) -> float | None:
+def plain_number(value: float | None) -> float | None:
     """A plain float (solvers hand back numpy scalars), None kept as None."""
     return None if value is None else float(value)
 
@@ -408,7 +413,7 @@ def build_summary(plan: Plan) -> Summary:
         pv_benefit=float(plan.pv_benefit),
         pv_cost=float(plan.pv_cost),
         npv=float(plan.npv),
-        roi=_number(plan.roi),
+        roi=plain_number(plan.roi),
         payback_quarter=_label(labels, plan.payback_quarter),
         greedy_npv=float(greedy.npv),
         greedy_spend=float(greedy.spend),
@@ -419,7 +424,7 @@ def build_summary(plan: Plan) -> Summary:
         solver=solve.solver,
         status=solve.status,
         proven_optimal=solve.proven_optimal,
-        gap=_number(solve.gap),
+        gap=plain_number(solve.gap),
     )
 
 
@@ -534,9 +539,9 @@ def build_assumptions(plan: Plan) -> Assumptions:
         status=solve.status,
         proven_optimal=solve.proven_optimal,
         objective=float(solve.objective),
-        best_bound=_number(solve.best_bound),
-        lp_bound=_number(solve.lp_bound),
-        gap=_number(solve.gap),
+        best_bound=plain_number(solve.best_bound),
+        lp_bound=plain_number(solve.lp_bound),
+        gap=plain_number(solve.gap),
         gap_target=solve.gap_target,
         time_limit_seconds=solve.time_limit_seconds,
         variables=solve.variables,
