@@ -11,6 +11,7 @@ one amount two ways. This module imports nothing from planner, so anything may i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF ", "INR": "₹"}
 MISSING = "–"
@@ -94,3 +95,10 @@ def marginal_value(value: float, unit: str, currency: str = "EUR") -> str:
 def limit_value(value: float, unit: str, currency: str = "EUR") -> str:
     """A rule's limit in its own unit: money for a budget, "120.0 team-weeks" for a capacity."""
     return money(value, currency) if unit == currency else f"{number(value, 1)} {unit}"
+
+
+# The names templates use: both renderers register these as Jinja2 filters ({{ x|money(currency) }}).
+FILTERS: dict[str, Callable[..., str]] = {
+    "money": money, "signed_money": signed_money, "percent": percent, "number": number, "quarter": quarter,
+    "seconds": seconds, "marginal_value": marginal_value, "limit_value": limit_value, "per_unit": per_unit,
+}

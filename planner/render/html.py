@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
-from planner.core.formatting import limit_value, marginal_value, money, number, per_unit, percent, quarter, seconds, signed_money
+from planner.core.formatting import FILTERS, money, number, percent, signed_money
 from planner.render import charts
 from planner.reports.plan_report import Attention, Grid, QuarterRow, Report
 from planner.resources import TEMPLATES
@@ -126,10 +126,6 @@ def change_colour(value: float, largest: float) -> str:
     return fill
 
 
-FILTERS: dict[str, Callable[..., Any]] = {
-    "money": money, "signed_money": signed_money, "percent": percent, "number": number, "quarter": quarter,
-    "seconds": seconds, "marginal_value": marginal_value, "limit_value": limit_value, "per_unit": per_unit,
-}
 GLOBALS: dict[str, Callable[..., Any]] = {
     "spend_chart": spend_chart, "attention_chart": attention_chart, "heat_map": heat_map, "frontier_chart": frontier_chart,
     "frontier_json": frontier_json, "tornado_chart": tornado_chart, "shift_chart": shift_chart, "change_colour": change_colour,

@@ -49,6 +49,7 @@ from xml.sax.saxutils import escape
 import jinja2
 from openpyxl.utils import get_column_letter
 
+from planner.core.formatting import FILTERS
 from planner.core.ooxml import MAIN_NS, NS, REL_NS, SharedStrings, xml_text
 from planner.errors import InputError, Problem
 from planner.resources import TEMPLATES
@@ -454,14 +455,15 @@ def _generated_source(sheet: TemplateSheet) -> tuple[str, list[tuple[int, str]]]
     return "\n".join(lines), where
 
 
-def _environment(filters: dict[str, Callable] | None) -> jinja2.Environment:
+def _environment() -> jinja2.Environment:
+    """Cells see the same formatting filters as the HTML pages, for text that mixes words and numbers."""
     environment = jinja2.Environment(
         autoescape=False,
         undefined=jinja2.StrictUndefined,
         finalize=lambda value: "" if value is None else value,
         keep_trailing_newline=True,
     )
-    environment.filters.update(filters or {})
+    environment.filters.update(FILTERS)
     return environment
 
 
@@ -779,9 +781,9 @@ def _without_calc_chain(name: str, data: bytes) -> bytes:
     return text.encode("utf-8")
 
 
-def render_template(template: Template, context: dict[str, Any], filters: dict[str, Callable] | None = None) -> bytes:
+def render_template(template: Template, context: dict[str, Any]) -> bytes:
     """Render an Excel template with a Jinja2 context; return the .xlsx bytes."""
-    environment = _environment(filters)
+    environment = _environment()
     rendered: dict[str, RenderedSheet] = {}
     for sheet in template.sheets:
         rows = _evaluate(sheet, context, environment, template.path.name)
