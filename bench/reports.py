@@ -32,7 +32,7 @@ from generate import random_portfolio  # noqa: E402
 from run import load_note, replace_section, section_opening  # noqa: E402
 
 from planner.optimise import plan_portfolio  # noqa: E402
-from planner.report import write_reports  # noqa: E402
+from planner.publish import write_reports  # noqa: E402
 from planner.scenario import Scenario  # noqa: E402
 
 TARGET_SECONDS = 2.0

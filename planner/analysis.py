@@ -33,7 +33,8 @@ from planner.errors import InfeasibleError, SolverError
 from planner.model import format_money as money
 from planner.optimise import plan_portfolio
 from planner.plan import Decision, Plan
-from planner.report import csv_rows, write_atomically
+from planner.core.csv_safe import csv_rows
+from planner.core.files import write_atomically
 from planner.scenario import DIMENSIONS, Adjustment, Filter, Scenario, apply_scenario
 
 Progress = Callable[[int, int], None]

@@ -8,10 +8,6 @@ that failed the independent check.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +15,7 @@ import click
 
 from planner.domain import quarter_label
 from planner.errors import InputError, PlannerError, Problem
+from planner.publish import FORMATS, written_together
 from planner.resources import EXAMPLE_SCENARIO
 from planner.scenario import load_scenario
 from planner.workbook import examine_workbook, read_workbook, write_template
@@ -28,9 +25,6 @@ if TYPE_CHECKING:
 
 # The optimiser (PuLP, numpy) is imported by the commands that plan, so `validate` and
 # `template` start in a fraction of the time.
-
-FORMATS = ("html", "xlsx", "csv")
-
 
 class PlannerGroup(click.Group):
     """Turns the project's own errors into a clear message on stderr and their exit code."""
@@ -69,7 +63,7 @@ def report_names(formats: tuple[str, ...], kind: str | None = None) -> list[str]
     """The files a command writes into -o: a plan's reports and plan.json, or an analysis's <kind>.<format>."""
     if kind is not None:
         return [f"{kind}.{f}" for f in formats]
-    from planner.report import FILE_NAMES
+    from planner.publish import PLAN_FILE_NAMES as FILE_NAMES
     from planner.roll import FILE_NAME as PLAN_STATE
 
     return [FILE_NAMES[f] for f in formats] + [PLAN_STATE]
@@ -119,32 +113,6 @@ def scenario_inputs(scenario) -> list[tuple[str, str | Path]]:
     """The files a loaded scenario was read from: the scenario, what it extends, its workbook."""
     return ([("scenario file", scenario.source)] + [("scenario file it extends", path) for path in scenario.extends]
             + [("input workbook", scenario.workbook)])
-
-
-@contextmanager
-def written_together(output: Path) -> Iterator[Path]:
-    """A staging folder inside `output`: what is written there moves into `output` only when all of it is written.
-
-    So a failure while writing leaves `output` as it was (and removes it if it was made for
-    this run): never a new report.html beside an old report.xlsx.
-    """
-    created = not output.exists()
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".planner-writing-", dir=output))
-    except OSError as error:
-        raise PlannerError(f"cannot write the reports into {output}: {error.strerror or error}") from error
-    try:
-        yield staging
-        for path in sorted(staging.iterdir()):
-            os.replace(path, output / path.name)
-    except OSError as error:
-        raise PlannerError(f"cannot write the reports into {output}: {error.strerror or error}; "
-                           f"nothing was written") from error
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if created and output.is_dir() and not any(output.iterdir()):
-            output.rmdir()
 
 
 def moved_into(output: Path, written: list[Path]) -> list[Path]:
@@ -276,7 +244,7 @@ def roll(previous_path: Path, scenario_path: Path, output: Path, formats: str, s
     """
     from dataclasses import replace
 
-    from planner.quarterly import write_quarterly_reports
+    from planner.publish import write_quarterly_reports
     from planner.roll import read_plan_state, roll_forward
 
     check_output(output, report_names(parse_formats(formats)))
@@ -344,7 +312,7 @@ def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver
     from dataclasses import replace
 
     from planner.optimise import plan_portfolio
-    from planner.report import write_reports
+    from planner.publish import write_reports
     from planner.roll import FILE_NAME as PLAN_STATE
     from planner.roll import write_plan_state
 
@@ -366,7 +334,7 @@ def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver
 def summary(plan: Plan) -> str:
     """The plan in a page of text: status, totals, greedy comparison, funded items, binding rules."""
     from planner.model import format_money
-    from planner.report import plan_budget
+    from planner.reports.plan_report import plan_budget
 
     currency = plan.portfolio.settings.currency
     settings = plan.portfolio.settings
@@ -480,7 +448,7 @@ def analysis_options(function):
 
 def write_analysis(report, rows, output: Path, formats: str) -> None:
     """Write the what-if report's files (<kind>.html, .xlsx, .csv) and say where."""
-    from planner.analysis_report import write_analysis_reports
+    from planner.publish import write_report as write_analysis_reports
 
     with written_together(output) as staging:
         written = moved_into(output, write_analysis_reports(report, rows, staging, parse_formats(formats)))
@@ -537,7 +505,7 @@ def frontier(scenario_path: Path, points: int, workers: int, output: Path, forma
     """
     from planner.model import format_money
     from planner.analysis import Solve, as_seen_by, solve
-    from planner.analysis_report import build_frontier_report
+    from planner.reports.analysis_reports import build_frontier_report
     from planner.frontier import efficient_frontier
 
     names = report_names(parse_formats(formats), "frontier")
@@ -584,7 +552,7 @@ def compare(scenario_paths: tuple[Path, ...], workers: int, output: Path, format
       planner compare scenarios/base.yaml scenarios/budget-cut-10.yaml scenarios/pessimistic-uplift.yaml
     """
     from planner.analysis import compare_plans, plan_scenarios
-    from planner.analysis_report import build_comparison_report
+    from planner.reports.analysis_reports import build_comparison_report
 
     if len(scenario_paths) < 2:
         raise click.UsageError("give at least two scenario files to compare")
@@ -663,7 +631,7 @@ def explain(scenario_path: Path, experience_ids: tuple[str, ...], steps: int, no
     from planner.model import format_money
     from planner.optimise import plan_portfolio
     from planner.analysis import as_seen_by
-    from planner.analysis_report import build_explanations_report
+    from planner.reports.analysis_reports import build_explanations_report
     from planner.explain import _check_ids, explain as explain_plan
 
     names = report_names(parse_formats(formats), "explanations")
@@ -705,7 +673,7 @@ def sensitivity(scenario_path: Path, top: int, workers: int, output: Path, forma
     from planner.model import format_money
     from planner.optimise import plan_portfolio
     from planner.analysis import as_seen_by, sensitivity as tornado
-    from planner.analysis_report import build_tornado_report
+    from planner.reports.analysis_reports import build_tornado_report
 
     names = report_names(parse_formats(formats), "tornado")
     check_output(output, names)

@@ -215,7 +215,7 @@ def _experience_json(e: ExperienceState) -> dict[str, Any]:
 
 def write_plan_state(plan: Plan, path: str | Path) -> Path:
     """Save the plan as JSON (whole or not at all; the same plan gives the same bytes)."""
-    from planner.report import write_atomically
+    from planner.core.files import write_atomically
 
     text = json.dumps(state_json(plan_state(plan)), indent=1, ensure_ascii=False) + "\n"
     return write_atomically(Path(path), text.encode("utf-8"))

@@ -1,7 +1,7 @@
 """Build the Excel templates of the what-if reports: frontier.xlsx, compare.xlsx, explanations.xlsx, tornado.xlsx.
 
-Each is rendered by the same Jinja2-in-cells engine as report.xlsx (planner/xlsx.py) from
-the report models of planner/analysis_report.py, with the helpers and styles of
+Each is rendered by the same Jinja2-in-cells engine as report.xlsx (planner/render/xlsx.py) from
+the report models of planner/reports/analysis_reports.py, with the helpers and styles of
 templates/make_report_template.py. Numbers are numbers, totals and differences are live
 formulas, and charts are Excel's own. As with report.xlsx, the committed .xlsx files are the
 source of truth once built; rebuild them all with

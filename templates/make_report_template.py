@@ -5,7 +5,7 @@ records how the first version was made, and rebuilds it if the layout must start
 
     python templates/make_report_template.py [templates/report.xlsx]
 
-Cells hold Jinja2 expressions over the report model (`planner.report`); a row whose first
+Cells hold Jinja2 expressions over the report model (`planner.reports.plan_report`); a row whose first
 cell begins with `{% for x in items %}` repeats once per item. docs/reports.md explains the
 conventions.
 """
@@ -255,9 +255,6 @@ def assumptions(ws: Worksheet) -> None:
         ("Gap", "{{ assumptions.gap }}", "0.00%"),
         ("Gap target", "{{ assumptions.gap_target }}", "0.00%"),
         ("Time limit (s)", "{{ assumptions.time_limit_seconds }}", "0.0"),
-        ("Build time (s)", "{{ assumptions.build_seconds }}", "0.00"),
-        ("Solve time (s)", "{{ assumptions.solve_seconds }}", "0.00"),
-        ("Check time (s)", "{{ assumptions.check_seconds }}", "0.00"),
         ("Variables", "{{ assumptions.variables }}", "#,##0"),
         ("Constraints", "{{ assumptions.constraints }}", "#,##0"),
         ("Solver message", "{{ assumptions.message }}", None),

@@ -21,18 +21,21 @@ from click.testing import CliRunner
 
 from conftest import CHROMIUM_FLAGS, HOSTILE_NAME, distinct_colours, require_program, run_chromium, small_portfolio
 from planner.analysis import compare_plans, plan_scenarios, scaled_budget, sensitivity, write_csv
-from planner.analysis_report import (
-    build_comparison_report, build_explanations_report, build_frontier_report, build_tornado_report, write_analysis_reports,
-)
 from planner.cli import cli
+from planner.core.csv_safe import csv_text
 from planner.explain import explain
 from planner.frontier import efficient_frontier
-from planner.html import render_html
 from planner.optimise import plan_portfolio
-from planner.report import build_report, csv_text, render_csv
+from planner.publish import write_report
+from planner.render.csv import render_csv
+from planner.render.html import render_html
+from planner.render.xlsx import TEMPLATES, render_xlsx
+from planner.reports.analysis_reports import (
+    build_comparison_report, build_explanations_report, build_frontier_report, build_tornado_report,
+)
+from planner.reports.plan_report import build_report
 from planner.scenario import Scenario
 from planner.workbook import write_portfolio
-from planner.xlsx import TEMPLATES, render_xlsx
 
 HOSTILE_SCENARIO = "=cut <b>40%</b>"
 
@@ -391,7 +394,7 @@ def test_plan_csv_neutralises_formula_text_from_the_inputs(plan):
 def test_analysis_csv_neutralises_formula_text_in_cells_and_headers(tmp_path, comparison):
     path = write_csv(tmp_path / "rows.csv", [{"name": "=HYPERLINK(\"http://x\")", "npv": -5.0}])
     assert path.read_text(encoding="utf-8").splitlines() == ["name,npv", "\"'=HYPERLINK(\"\"http://x\"\")\",-5.0"]
-    written = write_analysis_reports(build_comparison_report(comparison[0]), comparison[0].to_rows(), tmp_path, ["csv"])
+    written = write_report(build_comparison_report(comparison[0]), comparison[0].to_rows(), tmp_path, ["csv"])
     header = written[0].read_text(encoding="utf-8").splitlines()[0]
     assert f"'{HOSTILE_SCENARIO}" in header
 
@@ -402,8 +405,8 @@ def test_analysis_csv_neutralises_formula_text_in_cells_and_headers(tmp_path, co
 
 def test_same_results_give_identical_files(reports, tornado, tmp_path):
     for kind in ("frontier", "tornado"):
-        first = write_analysis_reports(reports[kind], tornado.to_rows(), tmp_path / "a")
-        second = write_analysis_reports(reports[kind], tornado.to_rows(), tmp_path / "b")
+        first = write_report(reports[kind], tornado.to_rows(), tmp_path / "a")
+        second = write_report(reports[kind], tornado.to_rows(), tmp_path / "b")
         assert [p.name for p in first] == [f"{kind}.html", f"{kind}.xlsx", f"{kind}.csv"]
         assert all(a.read_bytes() == b.read_bytes() for a, b in zip(first, second))
 

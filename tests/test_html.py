@@ -9,8 +9,8 @@ import html5lib
 import pytest
 
 from conftest import HOSTILE_NAME, SMALL_CHOICES, distinct_colours, make_plan, require_program, run_chromium, small_portfolio
-from planner.html import marginal_value, money, percent, render_html
-from planner.report import build_report
+from planner.render.html import render_html
+from planner.reports.plan_report import build_report
 
 
 @pytest.fixture
@@ -63,19 +63,6 @@ def test_binding_constraints_say_what_one_more_unit_is_worth(page):
     # Binding now means used to the limit (planner/plan.py RuleUse.binding): the fixture's
     # 2027Q1 budget has a marginal value of €0.35 but money left over, so it is not listed.
     assert "€0.35 of NPV per extra €1" not in page
-
-
-@pytest.mark.parametrize(("value", "expected"), [
-    (1_156_000, "€1.16m"), (81_416.7, "€81.4k"), (-16_939, "−€16.9k"), (950, "€950"), (None, "–"), (2.5e9, "€2.50bn"),
-])
-def test_money(value, expected):
-    assert money(value) == expected
-
-
-def test_money_in_other_currencies_and_percent():
-    assert money(1500, "SEK") == "SEK 1.50k"
-    assert percent(-0.114) == "−11.4%"
-    assert marginal_value(3.0, "team-weeks", "USD") == "$3.00 of NPV per extra team-week"
 
 
 def test_chromium_renders_without_errors_or_requests(page, tmp_path):

@@ -83,6 +83,15 @@ def test_the_wheel_carries_every_template_and_the_bundled_example(wheel: Path) -
     assert "planner/resources.py" in names
 
 
+def test_the_wheel_carries_every_module_of_every_subpackage(wheel: Path) -> None:
+    """A subpackage missing from [tool.setuptools] packages leaves its modules out of the wheel."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    modules = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "planner").rglob("*.py") if "__pycache__" not in path.parts)
+    assert {"planner/core/formatting.py", "planner/render/html.py", "planner/reports/plan_report.py", "planner/publish.py"} <= set(modules)
+    missing = [module for module in modules if module not in names]
+    assert missing == [], f"the wheel lacks {missing}: add their package to [tool.setuptools] packages"
+
+
 def test_an_installed_planner_runs_the_demo_from_its_own_copy(wheel: Path, tmp_path: Path) -> None:
     installed = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(installed)

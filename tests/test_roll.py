@@ -17,8 +17,9 @@ from conftest import small_portfolio
 from planner.domain import Commitment, normalise_id, shift_label
 from planner.errors import InputError
 from planner.optimise import plan_portfolio
-from planner.quarterly import build_quarterly_report, write_quarterly_reports
-from planner.report import build_report
+from planner.publish import write_quarterly_reports
+from planner.reports.plan_report import build_report
+from planner.reports.quarterly import build_quarterly_report
 from planner.roll import VERSION, read_plan_state, roll_forward, state_json, write_plan_state
 from planner.scenario import Scenario
 from planner.workbook import read_workbook, write_portfolio

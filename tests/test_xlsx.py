@@ -11,9 +11,11 @@ import openpyxl
 import pytest
 
 from conftest import HOSTILE_NAME, large_plan, make_plan, require_program, small_portfolio
+from planner.core.formatting import money, percent
+from planner.core.ooxml import SharedStrings
 from planner.errors import InputError
-from planner.report import build_report
-from planner.xlsx import TEMPLATE, RowMap, SharedStrings, _Styles, cell_xml, read_template, remap_references, render_template, render_xlsx
+from planner.render.xlsx import TEMPLATE, RowMap, _Styles, cell_xml, read_template, remap_references, render_template, render_xlsx
+from planner.reports.plan_report import build_report
 
 SHEETS = ["Summary", "Funded", "Not funded", "By quarter", "Attention", "Experience map", "Constraints", "Assumptions", "Experiences", "Options"]
 
@@ -140,6 +142,18 @@ def test_template_round_trip_follows_the_analysts_edits(tmp_path, small_plan):
     assert funded["B10"].value == "=SUM(B5:B9)"
     assert funded["N5"].value == "Checkout in one tap"
     assert out["Summary"]["B9"].value == "=SUM(Funded!B5:B9)"
+
+
+def test_a_template_cell_words_numbers_as_the_html_does(tmp_path, small_plan):
+    """An analyst's sentence in a cell uses the same formatting filters as the HTML pages."""
+    edited = tmp_path / "report.xlsx"
+    wb = openpyxl.load_workbook(TEMPLATE)
+    wb["Summary"]["D2"] = "NPV {{ summary.npv|money(currency) }}, {{ summary.budget_used|percent }} of the budget"
+    wb.save(edited)
+    report = build_report(small_plan)
+    summary = report.section("summary")
+    out = load(render_template(read_template(edited), report.context()))
+    assert out["Summary"]["D2"].value == f"NPV {money(summary.npv, report.currency)}, {percent(summary.budget_used)} of the budget"
 
 
 def test_a_template_error_names_the_sheet_and_cell(tmp_path, small_plan):

@@ -1,32 +1,27 @@
 """The quarterly planning report: the plan rolled forward, what changed, the timeline, plan versus actual.
 
 `build_quarterly_report(roll)` is the ordinary report model of the new plan
-(`planner.report.build_report`) with three more sections after the summary:
+(`planner.reports.plan_report.build_report`) with three more sections after the summary:
 
 - `changes`: what changed since the previous plan (`Changes`), each change with its reasons;
 - `timeline`: every funded experience across the horizon, delivery and benefit quarters
   told apart, work in flight marked (`Timeline`);
 - `plan_vs_actual`: the quarters just closed, per in-flight experience (`PlanVsActual`).
 
-The HTML renderer lays them out with templates/sections/<key>.html.j2; the Excel renderer
-with templates/quarterly.xlsx (the report template plus a sheet per section, built by
-templates/make_quarterly_template.py). `write_quarterly_reports` writes the files and the
-new plan.json.
+Its kind is "quarterly": the HTML renderer lays it out with templates/quarterly.html.j2 (the
+plan's page) and the sections with templates/sections/<key>.html.j2; the Excel renderer with
+templates/quarterly.xlsx (the report template plus a sheet per section, built by
+templates/make_quarterly_template.py). `planner.publish.write_quarterly_reports` writes the
+files (named like a plan's: report.html, report.xlsx, plan.csv) and the new plan.json.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from planner.domain import quarter_label, quarter_labels
-from planner.report import FILE_NAMES, Report, Section, build_report, render, render_csv, write_atomically
-from planner.resources import TEMPLATES
-from planner.roll import FILE_NAME, ActualRow, Change, Roll, previous_spend, restated_npv, write_plan_state
-
-QUARTERLY_TEMPLATE = TEMPLATES / "quarterly.xlsx"
-FORMATS: tuple[str, ...] = ("html", "xlsx", "csv")
+from planner.reports.plan_report import Report, Section, build_report
+from planner.roll import ActualRow, Change, Roll, previous_spend, restated_npv
 
 
 @dataclass(frozen=True)
@@ -129,7 +124,7 @@ def build_quarterly_report(roll: Roll) -> Report:
         Section("plan_vs_actual", "Plan versus actual", build_plan_vs_actual(roll)),
     )
     sections = (Section("summary", base.sections[0].title, summary),) + extra + base.sections[1:]
-    return Report(summary.title, base.currency, sections, base.inputs)
+    return Report(summary.title, base.currency, sections, base.inputs, kind="quarterly")
 
 
 def build_changes(roll: Roll) -> Changes:
@@ -176,21 +171,3 @@ def build_plan_vs_actual(roll: Roll) -> PlanVsActual:
         planned_spend=sum(r.planned_spend for r in reported), actual_spend=sum(r.actual_spend for r in reported),
         planned_remaining=sum(r.planned_remaining for r in reported), remaining=sum(r.remaining for r in reported),
     )
-
-
-def render_quarterly(report: Report, format: str, template: Path = QUARTERLY_TEMPLATE) -> bytes:
-    if format == "xlsx":
-        from planner.xlsx import render_xlsx
-
-        return render_xlsx(report, template)
-    return render_csv(report) if format == "csv" else render(report, format)
-
-
-def write_quarterly_reports(roll: Roll, out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
-    """Write the quarterly report (report.html, report.xlsx, plan.csv) and the new plan.json into out_dir."""
-    report = build_quarterly_report(roll)
-    contents = {f: render_quarterly(report, f) for f in dict.fromkeys(formats)}
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = [write_atomically(out_dir / FILE_NAMES[f], data) for f, data in contents.items()]
-    return written + [write_plan_state(roll.plan, out_dir / FILE_NAME)]

@@ -49,13 +49,11 @@ from xml.sax.saxutils import escape
 import jinja2
 from openpyxl.utils import get_column_letter
 
+from planner.core.formatting import FILTERS
+from planner.core.ooxml import MAIN_NS, NS, REL_NS, SharedStrings, xml_text
 from planner.errors import InputError, Problem
 from planner.resources import TEMPLATES
 
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-NS = {"m": MAIN_NS, "r": REL_NS, "p": PKG_REL_NS}
 FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 FIXED_DOCUMENT_DATE = "2000-01-01T00:00:00Z"
 BUILTIN_DATE_FORMAT = 14
@@ -71,7 +69,6 @@ _REFERENCE = re.compile(
     r"(?P<c1>\$?[A-Z]{1,3})(?P<r1>\$?\d+)(?::(?P<c2>\$?[A-Z]{1,3})(?P<r2>\$?\d+))?(?![\w(])"
 )
 _QUOTED = re.compile(r'("(?:[^"]|"")*")')
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _DATE_CODE = re.compile(r"[dmyhs]", re.I)
 _BUILTIN_DATE_FORMATS = frozenset(range(14, 23)) | frozenset(range(45, 48))
 
@@ -458,14 +455,15 @@ def _generated_source(sheet: TemplateSheet) -> tuple[str, list[tuple[int, str]]]
     return "\n".join(lines), where
 
 
-def _environment(filters: dict[str, Callable] | None) -> jinja2.Environment:
+def _environment() -> jinja2.Environment:
+    """Cells see the same formatting filters as the HTML pages, for text that mixes words and numbers."""
     environment = jinja2.Environment(
         autoescape=False,
         undefined=jinja2.StrictUndefined,
         finalize=lambda value: "" if value is None else value,
         keep_trailing_newline=True,
     )
-    environment.filters.update(filters or {})
+    environment.filters.update(FILTERS)
     return environment
 
 
@@ -555,53 +553,6 @@ class _Styles:
         return re.sub(r"<cellXfs[^>]*>.*?</cellXfs>", lambda _: f'<cellXfs count="{len(self.xfs)}">{body}</cellXfs>', self.xml, count=1, flags=re.S)
 
 
-# One pass in C: escape XML's specials and drop the characters XML 1.0 cannot hold.
-_XML_TEXT = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\ufffe": None, "\uffff": None}
-    | {chr(c): None for c in range(32) if chr(c) not in "\t\n\r"}
-)
-
-
-class SharedStrings:
-    """The workbook's table of texts: each distinct text stored once, cells refer to it by index.
-
-    A large report repeats stage, channel and team names thousands of times; the table
-    halves the sheet XML compared with inline text. Indexes follow first use, so the same
-    report gives the same table.
-    """
-
-    PART = "xl/sharedStrings.xml"
-    CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
-    RELATIONSHIP = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
-
-    def __init__(self) -> None:
-        self.indexes: dict[str, int] = {}
-
-    def index(self, text: str) -> int:
-        index = self.indexes.get(text)
-        if index is None:
-            index = self.indexes[text] = len(self.indexes)
-        return index
-
-    def xml(self) -> bytes:
-        items = "".join(f'<si><t xml:space="preserve">{text.translate(_XML_TEXT)}</t></si>' for text in self.indexes)
-        count = len(self.indexes)
-        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{MAIN_NS}" count="{count}" '
-                f'uniqueCount="{count}">{items}</sst>').encode("utf-8")
-
-    @classmethod
-    def register(cls, parts: dict[str, bytes]) -> None:
-        """Make sure the package declares the table (a template saved by openpyxl may have none)."""
-        types = parts["[Content_Types].xml"].decode("utf-8")
-        if "/xl/sharedStrings.xml" not in types:
-            types = types.replace("</Types>", f'<Override PartName="/xl/sharedStrings.xml" ContentType="{cls.CONTENT_TYPE}"/></Types>')
-            parts["[Content_Types].xml"] = types.encode("utf-8")
-        rels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
-        if cls.RELATIONSHIP not in rels:
-            rels = rels.replace("</Relationships>", f'<Relationship Id="rIdPlannerStrings" Type="{cls.RELATIONSHIP}" Target="sharedStrings.xml"/></Relationships>')
-            parts["xl/_rels/workbook.xml.rels"] = rels.encode("utf-8")
-
-
 def _text_xml(reference: str, attribute: str, text: str, strings: SharedStrings) -> str:
     return f'<c r="{reference}"{attribute} t="s"><v>{strings.index(text)}</v></c>'
 
@@ -636,7 +587,7 @@ def cell_xml(reference: str, style: str | None, value: Any, styles: _Styles, str
 def _formula_xml(reference: str, style: str | None, formula: str, cached: float | None) -> str:
     attribute = f' s="{style}"' if style is not None else ""
     value = f"<v>{cached!r}</v>" if cached is not None else ""
-    return f'<c r="{reference}"{attribute}><f>{formula.translate(_XML_TEXT)}</f>{value}</c>'
+    return f'<c r="{reference}"{attribute}><f>{xml_text(formula)}</f>{value}</c>'
 
 
 @dataclass
@@ -830,9 +781,9 @@ def _without_calc_chain(name: str, data: bytes) -> bytes:
     return text.encode("utf-8")
 
 
-def render_template(template: Template, context: dict[str, Any], filters: dict[str, Callable] | None = None) -> bytes:
+def render_template(template: Template, context: dict[str, Any]) -> bytes:
     """Render an Excel template with a Jinja2 context; return the .xlsx bytes."""
-    environment = _environment(filters)
+    environment = _environment()
     rendered: dict[str, RenderedSheet] = {}
     for sheet in template.sheets:
         rows = _evaluate(sheet, context, environment, template.path.name)
@@ -888,5 +839,5 @@ TEMPLATE = TEMPLATES / "report.xlsx"
 
 
 def render_xlsx(report: Any, template: Path | None = None) -> bytes:
-    """The Excel report of a report model (`planner.report.Report`), from templates/<kind>.xlsx."""
+    """The Excel report of a report model (`planner.reports.plan_report.Report`), from templates/<kind>.xlsx."""
     return render_template(read_template(template or TEMPLATES / f"{report.kind}.xlsx"), report.context())

@@ -1,9 +1,9 @@
 """The HTML reports: one self-contained page per report, rendered by Jinja2 from templates/<kind>.html.j2.
 
 One Environment (`environment()`) with autoescape on and StrictUndefined holds every
-formatting filter (money, percent, number, quarter, marginal value) and the chart
-functions (`planner.charts`), so templates hold layout only. A page has its CSS and SVG
-charts inline, makes no request to any other host, reads without JavaScript and prints on
+formatting filter (from `planner.core.formatting`: money, percent, number, quarter,
+marginal value) and the chart functions (`planner.render.charts`), so templates hold layout
+only. A page has its CSS and SVG charts inline, makes no request to any other host, reads without JavaScript and prints on
 A4 (one section a page); the one script, the frontier's budget slider, only enhances a page
 that is complete without it, and reads its points from JSON made by `frontier_json`.
 Sections come from the report model in order; the layout of a section with key K is
@@ -13,7 +13,6 @@ templates/sections/K.html.j2, so a new kind of section needs a new partial and n
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -22,83 +21,14 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
-from planner import charts
-from planner.report import Attention, Grid, QuarterRow, Report
+from planner.core.formatting import FILTERS, money, number, percent, signed_money
+from planner.render import charts
+from planner.reports.plan_report import Attention, Grid, QuarterRow, Report
 from planner.resources import TEMPLATES
 
 if TYPE_CHECKING:  # the what-if models import the solver stack; a plan's report does not need it
     from planner.analysis import TornadoBar
-    from planner.analysis_report import FrontierRow, FrontierView, ShiftTable
-
-SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF ", "INR": "₹"}
-MISSING = "–"
-MINUS = "−"
-
-
-def _sign(value: float) -> str:
-    return MINUS if value < 0 else ""
-
-
-def money(value: float | None, currency: str = "EUR", compact: bool = True) -> str:
-    """€1.16m, €450k, −€17k; `compact=False` gives every unit: €1,156,000."""
-    if value is None or not math.isfinite(value):
-        return MISSING
-    symbol = SYMBOLS.get(currency, f"{currency} ")
-    size = abs(value)
-    if not compact or size < 1_000:
-        return f"{_sign(value)}{symbol}{size:,.0f}"
-    for limit, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
-        if size >= limit:
-            scaled = size / limit
-            digits = 2 if scaled < 10 else 1 if scaled < 100 else 0
-            return f"{_sign(value)}{symbol}{scaled:.{digits}f}{suffix}"
-    return f"{_sign(value)}{symbol}{size:,.0f}"
-
-
-def signed_money(value: float | None, currency: str = "EUR") -> str:
-    if value is None:
-        return MISSING
-    return ("+" if value > 0 else "") + money(value, currency)
-
-
-def percent(value: float | None, digits: int = 1) -> str:
-    if value is None or not math.isfinite(value):
-        return MISSING
-    return f"{_sign(value)}{abs(value) * 100:.{digits}f}%"
-
-
-def number(value: float | None, digits: int = 0) -> str:
-    if value is None or not math.isfinite(value):
-        return MISSING
-    return f"{_sign(value)}{abs(value):,.{digits}f}"
-
-
-def quarter(value: str | None, missing: str = MISSING) -> str:
-    return value if value else missing
-
-
-def seconds(value: float | None) -> str:
-    return MISSING if value is None else f"{value:.2f} s"
-
-
-def per_unit(value: float | None, currency: str = "EUR") -> str:
-    """Money per unit of money or time, to the cent below a thousand: '€0.72', '€12.5k'."""
-    if value is None or not math.isfinite(value):
-        return MISSING
-    return money(value, currency) if abs(value) >= 1_000 else f"{_sign(value)}{SYMBOLS.get(currency, currency + ' ')}{abs(value):,.2f}"
-
-
-def marginal_value(value: float, unit: str, currency: str = "EUR") -> str:
-    """What one more unit of a rule is worth: '€0.35 of NPV per extra €1', '€12.5k per team-week'."""
-    worth = per_unit(value, currency)
-    if unit == currency:
-        return f"{worth} of NPV per extra {money(1, currency)}"
-    singular = unit[:-1] if unit.endswith("s") else unit
-    return f"{worth} of NPV per extra {singular}"
-
-
-def limit_value(value: float, unit: str, currency: str = "EUR") -> str:
-    return money(value, currency) if unit == currency else f"{number(value, 1)} {unit}"
+    from planner.reports.analysis_reports import FrontierRow, FrontierView, ShiftTable
 
 
 def _chart_money(currency: str) -> Callable[[float], str]:
@@ -128,7 +58,7 @@ def heat_map(grid: Grid, title: str, currency: str) -> Markup:
 
 
 # ---------------------------------------------------------------------------------------
-# The what-if reports (planner.analysis_report)
+# The what-if reports (planner.reports.analysis_reports)
 
 
 def frontier_chart(view: FrontierView, currency: str) -> Markup:
@@ -196,10 +126,6 @@ def change_colour(value: float, largest: float) -> str:
     return fill
 
 
-FILTERS: dict[str, Callable[..., Any]] = {
-    "money": money, "signed_money": signed_money, "percent": percent, "number": number, "quarter": quarter,
-    "seconds": seconds, "marginal_value": marginal_value, "limit_value": limit_value, "per_unit": per_unit,
-}
 GLOBALS: dict[str, Callable[..., Any]] = {
     "spend_chart": spend_chart, "attention_chart": attention_chart, "heat_map": heat_map, "frontier_chart": frontier_chart,
     "frontier_json": frontier_json, "tornado_chart": tornado_chart, "shift_chart": shift_chart, "change_colour": change_colour,

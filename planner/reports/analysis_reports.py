@@ -1,7 +1,7 @@
 """The what-if reports: report models of a frontier, a comparison, explanations and a tornado.
 
 Each builder turns an analysis result (`planner.frontier`, `planner.analysis`,
-`planner.explain`) into an ordinary `planner.report.Report` of plain frozen dataclasses,
+`planner.explain`) into an ordinary `planner.reports.plan_report.Report` of plain frozen dataclasses,
 numbers and labels only, with its own `kind`; the renderers lay it out with
 templates/<kind>.html.j2 and templates/<kind>.xlsx, and the sections with
 templates/sections/<key>.html.j2, exactly as for a plan's report:
@@ -16,8 +16,8 @@ templates/sections/<key>.html.j2, exactly as for a plan's report:
   experience is in or out and what would change it;
 - `build_tornado_report(tornado, plan)` (kind "tornado"): which inputs move the NPV most.
 
-`write_analysis_reports(report, csv_rows, out_dir, formats)` writes <kind>.html,
-<kind>.xlsx and <kind>.csv (the analysis's own rows), each whole or not at all.
+Writing the files (<kind>.html, <kind>.xlsx and <kind>.csv, the analysis's own rows) is
+`planner.publish`'s job.
 """
 
 from __future__ import annotations
@@ -31,11 +31,10 @@ from typing import Any
 
 from planner.analysis import Comparison, Tornado, effective_budget, funded_ids
 from planner.domain import Portfolio, quarter_labels
-from planner.errors import InputError, Problem
 from planner.explain import Explanation, Explanations
 from planner.frontier import Frontier, FrontierPoint, budget_marginal_value
 from planner.plan import Plan
-from planner.report import FORMATS, Report, Section, _number, csv_rows, render, write_atomically
+from planner.reports.plan_report import Report, Section, plain_number, share_of
 from planner.scenario import DIMENSIONS
 
 # Two budgets closer than this (relative) are the same point.
@@ -230,14 +229,14 @@ def frontier_rows(frontier: Frontier, budget: float, chosen: Plan | None, status
         below = previous if point.feasible else None
         funded, before = set(point.funded), set(below.funded) if below else set()
         row = FrontierRow(
-            budget=float(point.budget), scale=float(point.scale), status=point.status, npv=_number(point.npv),
-            pv_cost=_number(point.pv_cost), roi=_number(point.roi), spend=_number(point.spend),
+            budget=float(point.budget), scale=float(point.scale), status=point.status, npv=plain_number(point.npv),
+            pv_cost=plain_number(point.pv_cost), roi=plain_number(point.roi), spend=plain_number(point.spend),
             marginal_npv=(point.npv - below.npv) / (point.budget - below.budget) if below and point.budget > below.budget else None,
-            lp_marginal=_number(point.budget_marginal_value), gap=_number(point.gap), funded=tuple(point.funded),
+            lp_marginal=plain_number(point.budget_marginal_value), gap=plain_number(point.gap), funded=tuple(point.funded),
             entered=tuple(i for i in point.funded if i not in before) if below else (),
             left=tuple(i for i in below.funded if i not in funded) if below else (),
             knee=frontier.knee_budget is not None and math.isclose(point.budget, frontier.knee_budget, rel_tol=SAME_BUDGET),
-            chosen=point is mine, carried_from=_number(point.carried_from),
+            chosen=point is mine, carried_from=plain_number(point.carried_from),
         )
         rows.append(row)
         if row.feasible:
@@ -291,7 +290,7 @@ class ScenarioColumn:
 
     @property
     def budget_used(self) -> float | None:
-        return self.spend / self.budget if self.budget > 0 else None
+        return share_of(self.spend, self.budget)
 
 
 @dataclass(frozen=True)
@@ -385,7 +384,7 @@ def comparison_summary(comparison: Comparison) -> ComparisonSummary:
         mine = [d for d in comparison.differences if d.other == totals.name]
         columns.append(ScenarioColumn(
             name=totals.name, reference=n == 0, budget=float(totals.budget), spend=float(totals.spend), pv_cost=float(totals.pv_cost),
-            npv=float(totals.npv), roi=_number(totals.roi), funded=totals.funded, status=totals.status,
+            npv=float(totals.npv), roi=plain_number(totals.roi), funded=totals.funded, status=totals.status,
             npv_change=float(totals.npv - reference.npv), spend_change=float(totals.spend - reference.spend),
             entered=sum(1 for d in mine if d.change == "entered"), left=sum(1 for d in mine if d.change == "left"),
         ))
@@ -511,23 +510,3 @@ def build_tornado_report(result: Tornado, plan: Plan) -> Report:
         Section("tornado", "NPV with each input at its low and its high value", bars),
     )
     return Report(summary.title, result.currency, sections, kind="tornado")
-
-
-# ---------------------------------------------------------------------------------------
-# Writing
-
-
-def write_analysis_reports(report: Report, rows: list[dict[str, Any]], out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
-    """Write <kind>.html, <kind>.xlsx and <kind>.csv (the analysis's rows) into out_dir; return the paths.
-
-    Every format is rendered in memory before any file is touched, and each file is
-    written whole or not at all.
-    """
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown:
-        raise InputError(Problem("report formats", f'{", ".join(unknown)} unknown; choose from {", ".join(FORMATS)}'))
-    contents = {f: csv_rows(rows) if f == "csv" else render(report, f) for f in dict.fromkeys(formats)}
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return [write_atomically(out_dir / f"{report.kind}.{f}", data) for f, data in contents.items()]
-

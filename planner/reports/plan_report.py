@@ -1,24 +1,20 @@
-"""The report model: a renderer-neutral picture of a plan, and `write_reports` that renders it.
+"""The report model of a plan: a renderer-neutral picture of it, and the Report and Section types every report kind uses.
 
 `build_report(plan)` turns a Plan into plain frozen dataclasses holding numbers, labels and
-flags, never formatted text. The HTML renderer (`planner.html`) and the Excel renderer
-(`planner.xlsx`) read only this model, so a number means the same in both. A report is an
+flags, never formatted text. The HTML renderer (`planner.render.html`) and the Excel renderer
+(`planner.render.xlsx`) read only this model, so a number means the same in both. A report is an
 ordered tuple of sections (`Section(key, title, data)`); other analyses (scenario
 comparisons, frontiers, roll-forwards) add sections with new keys, and each renderer finds
 the layout for a key in templates/ (the HTML partial `templates/sections/<key>.html.j2`, the
 Excel sheets naming the key in their expressions).
 
-`write_reports(plan, out_dir)` writes report.html, report.xlsx and plan.csv, each whole or
-not at all, byte-identical for the same plan.
+The model holds what the plan says, not how long it took to find: solve times go to the
+CLI's output and plan.json, so the same plan gives the same report bytes. Writing the files
+is `planner.publish`'s job.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import os
-import re
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -26,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from planner.domain import Experience, Portfolio, quarter_first_day, quarter_label, shift_label
-from planner.errors import InputError, Problem
 from planner.plan import Decision, Plan, RuleUse
 
-FORMATS: tuple[str, ...] = ("html", "xlsx", "csv")
-FILE_NAMES: dict[str, str] = {"html": "report.html", "xlsx": "report.xlsx", "csv": "plan.csv"}
+
+def share_of(part: float, whole: float) -> float | None:
+    """part / whole, or None where the whole is zero (no budget, no capacity): a share of nothing is undefined."""
+    return part / whole if whole > 0 else None
 
 
 @dataclass(frozen=True)
@@ -89,7 +86,7 @@ class Summary:
 
     @property
     def budget_used(self) -> float | None:
-        return self.spend / self.budget if self.budget > 0 else None
+        return share_of(self.spend, self.budget)
 
 
 @dataclass(frozen=True)
@@ -116,7 +113,7 @@ class TeamQuarter:
 
     @property
     def share(self) -> float | None:
-        return self.used / self.capacity if self.capacity > 0 else None
+        return share_of(self.used, self.capacity)
 
 
 @dataclass(frozen=True)
@@ -130,7 +127,7 @@ class TeamAttention:
 
     @property
     def share(self) -> float | None:
-        return self.used / self.capacity if self.capacity > 0 else None
+        return share_of(self.used, self.capacity)
 
 
 @dataclass(frozen=True)
@@ -216,7 +213,7 @@ class Constraints:
 
 @dataclass(frozen=True)
 class Assumptions:
-    """Where the numbers came from and how they were found."""
+    """Where the numbers came from and how they were found (not how long it took: that would change the bytes of every rerun)."""
 
     workbook: str
     workbook_sha256: str
@@ -240,16 +237,9 @@ class Assumptions:
     gap: float | None
     gap_target: float
     time_limit_seconds: float
-    build_seconds: float
-    solve_seconds: float
-    check_seconds: float
     variables: int
     constraints: int
     message: str
-
-    @property
-    def total_seconds(self) -> float:
-        return self.build_seconds + self.solve_seconds + self.check_seconds
 
 
 @dataclass(frozen=True)
@@ -378,13 +368,13 @@ def experience_row(decision: Decision, labels: Sequence[str]) -> ExperienceRow:
         pv_benefit=float(decision.pv_benefit),
         pv_cost=float(decision.pv_cost),
         npv=float(decision.npv),
-        roi=_number(decision.roi),
+        roi=plain_number(decision.roi),
         payback_quarter=_label(labels, decision.payback_quarter),
         reason=decision.reason,
     )
 
 
-def _number(value: float | None) -> float | None:
+def plain_number(value: float | None) -> float | None:
     """A plain float (solvers hand back numpy scalars), None kept as None."""
     return None if value is None else float(value)
 
@@ -423,7 +413,7 @@ def build_summary(plan: Plan) -> Summary:
         pv_benefit=float(plan.pv_benefit),
         pv_cost=float(plan.pv_cost),
         npv=float(plan.npv),
-        roi=_number(plan.roi),
+        roi=plain_number(plan.roi),
         payback_quarter=_label(labels, plan.payback_quarter),
         greedy_npv=float(greedy.npv),
         greedy_spend=float(greedy.spend),
@@ -434,7 +424,7 @@ def build_summary(plan: Plan) -> Summary:
         solver=solve.solver,
         status=solve.status_text,
         proven_optimal=solve.proven_optimal,
-        gap=_number(solve.gap),
+        gap=plain_number(solve.gap),
     )
 
 
@@ -549,14 +539,11 @@ def build_assumptions(plan: Plan) -> Assumptions:
         status=solve.status,
         proven_optimal=solve.proven_optimal,
         objective=float(solve.objective),
-        best_bound=_number(solve.best_bound),
-        lp_bound=_number(solve.lp_bound),
-        gap=_number(solve.gap),
+        best_bound=plain_number(solve.best_bound),
+        lp_bound=plain_number(solve.lp_bound),
+        gap=plain_number(solve.gap),
         gap_target=solve.gap_target,
         time_limit_seconds=solve.time_limit_seconds,
-        build_seconds=solve.build_seconds,
-        solve_seconds=solve.solve_seconds,
-        check_seconds=solve.check_seconds,
         variables=solve.variables,
         constraints=solve.constraints,
         message=solve.message,
@@ -589,113 +576,3 @@ def build_inputs(portfolio: Portfolio) -> Inputs:
         for o in e.options
     )
     return Inputs(experiences, options)
-
-
-# ---------------------------------------------------------------------------------------
-# plan.csv and write_reports
-
-CSV_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("id", "id"), ("name", "name"), ("stage", "journey_stage"), ("channel", "channel"),
-    ("product line", "product_line"), ("layer", "layer"), ("team", "team"), ("funded", "funded"),
-    ("option", "option"), ("start quarter", "start_quarter"), ("go-live quarter", "go_live_quarter"),
-    ("total spend", "total_spend"), ("PV benefit", "pv_benefit"), ("PV cost", "pv_cost"),
-    ("NPV", "npv"), ("ROI", "roi"), ("reason", "reason"),
-)
-
-
-# A text cell starting with one of these is a formula to Excel, LibreOffice and Sheets.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# A signed number or percentage ("-10%", "+1.5") cannot call anything: it stays as it is.
-_PLAIN_NUMBER = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?%?")
-
-
-def csv_text(text: str) -> str:
-    """Text for a CSV cell that a spreadsheet will not run: CSV injection is neutralised.
-
-    Text beginning with = + - @, a tab or a carriage return gets a leading single quote
-    (the OWASP convention), so a name like `=HYPERLINK(...)` from the inputs reads as text.
-    """
-    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
-
-
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        # repr keeps every digit, so the CSV round-trips exactly and stays byte-stable.
-        return repr(round(value, 6))
-    if isinstance(value, str):
-        return csv_text(value)
-    return value
-
-
-def csv_rows(rows: Sequence[dict[str, Any]]) -> bytes:
-    """Flat dicts with the same keys as CSV bytes (UTF-8, a header, CRLF); text neutralised, floats exact."""
-    buffer = io.StringIO()
-    if rows:
-        # Headers can be input too (a comparison names a column after each scenario).
-        fields = list(rows[0])
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow([csv_text(field) for field in fields])
-        writer.writerows([csv_text(value) if isinstance(value, str) else value for value in (row[f] for f in fields)] for row in rows)
-    return buffer.getvalue().encode("utf-8")
-
-
-def render_csv(report: Report) -> bytes:
-    """plan.csv: one row per experience, funded first; UTF-8 with a BOM so Excel reads accents."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([header for header, _ in CSV_COLUMNS])
-    rows = report.section("funded") + report.section("not_funded")
-    for row in rows:
-        writer.writerow([_csv_value(getattr(row, field)) for _, field in CSV_COLUMNS])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def write_atomically(path: Path, data: bytes) -> Path:
-    """Write a file whole or not at all: a temporary file beside it, then os.replace."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def render(report: Report, format: str) -> bytes:
-    """The bytes of one report file; renderers are imported here so csv needs neither."""
-    if format == "html":
-        from planner.html import render_html
-
-        return render_html(report).encode("utf-8")
-    if format == "xlsx":
-        from planner.xlsx import render_xlsx
-
-        return render_xlsx(report)
-    if format == "csv":
-        return render_csv(report)
-    raise ValueError(f'"{format}" is not a report format; choose from {", ".join(FORMATS)}')
-
-
-def write_reports(plan: Plan, out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
-    """Write the plan's reports into out_dir (created if missing); return the paths written.
-
-    Every format is rendered in memory before any file is touched, so a failure leaves
-    out_dir as it was.
-    """
-    unknown = [f for f in formats if f not in FILE_NAMES]
-    if unknown:
-        raise InputError(Problem("report formats", f'{", ".join(unknown)} unknown; choose from {", ".join(FORMATS)}'))
-    out_dir = Path(out_dir)
-    report = build_report(plan)
-    contents = {f: render(report, f) for f in dict.fromkeys(formats)}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return [write_atomically(out_dir / FILE_NAMES[f], data) for f, data in contents.items()]
