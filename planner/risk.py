@@ -448,6 +448,14 @@ class Stability:
         return sum(m.label == label for m in self.members)
 
 
+def rules_of(plan: Plan):
+    """The plan's scenario without its input changes: the plan's portfolio has them applied
+    already, and a re-solve must not apply a budget cut or a multiplier twice."""
+    from planner.analysis import as_seen_by
+
+    return as_seen_by(plan.portfolio, plan.scenario)[1]
+
+
 def sampled_portfolio(portfolio: Portfolio, draws: Draws, row: int) -> Portfolio:
     """The portfolio with one draw's inputs: the estimates made certain at the drawn values."""
     experiences = []
@@ -471,7 +479,8 @@ def stability(plan: Plan, settings: RiskSettings, resolves: int = 100, workers: 
     from planner.analysis import Solve, run_solves
 
     draws = sample(plan.portfolio, settings, draws=resolves, seed=settings.seed + 1)
-    tasks = [Solve(sampled_portfolio(plan.portfolio, draws, row), plan.scenario, plan) for row in range(resolves)]
+    rules = rules_of(plan)
+    tasks = [Solve(sampled_portfolio(plan.portfolio, draws, row), rules, plan) for row in range(resolves)]
     solved = [s.plan for s in run_solves(tasks, workers, progress, scheduler) if s.feasible]
     counts = {e.key: 0 for e in plan.portfolio.experiences}
     plans = set()
@@ -514,3 +523,122 @@ def contingency(simulation: Simulation, confidence: float) -> Contingency:
 def _raise_on(problems: list[Problem]) -> None:
     if problems:
         raise InputError(problems)
+
+
+# ---------------------------------------------------------------------------------------
+# Value of information
+
+
+@dataclass(frozen=True)
+class Information:
+    """What knowing one experience's true reach and uplift before deciding is worth.
+
+    `value` is the expected value of perfect information (EVPI) of its benefit estimates,
+    with the other estimates at their expected values; `error` its Monte Carlo standard
+    error (0 when exact). `certain_zero` means the plan does not change anywhere in the
+    estimates' range (proven at both ends of the range, see `value_of_information`).
+    """
+
+    experience_id: str
+    name: str
+    value: float
+    error: float
+    certain_zero: bool
+    solves: int
+
+
+def _mean(settings: RiskSettings):
+    return pert_mean if settings.distribution == "pert" else lambda low, mode, high: (low + mode + high) / 3.0
+
+
+def expected_portfolio(portfolio: Portfolio, settings: RiskSettings) -> Portfolio:
+    """Reach and uplift at their expected values: the benefit a risk-neutral decision maker
+    plans on today (reach and uplift are drawn independently, so the expected benefit is
+    the product of their means; every NPV is affine in it)."""
+    mean = _mean(settings)
+    return replace(portfolio, experiences=tuple(_with_benefit(e, mean(*three_points(e)["reach"]), mean(*three_points(e)["uplift"]))
+                                                for e in portfolio.experiences))
+
+
+def _with_benefit(experience: Experience, reach: float, uplift: float) -> Experience:
+    return replace(experience, reach_per_quarter=reach, uplift_low=uplift, uplift_base=uplift, uplift_high=uplift)
+
+
+def value_of_information(plan: Plan, settings: RiskSettings, samples: int = 8, experience_ids: Sequence[str] | None = None,
+                         workers: int = 1, scheduler: str | None = None, progress: Progress | None = None) -> tuple[Information, ...]:
+    """EVPI of each experience's reach and uplift estimates, largest first.
+
+    EVPI_i = E over its estimates of [best NPV knowing them] - best expected NPV now, with
+    the other estimates at their expected values. One-off costs and slips are not valued
+    here: they change what fits in the budget, and the contingency reserve covers them.
+    Two steps per experience:
+
+    1. Certificate: with benefit multiplier b = reach x uplift, the best NPV is a maximum
+       of functions affine in b, so it is convex in b. If today's plan is still optimal at
+       the lowest and the highest b of the range, it is optimal everywhere between, and the
+       EVPI is exactly 0 (two re-solves).
+    2. Otherwise `samples` re-solves at seeded draws of its reach and uplift: the EVPI is
+       the mean gain over today's plan scored at the same draw, with its standard error.
+    """
+    from planner.analysis import Solve, run_solves
+
+    mean = _mean(settings)
+    rules = rules_of(plan)
+    today_portfolio = expected_portfolio(plan.portfolio, settings)
+    today = run_solves([Solve(today_portfolio, rules, plan)], 1, None, scheduler)[0].plan
+    keys = None if experience_ids is None else {k.casefold().strip() for k in experience_ids}
+    experiences = plan.portfolio.experiences
+    chosen = [i for i, e in enumerate(experiences) if _benefit_range(e)[0] < _benefit_range(e)[1]
+              and (keys is None or e.key in keys)]
+
+    def asked(i: int, reach: float, uplift: float) -> Solve:
+        changed = list(today_portfolio.experiences)
+        changed[i] = _with_benefit(changed[i], reach, uplift)
+        return Solve(replace(today_portfolio, experiences=tuple(changed)), rules, today)
+
+    ends = [(i, asked(i, *end)) for i in chosen for end in _benefit_ends(experiences[i])]
+    results = run_solves([task for _, task in ends], workers, progress, scheduler)
+    expected_benefit = {i: mean(*three_points(experiences[i])["reach"]) * mean(*three_points(experiences[i])["uplift"]) for i in chosen}
+    open_questions = sorted({i for (i, task), result in zip(ends, results)
+                             if _gain(today, i, task.portfolio.experiences[i], expected_benefit[i], result)
+                             > 1e-6 * max(1.0, abs(today.npv))})
+    draws = sample(plan.portfolio, replace(settings, stage_correlation=0.0, team_correlation=0.0), draws=max(samples, BATCHES),
+                   seed=settings.seed + 2)
+    asks = [(i, asked(i, float(draws.reach[row, i]), float(draws.uplift[row, i]))) for i in open_questions for row in range(samples)]
+    gains: dict[int, list[float]] = {i: [] for i in open_questions}
+    for (i, task), result in zip(asks, run_solves([task for _, task in asks], workers, progress, scheduler)):
+        gains[i].append(_gain(today, i, task.portfolio.experiences[i], expected_benefit[i], result))
+    found = []
+    for i in chosen:
+        e, values = experiences[i], gains.get(i)
+        if values is None:
+            found.append(Information(e.id, e.name, 0.0, 0.0, True, 2))
+        else:
+            found.append(Information(e.id, e.name, float(np.mean(values)), float(np.std(values, ddof=1) / math.sqrt(len(values))),
+                                     False, 2 + len(values)))
+    return tuple(sorted(found, key=lambda f: (-f.value, f.experience_id)))
+
+
+def _benefit_range(experience: Experience) -> tuple[float, float]:
+    points = three_points(experience)
+    return points["reach"][0] * points["uplift"][0], points["reach"][2] * points["uplift"][2]
+
+
+def _benefit_ends(experience: Experience) -> list[tuple[float, float]]:
+    points = three_points(experience)
+    return [(points["reach"][0], points["uplift"][0]), (points["reach"][2], points["uplift"][2])]
+
+
+def _gain(today: Plan, i: int, known: Experience, expected_benefit: float, result) -> float:
+    """How much better the best plan knowing experience i's benefit is than today's plan at that benefit.
+
+    Today's plan stays feasible (benefits enter no rule); only its NPV from experience i moves,
+    in proportion to the benefit multiplier.
+    """
+    if not result.feasible:
+        return 0.0
+    decision = next(d for d in today.decisions if d.experience.key == known.key)
+    today_npv = today.npv
+    if decision.funded and expected_benefit > 0:
+        today_npv += decision.pv_benefit * (known.reach_per_quarter * known.uplift_base / expected_benefit - 1.0)
+    return max(0.0, result.plan.npv - today_npv)

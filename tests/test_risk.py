@@ -181,3 +181,76 @@ def test_bad_risk_settings_are_located_errors(settings, where):
     with pytest.raises(InputError) as raised:
         risk.sample(small_portfolio(), settings)
     assert [p.where for p in raised.value.problems] == [where]
+
+
+# ---------------------------------------------------------------------------------------
+# Value of information, against enumeration
+
+
+def three_experiences() -> Portfolio:
+    """Three independent experiences, fixed starts, a budget that funds about two of them."""
+    from conftest import option
+    from planner.domain import Experience, Settings, Team
+
+    settings = Settings(horizon_quarters=4, start_quarters="fixed", gap=0.0)
+    experiences = (
+        Experience("A", "Sure winner", "buy", "app", "Home", "frontstage", "T", 10_000, "conversion", 500.0, 0.02, 0.02, 0.02,
+                   (option("standard", 100_000, 0, "T", 4, 1, 1.0),)),
+        Experience("B", "Marginal bet", "buy", "web", "Home", "frontstage", "T", 10_000, "conversion", 400.0, 0.002, 0.02, 0.06,
+                   (option("standard", 100_000, 0, "T", 4, 1, 1.0),)),
+        Experience("C", "Steady", "use", "web", "Home", "frontstage", "T", 10_000, "conversion", 400.0, 0.015, 0.016, 0.017,
+                   (option("standard", 100_000, 0, "T", 4, 1, 1.0),)),
+    )
+    return Portfolio(experiences, (Team("T", (100.0,) * 4),), (200_000.0, 0.0, 0.0, 0.0), settings)
+
+
+def enumerated_optimum(portfolio: Portfolio) -> float:
+    """The best NPV over every subset of experiences (one option, fixed start each), by brute force."""
+    import itertools
+
+    from planner.economics import columns
+
+    cols = columns(portfolio)
+    best = 0.0
+    for subset in itertools.chain.from_iterable(itertools.combinations(range(len(cols)), r) for r in range(len(cols) + 1)):
+        chosen = list(subset)
+        if len(set(cols.experience[chosen].tolist())) < len(chosen):
+            continue
+        if (cols.spend[chosen].sum(axis=0) > np.array(portfolio.budget) + 1e-6).any():
+            continue
+        best = max(best, float(cols.npv[chosen].sum()))
+    return best
+
+
+def test_value_of_information_equals_enumeration_on_the_same_draws():
+    portfolio = three_experiences()
+    settings = risk.RiskSettings(seed=9)
+    plan = plan_portfolio(portfolio)
+    found = {f.experience_id: f for f in risk.value_of_information(plan, settings, samples=20)}
+    assert "A" not in found  # its estimates are certain: nothing to learn
+    today_portfolio = risk.expected_portfolio(portfolio, settings)
+    today_value = enumerated_optimum(today_portfolio)
+    draws = risk.sample(portfolio, replace(settings, stage_correlation=0.0, team_correlation=0.0), draws=20, seed=settings.seed + 2)
+    b = 1
+    mean_uplift = risk.pert_mean(*risk.three_points(portfolio.experiences[b])["uplift"])
+    gains = []
+    today_plan = plan_portfolio(today_portfolio)
+    for row in range(20):
+        known = replace(portfolio.experiences[b], reach_per_quarter=float(draws.reach[row, b]),
+                        uplift_low=float(draws.uplift[row, b]), uplift_base=float(draws.uplift[row, b]), uplift_high=float(draws.uplift[row, b]))
+        changed = replace(today_portfolio, experiences=(today_portfolio.experiences[0], known, today_portfolio.experiences[2]))
+        decision = today_plan.decisions[b]
+        today_at_draw = today_plan.npv + (decision.pv_benefit * (known.uplift_base * known.reach_per_quarter
+                                                                 / (mean_uplift * known.reach_per_quarter) - 1) if decision.funded else 0.0)
+        gains.append(max(0.0, enumerated_optimum(changed) - today_at_draw))
+    assert today_plan.npv == pytest.approx(today_value)
+    assert found["B"].value == pytest.approx(np.mean(gains), rel=1e-6, abs=1e-3)
+    assert found["B"].value > 0 and not found["B"].certain_zero
+
+
+def test_an_estimate_whose_whole_range_leaves_the_plan_unchanged_is_worth_exactly_nothing():
+    portfolio = three_experiences()
+    plan = plan_portfolio(portfolio)
+    found = {f.experience_id: f for f in risk.value_of_information(plan, risk.RiskSettings(), samples=20)}
+    # C stays out over its whole range: even its best case earns less than B's expected value.
+    assert found["C"].certain_zero and found["C"].value == 0.0 and found["C"].solves == 2
