@@ -72,8 +72,13 @@ class RiskSettings:
 
 @dataclass(frozen=True)
 class Draws:
-    """Sampled inputs: one row per draw, one column per experience (portfolio order)."""
+    """Sampled inputs: one row per draw, one column per sampled experience.
 
+    `experiences` are the portfolio indices of the sampled experiences (all of them unless
+    `sample` was asked for fewer), in portfolio order.
+    """
+
+    experiences: np.ndarray
     reach: np.ndarray
     uplift: np.ndarray
     cost_factor: np.ndarray
@@ -81,6 +86,13 @@ class Draws:
 
     def __len__(self) -> int:
         return self.reach.shape[0]
+
+    def columns_of(self, experiences: np.ndarray) -> np.ndarray:
+        """The columns holding these portfolio indices (each must have been sampled)."""
+        columns = np.searchsorted(self.experiences, experiences)
+        if len(experiences) and (columns.max() >= len(self.experiences) or (self.experiences[columns] != experiences).any()):
+            raise ValueError("an experience of the plan was not sampled: sample the plan's funded experiences")
+        return columns
 
 
 # ---------------------------------------------------------------------------------------
@@ -107,15 +119,22 @@ def pert_mean(low: float, mode: float, high: float) -> float:
     return (low + 4.0 * mode + high) / 6.0
 
 
-def sample(portfolio: Portfolio, settings: RiskSettings, draws: int | None = None, seed: int | None = None) -> Draws:
-    """Seeded draws of every experience's uncertain inputs (see the module docstring)."""
+def sample(portfolio: Portfolio, settings: RiskSettings, draws: int | None = None, seed: int | None = None,
+           only: Sequence[int] | None = None) -> Draws:
+    """Seeded draws of the uncertain inputs of every experience, or of those at the indices `only`.
+
+    The stage and team shocks are drawn for the whole portfolio either way; the numbers an
+    experience gets depend on the seed and on which experiences are sampled, so plans to be
+    compared are scored on one sample of the union of their experiences.
+    """
     _raise_on(settings.problems())
     count = settings.draws if draws is None else draws
     rng = np.random.default_rng(settings.seed if seed is None else seed)
-    experiences = portfolio.experiences
+    chosen = np.arange(len(portfolio.experiences)) if only is None else np.unique(np.asarray(only, dtype=np.int64))
+    experiences = [portfolio.experiences[i] for i in chosen.tolist()]
     points = [three_points(e) for e in experiences]
-    stage = _groups([e.journey_stage.casefold() for e in experiences])
-    team = _groups([e.team.casefold() for e in experiences])
+    stage = _groups([e.journey_stage.casefold() for e in portfolio.experiences])[chosen]
+    team = _groups([e.team.casefold() for e in portfolio.experiences])[chosen]
     sampled = {}
     for kind in ("reach", "uplift", "cost_factor", "slip"):
         low, mode, high = (np.array([p[kind][n] for p in points], dtype=float) for n in range(3))
@@ -126,7 +145,14 @@ def sample(portfolio: Portfolio, settings: RiskSettings, draws: int | None = Non
             values[:, uncertain] = _quantile(settings.distribution, low[uncertain], mode[uncertain], high[uncertain], z)
         sampled[kind] = values
     sampled["slip"] = np.rint(sampled["slip"]).astype(np.int64)
-    return Draws(**sampled)
+    return Draws(chosen, **sampled)
+
+
+def sample_for(plans: Sequence[Plan], settings: RiskSettings) -> Draws:
+    """One sample of the experiences any of the plans funds: the plans are scored on the same draws."""
+    portfolio = plans[0].portfolio
+    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
+    return sample(portfolio, settings, only=sorted({index[d.experience.key] for plan in plans for d in plan.funded}))
 
 
 def _groups(names: list[str]) -> np.ndarray:
@@ -136,13 +162,18 @@ def _groups(names: list[str]) -> np.ndarray:
 
 def _correlated_normals(rng: np.random.Generator, count: int, stage: np.ndarray, team: np.ndarray,
                         settings: RiskSettings) -> np.ndarray:
-    """Standard normals, one per draw and item, sharing a shock with their stage and their team."""
+    """Standard normals, one per draw and item, sharing a shock with their stage and their team.
+
+    Single precision: a normal score needs no more to pick a quantile, and it halves the
+    memory traffic of the largest arrays of a Monte Carlo run.
+    """
     own = math.sqrt(max(0.0, 1.0 - settings.stage_correlation - settings.team_correlation))
-    z = own * rng.standard_normal((count, len(stage)))
-    if settings.stage_correlation > 0:
-        z += math.sqrt(settings.stage_correlation) * rng.standard_normal((count, int(stage.max()) + 1))[:, stage]
-    if settings.team_correlation > 0:
-        z += math.sqrt(settings.team_correlation) * rng.standard_normal((count, int(team.max()) + 1))[:, team]
+    z = rng.standard_normal((count, len(stage)), dtype=np.float32)
+    z *= np.float32(own)
+    for share, groups in ((settings.stage_correlation, stage), (settings.team_correlation, team)):
+        if share > 0:
+            shocks = rng.standard_normal((count, int(groups.max()) + 1), dtype=np.float32) * np.float32(math.sqrt(share))
+            z += shocks[:, groups]
     return z
 
 
@@ -256,7 +287,7 @@ def simulate(plan: Plan, draws: Draws, top_drivers: int = 10) -> Simulation:
     horizon = settings.horizon_quarters
     funded = _funded_blocks(plan, int(draws.slip.max(initial=0)))
     factors = discount_factors(settings, horizon + settings.tail_quarters)
-    columns = funded.experience
+    columns = draws.columns_of(funded.experience)
     reach_uplift = draws.reach[:, columns] * draws.uplift[:, columns] * funded.rate[None, :]
     cost_factor = draws.cost_factor[:, columns]
     slip = draws.slip[:, columns]
@@ -409,7 +440,7 @@ def disappointment(plan: Plan, simulation: Simulation, draws: Draws) -> Disappoi
 def _per_experience_npv(plan: Plan, draws: Draws, funded: _Funded) -> np.ndarray:
     settings = plan.portfolio.settings
     factors = discount_factors(settings, settings.horizon_quarters + settings.tail_quarters)
-    columns = funded.experience
+    columns = draws.columns_of(funded.experience)
     gain = draws.reach[:, columns] * draws.uplift[:, columns] * funded.rate[None, :]
     slip = draws.slip[:, columns]
     n = np.arange(len(columns))[None, :]
