@@ -7,10 +7,9 @@ as a scenario sees it, changed a little. This module owns how that is done once:
   estimates applied) and its rules alone (forced in/out, balance, hurdle, objective,
   solver settings), so a variant changes the applied portfolio and keeps the rules, and
   no multiplier is ever applied twice.
-- `Solve` is one re-solve to run; `run_solves` runs many in worker processes
-  (`concurrent.futures.ProcessPoolExecutor` with forked workers, which are not daemonic,
-  so `plan_portfolio` can start its own solver processes inside them) and
-  returns the results in the order asked, whatever the number of workers.
+- `Solve` is one re-solve to run; `run_solves` runs many through the shared executor
+  (`planner.executor`: in this process, on an embedded Dask cluster, or on a named one)
+  and returns the results in the order asked, whatever the number of workers.
 - `Comparison` (`compare_plans`) and `Tornado` (`sensitivity`) live here; the frontier is
   `planner.frontier`, the explanations `planner.explain`.
 
@@ -21,15 +20,14 @@ an optional callback `progress(done, total)`.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from planner.domain import Experience, Portfolio, normalise_id, quarter_label
 from planner.errors import InfeasibleError, SolverError
+from planner.executor import Progress, run_tasks
 from planner.model import format_money as money
 from planner.optimise import plan_portfolio
 from planner.plan import Decision, Plan
@@ -37,7 +35,6 @@ from planner.core.csv_safe import csv_rows
 from planner.core.files import write_atomically
 from planner.scenario import DIMENSIONS, Adjustment, Filter, Scenario, apply_scenario
 
-Progress = Callable[[int, int], None]
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -135,49 +132,15 @@ def solve(task: Solve) -> Solved:
         return Solved(None, error=str(error))
 
 
-def run_parallel(function: Callable[[T], R], tasks: Sequence[T], workers: int = 1, progress: Progress | None = None) -> list[R]:
-    """`[function(t) for t in tasks]`, in worker processes when workers > 1; same order either way.
-
-    `function` must be a module-level function (workers import it). They are not daemonic
-    (ProcessPoolExecutor's never are), which `plan_portfolio` needs: it starts its own
-    solver processes. See `worker_context` for how the workers are started.
-    """
-    total = len(tasks)
-    if workers <= 1 or total <= 1:
-        results = []
-        for done, task in enumerate(tasks, 1):
-            results.append(function(task))
-            if progress:
-                progress(done, total)
-        return results
-    context = worker_context()
-    out: list[Any] = [None] * total
-    with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=context) as pool:
-        futures = {pool.submit(function, task): n for n, task in enumerate(tasks)}
-        for done, future in enumerate(as_completed(futures), 1):
-            out[futures[future]] = future.result()
-            if progress:
-                progress(done, total)
-    return out
+def run_parallel(function: Callable[[T], R], tasks: Sequence[T], workers: int = 1, progress: Progress | None = None,
+                 scheduler: str | None = None) -> list[R]:
+    """`[function(t) for t in tasks]` through the shared executor (`planner.executor`); same order either way."""
+    return run_tasks(function, tasks, workers, progress, scheduler)
 
 
-def worker_context() -> multiprocessing.context.BaseContext:
-    """Workers are forked: every solve runs in a solver process of its own (`planner.model`),
-    so a worker never runs a solver in its own threads.
-
-    (Forking a process that had run HiGHS in-process, and running HiGHS again in the child,
-    deadlocked here; that is why no solver runs in-process.) A fork server, the
-    alternative, runs the main script again in each worker, which fails for a script read
-    from stdin, `python -c`, or a script without an `if __name__ == "__main__"` guard.
-    Where fork does not exist (Windows), workers are spawned and need that guard.
-    """
-    if "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
-
-
-def run_solves(tasks: Sequence[Solve], workers: int = 1, progress: Progress | None = None) -> list[Solved]:
-    return run_parallel(solve, tasks, workers, progress)
+def run_solves(tasks: Sequence[Solve], workers: int = 1, progress: Progress | None = None,
+               scheduler: str | None = None) -> list[Solved]:
+    return run_tasks(solve, tasks, workers, progress, scheduler)
 
 
 # ---------------------------------------------------------------------------------------
@@ -492,9 +455,9 @@ def _shifts(plans: Sequence[Plan]) -> list[Shift]:
 
 
 def plan_scenarios(portfolios: Sequence[Portfolio], scenarios: Sequence[Scenario], workers: int = 1,
-                   progress: Progress | None = None) -> list[Plan]:
+                   progress: Progress | None = None, scheduler: str | None = None) -> list[Plan]:
     """Plan each scenario (in parallel); an infeasible one raises InfeasibleError naming it."""
-    solved = run_solves([Solve(p, s) for p, s in zip(portfolios, scenarios)], workers, progress)
+    solved = run_solves([Solve(p, s) for p, s in zip(portfolios, scenarios)], workers, progress, scheduler)
     for result, scenario in zip(solved, scenarios):
         if result.error:
             raise SolverError(f"{scenario.name}: {result.error}")
@@ -568,7 +531,7 @@ class _Input:
 
 def sensitivity(portfolio: Portfolio, scenario: Scenario | None = None, top: int = 8, budget_change: float = 0.10,
                 rate_change: float = 0.02, cost_change: float = 0.20, capacity_change: float = 0.10, workers: int = 1,
-                progress: Progress | None = None, base: Plan | None = None) -> Tornado:
+                progress: Progress | None = None, base: Plan | None = None, scheduler: str | None = None) -> Tornado:
     """Re-solve with each key input at its low and high value; sort by the NPV swing.
 
     Inputs: the uplift of the `top` funded experiences with the most NPV, at their low and
@@ -580,7 +543,7 @@ def sensitivity(portfolio: Portfolio, scenario: Scenario | None = None, top: int
     applied, rules = as_seen_by(portfolio, scenario)
     base = base or plan_portfolio(applied, rules)
     inputs = _sensitivity_inputs(applied, rules, base, top, budget_change, rate_change, cost_change, capacity_change)
-    solved = run_solves([v for i in inputs for v in i.variants], workers, progress)
+    solved = run_solves([v for i in inputs for v in i.variants], workers, progress, scheduler)
     base_funded = set(funded_ids(base))
     bars = []
     for n, item in enumerate(inputs):

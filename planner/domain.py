@@ -62,6 +62,27 @@ class Commitment:
 
 
 @dataclass(frozen=True)
+class Estimates:
+    """How uncertain an experience's inputs are, beyond the uplift's low/base/high.
+
+    Each None means certain: reach low/high are customers per quarter around the base reach;
+    cost low/high multiply every option's one-off cost (0.9 and 1.4 for -10% / +40%); a
+    delivery may slip by up to `slip_high` quarters (0 most likely). `planner.risk` samples
+    them; the plan itself uses the base values.
+    """
+
+    reach_low: float | None = None
+    reach_high: float | None = None
+    cost_low: float | None = None
+    cost_high: float | None = None
+    slip_high: int = 0
+
+    @property
+    def certain(self) -> bool:
+        return self == Estimates()
+
+
+@dataclass(frozen=True)
 class Experience:
     """A customer experience managed as an asset (a journey, touchpoint or service improvement)."""
 
@@ -89,6 +110,7 @@ class Experience:
     # it belongs to: read from the workbook and listed, never used by the optimiser.
     owner: str = ""
     journey: str = ""
+    estimates: Estimates = field(default_factory=Estimates)
     # The id as compared: ids are unique regardless of case and surrounding spaces. Computed
     # once: readers and the optimiser compare ids hundreds of thousands of times.
     key: str = field(init=False, repr=False, compare=False)

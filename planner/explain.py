@@ -103,7 +103,7 @@ class Explanations:
 
 def explain(portfolio: Portfolio, scenario: Scenario | None = None, experience_ids: Sequence[str] | None = None,
             search: bool = True, steps: int = 2, workers: int = 1, plan: Plan | None = None,
-            progress: Progress | None = None) -> Explanations:
+            progress: Progress | None = None, scheduler: str | None = None) -> Explanations:
     """Explain every experience (or those named) of the scenario's plan; see the module docstring."""
     applied, rules = as_seen_by(portfolio, scenario)
     _check_ids(applied, experience_ids)  # before the solve: a typo should not cost a plan
@@ -113,7 +113,7 @@ def explain(portfolio: Portfolio, scenario: Scenario | None = None, experience_i
     if not search:
         return Explanations(rules.name, applied.settings.currency, plan.npv, False, tuple(first))
     tasks = [_Search(applied, rules, plan, e.experience_id, e.kind, steps) for e in first]
-    found = run_parallel(search_one, tasks, workers, progress)
+    found = run_parallel(search_one, tasks, workers, progress, scheduler)
     items = tuple(replace(e, **f) for e, f in zip(first, found))
     return Explanations(rules.name, applied.settings.currency, plan.npv, True, items)
 

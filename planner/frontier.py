@@ -123,7 +123,8 @@ class Frontier:
 
 
 def efficient_frontier(portfolio: Portfolio, scenario: Scenario | None = None, points: int = 30, workers: int = 1,
-                       lowest: float | None = None, highest: float | None = None, progress: Progress | None = None) -> Frontier:
+                       lowest: float | None = None, highest: float | None = None, progress: Progress | None = None,
+                       scheduler: str | None = None) -> Frontier:
     """Solve the scenario at `points` total budgets (see the module docstring for every choice)."""
     applied, rules = as_seen_by(portfolio, scenario)
     base_budget = effective_budget(applied)
@@ -133,7 +134,7 @@ def efficient_frontier(portfolio: Portfolio, scenario: Scenario | None = None, p
     calls = _Counter(points, progress)
     solved: dict[float, Solved] = {}
     if highest is None:
-        unbounded = run_solves([Solve(_ample(applied), rules)], 1, calls.one)[0]
+        unbounded = run_solves([Solve(_ample(applied), rules)], 1, calls.one, scheduler)[0]
         if not unbounded.feasible:
             raise InputError("the scenario has no plan even with no budget limit: "
                              + "; ".join(unbounded.conflicts or (unbounded.error,)))
@@ -145,14 +146,14 @@ def efficient_frontier(portfolio: Portfolio, scenario: Scenario | None = None, p
     grid = [b for b in grid if b not in solved]
     starts = _neighbour_starts(applied, rules, base_budget, grid, solved)
     starts.update(_must_fund_start(applied, rules, base_budget, lowest))
-    _solve_at(applied, rules, base_budget, grid, solved, starts, workers, calls)
+    _solve_at(applied, rules, base_budget, grid, solved, starts, (workers, scheduler), calls)
     remaining = points - len(solved)
     rounds = 3
     for round_number in range(rounds):
         size = math.ceil(remaining / (rounds - round_number)) if remaining > 0 else 0
         budgets = _refinements(solved, size, base_budget)
         starts = _neighbour_starts(applied, rules, base_budget, budgets, solved)
-        _solve_at(applied, rules, base_budget, budgets, solved, starts, workers, calls)
+        _solve_at(applied, rules, base_budget, budgets, solved, starts, (workers, scheduler), calls)
         remaining -= len(budgets)
     return _frontier(rules.name, applied, base_budget, lowest, highest, solved)
 
@@ -273,12 +274,12 @@ def _fitting_budget(portfolio: Portfolio, plan: Plan) -> float:
 
 
 def _solve_at(applied: Portfolio, rules: Scenario, base_budget: float, budgets: list[float], solved: dict[float, Solved],
-              starts: dict[float, Plan], workers: int, calls: _Counter) -> None:
+              starts: dict[float, Plan], where: tuple[int, str | None], calls: _Counter) -> None:
     # Dearest first: the solves near saturation take longest, and a worker left with one of
     # them at the end of a batch would keep the other idle.
     budgets = sorted(budgets, reverse=True)
     tasks = [Solve(scaled_budget(applied, b / base_budget), rules, starts.get(b)) for b in budgets]
-    for budget, result in zip(budgets, run_solves(tasks, workers, calls.one)):
+    for budget, result in zip(budgets, run_solves(tasks, where[0], calls.one, where[1])):
         solved[budget] = result
 
 

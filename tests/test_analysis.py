@@ -110,9 +110,9 @@ def test_frontier_top_point_reuses_the_unlimited_plan_and_equals_an_independent_
     solved_budgets = []
     real_run_solves = frontier_module.run_solves
 
-    def recording(tasks, workers=1, progress=None):
+    def recording(tasks, workers=1, progress=None, scheduler=None):
         solved_budgets.extend(sum(task.portfolio.budget) for task in tasks)
-        return real_run_solves(tasks, workers, progress)
+        return real_run_solves(tasks, workers, progress, scheduler)
 
     monkeypatch.setattr(frontier_module, "run_solves", recording)
     curve = efficient_frontier(budget_portfolio(), points=6, workers=1)
