@@ -17,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from planner import optimise
-from planner.model import build_model, write_model
-from planner.scenario import Scenario, apply_scenario
-from planner.workbook import read_portfolio
+from planner.optimise import optimiser as optimise
+from planner.optimise.model import build_model, write_model
+from planner.inputs.scenario import Scenario, apply_scenario
+from planner.inputs.workbook import read_portfolio
 
 
 def timed(times: dict[str, list[tuple[float, float]]], label: str, function, *args, **keywords):

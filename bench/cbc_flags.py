@@ -1,6 +1,6 @@
 """Which CBC flags prove true optima: each flag set against HiGHS on seeded random portfolios.
 
-Evidence for the CBC settings in planner.model (issue 9, symptom 1): small free-start
+Evidence for the CBC settings in planner.optimise.model (issue 9, symptom 1): small free-start
 portfolios with large uplifts and one-sided exclusions, solved to gap 0 by CBC under each
 flag set (minimising the negated objective, as the planner does to keep warm starts) and
 by HiGHS; a CBC "Optimal" more than 1e-7 relative below HiGHS's optimum is a false claim.
@@ -31,9 +31,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from generate import random_portfolio  # noqa: E402
 
-from planner.economics import columns  # noqa: E402
-from planner.model import Rules, build_model, cbc_command, solve_model, write_model  # noqa: E402
-from planner.optimise import columns_on_offer  # noqa: E402
+from planner.core.economics import columns  # noqa: E402
+from planner.optimise.model import Rules, build_model, cbc_command, solve_model, write_model  # noqa: E402
+from planner.optimise.optimiser import columns_on_offer  # noqa: E402
 
 FLAG_SETS = {
     "max, off-off": ["-max", "-preprocess", "off", "-feas", "off"],

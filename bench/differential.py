@@ -61,8 +61,8 @@ def case_spec(seed: int, index: int, smallest: int, largest: int, time_limit: fl
 
 def solve(spec: CaseSpec, solver: str) -> tuple[dict, object]:
     """Plan the case with one solver: (a summary of the answer, the Plan or the error)."""
-    from planner.errors import InfeasibleError, SolverError
-    from planner.optimise import plan_portfolio
+    from planner.core.errors import InfeasibleError, SolverError
+    from planner.optimise.optimiser import plan_portfolio
 
     portfolio, scenario = build_case(spec)
     started = time.perf_counter()
@@ -163,7 +163,7 @@ def _spec_data(spec: CaseSpec) -> dict:
 
 def save_case(folder: Path, portfolio, scenario, record: dict) -> str:
     """The case as a user would hand it in: portfolio.xlsx, scenario.yaml beside it, and case.json."""
-    from planner.workbook import write_portfolio
+    from planner.inputs.workbook import write_portfolio
 
     folder.mkdir(parents=True, exist_ok=True)
     write_portfolio(portfolio, folder / "portfolio.xlsx")

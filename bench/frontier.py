@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import random_portfolio  # noqa: E402
 from run import load_note, replace_section, section_opening  # noqa: E402
 
-from planner.frontier import efficient_frontier  # noqa: E402
-from planner.scenario import Scenario  # noqa: E402
+from planner.analysis.frontier import efficient_frontier  # noqa: E402
+from planner.inputs.scenario import Scenario  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ TARGET_SECONDS = 30.0
 def section(runs: list[Run], args: argparse.Namespace, command: str, load_before: float) -> str:
     """The report's "Frontier" section: command, table, verdict against the target, machine load."""
     lines = section_opening("Frontier", command) + [
-        f"A {args.points}-point efficient frontier (`planner.frontier.efficient_frontier`) of `random_portfolio({args.size}, "
+        f"A {args.points}-point efficient frontier (`planner.analysis.frontier.efficient_frontier`) of `random_portfolio({args.size}, "
         f"{args.seed})` with {args.start_quarters} start quarters, timed end to end (the no-budget-limit solve, the even "
         "grid and the refinement rounds), with 1 and 2 worker processes; each solve runs its LP bound in a second process. "
         f"Target: under {TARGET_SECONDS:g} s on 2 cores with 2 workers.",

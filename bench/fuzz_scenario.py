@@ -188,8 +188,8 @@ _LOCATED = re.compile(r", (line \d+|key \S)")
 
 def check(path: Path, portfolio) -> str | None:
     """None when loading `path` (and applying it to `portfolio`) ends well; otherwise what went wrong."""
-    from planner.errors import InputError
-    from planner.scenario import apply_scenario, load_scenario
+    from planner.core.errors import InputError
+    from planner.inputs.scenario import apply_scenario, load_scenario
 
     names = {p.name for p in path.parent.iterdir()}
     try:
@@ -225,8 +225,8 @@ def fuzz(cases: int, seed: int, folder: Path, portfolio) -> tuple[list[Finding],
 
 
 def _refused(path: Path, portfolio) -> bool:
-    from planner.errors import InputError
-    from planner.scenario import apply_scenario, load_scenario
+    from planner.core.errors import InputError
+    from planner.inputs.scenario import apply_scenario, load_scenario
 
     try:
         apply_scenario(portfolio, load_scenario(path))
@@ -242,7 +242,7 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="Write each finding's file into this folder.")
     options = parser.parse_args()
     sys.path.insert(0, str(REPOSITORY))
-    from planner.workbook import read_portfolio
+    from planner.inputs.workbook import read_portfolio
 
     portfolio = read_portfolio(SCENARIOS / "example-portfolio.xlsx")
     started = time.monotonic()

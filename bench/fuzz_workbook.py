@@ -27,8 +27,8 @@ import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from planner.errors import Problem
-from planner.workbook import read_workbook
+from planner.core.errors import Problem
+from planner.inputs.workbook import read_workbook
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "scenarios" / "example-portfolio.xlsx"
 

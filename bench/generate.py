@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
-from planner.economics import columns
+from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.core.economics import columns
 
 STAGES = ("discover", "choose", "buy", "use", "get help", "renew or leave")
 CHANNELS = ("app", "web", "branch", "contact centre")
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--start-quarters", choices=("free", "fixed"), default="free")
     parser.add_argument("-o", "--output", type=Path, required=True, help="workbook (.xlsx) to write")
     args = parser.parse_args(argv)
-    from planner.workbook import write_portfolio
+    from planner.inputs.workbook import write_portfolio
 
     portfolio = random_portfolio(args.n, args.seed, args.options, args.teams, args.quarters, args.start_quarters)
     write_portfolio(portfolio, args.output)

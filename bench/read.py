@@ -26,8 +26,8 @@ from pathlib import Path
 # The child: the imports a bench/run.py case makes before it starts its clock, then one timed read.
 _CHILD = """
 import json, sys, time
-import planner.optimise
-from planner.workbook import read_portfolio
+import planner.optimise.optimiser
+from planner.inputs.workbook import read_portfolio
 wall, cpu = time.perf_counter(), time.process_time()
 portfolio = read_portfolio(sys.argv[1])
 print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
@@ -36,8 +36,8 @@ print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time()
 
 _PROFILE = """
 import cProfile, pstats, sys
-import planner.optimise
-from planner.workbook import read_portfolio
+import planner.optimise.optimiser
+from planner.inputs.workbook import read_portfolio
 profiler = cProfile.Profile()
 profiler.runcall(read_portfolio, sys.argv[1])
 pstats.Stats(profiler).sort_stats("tottime").print_stats(int(sys.argv[2]))

@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import random_portfolio  # noqa: E402
 from run import load_note, replace_section, section_opening  # noqa: E402
 
-from planner.optimise import plan_portfolio  # noqa: E402
+from planner.optimise.optimiser import plan_portfolio  # noqa: E402
 from planner.publish import write_reports  # noqa: E402
-from planner.scenario import Scenario  # noqa: E402
+from planner.inputs.scenario import Scenario  # noqa: E402
 
 TARGET_SECONDS = 2.0
 TARGETS = ("html", "xlsx")

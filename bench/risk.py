@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from generate import random_portfolio  # noqa: E402
 
 from planner import risk  # noqa: E402
-from planner.domain import Estimates, Portfolio  # noqa: E402
-from planner.optimise import plan_portfolio  # noqa: E402
+from planner.core.domain import Estimates, Portfolio  # noqa: E402
+from planner.optimise.optimiser import plan_portfolio  # noqa: E402
 
 SECTION = "## Risk analysis"
 

@@ -165,9 +165,9 @@ def _high_water_kb(pid: int) -> int:
 
 def run_case(workbook: Path, mode: str, solver: str, time_limit: float) -> Result:
     """Read and plan one workbook; return the measurements. Meant for a fresh process."""
-    from planner.optimise import plan_portfolio
-    from planner.scenario import Scenario, apply_scenario
-    from planner.workbook import read_portfolio
+    from planner.optimise.optimiser import plan_portfolio
+    from planner.inputs.scenario import Scenario, apply_scenario
+    from planner.inputs.workbook import read_portfolio
 
     baseline = _peak_mb()
     started = time.perf_counter()
@@ -198,7 +198,7 @@ def run_case(workbook: Path, mode: str, solver: str, time_limit: float) -> Resul
 
 def count_choices(portfolio) -> int:
     """Every yes/no choice (experience, option, start) on offer, before the optimiser prunes any."""
-    from planner.economics import starts
+    from planner.core.economics import starts
 
     settings = portfolio.settings
     return sum(len(starts(settings, e, o)) for e in portfolio.experiences for o in e.options)
@@ -235,7 +235,7 @@ def write_workbook(size: int, seed: int, folder: Path) -> Path:
     sys.path.insert(0, str(HERE))
     from generate import random_portfolio
 
-    from planner.workbook import write_portfolio
+    from planner.inputs.workbook import write_portfolio
 
     path = folder / f"portfolio-{size}-seed{seed}.xlsx"
     write_portfolio(random_portfolio(size, seed), path)

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from planner import optimise
-from planner.model import build_model, start_solve, wait_for, write_model
-from planner.scenario import Scenario, apply_scenario
-from planner.workbook import read_portfolio
+from planner.optimise import optimiser as optimise
+from planner.optimise.model import build_model, start_solve, wait_for, write_model
+from planner.inputs.scenario import Scenario, apply_scenario
+from planner.inputs.workbook import read_portfolio
 
 GAPS = {"fixed": 0.001, "free": 0.005}
 

@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from planner.domain import quarter_label
-from planner.errors import InputError, PlannerError, Problem
+from planner.core.domain import quarter_label
+from planner.core.errors import InputError, PlannerError, Problem
 from planner.publish import FORMATS, written_together
-from planner.resources import EXAMPLE_SCENARIO
-from planner.scenario import load_scenario
-from planner.workbook import examine_workbook, read_workbook, write_template
+from planner.core.resources import EXAMPLE_SCENARIO
+from planner.inputs.scenario import load_scenario
+from planner.inputs.workbook import examine_workbook, read_workbook, write_template
 
 if TYPE_CHECKING:
-    from planner.plan import Plan
+    from planner.optimise.plan import Plan
 
 # The optimiser (PuLP, numpy) is imported by the commands that plan, so `validate` and
 # `template` start in a fraction of the time.
@@ -64,7 +64,7 @@ def report_names(formats: tuple[str, ...], kind: str | None = None) -> list[str]
     if kind is not None:
         return [f"{kind}.{f}" for f in formats]
     from planner.publish import PLAN_FILE_NAMES as FILE_NAMES
-    from planner.roll import FILE_NAME as PLAN_STATE
+    from planner.cycle.roll import FILE_NAME as PLAN_STATE
 
     return [FILE_NAMES[f] for f in formats] + [PLAN_STATE]
 
@@ -187,7 +187,7 @@ def validate(path: Path) -> None:
 
 def validate_scenario(path: Path) -> None:
     """`planner validate SCENARIO.yaml`: the scenario and its workbook checked, and every value's source listed."""
-    from planner.scenario import applied_notes, apply_scenario, scenario_values
+    from planner.inputs.scenario import applied_notes, apply_scenario, scenario_values
 
     scenario = load_scenario(path)
     portfolio = read_inputs(scenario.workbook)
@@ -245,7 +245,7 @@ def roll(previous_path: Path, scenario_path: Path, output: Path, formats: str, s
     from dataclasses import replace
 
     from planner.publish import write_quarterly_reports
-    from planner.roll import read_plan_state, roll_forward
+    from planner.cycle.roll import read_plan_state, roll_forward
 
     check_output(output, report_names(parse_formats(formats)))
     previous = read_plan_state(previous_path)
@@ -268,7 +268,7 @@ def roll(previous_path: Path, scenario_path: Path, output: Path, formats: str, s
 
 def changes_text(result) -> list[str]:
     """What changed since the previous plan, one line per experience with its reasons."""
-    from planner.model import format_money
+    from planner.optimise.model import format_money
 
     lines = [f"Changes since the previous plan ({result.previous.scenario}, from {result.previous.first_quarter}): {len(result.changes)}"]
     for note in result.notes:
@@ -311,10 +311,10 @@ def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver
              certify: bool = False) -> None:
     from dataclasses import replace
 
-    from planner.optimise import plan_portfolio
+    from planner.optimise.optimiser import plan_portfolio
     from planner.publish import write_reports
-    from planner.roll import FILE_NAME as PLAN_STATE
-    from planner.roll import write_plan_state
+    from planner.cycle.roll import FILE_NAME as PLAN_STATE
+    from planner.cycle.roll import write_plan_state
 
     scenario = load_scenario(scenario_path)
     keep_inputs(scenario_inputs(scenario), output, report_names(formats))
@@ -333,7 +333,7 @@ def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver
 
 def summary(plan: Plan) -> str:
     """The plan in a page of text: status, totals, greedy comparison, funded items, binding rules."""
-    from planner.model import format_money
+    from planner.optimise.model import format_money
     from planner.reports.plan_report import plan_budget
 
     currency = plan.portfolio.settings.currency
@@ -374,7 +374,7 @@ def rule_use_cells(rule, currency: str) -> tuple[str, str, str]:
     A balance share or the ROI hurdle has no "one more unit": its shadow price is per unit of
     a weighted sum, not per point of share or ROI, so no figure is printed for it.
     """
-    from planner.model import format_money
+    from planner.optimise.model import format_money
 
     if rule.unit == currency:
         return format_money(rule.used, currency), format_money(rule.limit, currency), f"{rule.marginal_value:,.2f} NPV per {currency}"
@@ -403,7 +403,7 @@ def status_line(plan: Plan) -> str:
 
 
 def greedy_line(plan: Plan) -> str:
-    from planner.model import format_money
+    from planner.optimise.model import format_money
 
     currency = plan.portfolio.settings.currency
     greedy = plan.greedy
@@ -503,10 +503,10 @@ def frontier(scenario_path: Path, points: int, workers: int, output: Path, forma
     Example:
       planner frontier scenarios/base.yaml --points 30 --workers 2 -o out
     """
-    from planner.model import format_money
-    from planner.analysis import Solve, as_seen_by, solve
+    from planner.optimise.model import format_money
+    from planner.analysis.variants import Solve, as_seen_by, solve
     from planner.reports.analysis_reports import build_frontier_report
-    from planner.frontier import efficient_frontier
+    from planner.analysis.frontier import efficient_frontier
 
     names = report_names(parse_formats(formats), "frontier")
     check_output(output, names)  # a typo should not cost a frontier
@@ -551,7 +551,7 @@ def compare(scenario_paths: tuple[Path, ...], workers: int, output: Path, format
     Example:
       planner compare scenarios/base.yaml scenarios/budget-cut-10.yaml scenarios/pessimistic-uplift.yaml
     """
-    from planner.analysis import compare_plans, plan_scenarios
+    from planner.analysis.variants import compare_plans, plan_scenarios
     from planner.reports.analysis_reports import build_comparison_report
 
     if len(scenario_paths) < 2:
@@ -584,7 +584,7 @@ def unique_names(names: list[str]) -> list[str]:
 
 
 def comparison_text(result) -> list[str]:
-    from planner.model import format_money
+    from planner.optimise.model import format_money
 
     money = lambda value: format_money(value, result.currency)  # noqa: E731
     rows = [("",) + tuple(result.scenarios)]
@@ -628,11 +628,11 @@ def explain(scenario_path: Path, experience_ids: tuple[str, ...], steps: int, no
     Example:
       planner explain scenarios/base.yaml --experience CX-404 --experience CX-301
     """
-    from planner.model import format_money
-    from planner.optimise import plan_portfolio
-    from planner.analysis import as_seen_by
+    from planner.optimise.model import format_money
+    from planner.optimise.optimiser import plan_portfolio
+    from planner.analysis.variants import as_seen_by
     from planner.reports.analysis_reports import build_explanations_report
-    from planner.explain import _check_ids, explain as explain_plan
+    from planner.analysis.explain import _check_ids, explain as explain_plan
 
     names = report_names(parse_formats(formats), "explanations")
     check_output(output, names)
@@ -670,9 +670,9 @@ def sensitivity(scenario_path: Path, top: int, workers: int, output: Path, forma
     Example:
       planner sensitivity scenarios/base.yaml --top 8 -o out
     """
-    from planner.model import format_money
-    from planner.optimise import plan_portfolio
-    from planner.analysis import as_seen_by, sensitivity as tornado
+    from planner.optimise.model import format_money
+    from planner.optimise.optimiser import plan_portfolio
+    from planner.analysis.variants import as_seen_by, sensitivity as tornado
     from planner.reports.analysis_reports import build_tornado_report
 
     names = report_names(parse_formats(formats), "tornado")

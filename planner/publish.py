@@ -27,14 +27,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planner.core.files import write_atomically
-from planner.errors import InputError, PlannerError, Problem
+from planner.core.errors import InputError, PlannerError, Problem
 
 # The renderers and report models are imported where they are used: `planner validate` and
 # `planner template` import this module for the formats and start without numpy or Jinja2.
 if TYPE_CHECKING:
-    from planner.plan import Plan
+    from planner.optimise.plan import Plan
     from planner.reports.plan_report import Report
-    from planner.roll import Roll
+    from planner.cycle.roll import Roll
 
 FORMATS: tuple[str, ...] = ("html", "xlsx", "csv")
 # A plan's report keeps the names its readers know; other kinds are named after the kind.
@@ -99,7 +99,7 @@ def write_reports(plan: Plan, out_dir: Path, formats: Sequence[str] = FORMATS) -
 def write_quarterly_reports(roll: Roll, out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
     """Write the quarterly report (report.html, report.xlsx, plan.csv) and the new plan.json into out_dir."""
     from planner.reports.quarterly import build_quarterly_report
-    from planner.roll import FILE_NAME, write_plan_state
+    from planner.cycle.roll import FILE_NAME, write_plan_state
 
     written = write_report(build_quarterly_report(roll), None, out_dir, formats)
     return written + [write_plan_state(roll.plan, Path(out_dir) / FILE_NAME)]

@@ -20,7 +20,7 @@ import argparse
 from pathlib import Path
 from typing import NamedTuple
 
-from planner.domain import Experience, FundingOption, Portfolio, Settings, Team, validate_portfolio
+from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team, validate_portfolio
 
 HERE = Path(__file__).resolve().parent
 WORKBOOK = HERE / "example-portfolio.xlsx"
@@ -355,7 +355,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=WORKBOOK, help="workbook to write")
     args = parser.parse_args()
-    from planner.workbook import write_portfolio  # written by another module; imported late on purpose
+    from planner.inputs.workbook import write_portfolio  # written by another module; imported late on purpose
 
     write_portfolio(example_portfolio(), args.output)
     print(f"wrote {args.output}")

@@ -25,7 +25,7 @@ import importlib.util
 from dataclasses import replace
 from pathlib import Path
 
-from planner.domain import Commitment, Experience, Portfolio, Team, validate_portfolio
+from planner.core.domain import Commitment, Experience, Portfolio, Team, validate_portfolio
 
 HERE = Path(__file__).resolve().parent
 WORKBOOK = HERE / "q2-actuals.xlsx"
@@ -90,7 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=WORKBOOK, help="workbook to write")
     args = parser.parse_args()
-    from planner.workbook import write_portfolio
+    from planner.inputs.workbook import write_portfolio
 
     write_portfolio(q2_portfolio(), args.output)
 

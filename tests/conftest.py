@@ -1,7 +1,7 @@
 """Shared fixtures for the report tests: small hand-built plans and the external-program guard.
 
 Plans are built by hand (`make_plan`) with the project's own economics, so every number in
-a Decision is what `planner.economics` says it is: the reports can be checked against the
+a Decision is what `planner.core.economics` says it is: the reports can be checked against the
 plan without a solver.
 """
 
@@ -13,10 +13,10 @@ import shutil
 
 import pytest
 
-from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
-from planner.economics import cash_flows, payback_quarter, present_value
-from planner.plan import Baseline, Decision, Plan, RuleUse, SolveInfo
-from planner.scenario import Scenario
+from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.core.economics import cash_flows, payback_quarter, present_value
+from planner.optimise.plan import Baseline, Decision, Plan, RuleUse, SolveInfo
+from planner.inputs.scenario import Scenario
 
 HOSTILE_NAME = "<script>alert(1)</script>"
 
@@ -250,6 +250,6 @@ def run_chromium(page: "os.PathLike[str] | str", work: "os.PathLike[str] | str",
 @pytest.fixture(scope="session")
 def optimised_plan() -> Plan:
     """The small portfolio planned by the real optimiser (reasons and marginal values from the model)."""
-    from planner.optimise import plan_portfolio
+    from planner.optimise.optimiser import plan_portfolio
 
     return plan_portfolio(small_portfolio())

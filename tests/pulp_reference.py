@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pulp
 
-from planner.domain import Experience, Portfolio, normalise_id, quarter_label
-from planner.economics import Columns
-from planner.model import RuleSpec, Rules, objective_values, rule_specs
+from planner.core.domain import Experience, Portfolio, normalise_id, quarter_label
+from planner.core.economics import Columns
+from planner.optimise.model import RuleSpec, Rules, objective_values, rule_specs
 
 
 @dataclass

@@ -12,7 +12,7 @@ is found twice, by two methods that share nothing with the planner's model:
   sizes brute force cannot reach.
 
 `score_plan` checks any set of choices against every rule and recomputes its objective;
-`check_economics` asserts the recomputed cash flows equal planner.economics' (the one
+`check_economics` asserts the recomputed cash flows equal planner.core.economics' (the one
 place this module reads planner's numbers, to compare them, never to use them).
 
 `CaseSpec` and `build_case` make seeded random portfolios that cover free and fixed
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from planner.domain import Experience, FundingOption, Portfolio, Settings, Team, normalise_id, validate_portfolio
-from planner.scenario import BalanceRule, Scenario, apply_scenario
+from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team, normalise_id, validate_portfolio
+from planner.inputs.scenario import BalanceRule, Scenario, apply_scenario
 
 # A rule holds when it is broken by at most this share of its limit (of 1 for limits below 1):
 # what the planner's own check accepts, and far below anything a finance reader would see.
@@ -107,8 +107,8 @@ def make_choice(portfolio: Portfolio, i: int, k: int, start: int) -> Choice:
 
 
 def check_economics(portfolio: Portfolio, choices: list[Choice]) -> None:
-    """Assert that planner.economics gives the same cash flows and PVs as DOMAIN.md's formulas here."""
-    from planner.economics import cash_flows, present_value
+    """Assert that planner.core.economics gives the same cash flows and PVs as DOMAIN.md's formulas here."""
+    from planner.core.economics import cash_flows, present_value
 
     settings = portfolio.settings
     for choice in choices:
@@ -177,7 +177,7 @@ def earliest_starts(portfolio: Portfolio) -> list[int]:
 
 
 def make_problem(portfolio: Portfolio, scenario: Scenario) -> Problem:
-    """The scenario applied (planner.scenario.apply_scenario: inputs only), then the rules of DOMAIN.md."""
+    """The scenario applied (planner.inputs.scenario.apply_scenario: inputs only), then the rules of DOMAIN.md."""
     portfolio = apply_scenario(portfolio, scenario)
     settings = portfolio.settings
     if any(e.commitment is not None for e in portfolio.experiences):

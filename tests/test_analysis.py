@@ -14,15 +14,15 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import run_highs_in_this_process
-from planner.analysis import Solved, as_seen_by, compare_plans, plan_scenarios, sensitivity, with_adjustment
+from planner.analysis.variants import Solved, as_seen_by, compare_plans, plan_scenarios, sensitivity, with_adjustment
 from planner.cli import cli
-from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
-from planner.explain import explain
-import planner.frontier as frontier_module
-from planner.frontier import _neighbour_starts, efficient_frontier, trimmed_to_fit
-from planner.optimise import plan_portfolio
-from planner.scenario import Adjustment, Amount, Filter, Scenario
-from planner.workbook import write_portfolio
+from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.analysis.explain import explain
+import planner.analysis.frontier as frontier_module
+from planner.analysis.frontier import _neighbour_starts, efficient_frontier, trimmed_to_fit
+from planner.optimise.optimiser import plan_portfolio
+from planner.inputs.scenario import Adjustment, Amount, Filter, Scenario
+from planner.inputs.workbook import write_portfolio
 
 SETTINGS = Settings(horizon_quarters=4, annual_discount_rate=0.0, tail_quarters=4, start_quarters="fixed", gap=0.0,
                     time_limit_seconds=30.0)
@@ -293,7 +293,7 @@ def test_cli_errors_have_their_exit_codes(scenario_files, arguments, code, messa
 
 
 PARALLEL_SCRIPT = """
-from planner.analysis import run_parallel
+from planner.analysis.variants import run_parallel
 print(run_parallel(abs, [-1, -2, -3], workers=2))
 """
 

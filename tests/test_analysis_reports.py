@@ -20,12 +20,12 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import CHROMIUM_FLAGS, HOSTILE_NAME, distinct_colours, require_program, run_chromium, small_portfolio
-from planner.analysis import compare_plans, plan_scenarios, scaled_budget, sensitivity, write_csv
+from planner.analysis.variants import compare_plans, plan_scenarios, scaled_budget, sensitivity, write_csv
 from planner.cli import cli
 from planner.core.csv_safe import csv_text
-from planner.explain import explain
-from planner.frontier import efficient_frontier
-from planner.optimise import plan_portfolio
+from planner.analysis.explain import explain
+from planner.analysis.frontier import efficient_frontier
+from planner.optimise.optimiser import plan_portfolio
 from planner.publish import write_report
 from planner.render.csv import render_csv
 from planner.render.html import render_html
@@ -34,8 +34,8 @@ from planner.reports.analysis_reports import (
     build_comparison_report, build_explanations_report, build_frontier_report, build_tornado_report,
 )
 from planner.reports.plan_report import build_report
-from planner.scenario import Scenario
-from planner.workbook import write_portfolio
+from planner.inputs.scenario import Scenario
+from planner.inputs.workbook import write_portfolio
 
 HOSTILE_SCENARIO = "=cut <b>40%</b>"
 

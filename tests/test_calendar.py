@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from planner.domain import (
+from planner.core.domain import (
     FiscalCalendar, Settings, next_quarter, normalise_quarter, quarter_first_day, quarter_index, quarter_label,
     quarter_labels, tidy_quarter,
 )
-from planner.errors import InputError
-from planner.scenario import Amount, Scenario, apply_scenario
-from planner.workbook import example_portfolio, read_portfolio, read_workbook, write_portfolio
+from planner.core.errors import InputError
+from planner.inputs.scenario import Amount, Scenario, apply_scenario
+from planner.inputs.workbook import example_portfolio, read_portfolio, read_workbook, write_portfolio
 
 APRIL = Settings(first_quarter="FY28 Q1", fiscal_year_start=4, horizon_quarters=6)
 OCTOBER = Settings(first_quarter="FY28 Q1", fiscal_year_start=10, horizon_quarters=6)

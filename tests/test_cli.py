@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from planner import cli as cli_module
 from planner.cli import cli
-from planner.workbook import write_portfolio
-from planner.model import format_money
+from planner.inputs.workbook import write_portfolio
+from planner.optimise.model import format_money
 from conftest import small_portfolio
 
 REPO = Path(__file__).resolve().parent.parent
@@ -108,7 +108,7 @@ def test_failure_while_writing_leaves_the_output_folder_as_it_was(inputs, tmp_pa
     def disk_full(plan, path):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("planner.roll.write_plan_state", disk_full)
+    monkeypatch.setattr("planner.cycle.roll.write_plan_state", disk_full)
     (inputs / "cut.yaml").write_text("extends: base.yaml\nname: Cut\nbudget: {change: -50%}\n", encoding="utf-8")
     code, output = run("plan", inputs / "cut.yaml", "-o", tmp_path)
     assert code == 1 and "No space left on device" in output and "nothing was written" in output
@@ -194,7 +194,7 @@ def test_top_level_help_start_here_commands_name_real_files():
 
 
 def test_explain_help_example_names_experiences_of_the_bundled_example():
-    from planner.workbook import read_portfolio
+    from planner.inputs.workbook import read_portfolio
 
     _, output = run("explain", "--help")
     example = output.split("Example")[1].split(":", 1)[1].strip().splitlines()[0]
@@ -228,7 +228,7 @@ def test_compare_lists_the_problems_of_every_scenario_not_only_the_first(inputs,
 def test_binding_roi_hurdle_and_balance_rules_are_not_printed_in_team_weeks(small_plan):
     from dataclasses import replace
 
-    from planner.plan import RuleUse
+    from planner.optimise.plan import RuleUse
 
     plan = small_plan
     hurdle = RuleUse("roi_hurdle", "roi_hurdle", "Portfolio ROI hurdle", None, None, 1.0, 1.0, "ROI", 3.61, "at least")
@@ -291,8 +291,8 @@ def test_a_full_temporary_folder_exits_with_a_message_not_a_traceback(inputs, tm
     def file_too_large(model, folder, negate_objective=False):
         raise OSError(errno.EFBIG, "File too large")
 
-    monkeypatch.setattr("planner.optimise.write_model", file_too_large)
-    monkeypatch.setattr("planner.model.write_model", file_too_large)
+    monkeypatch.setattr("planner.optimise.optimiser.write_model", file_too_large)
+    monkeypatch.setattr("planner.optimise.model.write_model", file_too_large)
     before = snapshot(inputs)
     code, output = run("plan", inputs / "base.yaml", "-o", tmp_path / "out")
     assert code == 1
@@ -315,8 +315,8 @@ def never_solve(monkeypatch) -> None:
     def solved(*args, **kwargs):
         raise AssertionError("solved before refusing to overwrite an input")
 
-    monkeypatch.setattr("planner.optimise.start_solve", solved)
-    monkeypatch.setattr("planner.model.start_solve", solved)
+    monkeypatch.setattr("planner.optimise.optimiser.start_solve", solved)
+    monkeypatch.setattr("planner.optimise.model.start_solve", solved)
 
 
 def same_name(source: Path, target: Path) -> None:
@@ -343,7 +343,7 @@ def test_an_input_is_never_an_output(inputs, first_plan, tmp_path, monkeypatch, 
     # `planner roll OUT/plan.json q2.yaml -o OUT` overwrote the plan it read; so did a scenario named plan.json in -o.
     import shutil
 
-    from planner.resources import EXAMPLE_SCENARIO
+    from planner.core.resources import EXAMPLE_SCENARIO
 
     never_solve(monkeypatch)
     out = tmp_path / "out"

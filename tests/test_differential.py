@@ -25,8 +25,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from planner.errors import InfeasibleError, SolverError
-from planner.optimise import plan_portfolio
+from planner.core.errors import InfeasibleError, SolverError
+from planner.optimise.optimiser import plan_portfolio
 from reference import (CaseSpec, Finding, Optimum, Problem, TooLarge, brute_force, build_case, check_economics,
                              honesty_findings, infeasible_findings, make_problem, scip_optimum)
 
@@ -108,7 +108,7 @@ def describe(spec: CaseSpec, solver: str, optimum: Optimum, findings: list[Findi
 @bounded(30)
 @given(case_specs(3, 12, brute_force_sized=True))
 def test_reference_economics_and_methods_agree(spec: CaseSpec) -> None:
-    """The reference's cash flows equal planner.economics', and brute force and SCIP find the same optimum."""
+    """The reference's cash flows equal planner.core.economics', and brute force and SCIP find the same optimum."""
     portfolio, scenario = build_case(spec)
     problem = make_problem(portfolio, scenario)
     check_economics(problem.portfolio, [c for candidates in problem.candidates for c in candidates])

@@ -8,8 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
-from planner.economics import cash_flows, columns, discount_factors, payback_quarter, present_value, starts
+from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.core.economics import cash_flows, columns, discount_factors, payback_quarter, present_value, starts
 
 
 def option(cost=300.0, run=0.0, delivery=3, share=1.0, weeks=30.0) -> FundingOption:
@@ -117,8 +117,8 @@ def test_columns_match_choices_and_cash_flows_one_by_one(mode, seed):
     import sys
     from pathlib import Path
 
-    from planner.domain import Commitment
-    from planner.economics import choices, earliest_starts
+    from planner.core.domain import Commitment
+    from planner.core.economics import choices, earliest_starts
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
     from generate import random_portfolio

@@ -13,7 +13,7 @@ from types import ModuleType
 
 import pytest
 
-from planner.scenario import load_scenario
+from planner.inputs.scenario import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 EXAMPLE = SCENARIOS / "example-portfolio.xlsx"
@@ -35,7 +35,7 @@ def built():
 
 @pytest.fixture(scope="module")
 def read():
-    workbook = pytest.importorskip("planner.workbook")
+    workbook = pytest.importorskip("planner.inputs.workbook")
     return workbook.read_portfolio(EXAMPLE)
 
 
@@ -72,7 +72,7 @@ def test_example_has_the_promised_shape(built):
 
 def test_example_funds_about_half_of_the_attractive_demand(built):
     """Budget / (spend of each positive-NPV experience's best option, enablers and mandatory items)."""
-    economics = pytest.importorskip("planner.economics")
+    economics = pytest.importorskip("planner.core.economics")
     columns = economics.columns(replace(built, settings=replace(built.settings, start_quarters="fixed")))
     demand = 0.0
     for i, experience in enumerate(built.experiences):
@@ -92,8 +92,8 @@ def test_every_scenario_file_loads(path):
 
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=[p.name for p in SCENARIO_FILES])
 def test_every_scenario_file_plans(path):
-    optimise = pytest.importorskip("planner.optimise")
-    workbook = pytest.importorskip("planner.workbook")
+    optimise = pytest.importorskip("planner.optimise.optimiser")
+    workbook = pytest.importorskip("planner.inputs.workbook")
     scenario = load_scenario(path)
     plan = optimise.plan_portfolio(workbook.read_portfolio(scenario.workbook), scenario)
     assert plan.solve.status in ("optimal", "feasible")
@@ -101,8 +101,8 @@ def test_every_scenario_file_plans(path):
 
 @pytest.mark.parametrize("solver", ["cbc", "highs"])
 def test_base_scenario_plans_to_a_proven_optimum_well_above_greedy(solver):
-    optimise = pytest.importorskip("planner.optimise")
-    workbook = pytest.importorskip("planner.workbook")
+    optimise = pytest.importorskip("planner.optimise.optimiser")
+    workbook = pytest.importorskip("planner.inputs.workbook")
     scenario = replace(load_scenario(SCENARIOS / "base.yaml"), solver=solver)
     plan = optimise.plan_portfolio(workbook.read_portfolio(scenario.workbook), scenario)
     assert plan.solve.proven_optimal

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from planner.analysis import Solve, run_solves
-from planner.executor import SCHEDULER_VARIABLE, ExecutorError, run_tasks
-from planner.frontier import efficient_frontier
-from planner.scenario import Scenario
+from planner.analysis.variants import Solve, run_solves
+from planner.core.executor import SCHEDULER_VARIABLE, ExecutorError, run_tasks
+from planner.analysis.frontier import efficient_frontier
+from planner.inputs.scenario import Scenario
 from test_analysis import budget_portfolio
 
 
@@ -48,7 +48,7 @@ def test_the_frontier_is_the_same_in_this_process_and_on_the_embedded_cluster():
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr("planner.executor.CONNECT_TIMEOUT", 2)
+    monkeypatch.setattr("planner.core.executor.CONNECT_TIMEOUT", 2)
     with pytest.raises(ExecutorError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         run_tasks(abs, [-1, -2], scheduler="tcp://127.0.0.1:9")
 

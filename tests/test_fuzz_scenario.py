@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from planner.resources import bundled_folder
-from planner.workbook import read_portfolio
+from planner.core.resources import bundled_folder
+from planner.inputs.workbook import read_portfolio
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "fuzz_scenario.py"
 CASES = 300
@@ -50,14 +50,14 @@ def test_300_fuzzed_scenario_files_load_or_fail_with_located_problems(fuzzing, e
 
 def test_the_check_catches_a_traceback_and_an_unlocated_problem(fuzzing, example, tmp_path, monkeypatch):
     # The fuzz would be blind if its check passed everything: break the loader and see it reported.
-    from planner.errors import InputError, Problem
+    from planner.core.errors import InputError, Problem
 
     (tmp_path / "s.yaml").write_text("name: x\n", encoding="utf-8")
-    monkeypatch.setattr("planner.scenario.load_scenario", lambda path: 1 / 0)
+    monkeypatch.setattr("planner.inputs.scenario.load_scenario", lambda path: 1 / 0)
     assert "ZeroDivisionError" in fuzzing.check(tmp_path / "s.yaml", example)
 
     def unlocated(path):
         raise InputError(Problem("", "something is wrong"))
 
-    monkeypatch.setattr("planner.scenario.load_scenario", unlocated)
+    monkeypatch.setattr("planner.inputs.scenario.load_scenario", unlocated)
     assert "without a file and a line or key" in fuzzing.check(tmp_path / "s.yaml", example)

@@ -14,8 +14,8 @@ from types import ModuleType
 
 import pytest
 
-from planner.errors import InputError
-from planner.workbook import read_portfolio
+from planner.core.errors import InputError
+from planner.inputs.workbook import read_portfolio
 
 _BENCH = Path(__file__).resolve().parent.parent / "bench" / "fuzz_workbook.py"
 FIRST_SEED, COUNT = 20_261_202, 300

@@ -10,9 +10,9 @@ import numpy as np
 import pulp
 import pytest
 
-from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
-from planner.economics import columns
-from planner.model import DUAL_SIGN, Rules, build_model, cbc_command, experience_labels, Model, solve_model, start_solve, wait_for, write_model
+from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.core.economics import columns
+from planner.optimise.model import DUAL_SIGN, Rules, build_model, cbc_command, experience_labels, Model, solve_model, start_solve, wait_for, write_model
 
 
 def tiny_maximisation() -> tuple[pulp.LpProblem, pulp.LpConstraint]:

@@ -16,11 +16,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pulp_reference  # noqa: E402
 from generate import random_portfolio  # noqa: E402
 
-from planner.domain import Experience, FundingOption, Portfolio, Settings, Team  # noqa: E402
-from planner.economics import columns  # noqa: E402
-from planner.model import Rules, build_model, write_model  # noqa: E402
-from planner.optimise import columns_on_offer, plan_portfolio  # noqa: E402
-from planner.scenario import BalanceRule, Scenario  # noqa: E402
+from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team  # noqa: E402
+from planner.core.economics import columns  # noqa: E402
+from planner.optimise.model import Rules, build_model, write_model  # noqa: E402
+from planner.optimise.optimiser import columns_on_offer, plan_portfolio  # noqa: E402
+from planner.inputs.scenario import BalanceRule, Scenario  # noqa: E402
 
 
 def read_back(path: str, written) -> tuple[dict, dict, dict]:
@@ -178,7 +178,7 @@ GREEDY_BEFORE = [
 
 def greedy_cases():
     """Seeded portfolios, every other one with experiences in flight, each under no rules and under forced/ROI/balance rules."""
-    from planner.domain import Commitment
+    from planner.core.domain import Commitment
 
     for seed in range(2):
         for mode in ("fixed", "free"):
@@ -196,7 +196,7 @@ def greedy_cases():
 
 
 def test_greedy_plan_is_unchanged_on_seeded_portfolios():
-    from planner.optimise import greedy_baseline
+    from planner.optimise.optimiser import greedy_baseline
 
     found = []
     for portfolio, rules in greedy_cases():

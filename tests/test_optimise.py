@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from conftest import run_highs_in_this_process
-from planner import optimise
-from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
-from planner.economics import columns
-from planner.errors import InfeasibleError
-from planner.optimise import check_plan, plan_portfolio
-from planner.scenario import Scenario
+from planner.optimise import optimiser as optimise
+from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.core.economics import columns
+from planner.core.errors import InfeasibleError
+from planner.optimise.optimiser import check_plan, plan_portfolio
+from planner.inputs.scenario import Scenario
 
 ORLIB = Path(__file__).parent / "data" / "orlib"  # copied from ../shared/data/orlib (README there)
 
@@ -150,7 +150,7 @@ def test_an_enabler_left_out_because_what_it_enables_is_out_says_so():
 
 def test_not_funded_reasons_take_linear_time_in_the_number_of_experiences():
     """Each unfunded enabler scanned every experience for its dependents: 4 s of a 50,000-experience plan."""
-    import planner.optimise as optimise
+    import planner.optimise.optimiser as optimise
 
     calls = 0
     real = optimise.normalise_id
@@ -292,7 +292,7 @@ def test_brute_force_with_free_start_quarters(portfolio):
 
 
 def in_flight(portfolio: Portfolio, experience_id: str, option: str, start: int, remaining: float | None = None) -> Portfolio:
-    from planner.domain import Commitment
+    from planner.core.domain import Commitment
 
     experiences = tuple(
         replace(e, commitment=Commitment(option, start, remaining)) if e.id == experience_id else e for e in portfolio.experiences
@@ -364,8 +364,8 @@ def test_an_equally_good_previous_plan_is_kept_rather_than_churned():
 # Callers without a __main__ guard
 
 UNGUARDED_SCRIPT = """
-from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
-from planner.optimise import plan_portfolio
+from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.optimise.optimiser import plan_portfolio
 
 option = FundingOption("standard", 100.0, 0.0, (("Digital", 10.0),), 1, 1.0)
 experience = Experience("WEB-1", "Clearer fees page", "choose", "web", "cards", "frontstage", "Digital", 1000.0,

@@ -2,7 +2,7 @@
 
 templates/ and scenarios/ sit at the top of the repository, outside the package; a wheel
 must carry them (pyproject.toml maps them into planner/) and an installed planner must find
-its own copy (planner.resources). The wheel is built once, from a copy of the sources so the
+its own copy (planner.core.resources). The wheel is built once, from a copy of the sources so the
 repository's build/ folder neither feeds nor receives it, then unpacked and run from an
 empty folder.
 """
@@ -23,7 +23,7 @@ import pytest
 
 from conftest import skip_unless_required
 
-from planner.resources import bundled_folder
+from planner.core.resources import bundled_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("pyproject.toml", "README.md", "planner", "templates", "scenarios")
@@ -80,7 +80,7 @@ def test_the_wheel_carries_every_template_and_the_bundled_example(wheel: Path) -
     missing = [f"planner/templates/{name}" for name in templates if f"planner/templates/{name}" not in names]
     missing += [f"planner/scenarios/{name}" for name in scenarios if f"planner/scenarios/{name}" not in names]
     assert missing == [], f"the wheel lacks {missing}: add their pattern to [tool.setuptools.package-data]"
-    assert "planner/resources.py" in names
+    assert "planner/core/resources.py" in names
 
 
 def test_the_wheel_carries_every_module_of_every_subpackage(wheel: Path) -> None:
@@ -98,7 +98,7 @@ def test_an_installed_planner_runs_the_demo_from_its_own_copy(wheel: Path, tmp_p
     empty = tmp_path / "elsewhere"
     empty.mkdir()
     environment = {**os.environ, "PYTHONPATH": str(installed)}
-    where = subprocess.run([sys.executable, "-c", "import planner.resources as r; print(r.TEMPLATES); print(r.EXAMPLE_SCENARIO)"],
+    where = subprocess.run([sys.executable, "-c", "import planner.core.resources as r; print(r.TEMPLATES); print(r.EXAMPLE_SCENARIO)"],
                            cwd=empty, env=environment, capture_output=True, text=True, check=True)
     assert where.stdout.splitlines() == [str(installed / "planner" / "templates"), str(installed / "planner" / "scenarios" / "base.yaml")]
     run = subprocess.run([sys.executable, "-c", "from planner.cli import main; main()", "demo", "-o", "out"],

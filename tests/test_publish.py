@@ -18,7 +18,7 @@ import pytest
 
 from conftest import SMALL_CHOICES, make_plan, small_portfolio
 from planner import publish
-from planner.errors import InputError
+from planner.core.errors import InputError
 from planner.publish import write_reports
 from planner.reports.plan_report import build_report
 

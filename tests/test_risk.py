@@ -10,11 +10,11 @@ import pytest
 from scipy.special import betaincinv, ndtr
 
 from conftest import SMALL_CHOICES, make_plan, small_portfolio
-from planner import risk
-from planner.domain import Estimates, Portfolio
-from planner.economics import cash_flows, present_value
-from planner.errors import InputError
-from planner.optimise import plan_portfolio
+from planner.analysis import risk
+from planner.core.domain import Estimates, Portfolio
+from planner.core.economics import cash_flows, present_value
+from planner.core.errors import InputError
+from planner.optimise.optimiser import plan_portfolio
 
 
 def with_estimates(portfolio: Portfolio, **fields) -> Portfolio:
@@ -190,7 +190,7 @@ def test_bad_risk_settings_are_located_errors(settings, where):
 def three_experiences() -> Portfolio:
     """Three independent experiences, fixed starts, a budget that funds about two of them."""
     from conftest import option
-    from planner.domain import Experience, Settings, Team
+    from planner.core.domain import Experience, Settings, Team
 
     settings = Settings(horizon_quarters=4, start_quarters="fixed", gap=0.0)
     experiences = (
@@ -208,7 +208,7 @@ def enumerated_optimum(portfolio: Portfolio) -> float:
     """The best NPV over every subset of experiences (one option, fixed start each), by brute force."""
     import itertools
 
-    from planner.economics import columns
+    from planner.core.economics import columns
 
     cols = columns(portfolio)
     best = 0.0

@@ -2,7 +2,7 @@
 
 Plans come from the real optimiser on the six-experience portfolio of conftest (about a
 second a solve); the changes list is checked against a diff of the two plan.json files
-written here independently of planner.roll.
+written here independently of planner.cycle.roll.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 
 from conftest import small_portfolio
-from planner.domain import Commitment, normalise_id, shift_label
-from planner.errors import InputError
-from planner.optimise import plan_portfolio
+from planner.core.domain import Commitment, normalise_id, shift_label
+from planner.core.errors import InputError
+from planner.optimise.optimiser import plan_portfolio
 from planner.publish import write_quarterly_reports
 from planner.reports.plan_report import build_report
 from planner.reports.quarterly import build_quarterly_report
-from planner.roll import VERSION, read_plan_state, roll_forward, state_json, write_plan_state
-from planner.scenario import Scenario
-from planner.workbook import read_workbook, write_portfolio
+from planner.cycle.roll import VERSION, read_plan_state, roll_forward, state_json, write_plan_state
+from planner.inputs.scenario import Scenario
+from planner.inputs.workbook import read_workbook, write_portfolio
 
 
 @pytest.fixture(scope="module")

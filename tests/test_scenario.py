@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
-from planner.errors import InfeasibleError, InputError
-from planner.optimise import check_plan, plan_portfolio
-from planner.scenario import Amount, Scenario, apply_scenario, load_scenario
+from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.core.errors import InfeasibleError, InputError
+from planner.optimise.optimiser import check_plan, plan_portfolio
+from planner.inputs.scenario import Amount, Scenario, apply_scenario, load_scenario
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -153,7 +153,7 @@ def test_a_minimum_share_for_get_help_funds_it_even_at_lower_npv():
 
 
 def load_balance(text: str):
-    from planner.scenario import _File, _parse_balance
+    from planner.inputs.scenario import _File, _parse_balance
 
     import yaml
 
@@ -447,7 +447,7 @@ def test_a_refused_min_share_is_not_then_compared_with_max_share(folder):
 
 
 def test_notes_say_what_the_loader_read_that_the_file_does_not_spell_out(folder):
-    from planner.scenario import applied_notes
+    from planner.inputs.scenario import applied_notes
 
     parent = write(folder, "base.yaml", "workbook: inputs.xlsx\nforced_in: APP-1; WEB-1\n")
     child = write(folder, "s.yaml", f"extends: {parent.name}\nname: Cut\nbudget: -10%\ncapacity:\n  Digital: +5\n"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from planner.optimise import check_plan, plan_portfolio
-from planner.scenario import load_scenario
-from planner.workbook import read_portfolio
+from planner.optimise.optimiser import check_plan, plan_portfolio
+from planner.inputs.scenario import load_scenario
+from planner.inputs.workbook import read_portfolio
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
 

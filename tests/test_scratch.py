@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from planner import scratch
-from planner.scratch import (
+from planner.core import scratch
+from planner.core.scratch import (
     OWNER_FILE, PREFIX, UNMARKED_STALE_SECONDS, ScratchSpaceError, clean_stale_solver_folders, owner_of_this_process,
     solver_folder,
 )
@@ -91,10 +91,10 @@ def test_an_error_on_a_file_inside_the_folder_is_a_scratch_error_and_others_pass
 def test_the_model_file_written_into_a_full_folder_fails_as_a_planner_error(temporary_root, monkeypatch):
     # The real writer, on a folder whose files cannot grow (RLIMIT_FSIZE would kill the process; a patched open is kinder).
     from conftest import small_portfolio
-    from planner import model as model_module
-    from planner.errors import PlannerError
-    from planner.optimise import plan_portfolio
-    from planner.scenario import Scenario
+    from planner.optimise import model as model_module
+    from planner.core.errors import PlannerError
+    from planner.optimise.optimiser import plan_portfolio
+    from planner.inputs.scenario import Scenario
 
     real_write = model_module.write_model
 
@@ -102,7 +102,7 @@ def test_the_model_file_written_into_a_full_folder_fails_as_a_planner_error(temp
         real_write(model, folder, negate_objective)
         raise OSError(errno.EFBIG, "File too large")
 
-    monkeypatch.setattr("planner.optimise.write_model", full_disk)
+    monkeypatch.setattr("planner.optimise.optimiser.write_model", full_disk)
     monkeypatch.setattr(model_module, "write_model", full_disk)
     with pytest.raises(PlannerError, match="cannot write the solver's model files in the temporary folder"):
         plan_portfolio(small_portfolio(), Scenario(gap=0.0))
@@ -153,7 +153,7 @@ def test_the_first_solve_of_a_run_cleans_what_a_killed_run_left(temporary_root):
 def test_a_run_killed_with_sigkill_leaves_a_folder_the_next_run_removes(temporary_root):
     # The real thing: a process holding a solver folder is killed -9; its folder stays; the next run cleans it.
     code = ("import sys, tempfile, time; tempfile.tempdir = sys.argv[1]\n"
-            "from planner.scratch import solver_folder\n"
+            "from planner.core.scratch import solver_folder\n"
             "with solver_folder() as folder:\n"
             "    print(folder, flush=True); time.sleep(60)\n")
     process = subprocess.Popen([sys.executable, "-c", code, str(temporary_root)], stdout=subprocess.PIPE, text=True)

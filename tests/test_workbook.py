@@ -1,4 +1,4 @@
-"""Tests of planner.workbook: the template, the writer, the reader and its one-pass validation.
+"""Tests of planner.inputs.workbook: the template, the writer, the reader and its one-pass validation.
 
 Workbooks are built here with openpyxl (or xlsxwriter, where a formula needs a cached value)
 from small tables of rows; nothing is fetched.
@@ -25,9 +25,9 @@ import xlsxwriter
 from click.testing import CliRunner
 
 from planner.cli import cli
-from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
-from planner.errors import InputError, Problem
-from planner.workbook import (
+from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.core.errors import InputError, Problem
+from planner.inputs.workbook import (
     SHEETS,
     example_portfolio,
     format_reference,

@@ -13,7 +13,7 @@ import pytest
 from conftest import HOSTILE_NAME, large_plan, make_plan, require_program, small_portfolio
 from planner.core.formatting import money, percent
 from planner.core.ooxml import SharedStrings
-from planner.errors import InputError
+from planner.core.errors import InputError
 from planner.render.xlsx import TEMPLATE, RowMap, _Styles, cell_xml, read_template, remap_references, render_template, render_xlsx
 from planner.reports.plan_report import build_report
 

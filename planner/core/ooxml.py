@@ -2,7 +2,7 @@
 shared-strings table.
 
 The Excel renderer (`planner.render.xlsx`) uses them; the input template writer
-(`planner.workbook`) keeps its own copy for now and should switch to `SharedStrings` here
+(`planner.inputs.workbook`) keeps its own copy for now and should switch to `SharedStrings` here
 (see docs/architecture.md). It lives in core, not in render, so that an input-side writer
 may use it without importing the renderers.
 """

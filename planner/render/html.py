@@ -24,10 +24,10 @@ from markupsafe import Markup
 from planner.core.formatting import FILTERS, money, number, percent, signed_money
 from planner.render import charts
 from planner.reports.plan_report import Attention, Grid, QuarterRow, Report
-from planner.resources import TEMPLATES
+from planner.core.resources import TEMPLATES
 
 if TYPE_CHECKING:  # the what-if models import the solver stack; a plan's report does not need it
-    from planner.analysis import TornadoBar
+    from planner.analysis.variants import TornadoBar
     from planner.reports.analysis_reports import FrontierRow, FrontierView, ShiftTable
 
 

@@ -51,8 +51,8 @@ from openpyxl.utils import get_column_letter
 
 from planner.core.formatting import FILTERS
 from planner.core.ooxml import MAIN_NS, NS, REL_NS, SharedStrings, xml_text
-from planner.errors import InputError, Problem
-from planner.resources import TEMPLATES
+from planner.core.errors import InputError, Problem
+from planner.core.resources import TEMPLATES
 
 FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 FIXED_DOCUMENT_DATE = "2000-01-01T00:00:00Z"

@@ -1,7 +1,7 @@
 """The what-if reports: report models of a frontier, a comparison, explanations and a tornado.
 
-Each builder turns an analysis result (`planner.frontier`, `planner.analysis`,
-`planner.explain`) into an ordinary `planner.reports.plan_report.Report` of plain frozen dataclasses,
+Each builder turns an analysis result (`planner.analysis.frontier`, `planner.analysis.variants`,
+`planner.analysis.explain`) into an ordinary `planner.reports.plan_report.Report` of plain frozen dataclasses,
 numbers and labels only, with its own `kind`; the renderers lay it out with
 templates/<kind>.html.j2 and templates/<kind>.xlsx, and the sections with
 templates/sections/<key>.html.j2, exactly as for a plan's report:
@@ -29,13 +29,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from planner.analysis import Comparison, Tornado, effective_budget, funded_ids
-from planner.domain import Portfolio, quarter_labels
-from planner.explain import Explanation, Explanations
-from planner.frontier import Frontier, FrontierPoint, budget_marginal_value
-from planner.plan import Plan
+from planner.analysis.variants import Comparison, Tornado, effective_budget, funded_ids
+from planner.core.domain import Portfolio, quarter_labels
+from planner.analysis.explain import Explanation, Explanations
+from planner.analysis.frontier import Frontier, FrontierPoint, budget_marginal_value
+from planner.optimise.plan import Plan
 from planner.reports.plan_report import Report, Section, plain_number, share_of
-from planner.scenario import DIMENSIONS
+from planner.inputs.scenario import DIMENSIONS
 
 # Two budgets closer than this (relative) are the same point.
 SAME_BUDGET = 1e-9

@@ -21,8 +21,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from planner.domain import Experience, Portfolio, quarter_first_day, quarter_label, shift_label
-from planner.plan import Decision, Plan, RuleUse
+from planner.core.domain import Experience, Portfolio, quarter_first_day, quarter_label, shift_label
+from planner.optimise.plan import Decision, Plan, RuleUse
 
 
 def share_of(part: float, whole: float) -> float | None:

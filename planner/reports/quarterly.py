@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from planner.domain import quarter_label, quarter_labels
+from planner.core.domain import quarter_label, quarter_labels
 from planner.reports.plan_report import Report, Section, build_report
-from planner.roll import ActualRow, Change, Roll, previous_spend, restated_npv
+from planner.cycle.roll import ActualRow, Change, Roll, previous_spend, restated_npv
 
 
 @dataclass(frozen=True)

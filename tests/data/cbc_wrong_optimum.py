@@ -1,7 +1,7 @@
 """A random portfolio (found by hypothesis in CI) on which CBC 2.10.3 with preprocessing called a plan
 optimal at NPV 339.88 when a feasible plan (the greedy one) has 365.34; budget x1.875 of this one."""
 
-from planner.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
 
 portfolio = Portfolio(experiences=(Experience(id='E0',
        name='Experience 0',

@@ -40,7 +40,7 @@ from xml.sax.saxutils import escape
 
 import python_calamine
 
-from planner.domain import (
+from planner.core.domain import (
     LAYERS,
     MONTHS,
     SOLVERS,
@@ -58,8 +58,8 @@ from planner.domain import (
     quarter_labels,
     tidy_quarter,
 )
-from planner.errors import InputError, Problem
-from planner.workbook_file import (
+from planner.core.errors import InputError, Problem
+from planner.inputs.workbook_file import (
     ExcelError,
     Inspection,
     Marker,

@@ -33,7 +33,7 @@ sub-keys of `budget` and `capacity` merge), and may change:
     certify: true                   # re-solve with the second solver and say whether they agree
 
 A change is a signed percentage (-10%: times 0.9) or a signed amount (+250000: added).
-The YAML is read by `planner.yaml12` (YAML 1.2 scalars; no aliases, anchors or tags).
+The YAML is read by `planner.inputs.yaml12` (YAML 1.2 scalars; no aliases, anchors or tags).
 Every problem is reported in one pass with the file, line and key path; problems that
 need the portfolio (unknown ids, teams, quarters) come from `scenario_problems`. What the
 loader reads in a way the file does not spell out is kept as located notes
@@ -52,11 +52,11 @@ from typing import Any
 
 import yaml
 
-from planner import yaml12
-from planner.domain import (
+from planner.inputs import yaml12
+from planner.core.domain import (
     SOLVERS, START_MODES, Experience, Portfolio, Team, normalise_id, normalise_quarter, quarter_label, tidy_quarter,
 )
-from planner.errors import InputError, Problem
+from planner.core.errors import InputError, Problem
 
 OBJECTIVES = ("npv", "benefit", "reach")
 ESTIMATES = ("low", "base", "high")
@@ -189,7 +189,7 @@ BUDGET_KEYS = ("per_quarter", "total", "change")
 
 
 # ---------------------------------------------------------------------------------------
-# YAML with line numbers (planner.yaml12: YAML 1.2 scalars, no aliases or tags)
+# YAML with line numbers (planner.inputs.yaml12: YAML 1.2 scalars, no aliases or tags)
 
 
 def read_yaml(path: Path) -> tuple[Any, dict[int, dict], list[tuple[Any, int, int]]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.domain import Experience, FundingOption, Portfolio, Settings, normalise_id
+from planner.core.domain import Experience, FundingOption, Portfolio, Settings, normalise_id
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.special import betaincinv, ndtr
 
-from planner.domain import Experience, Portfolio
-from planner.economics import discount_factors, flow_rows
-from planner.errors import InputError, Problem
-from planner.executor import Progress, run_tasks
-from planner.plan import Decision, Plan
+from planner.core.domain import Experience, Portfolio
+from planner.core.economics import discount_factors, flow_rows
+from planner.core.errors import InputError, Problem
+from planner.core.executor import Progress, run_tasks
+from planner.optimise.plan import Decision, Plan
 
 DISTRIBUTIONS = ("pert", "triangular")
 CORE, EXTERIOR = 0.9, 0.1
@@ -482,7 +482,7 @@ class Stability:
 def rules_of(plan: Plan):
     """The plan's scenario without its input changes: the plan's portfolio has them applied
     already, and a re-solve must not apply a budget cut or a multiplier twice."""
-    from planner.analysis import as_seen_by
+    from planner.analysis.variants import as_seen_by
 
     return as_seen_by(plan.portfolio, plan.scenario)[1]
 
@@ -507,7 +507,7 @@ def stability(plan: Plan, settings: RiskSettings, resolves: int = 100, workers: 
     The draws are the first `resolves` of a stream seeded apart from the Monte Carlo's, so
     the answer depends on the seed only, never on the number of workers.
     """
-    from planner.analysis import Solve, run_solves
+    from planner.analysis.variants import Solve, run_solves
 
     draws = sample(plan.portfolio, settings, draws=resolves, seed=settings.seed + 1)
     rules = rules_of(plan)
@@ -611,7 +611,7 @@ def value_of_information(plan: Plan, settings: RiskSettings, samples: int = 8, e
     2. Otherwise `samples` re-solves at seeded draws of its reach and uplift: the EVPI is
        the mean gain over today's plan scored at the same draw, with its standard error.
     """
-    from planner.analysis import Solve, run_solves
+    from planner.analysis.variants import Solve, run_solves
 
     mean = _mean(settings)
     rules = rules_of(plan)

@@ -20,7 +20,7 @@ where they ran, so an analysis never depends on how it was run.
 Why the embedded workers are forked: Dask starts worker processes with `spawn` by default,
 which runs the caller's main script again in each worker: a script without an `if
 __name__ == "__main__"` guard then starts a cluster inside every worker. Forking is safe
-here because no solver ever runs inside a Python process of ours (`planner.model` runs
+here because no solver ever runs inside a Python process of ours (`planner.optimise.model` runs
 CBC and HiGHS in processes of their own), so a forked worker inherits no solver threads.
 Where `fork` does not exist (Windows), workers are spawned and scripts need the guard.
 """
@@ -35,7 +35,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from planner.errors import PlannerError
+from planner.core.errors import PlannerError
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -51,13 +51,13 @@ from typing import Any
 
 import numpy as np
 
-from planner.analysis import Progress, Solve, Solved, as_seen_by, solve, effective_budget, funded_ids, run_solves, scaled_budget
-from planner.domain import Portfolio, normalise_id
-from planner.economics import columns
-from planner.errors import InputError
-from planner.model import Rules
-from planner.plan import Plan
-from planner.scenario import Scenario
+from planner.analysis.variants import Progress, Solve, Solved, as_seen_by, solve, effective_budget, funded_ids, run_solves, scaled_budget
+from planner.core.domain import Portfolio, normalise_id
+from planner.core.economics import columns
+from planner.core.errors import InputError
+from planner.optimise.model import Rules
+from planner.optimise.plan import Plan
+from planner.inputs.scenario import Scenario
 
 # The "no budget limit" solve gives every quarter this many times the money every
 # experience's dearest choice could spend: enough that no budget rule binds.

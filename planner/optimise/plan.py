@@ -4,16 +4,16 @@ A Plan holds, per experience, the decision (option, start and go-live quarter, o
 funded with the reason), its spend and attention by quarter and its economics; the
 portfolio's totals; every budget and capacity rule with its use and marginal value; the
 solver's status, gap and bounds; and the greedy baseline beside the optimum. Reports
-(`planner.report`) read only this.
+(`planner.reports`) read only this.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from planner.domain import Experience, Portfolio, quarter_labels
-from planner.economics import payback_quarter
-from planner.scenario import Scenario
+from planner.core.domain import Experience, Portfolio, quarter_labels
+from planner.core.economics import payback_quarter
+from planner.inputs.scenario import Scenario
 
 
 # A rule is binding when its slack is within this share of its limit (of 1, for limits below 1):
@@ -97,7 +97,7 @@ class SolveInfo:
     optimal: see `gap`) or "heuristic" (the solver gave nothing in time; the plan is the
     best of the heuristics, named by `heuristic`, with its gap to the LP bound). `gap` is
     the relative gap between the plan's NPV and the best bound the solver proved.
-    `certificate` says what a second solver found (see planner.optimise.certify).
+    `certificate` says what a second solver found (see planner.optimise.optimiser.optimiser.certify).
     """
 
     solver: str

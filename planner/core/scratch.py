@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from planner.errors import PlannerError
+from planner.core.errors import PlannerError
 
 PREFIX = "planner-solve-"
 OWNER_FILE = "owner.json"

@@ -34,17 +34,17 @@ from typing import Any
 
 import numpy as np
 
-from planner.analysis import (
+from planner.analysis.variants import (
     Progress, Solve, as_seen_by, choice_text, decision_of, forcing, funded_ids, quarter_span, run_parallel, solve,
     with_adjustment,
 )
-from planner.domain import Portfolio, normalise_id, quarter_label
-from planner.economics import Columns, columns
-from planner.errors import InputError, Problem
-from planner.model import Rules, format_money as money
-from planner.optimise import alternatives_of, plan_portfolio
-from planner.plan import Decision, Plan
-from planner.scenario import Scenario, did_you_mean
+from planner.core.domain import Portfolio, normalise_id, quarter_label
+from planner.core.economics import Columns, columns
+from planner.core.errors import InputError, Problem
+from planner.optimise.model import Rules, format_money as money
+from planner.optimise.optimiser import alternatives_of, plan_portfolio
+from planner.optimise.plan import Decision, Plan
+from planner.inputs.scenario import Scenario, did_you_mean
 
 TOLERANCE = 1e-6
 # The forced-in bound sits exactly where the experience ties; a hair beyond breaks the tie.

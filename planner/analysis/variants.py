@@ -8,10 +8,10 @@ as a scenario sees it, changed a little. This module owns how that is done once:
   solver settings), so a variant changes the applied portfolio and keeps the rules, and
   no multiplier is ever applied twice.
 - `Solve` is one re-solve to run; `run_solves` runs many through the shared executor
-  (`planner.executor`: in this process, on an embedded Dask cluster, or on a named one)
+  (`planner.core.executor`: in this process, on an embedded Dask cluster, or on a named one)
   and returns the results in the order asked, whatever the number of workers.
 - `Comparison` (`compare_plans`) and `Tornado` (`sensitivity`) live here; the frontier is
-  `planner.frontier`, the explanations `planner.explain`.
+  `planner.analysis.frontier`, the explanations `planner.analysis.explain`.
 
 Results are frozen dataclasses with `to_rows()` (a list of flat dicts, one per CSV row)
 for the CSV files and for the report model. Library code never prints: progress goes to
@@ -25,15 +25,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from planner.domain import Experience, Portfolio, normalise_id, quarter_label
-from planner.errors import InfeasibleError, SolverError
-from planner.executor import Progress, run_tasks
-from planner.model import format_money as money
-from planner.optimise import plan_portfolio
-from planner.plan import Decision, Plan
+from planner.core.domain import Experience, Portfolio, normalise_id, quarter_label
+from planner.core.errors import InfeasibleError, SolverError
+from planner.core.executor import Progress, run_tasks
+from planner.optimise.model import format_money as money
+from planner.optimise.optimiser import plan_portfolio
+from planner.optimise.plan import Decision, Plan
 from planner.core.csv_safe import csv_rows
 from planner.core.files import write_atomically
-from planner.scenario import DIMENSIONS, Adjustment, Filter, Scenario, apply_scenario
+from planner.inputs.scenario import DIMENSIONS, Adjustment, Filter, Scenario, apply_scenario
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -134,7 +134,7 @@ def solve(task: Solve) -> Solved:
 
 def run_parallel(function: Callable[[T], R], tasks: Sequence[T], workers: int = 1, progress: Progress | None = None,
                  scheduler: str | None = None) -> list[R]:
-    """`[function(t) for t in tasks]` through the shared executor (`planner.executor`); same order either way."""
+    """`[function(t) for t in tasks]` through the shared executor (`planner.core.executor`); same order either way."""
     return run_tasks(function, tasks, workers, progress, scheduler)
 
 

@@ -1,6 +1,6 @@
 """Domain objects: experiences, funding options, teams, budget, settings and the portfolio.
 
-These are frozen dataclasses built once, at the input boundary (`planner.workbook`, or
+These are frozen dataclasses built once, at the input boundary (`planner.inputs.workbook`, or
 directly in Python). Everything behind the boundary trusts them: ids are unique
 (case-insensitively), references resolve, numbers are in range. `validate_portfolio`
 checks the cross-references for portfolios built in Python; the workbook reader reports
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from planner.errors import InputError, Problem
+from planner.core.errors import InputError, Problem
 
 Layer = Literal["frontstage", "backstage"]
 LAYERS: tuple[str, ...] = ("frontstage", "backstage")
@@ -67,7 +67,7 @@ class Estimates:
 
     Each None means certain: reach low/high are customers per quarter around the base reach;
     cost low/high multiply every option's one-off cost (0.9 and 1.4 for -10% / +40%); a
-    delivery may slip by up to `slip_high` quarters (0 most likely). `planner.risk` samples
+    delivery may slip by up to `slip_high` quarters (0 most likely). `planner.analysis.risk` samples
     them; the plan itself uses the base values.
     """
 

@@ -27,16 +27,16 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from planner.domain import (
+from planner.core.domain import (
     Commitment, Experience, FiscalCalendar, FundingOption, Portfolio, Settings, Team, normalise_id, normalise_quarter,
     quarter_index, quarter_label, quarter_labels, quarter_ordinal,
 )
-from planner.economics import cash_flows, discount_factors
-from planner.errors import InputError, Problem
-from planner.model import format_money
-from planner.optimise import plan_portfolio
-from planner.plan import Plan
-from planner.scenario import Scenario, key_place
+from planner.core.economics import cash_flows, discount_factors
+from planner.core.errors import InputError, Problem
+from planner.optimise.model import format_money
+from planner.optimise.optimiser import plan_portfolio
+from planner.optimise.plan import Plan
+from planner.inputs.scenario import Scenario, key_place
 
 FORMAT = "planner-plan"
 VERSION = 1

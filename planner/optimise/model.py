@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pulp
 
-from planner.domain import Experience, Portfolio, normalise_id, quarter_label
-from planner.economics import Columns
-from planner.errors import SolverError
-from planner.scenario import BalanceRule, Scenario
-from planner.scratch import solver_folder
+from planner.core.domain import Experience, Portfolio, normalise_id, quarter_label
+from planner.core.economics import Columns
+from planner.core.errors import SolverError
+from planner.inputs.scenario import BalanceRule, Scenario
+from planner.core.scratch import solver_folder
 
 # In a maximisation PuLP's CBC interface gives a constraint's dual (.pi) as the NPV gained
 # per extra unit of its right-hand side, HiGHS's the opposite sign (pinned in tests/test_model.py).
@@ -602,7 +602,7 @@ def _write_text(path: str, head: bytes, column_lines: bytes, rest: bytes) -> Non
 
 
 # The Python process that runs HiGHS on a written model (see run_highs).
-_HIGHS_PROCESS = "import sys; from planner.model import run_highs; run_highs(sys.argv[1:])"
+_HIGHS_PROCESS = "import sys; from planner.optimise.model import run_highs; run_highs(sys.argv[1:])"
 
 
 @dataclass
@@ -672,7 +672,7 @@ def start_solve(written: WrittenModel, solver: str, relax: bool, time_limit: flo
             np.save(files + ".start.npy", start_values)
         command = [sys.executable, "-c", _HIGHS_PROCESS, written.path, files, "1" if relax else "0",
                    "" if time_limit is None else f"{time_limit:g}", f"{gap:g}", "" if start_values is None else files + ".start.npy"]
-        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
     with open(files + ".log", "wb") as log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

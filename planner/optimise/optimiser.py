@@ -1,7 +1,7 @@
 """Plan a portfolio: economics, greedy baseline, model, solve under a hard time limit, check, plan.
 
 `plan_portfolio(portfolio, scenario)` is the one entry point. The model is built here,
-once; the LP relaxation and the MIP run in solver processes (`planner.model.start_solve`)
+once; the LP relaxation and the MIP run in solver processes (`planner.optimise.model.start_solve`)
 that are stopped when the time limit (plus a grace period) is past: a solver's own limit
 is not enough (HiGHS has run past it on large models). When the
 solver gives no plan in time, the plan is the greedy baseline, labelled "heuristic" with
@@ -18,14 +18,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from planner.domain import Experience, FundingOption, Portfolio, normalise_id, quarter_label
-from planner.economics import Columns, choice_flows, columns, discount_factors, payback_quarters
-from planner.errors import InfeasibleError, SolverError
-from planner.model import (Rules, SolveOutcome, build_model, diagnose_infeasible, objective_values, rule_specs, solve_model,
+from planner.core.domain import Experience, FundingOption, Portfolio, normalise_id, quarter_label
+from planner.core.economics import Columns, choice_flows, columns, discount_factors, payback_quarters
+from planner.core.errors import InfeasibleError, SolverError
+from planner.optimise.model import (Rules, SolveOutcome, build_model, diagnose_infeasible, objective_values, rule_specs, solve_model,
                            start_solve, stopped_outcome, wait_for, write_model)
-from planner.plan import Baseline, Certificate, Decision, Plan, RuleUse, SolveInfo
-from planner.scenario import Scenario, apply_scenario
-from planner.scratch import solver_folder
+from planner.optimise.plan import Baseline, Certificate, Decision, Plan, RuleUse, SolveInfo
+from planner.inputs.scenario import Scenario, apply_scenario
+from planner.core.scratch import solver_folder
 
 log = logging.getLogger(__name__)
 
