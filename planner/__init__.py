@@ -20,9 +20,10 @@ Plan:
     plan_portfolio(portfolio, scenario=None)   the optimal plan (or the best found, labelled)
 Analyse:
     efficient_frontier, compare_plans, plan_scenarios, sensitivity, explain
+    enabler_bundles(plan)      what each backstage enabler unlocks (pass to write_reports)
     roll_forward, read_plan_state, write_plan_state      the quarterly cycle
 Report:
-    write_reports(plan, folder, formats)       report.html, report.xlsx, plan.csv, atomically
+    write_reports(plan, folder, formats, bundles=None)   report.html, report.xlsx, plan.csv, atomically
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ _API = {
     "plan_scenarios": "planner.analysis.variants",
     "sensitivity": "planner.analysis.variants",
     "explain": "planner.analysis.explain",
+    "enabler_bundles": "planner.analysis.bundles",
     "roll_forward": "planner.cycle.roll",
     "read_plan_state": "planner.cycle.roll",
     "write_plan_state": "planner.cycle.roll",

@@ -323,12 +323,30 @@ def run_plan(scenario_path: Path, output: Path, formats: tuple[str, ...], solver
     portfolio = read_inputs(scenario.workbook)
     result = plan_portfolio(portfolio, scenario)
     click.echo(summary(result))
+    bundles = value_enablers(result)
     with written_together(output) as staging:
-        written = write_reports(result, staging, formats)
+        written = write_reports(result, staging, formats, bundles)
         # The plan state lets next quarter's `planner roll` start from this plan.
         written.append(write_plan_state(result, staging / PLAN_STATE))
     written = moved_into(output, written)
     click.echo("\nWrote " + ", ".join(str(path) for path in written))
+
+
+# Valuing an enabler takes one re-solve; past this many the report lists the bundles without
+# the with/without comparison (say so, rather than make a large portfolio's plan slow).
+MAX_ENABLERS_VALUED = 40
+
+
+def value_enablers(plan: Plan):
+    """Each enabler's bundle valued by re-solving without it (or with it), or None when there are too many."""
+    from planner.analysis.bundles import enabler_bundles, enabler_ids
+
+    count = len(enabler_ids(plan.portfolio))
+    if count > MAX_ENABLERS_VALUED:
+        click.echo(f"\n{count} backstage experiences: the report lists their bundles without what each unlocks "
+                   f"(that takes one re-solve each; at most {MAX_ENABLERS_VALUED} are valued).")
+        return None
+    return enabler_bundles(plan) if count else ()
 
 
 def summary(plan: Plan) -> str:

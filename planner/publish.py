@@ -32,6 +32,7 @@ from planner.core.errors import InputError, PlannerError, Problem
 # The renderers and report models are imported where they are used: `planner validate` and
 # `planner template` import this module for the formats and start without numpy or Jinja2.
 if TYPE_CHECKING:
+    from planner.analysis.bundles import Bundle
     from planner.optimise.plan import Plan
     from planner.reports.plan_report import Report
     from planner.cycle.roll import Roll
@@ -89,11 +90,14 @@ def write_report(report: Report, rows: Sequence[dict[str, Any]] | None, out_dir:
     return [write_atomically(out_dir / file_name(report.kind, f), data) for f, data in contents.items()]
 
 
-def write_reports(plan: Plan, out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
-    """Write a plan's reports (report.html, report.xlsx, plan.csv) into out_dir; return the paths written."""
+def write_reports(plan: Plan, out_dir: Path, formats: Sequence[str] = FORMATS, bundles: Sequence[Bundle] | None = None) -> list[Path]:
+    """Write a plan's reports (report.html, report.xlsx, plan.csv) into out_dir; return the paths written.
+
+    `bundles` (planner.analysis.bundles.enabler_bundles(plan)) adds what each enabler unlocks.
+    """
     from planner.reports.plan_report import build_report
 
-    return write_report(build_report(plan), None, out_dir, formats)
+    return write_report(build_report(plan, bundles), None, out_dir, formats)
 
 
 def write_quarterly_reports(roll: Roll, out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:

@@ -141,7 +141,7 @@ def funded(ws: Worksheet) -> None:
 
 
 def not_funded(ws: Worksheet) -> None:
-    columns = EXPERIENCE_COLUMNS + [("Mandatory", "{{ 'yes' if e.mandatory else 'no' }}", None, 11), ("Why not funded", "{{ e.reason }}", None, 70)]
+    columns = EXPERIENCE_COLUMNS + [("Mandatory", "{{ 'yes' if e.mandatory else 'no' }}", None, 11), ("Why not funded", "{% if e.bundles %}{% for b in enablers if b.id in e.bundles %}{{ b|bundle_reason(currency) }} {% endfor %}{% else %}{{ e.reason }}{% endif %}", None, 70)]
     title(ws, "Experiences not funded", "Each with the reason the plan leaves it out.", 9)
     table(ws, 4, "e in not_funded", columns)
     ws.auto_filter.ref = "A4:I5"
@@ -219,6 +219,50 @@ def experience_map(ws: Worksheet) -> None:
             ws.conditional_formatting.add(f"{column}{row}:{column}{row}", ColorScaleRule(**scale))
 
 
+def blueprint(ws: Worksheet) -> None:
+    columns: list[Column] = [
+        ("Journey stage", "{{ n.stage }}", None, 16), ("Layer", "{{ n.layer }}", None, 12), ("ID", "{{ n.id }}", None, 12),
+        ("Experience", "{{ n.name }}", None, 40), ("Channel", "{{ n.channel }}", None, 14),
+        ("Funded", "{{ 'yes' if n.funded else 'no' }}", None, 9), ("Go-live", "{{ n.go_live or '' }}", None, 10),
+        ("NPV", "{{ n.npv if n.funded else '' }}", MONEY, 14), ("Enables", "{{ blueprint.targets_of(n.id)|join(', ') }}", None, 30),
+    ]
+    title(ws, "Service blueprint", "Journey stages in journey order; frontstage (what customers touch) before backstage "
+          "(the systems behind it). Enables: the experiences that need this one.", 9)
+    table(ws, 4, "n in blueprint.ordered_nodes", columns)
+    ws.auto_filter.ref = "A4:I5"
+    ws.print_title_rows = "4:4"
+
+
+def enablers(ws: Worksheet) -> None:
+    columns: list[Column] = [
+        ("Enabler", "{{ b.id }}", None, 12), ("Name", "{{ b.name }}", None, 34),
+        ("Funded", "{{ 'yes' if b.funded else 'no' }}", None, 9),
+        ("Work that needs it", "{{ b.dependents|join(', ') }}", None, 30),
+        ("In the plan with it", "{{ b.funded_members|join(', ') }}", None, 30),
+        ("Bundle spend", "{{ b.spend }}", MONEY, 14), ("Bundle NPV", "{{ b.npv }}", MONEY, 14),
+        ("Bundle PV of costs", "{{ b.pv_cost }}", MONEY, 14), ("Bundle ROI", '=IF(H5=0,"",G5/H5)', PERCENT, 11),
+        ("Unlocks", "{{ b.unlocked if b.unlocked is not none else '' }}", MONEY, 14),
+    ]
+    title(ws, "Enablers and what they unlock", "Unlocks: the plan's best NPV with the enabler less its best NPV without it. "
+          "Bundle figures add up the enabler and the work that needs it, as funded in the best plan that includes it.", 10)
+    table(ws, 4, "b in enablers", columns)
+    ws.auto_filter.ref = "A4:J5"
+    ws.print_title_rows = "4:4"
+
+
+def journeys(ws: Worksheet) -> None:
+    columns: list[Column] = [
+        ("Journey", "{{ j.journey }}", None, 28), ("Owner", "{{ j.owners|join(', ') }}", None, 22),
+        ("Stages", "{{ j.stages|join(', ') }}", None, 30), ("Product lines", "{{ j.product_lines|join(', ') }}", None, 26),
+        ("Channels", "{{ j.channels|join(', ') }}", None, 26), ("Experiences", "{{ j.experiences }}", "#,##0", 11),
+        ("Funded", "{{ j.funded }}", "#,##0", 9), ("Spend", "{{ j.spend }}", MONEY, 14), ("NPV", "{{ j.npv }}", MONEY, 14),
+    ]
+    title(ws, "Journeys and owners", "Each customer journey across product lines and channels, with its accountable owner. "
+          "{{ journeys.fragmentation.one_offs|length }} experiences belong to no journey.", 9)
+    table(ws, 4, "j in journeys.journeys", columns, {8: sum_of("H", 5), 9: sum_of("I", 5)})
+    ws.print_title_rows = "4:4"
+
+
 def constraints(ws: Worksheet) -> None:
     columns: list[Column] = [
         ("Rule", "{{ r.label }}", None, 30), ("Kind", "{{ r.kind }}", None, 12), ("Quarter", "{{ r.quarter }}", None, 10),
@@ -289,7 +333,8 @@ def input_options(ws: Worksheet) -> None:
 
 
 SHEETS = (
-    ("Summary", summary), ("Funded", funded), ("Not funded", not_funded), ("By quarter", by_quarter),
+    ("Summary", summary), ("Funded", funded), ("Blueprint", blueprint), ("Enablers", enablers), ("Journeys", journeys),
+    ("Not funded", not_funded), ("By quarter", by_quarter),
     ("Attention", attention), ("Experience map", experience_map), ("Constraints", constraints),
     ("Assumptions", assumptions), ("Experiences", input_experiences), ("Options", input_options),
 )

@@ -25,7 +25,7 @@ def test_is_valid_html5(page):
 def test_every_section_is_there(page):
     for key in ("summary", "funded", "experience_map", "quarters", "attention", "constraints", "not_funded", "assumptions"):
         assert f'<section id="{key}">' in page
-    assert page.count("<svg") == 6  # four heat-maps, spend by quarter, attention by team
+    assert page.count("<svg") == 7  # the blueprint, four heat-maps, spend by quarter, attention by team
 
 
 def test_input_text_is_escaped(page):

@@ -12,7 +12,8 @@ from conftest import HOSTILE_NAME
 from planner.render.csv import render_csv
 from planner.reports.plan_report import build_report
 
-SECTIONS = ["summary", "funded", "experience_map", "quarters", "attention", "constraints", "not_funded", "assumptions"]
+SECTIONS = ["summary", "funded", "blueprint", "enablers", "journeys", "experience_map", "quarters", "attention", "constraints",
+            "not_funded", "assumptions"]
 
 
 def test_sections_come_in_reading_order(small_plan):
@@ -52,7 +53,9 @@ def test_experience_map_adds_up_to_the_plan(small_plan):
     for grid in (area.npv_by_stage_channel, area.npv_by_product_stage):
         assert grid.total == pytest.approx(small_plan.npv)
     assert sum(c.funded for c in area.stage_channel) == len(small_plan.funded)
-    assert area.spend_by_stage_channel.rows[:2] == ("buy", "get help")  # the order the inputs name them
+    # Journey order (discover, choose, buy, use, get help, renew or leave), not the order the
+    # inputs first name them; a stage of the workbook's own ("renew") follows.
+    assert area.spend_by_stage_channel.rows == ("discover", "buy", "use", "get help", "renew")
 
 
 def test_attention_and_quarters_add_up(small_plan):

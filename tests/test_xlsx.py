@@ -17,7 +17,8 @@ from planner.core.errors import InputError
 from planner.render.xlsx import TEMPLATE, RowMap, _Styles, cell_xml, read_template, remap_references, render_template, render_xlsx
 from planner.reports.plan_report import build_report
 
-SHEETS = ["Summary", "Funded", "Not funded", "By quarter", "Attention", "Experience map", "Constraints", "Assumptions", "Experiences", "Options"]
+SHEETS = ["Summary", "Funded", "Blueprint", "Enablers", "Journeys", "Not funded", "By quarter", "Attention", "Experience map", "Constraints",
+          "Assumptions", "Experiences", "Options"]
 
 
 def load(data: bytes, **options) -> openpyxl.Workbook:
@@ -104,7 +105,7 @@ def test_charts_and_conditional_formats_follow_the_rows(workbook_bytes):
 
     with zipfile.ZipFile(io.BytesIO(workbook_bytes)) as archive:
         chart = archive.read("xl/charts/chart1.xml").decode()
-        sheet = archive.read("xl/worksheets/sheet6.xml").decode()
+        sheet = archive.read("xl/worksheets/sheet9.xml").decode()  # Experience map
     assert "'By quarter'!$C$5:$C$12" in chart and "'By quarter'!$A$5:$A$12" in chart
     assert "<a:t>EUR</a:t>" in chart  # the axis title's {{ currency }}
     assert 'sqref="D5:D9"' in sheet

@@ -97,8 +97,29 @@ def limit_value(value: float, unit: str, currency: str = "EUR") -> str:
     return money(value, currency) if unit == currency else f"{number(value, 1)} {unit}"
 
 
+def bundle_reason(bundle, currency: str = "EUR") -> str:
+    """Why an enabler's bundle is not funded, worded from its numbers (a reports.experience_view.EnablerRow).
+
+    It states what the bundle as a whole would return and what funding it would cost the
+    plan, so no member's reason points at another member's.
+    """
+    head = f"Part of the {bundle.id} bundle ({', '.join(bundle.members)})."
+    if bundle.with_npv is None and bundle.without_npv is not None:  # valued, and no plan funds it
+        return f"{head} No plan that funds {bundle.id} meets the rules."
+    taken = ", ".join(bundle.funded_members) if len(bundle.funded_members) > 1 else f"{bundle.id} only"
+    returns = (f"The best plan that funds {bundle.id} takes {taken}: the bundle returns {money(bundle.npv, currency)} "
+               f"on {money(bundle.spend, currency)} of spend (ROI {percent(bundle.roi)})")
+    if bundle.unlocked is None:
+        return f"{head} {returns}."
+    if bundle.unlocked < 0:
+        return (f"{head} {returns}, and the whole plan is worth {money(-bundle.unlocked, currency)} less: "
+                f"the budget and team time do more elsewhere.")
+    return f"{head} {returns}, and the whole plan is worth {money(bundle.unlocked, currency)} more."
+
+
 # The names templates use: both renderers register these as Jinja2 filters ({{ x|money(currency) }}).
 FILTERS: dict[str, Callable[..., str]] = {
     "money": money, "signed_money": signed_money, "percent": percent, "number": number, "quarter": quarter,
     "seconds": seconds, "marginal_value": marginal_value, "limit_value": limit_value, "per_unit": per_unit,
+    "bundle_reason": bundle_reason,
 }

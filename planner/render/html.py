@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from planner.core.formatting import FILTERS, money, number, percent, signed_money
 from planner.render import charts
+from planner.render.blueprint import blueprint_svg
 from planner.reports.plan_report import Attention, Grid, QuarterRow, Report
 from planner.core.resources import TEMPLATES
 
@@ -126,7 +127,12 @@ def change_colour(value: float, largest: float) -> str:
     return fill
 
 
+def blueprint_chart(blueprint, currency: str) -> Markup:
+    return blueprint_svg(blueprint, _chart_money(currency))
+
+
 GLOBALS: dict[str, Callable[..., Any]] = {
+    "blueprint_chart": blueprint_chart,
     "spend_chart": spend_chart, "attention_chart": attention_chart, "heat_map": heat_map, "frontier_chart": frontier_chart,
     "frontier_json": frontier_json, "tornado_chart": tornado_chart, "shift_chart": shift_chart, "change_colour": change_colour,
 }

@@ -21,8 +21,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from planner.core.domain import Experience, Portfolio, quarter_first_day, quarter_label, shift_label
+from planner.core.domain import Experience, Portfolio, quarter_first_day, quarter_label
+from planner.analysis.bundles import Bundle
 from planner.optimise.plan import Decision, Plan, RuleUse
+from planner.reports.experience_view import build_experience_view, label_of, stage_order
 
 
 def share_of(part: float, whole: float) -> float | None:
@@ -53,6 +55,12 @@ class ExperienceRow:
     roi: float | None
     payback_quarter: str | None
     reason: str
+    journey: str = ""
+    owner: str = ""
+    # The enablers, not funded, whose bundle this experience belongs to (itself when it is
+    # one): its reason is what the bundle as a whole would return, not a member pointing
+    # at another member.
+    bundles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -324,16 +332,21 @@ class Report:
 # Building the model from a plan
 
 
-def build_report(plan: Plan) -> Report:
-    """The report model of one plan."""
+def build_report(plan: Plan, bundles: Sequence[Bundle] | None = None) -> Report:
+    """The report model of one plan; `bundles` (planner.analysis.bundles.enabler_bundles) adds what each enabler unlocks."""
     labels = plan.quarters
-    rows = tuple(experience_row(d, labels) for d in sorted(plan.decisions, key=_decision_order))
+    view = build_experience_view(plan, bundles)
+    rows = tuple(experience_row(d, labels, tuple(b.id for b in view.bundles_of(d.experience.id)))
+                 for d in sorted(plan.decisions, key=_decision_order))
     funded = tuple(r for r in rows if r.funded)
     not_funded = tuple(r for r in rows if not r.funded)
     summary = build_summary(plan)
     sections = (
         Section("summary", "Executive summary", summary),
         Section("funded", "Funded experiences", funded),
+        Section("blueprint", "Service blueprint", view.blueprint),
+        Section("enablers", "Enablers and what they unlock", view.enablers),
+        Section("journeys", "Journeys, owners and fragmentation", view),
         Section("experience_map", "Experience map", build_experience_map(plan)),
         Section("quarters", "Spend by quarter", build_quarters(plan)),
         Section("attention", "Attention by team", build_attention(plan)),
@@ -349,7 +362,7 @@ def _decision_order(decision: Decision) -> tuple:
     return (not decision.funded, -decision.npv if decision.funded else 0.0, decision.experience.key)
 
 
-def experience_row(decision: Decision, labels: Sequence[str]) -> ExperienceRow:
+def experience_row(decision: Decision, labels: Sequence[str], bundles: tuple[str, ...] = ()) -> ExperienceRow:
     experience = decision.experience
     return ExperienceRow(
         id=experience.id,
@@ -362,30 +375,24 @@ def experience_row(decision: Decision, labels: Sequence[str]) -> ExperienceRow:
         mandatory=experience.mandatory,
         funded=decision.funded,
         option=decision.option,
-        start_quarter=_label(labels, decision.start_quarter),
-        go_live_quarter=_label(labels, decision.go_live_quarter),
+        start_quarter=label_of(labels, decision.start_quarter),
+        go_live_quarter=label_of(labels, decision.go_live_quarter),
         total_spend=float(decision.total_spend),
         pv_benefit=float(decision.pv_benefit),
         pv_cost=float(decision.pv_cost),
         npv=float(decision.npv),
         roi=plain_number(decision.roi),
-        payback_quarter=_label(labels, decision.payback_quarter),
+        payback_quarter=label_of(labels, decision.payback_quarter),
         reason=decision.reason,
+        journey=experience.journey,
+        owner=experience.owner,
+        bundles=bundles,
     )
 
 
 def plain_number(value: float | None) -> float | None:
     """A plain float (solvers hand back numpy scalars), None kept as None."""
     return None if value is None else float(value)
-
-
-def _label(labels: Sequence[str], quarter: int | None) -> str | None:
-    """A quarter's label; quarters past the horizon (payback in the tail) and before it (work in flight) are labelled too."""
-    if quarter is None:
-        return None
-    if 0 <= quarter < len(labels):
-        return labels[quarter]
-    return shift_label(labels[0], quarter)
 
 
 def plan_budget(portfolio: Portfolio) -> float:
@@ -414,7 +421,7 @@ def build_summary(plan: Plan) -> Summary:
         pv_cost=float(plan.pv_cost),
         npv=float(plan.npv),
         roi=plain_number(plan.roi),
-        payback_quarter=_label(labels, plan.payback_quarter),
+        payback_quarter=label_of(labels, plan.payback_quarter),
         greedy_npv=float(greedy.npv),
         greedy_spend=float(greedy.spend),
         greedy_funded=len(greedy.funded),
@@ -462,7 +469,7 @@ def rule_row(rule: RuleUse, labels: Sequence[str]) -> RuleRow:
         name=rule.name,
         label=rule.label,
         kind=rule.kind,
-        quarter=_label(labels, rule.quarter),
+        quarter=label_of(labels, rule.quarter),
         team=rule.team,
         limit=float(rule.limit),
         used=float(rule.used),
@@ -496,7 +503,7 @@ def _long_form(decisions: Sequence[Decision], key: Callable[[Experience], tuple[
 
 def build_experience_map(plan: Plan) -> ExperienceMap:
     experiences = plan.portfolio.experiences
-    stages = _ordered(e.journey_stage for e in experiences)
+    stages = stage_order(plan.portfolio)
     channels = _ordered(e.channel for e in experiences)
     products = _ordered(e.product_line for e in experiences)
     funded = plan.funded

@@ -1,0 +1,94 @@
+"""Enablers valued by what they unlock: the with/without optima are checked by brute force."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from planner.analysis.bundles import bundle_members, enabler_bundles, needs
+from planner.analysis.variants import forcing
+from planner.optimise.optimiser import plan_portfolio
+from tests.reference import CaseSpec, brute_force, build_case, make_problem
+
+
+def _cases():
+    """Small random portfolios with at least one backstage enabler that something needs."""
+    found, seed = [], 0
+    while len(found) < 4:
+        seed += 1
+        spec = CaseSpec(seed=seed, experiences=8, requires=0.6, start_quarters="fixed" if seed % 2 else "free", horizon=5)
+        portfolio, scenario = build_case(spec)
+        if any(e.layer == "backstage" and needs(portfolio)[e.id] for e in portfolio.experiences):
+            found.append((spec, portfolio, scenario))
+    return found
+
+
+@pytest.mark.parametrize("case", _cases(), ids=lambda c: f"seed{c[0].seed}")
+def test_an_enablers_unlocked_npv_is_the_with_and_without_optimum_difference(case):
+    spec, portfolio, scenario = case
+    plan = plan_portfolio(portfolio, scenario)
+    bundles = enabler_bundles(plan)
+    assert [b.enabler for b in bundles] == [e.id for e in portfolio.experiences if e.layer == "backstage"]
+    for bundle in bundles:
+        optima = []
+        for funded in (True, False):
+            optimum = brute_force(make_problem(portfolio, forcing(scenario, bundle.enabler, funded)))
+            optima.append(optimum.objective if optimum.status == "optimal" else None)
+        with_npv, without_npv = optima
+        assert (bundle.with_npv is None) == (with_npv is None)
+        assert (bundle.without_npv is None) == (without_npv is None)
+        if with_npv is not None:
+            assert bundle.with_npv == pytest.approx(with_npv, rel=1e-9, abs=1e-6)
+        if without_npv is not None:
+            assert bundle.without_npv == pytest.approx(without_npv, rel=1e-9, abs=1e-6)
+        if with_npv is not None and without_npv is not None:
+            assert bundle.unlocked == pytest.approx(with_npv - without_npv, rel=1e-9, abs=1e-6)
+        assert set(bundle.funded_members) <= set(bundle.members)
+
+
+def test_a_bundle_holds_everything_that_needs_the_enabler_through_a_chain(example_portfolio):
+    # CX-B01 enables CX-B07, which enables CX-602: all are CX-B01's bundle.
+    members = bundle_members(example_portfolio, "CX-B01")
+    assert members[0] == "CX-B01"
+    assert {"CX-B07", "CX-602", "CX-102", "CX-205", "CX-601"} <= set(members)
+    assert "CX-B07" in bundle_members(example_portfolio, "CX-B07") and "CX-B01" not in bundle_members(example_portfolio, "CX-B07")
+
+
+@pytest.fixture(scope="module")
+def example_portfolio():
+    from planner.inputs.scenario import load_scenario
+    from planner.inputs.workbook import read_portfolio
+    from planner.core.resources import EXAMPLE_SCENARIO
+
+    return read_portfolio(load_scenario(EXAMPLE_SCENARIO).workbook)
+
+
+def test_the_report_words_a_bundle_not_funded_by_what_it_returns_and_never_in_a_circle(example_portfolio, tmp_path):
+    from planner.inputs.scenario import load_scenario
+    from planner.core.resources import EXAMPLE_SCENARIO
+    from planner.publish import write_reports
+    import openpyxl
+
+    plan = plan_portfolio(example_portfolio, load_scenario(EXAMPLE_SCENARIO))
+    bundles = enabler_bundles(plan)
+    write_reports(plan, tmp_path, ["html", "xlsx"], bundles)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    sheet = openpyxl.load_workbook(tmp_path / "report.xlsx")["Not funded"]
+    reasons = {row[0]: row[-1] for row in sheet.iter_rows(min_row=5, values_only=True) if row[0]}
+    left_out = {b.enabler: b for b in bundles if not b.funded}
+    assert left_out, "the example leaves some enabler out"
+    for enabler, bundle in left_out.items():
+        for member in bundle.members:
+            if member in {d.experience.id for d in plan.funded}:
+                continue
+            reason = reasons[member]
+            # What the bundle returns and what it costs the plan, not "prerequisite X is not funded"
+            # on one side and "none of the experiences it enables is funded" on the other.
+            assert f"Part of the {enabler} bundle" in reason
+            assert "prerequisite" not in reason and "none of the experiences it enables" not in reason
+            assert "less" in reason and "€" in reason
+            assert f"Part of the {enabler} bundle" in html
+    enablers = openpyxl.load_workbook(tmp_path / "report.xlsx")["Enablers"]
+    ids = [row[0] for row in enablers.iter_rows(min_row=5, values_only=True) if row[0]]
+    assert ids == [e.id for e in example_portfolio.experiences if e.layer == "backstage"]
