@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from planner.render.charts import ACCENT, GRID, INK, MUTED, Format, _clip, _svg, _text
 from planner.reports.experience_view import Blueprint, BlueprintNode
 
-BOX_HEIGHT, BOX_GAP, HEADER, MARGIN = 38, 8, 34, 10
+BOX_HEIGHT, BOX_GAP, HEADER, MARGIN = 34, 5, 34, 10
 FUNDED_FILL, OPEN_FILL = "#dbe7f3", "#ffffff"
 
 
@@ -59,9 +59,9 @@ def _box(node: BlueprintNode, x: float, y: float, width: float, fmt: Format) -> 
     return (f'<g><title>{escape(tip)}</title>'
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{BOX_HEIGHT}" rx="4" fill="{fill}" '
             f'stroke="{ACCENT if node.funded else MUTED}"{dash}/>'
-            + _text(x + 5, y + 15, _clip(f"{node.id} {node.name}", width - 10), 10, "start", INK if node.funded else MUTED,
+            + _text(x + 5, y + 14, _clip(f"{node.id} {node.name}", width - 10), 10, "start", INK if node.funded else MUTED,
                     "bold" if node.funded else "normal")
-            + _text(x + 5, y + 30, _clip(detail, width - 10), 9.5, "start", MUTED)
+            + _text(x + 5, y + 28, _clip(detail, width - 10), 9.5, "start", MUTED)
             + "</g>")
 
 
