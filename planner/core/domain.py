@@ -110,6 +110,9 @@ class Experience:
     # it belongs to: read from the workbook and listed, never used by the optimiser.
     owner: str = ""
     journey: str = ""
+    # Experiences in one overlap group reach the same customers at the same stage: their
+    # combined uplift has diminishing returns, 1 - product of (1 - u) (docs/model.md).
+    overlap_group: str = ""
     estimates: Estimates = field(default_factory=Estimates)
     # The id as compared: ids are unique regardless of case and surrounding spaces. Computed
     # once: readers and the optimiser compare ids hundreds of thousands of times.
@@ -148,6 +151,9 @@ class Settings:
     solver: str = "cbc"
     time_limit_seconds: float = 60.0
     gap: float = 0.001
+    # The order of the customer journey's stages, used wherever stages are listed; empty
+    # means the default (discover, choose, buy, use, get help, renew or leave).
+    journey_stages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

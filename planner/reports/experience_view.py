@@ -32,7 +32,7 @@ DEFAULT_STAGE_ORDER = ("discover", "choose", "buy", "use", "get help", "renew or
 
 def stage_order(portfolio: Portfolio) -> tuple[str, ...]:
     """The journey stages of the portfolio in journey order (the Settings entry if given, else the default)."""
-    preferred = tuple(getattr(portfolio.settings, "journey_stages", ()) or DEFAULT_STAGE_ORDER)
+    preferred = tuple(portfolio.settings.journey_stages or DEFAULT_STAGE_ORDER)
     rank = {stage.casefold(): i for i, stage in enumerate(preferred)}
     present = list(dict.fromkeys(e.journey_stage for e in portfolio.experiences))
     return tuple(sorted(present, key=lambda s: (rank.get(s.casefold(), len(rank)), present.index(s))))
@@ -243,7 +243,7 @@ def _fragmentation(plan: Plan) -> Fragmentation:
     journeys = _journeys(plan)
     groups: dict[str, list[Decision]] = {}
     for decision in plan.decisions:
-        group = getattr(decision.experience, "overlap_group", "")
+        group = decision.experience.overlap_group
         if group:
             groups.setdefault(group, []).append(decision)
     overlaps = tuple(
