@@ -201,6 +201,12 @@ def attention(ws: Worksheet) -> None:
     text_categories(bars, ws, "A", 5)
     bars.y_axis.delete = False
     bars.x_axis.delete = False
+    bars.y_axis.number_format = "#,##0"  # whole team-weeks: "0.0 50.0 100.0..." ran together
+    bars.y_axis.majorGridlines = None
+    for series, colour in zip(bars.series, ("9FB3C8", "1F3A5F")):  # capacity pale, used in the accent (never red)
+        series.graphicalProperties.solidFill = colour
+        series.graphicalProperties.line.solidFill = colour
+    bars.legend.position = "b"
     bars.width, bars.height = 18, 9
     ws.add_chart(bars, "H4")
 

@@ -228,3 +228,15 @@ def test_every_sheet_prints_readably_on_a4(tmp_path):
     assert len(pages) <= 20
     for sheet in openpyxl.load_workbook(tmp_path / "report.xlsx"):
         assert sheet.page_setup.orientation == "landscape" and str(sheet.page_setup.paperSize) == sheet.PAPERSIZE_A4, sheet.title
+
+
+def test_the_attention_chart_draws_used_in_the_accent_with_whole_team_weeks(workbook_bytes):
+    """Seen in Excel: 'used' drawn in red as if over capacity, and '0.0 50.0 100.0' axis labels run together."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(workbook_bytes)) as archive:
+        charts = [archive.read(name).decode() for name in archive.namelist() if name.startswith("xl/charts/chart")]
+    attention = next(chart for chart in charts if "Attention by team" in chart)
+    colours = re.findall(r'<(?:c:)?ser>.*?<a:srgbClr val="([0-9A-F]{6})"', attention, re.S)
+    assert colours and all(colour in {"9FB3C8", "1F3A5F"} for colour in colours), colours
+    assert 'formatCode="#,##0"' in attention
