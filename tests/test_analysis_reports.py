@@ -479,3 +479,13 @@ def test_excel_tornado_colours_match_the_html(workbooks):
         chart = next(archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/charts/chart"))
     colours = re.findall(r'<(?:c:)?ser>.*?<a:srgbClr val="([0-9A-F]{6})"', chart, re.S)
     assert colours == [PALETTE[1].lstrip("#").upper(), ACCENT.lstrip("#").upper()]
+
+
+def test_every_analysis_page_fits_an_a4_width_with_ids_whole(reports, plan, tmp_path):
+    """Seen: the frontier's matrix clipped its last column, IDs broke at the hyphen ("CX-/103"), the tornado table overflowed."""
+    from conftest import layout_problems
+    from planner.render.html import render_html
+
+    many_points = build_frontier_report(efficient_frontier(small_portfolio(), points=30), small_portfolio(), plan)
+    for kind, report in [*reports.items(), ("frontier of 30 points", many_points)]:
+        assert layout_problems(render_html(report), tmp_path) == [], kind

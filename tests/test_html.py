@@ -125,3 +125,9 @@ def test_attention_quarter_labels_never_collide_and_both_axes_are_labelled(quart
             assert x2 - x1 >= 0.7 * size * (len(a) + len(b)) / 2, (a, b, x2 - x1)
     assert "Q1" in svg and "2027" in svg and ">quarter<" in svg
     assert re.search(r'transform="rotate\(-90[^"]*"[^>]*>team-weeks<', svg)
+
+
+def test_the_report_fits_an_a4_width_with_ids_whole(page, tmp_path):
+    from conftest import layout_problems
+
+    assert layout_problems(page, tmp_path) == []
