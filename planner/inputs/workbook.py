@@ -1666,6 +1666,7 @@ class _Reader:
     def _capacity(self, row: _Row, labels: list[str]) -> tuple[float, ...]:
         """A team's capacity per quarter: its quarter's column if filled, else Capacity per quarter."""
         capacity: list[float] = []
+        table = self.tables[TEAMS.name]
         for label in labels:
             value = row.values.get(f"capacity:{label}", row.values.get("capacity"))
             if value is None:
@@ -1673,6 +1674,9 @@ class _Reader:
                 if not {f"capacity:{label}", "capacity"} & row.failed:
                     self._error(TEAMS, row, "capacity", f"no capacity for {label}; fill Capacity per quarter or a {label} column")
                 break
+            key = f"capacity:{label}"
+            if table is not None and key in table.headers and key not in row.values and key not in row.failed:
+                self.findings.default(f"blank: Capacity per quarter used, {value:,g}", table.sheet, row.number, table.headers[key])
             capacity.append(value)
         return tuple(capacity)
 
@@ -1685,6 +1689,8 @@ class _Reader:
                 self.findings.error("sheet Budget is missing, and Settings give no Total budget")
                 return ()
             # Only a total: each quarter may spend up to all of it; the total caps the horizon.
+            self.findings.default(f"no sheet Budget: each quarter may spend up to the Total budget (Settings), "
+                                  f"{total_budget:,.0f}; the total caps the horizon")
             return (total_budget,) * len(labels)
         # A row whose quarter was unreadable keeps its place, so the rows after it are not reported too.
         rows = [row for row in table.rows if "quarter" in row.values or "quarter" in row.failed]
