@@ -355,7 +355,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=WORKBOOK, help="workbook to write")
     args = parser.parse_args()
-    from planner.inputs.workbook import write_portfolio  # written by another module; imported late on purpose
+    from planner.inputs.workbook_writer import write_portfolio  # written by another module; imported late on purpose
 
     write_portfolio(example_portfolio(), args.output)
     print(f"wrote {args.output}")

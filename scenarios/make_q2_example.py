@@ -90,7 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=WORKBOOK, help="workbook to write")
     args = parser.parse_args()
-    from planner.inputs.workbook import write_portfolio
+    from planner.inputs.workbook_writer import write_portfolio
 
     write_portfolio(q2_portfolio(), args.output)
 

@@ -34,7 +34,8 @@ from click.testing import CliRunner
 from planner.cli import cli
 from planner.core.resources import bundled_folder
 from planner.core.scratch import OWNER_FILE, PREFIX, owner_of_this_process
-from planner.inputs.workbook import read_portfolio, write_portfolio
+from planner.inputs.workbook import read_portfolio
+from planner.inputs.workbook_writer import write_portfolio
 from planner.publish import STAGING_PREFIX
 from conftest import small_portfolio
 from workbooks import BASE, Sheets, add_column, build, build_ods, build_xls, cell, edited, rezip

@@ -1,4 +1,5 @@
-"""Tests of planner.inputs.workbook: the template, the writer, the reader and its one-pass validation.
+"""Tests of the input workbook (planner.inputs.workbook and its format, cells, tables and writer modules):
+the template, the writer, the reader and its one-pass validation.
 
 Workbooks are built here with openpyxl (or xlsxwriter, where a formula needs a cached value)
 from small tables of rows; nothing is fetched.
@@ -24,17 +25,10 @@ from click.testing import CliRunner
 from planner.cli import cli
 from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
 from planner.core.errors import InputError
-from planner.inputs.workbook import (
-    SHEETS,
-    examine_workbook,
-    example_portfolio,
-    format_reference,
-    read_portfolio,
-    read_workbook,
-    write_portfolio,
-    write_template,
-)
+from planner.inputs.workbook import examine_workbook, read_portfolio, read_workbook
 from planner.inputs.workbook_file import format_limits
+from planner.inputs.workbook_format import SHEETS, example_portfolio, format_reference
+from planner.inputs.workbook_writer import write_portfolio, write_template
 from workbooks import (
     BASE,
     Edit,
