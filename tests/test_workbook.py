@@ -46,6 +46,7 @@ from workbooks import (
     located,
     rezip,
     same,
+    setting,
 )
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "workbook.md"
@@ -245,6 +246,13 @@ BAD: list[tuple[str, list[Edit], str | None, int | None, str | None, str]] = [
      "Experiences", 3, "Reach per quarter", "2027-03-01 is a date or time; expected a number"),
     ("sheet with no header", [lambda sheets: sheets.update(Teams=[["Teams FY27"], [], ["ask Maria"]])],
      "Teams", None, None, "no header row found; expected a row naming the columns Team"),
+    ("stage outside the journey stage order", [add_column("Experiences", "Journey stage", ["use", "Buy", "get hlep"]),
+                                               setting("Journey stage order", "discover, choose, buy, use, get help")],
+     "Experiences", 4, "Journey stage",
+     '"get hlep" is not a stage of the Journey stage order (Settings): discover, choose, buy, use, get help; '
+     "use one of them or add it to the order"),
+    ("stage named twice in the journey stage order", [setting("Journey stage order", "discover; buy; Get  Help; get help")],
+     "Settings", 4, "Value", 'Journey stage order: "get help" is named twice (as "Get  Help" before); name each stage once'),
 ]
 
 
@@ -420,7 +428,8 @@ def test_validate_exits_0_on_a_clean_workbook_with_warnings(tmp_path: Path) -> N
         'default: extra.xlsx, sheet Experiences, rows 2 and 3, column "Earliest start": blank: the first quarter used',
         *(f"default: extra.xlsx, sheet Settings: {setting} not given: {value} used" for setting, value in (
             ("Currency", "EUR"), ("First quarter", "2027Q1"), ("Fiscal year starts", "1"), ("Annual discount rate", "0.08"),
-            ("Ramp", "0"), ("Tail quarters", "0"), ("Start quarters", "free"), ("Time limit", "60.0"), ("Gap", "0.001"))),
+            ("Ramp", "0"), ("Tail quarters", "0"), ("Start quarters", "free"), ("Time limit", "60.0"), ("Gap", "0.001"),
+                ("Journey stage order", "the default order (discover, choose, buy, use, get help, renew or leave)"))),
         f"{path}: valid. 3 experiences, 2 teams, 4 quarters from 2027Q1 (1 warning)",
     ]
 
@@ -642,6 +651,33 @@ def test_finance_names_for_the_run_cost_are_recognised(tmp_path: Path) -> None:
         assert portfolio is not None and same(portfolio, base_portfolio(tmp_path)), header
 
 
+def test_overlap_group_and_the_journey_stage_order_are_read_and_written_back(tmp_path: Path) -> None:
+    path = build(tmp_path / "journeys.xlsx", edited(
+        add_column("Experiences", "Journey stage", ["use", "Get help", "get  help"]),
+        add_column("Experiences", "Overlap", [None, "Returns, get help", "Returns, get help"]),
+        setting("Stage order", "discover, buy; use\nget help"),
+    ))
+    portfolio, errors, warnings = read_workbook(path)
+    assert errors == [] and warnings == [] and portfolio is not None
+    assert portfolio.settings.journey_stages == ("discover", "buy", "use", "get help")
+    assert [e.overlap_group for e in portfolio.experiences] == ["", "Returns, get help", "Returns, get help"]
+    written = tmp_path / "written.xlsx"
+    write_portfolio(portfolio, written)
+    assert same(read_portfolio(written), portfolio)
+    assert openpyxl.load_workbook(written)["Experiences"]["U1"].value == "Overlap group"
+
+
+def test_the_template_offers_the_journey_columns_and_the_stage_order(tmp_path: Path) -> None:
+    write_template(tmp_path / "template.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "template.xlsx")
+    header = [c.value for c in book["Experiences"][1]]
+    assert header[-3:] == ["Owner", "Journey", "Overlap group"]
+    settings = {row[0].value: row[1].value for row in book["Settings"].iter_rows(min_row=2)}
+    assert "Journey stage order" in settings and settings["Journey stage order"] is None
+    template = read_portfolio(tmp_path / "template.xlsx")
+    assert {(e.owner, e.journey) for e in template.experiences} == {("Maria Keller, Head of Returns", "Return an item")}
+
+
 def test_owner_and_journey_are_their_own_columns_not_a_second_team(tmp_path: Path) -> None:
     path = build(tmp_path / "owner.xlsx", edited(
         add_column("Experiences", "Owner", ["Ana Lopez", "Ben Okafor", None]),
@@ -697,7 +733,8 @@ def test_validate_lists_every_value_a_default_stands_in_for(tmp_path: Path) -> N
         'default: defaults.xlsx, sheet Options, rows 2 and 4, column "Uplift share": blank: 1 used',
         *(f"default: defaults.xlsx, sheet Settings: {setting} not given: {value} used" for setting, value in (
             ("Currency", "EUR"), ("First quarter", "2027Q1"), ("Fiscal year starts", "1"), ("Annual discount rate", "0.08"),
-            ("Ramp", "0"), ("Tail quarters", "0"), ("Start quarters", "free"), ("Time limit", "60.0"), ("Gap", "0.001"))),
+            ("Ramp", "0"), ("Tail quarters", "0"), ("Start quarters", "free"), ("Time limit", "60.0"), ("Gap", "0.001"),
+                ("Journey stage order", "the default order (discover, choose, buy, use, get help, renew or leave)"))),
     ]
 
 

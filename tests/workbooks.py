@@ -130,6 +130,11 @@ def add_column(sheet: str, header: str, values: list[Any]) -> Edit:
     return edit
 
 
+def setting(name: str, value: Any) -> Edit:
+    """A row added to the Settings sheet."""
+    return lambda sheets: sheets["Settings"].append([name, value])
+
+
 def edited(*edits: Edit) -> Sheets:
     sheets = copy.deepcopy(BASE)
     for edit in edits:

@@ -41,7 +41,6 @@ from planner.core.errors import InputError, Problem
 from planner.inputs.workbook_file import Inspection, ReadLimits, check_used_range, inspect_file
 from planner.inputs.workbook_format import (
     BUDGET,
-    DEFAULT_SETTINGS,
     EXPERIENCES,
     IN_FLIGHT,
     OPTIONS,
@@ -270,9 +269,9 @@ class _Reader:
         table = self.tables.get(SETTINGS_SHEET.name)
         for setting in SETTINGS:
             if setting.key not in values and setting.key != "total_budget":
-                self.findings.default(f"{setting.label} not given: {show_default(getattr(DEFAULT_SETTINGS, setting.key))} used",
-                                      table.sheet if table else None)
+                self.findings.default(f"{setting.label} not given: {show_default(setting)} used", table.sheet if table else None)
         settings = Settings(**values)
+        self._check_stage_order(settings)
         if SETTINGS_SHEET.name not in self.tables:
             self.findings.warn("no Settings sheet: the default settings are used")
         try:
@@ -282,6 +281,17 @@ class _Reader:
             self._error(SETTINGS_SHEET, row, "value", f"First quarter: {error}")
             settings = replace(settings, fiscal_year_start=1)  # to read on and report every other problem
         return settings, total_budget
+
+    def _check_stage_order(self, settings: Settings) -> None:
+        """Each stage of the Journey stage order named once (case and spacing aside)."""
+        seen: dict[str, str] = {}
+        for stage in settings.journey_stages:
+            key = stage_key(stage)
+            if key in seen:
+                row = next(row for row in self._rows(SETTINGS_SHEET) if row.values["key"] == "journey_stages")
+                self._error(SETTINGS_SHEET, row, "value", f'Journey stage order: "{stage}" is named twice (as "{seen[key]}" before); '
+                                                           "name each stage once")
+            seen.setdefault(key, stage)
 
     def _normalise_quarters(self, settings: Settings) -> None:
         """Every quarter read, in the settings' calendar's spelling (2027Q2 becomes FY28 Q1 with April years)."""
@@ -383,6 +393,7 @@ class _Reader:
         rows = self._unique_experiences()
         options = self._options(rows, teams)
         self._check_experiences(rows, options, labels, teams)
+        self._check_stages(rows, settings)
         self._check_references(rows)
         commitments = self._commitments(rows, options, settings)
         if self.findings.errors:
@@ -512,6 +523,20 @@ class _Reader:
             if not options.get(key) and self._usable(OPTIONS):
                 self._error(EXPERIENCES, row, "id", f'experience "{values["id"]}" has no funding option on sheet Options')
 
+    def _check_stages(self, rows: dict[str, Row], settings: Settings) -> None:
+        """With a Journey stage order in Settings, every experience's stage is one of it: a stage
+        spelt otherwise would be listed after all the others, out of the journey."""
+        if not settings.journey_stages:
+            return
+        stages = {stage_key(stage) for stage in settings.journey_stages}
+        order = ", ".join(settings.journey_stages)
+        for row in rows.values():
+            stage = row.values.get("journey_stage")
+            if stage and stage_key(stage) not in stages:
+                self._error(EXPERIENCES, row, "journey_stage",
+                            f'"{stage}" is not a stage of the Journey stage order (Settings): {order}; '
+                            "use one of them or add it to the order")
+
     def _check_references(self, rows: dict[str, Row]) -> None:
         for row in rows.values():
             for key in ("requires", "excludes"):
@@ -561,9 +586,14 @@ class _Reader:
                 requires=tuple([ids[id_key(r)] for r in requires]) if requires else (),
                 excludes=tuple([ids[id_key(r)] for r in excludes]) if excludes else (),
                 earliest_start=starts[values["earliest_start"]] if "earliest_start" in values else 0,
-                owner=get("owner", ""), journey=get("journey", ""),
+                owner=get("owner", ""), journey=get("journey", ""), overlap_group=get("overlap_group", ""),
             ))
         return tuple(experiences)
+
+
+def stage_key(stage: str) -> str:
+    """A journey stage as compared: without case or extra spacing ("Get  Help" is "get help")."""
+    return " ".join(stage.casefold().split())
 
 
 def _commitment(values: dict[str, Any], option: dict[str, Any], start: int) -> Commitment:

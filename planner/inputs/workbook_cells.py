@@ -178,6 +178,7 @@ def _yes_no(raw: Any, column: Column) -> bool:
 
 
 def _ids(raw: Any, column: Column) -> tuple[str, ...]:
+    """Texts separated by commas, semicolons or line breaks (ids, or a list such as the journey's stages)."""
     return tuple(part.strip() for part in re.split(r"[,;\n]", read_text(raw, column)) if part.strip())
 
 
@@ -220,7 +221,7 @@ def _month(raw: Any, column: Column) -> int:
 
 
 _PARSERS: dict[str, Callable[[Any, Column], Any]] = {
-    "raw": lambda raw, column: raw, "text": read_text, "id": read_text, "team": read_text, "ids": _ids, "amount": _amount, "positive": _positive,
+    "raw": lambda raw, column: raw, "text": read_text, "id": read_text, "team": read_text, "ids": _ids, "list": _ids, "amount": _amount, "positive": _positive,
     "whole": _whole, "fraction": _fraction, "yesno": _yes_no, "choice": _choice, "quarter": _quarter,
     "month": _month,
 }
@@ -275,6 +276,6 @@ def expected_value(column: Column) -> str:
     return {
         "amount": "a number >= 0", "positive": "a number > 0", "fraction": "a fraction between 0 and 1",
         "whole": f"a whole number >= {column.minimum}", "quarter": "a quarter like 2027Q1 or FY28 Q1", "yesno": "yes or no",
-        "choice": " or ".join(column.choices), "ids": "experience ids separated by commas",
+        "choice": " or ".join(column.choices), "ids": "experience ids separated by commas", "list": "texts separated by commas",
     }.get(column.kind, f"the {column.label.casefold()}")
 

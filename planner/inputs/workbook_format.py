@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from planner.core.domain import (
+    DEFAULT_STAGE_ORDER,
     LAYERS,
     SOLVERS,
     START_MODES,
@@ -35,9 +36,10 @@ from planner.core.domain import (
 class Column:
     """One column of a sheet (or one row of the Settings sheet).
 
-    `kind` says how a cell is read and written: text, id, ids (a list of ids), amount
-    (a number >= 0), whole (a whole number >= `minimum`), fraction (0 to 1), yesno,
-    choice (one of `choices`), quarter (a label like 2027Q1), positive (a number > 0).
+    `kind` says how a cell is read and written: text, id, ids (a list of ids), list (of
+    texts, comma separated), amount (a number >= 0), whole (a whole number >= `minimum`),
+    fraction (0 to 1), yesno, choice (one of `choices`), quarter (a label like 2027Q1),
+    positive (a number > 0).
     `unit` is shown in brackets in the header; "{currency}" becomes the settings' currency.
     """
 
@@ -145,6 +147,12 @@ EXPERIENCES = SheetSpec(
                         "Executive sponsor", "Sponsor"), width=18),
         Column("journey", "Journey", "text", "The customer journey it belongs to (returns, onboarding...); Journey stage is the step in it.",
                aliases=("Customer journey", "Journey name"), width=16),
+        Column("overlap_group", "Overlap group", "text",
+               "Experiences given the same group reach the same customers at the same stage, often from different channels: "
+               "together they lift less than the sum of their uplifts (1 - product of (1 - uplift)). Reported; the optimiser "
+               "does not model overlap yet.",
+               aliases=("Overlap", "Overlaps", "Overlap set", "Audience overlap", "Same customers as", "Same customers",
+                        "Cannibalisation group", "Cannibalization group"), width=16),
     ),
 )
 
@@ -281,6 +289,12 @@ SETTINGS: tuple[Column, ...] = (
            aliases=("MIP gap", "Optimality gap", "Relative gap")),
     Column("total_budget", "Total budget", "amount", "Optional cap on spend over the whole horizon; blank for none.",
            unit="{currency}", aliases=("Budget total", "Overall budget")),
+    Column("journey_stages", "Journey stage order", "list",
+           "The journey's stages in the order customers live them, comma separated; every experience's Journey stage must be "
+           "one of them. Reports list stages in this order. Blank: " + ", ".join(DEFAULT_STAGE_ORDER) + ", then any other "
+           "stage in the order the workbook first names it.",
+           aliases=("Journey stages", "Stage order", "Journey order", "Order of journey stages", "Journey stage sequence"),
+           default="the default order (" + ", ".join(DEFAULT_STAGE_ORDER) + ")"),
 )
 
 SHEETS: tuple[SheetSpec, ...] = (EXPERIENCES, OPTIONS, SHARED_ATTENTION, TEAMS, BUDGET, IN_FLIGHT, SETTINGS_SHEET)
@@ -332,6 +346,7 @@ def example_portfolio() -> Portfolio:
     enabler = Experience(
         id="CX-001", name="Returns data platform", description="One record of every return across channels",
         journey_stage="get help", channel="all", product_line="Retail", layer="backstage", team="Data",
+        owner="Maria Keller, Head of Returns", journey="Return an item",
         reach_per_quarter=0.0, outcome="contacts avoided", value_per_outcome=0.0,
         uplift_low=0.0, uplift_base=0.0, uplift_high=0.0, mandatory=False,
         options=(FundingOption("standard", 250_000.0, 15_000.0, (("Data", 30.0), ("Digital", 6.0)), 2, 1.0),),
@@ -339,6 +354,7 @@ def example_portfolio() -> Portfolio:
     frontstage = Experience(
         id="CX-002", name="One-click returns in the app", description="Start and track a return in the app",
         journey_stage="get help", channel="app", product_line="Retail", layer="frontstage", team="Digital",
+        owner="Maria Keller, Head of Returns", journey="Return an item",
         reach_per_quarter=150_000.0, outcome="contacts avoided", value_per_outcome=6.5,
         uplift_low=0.05, uplift_base=0.08, uplift_high=0.12, requires=("CX-001",), earliest_start=2,
         options=(FundingOption("standard", 400_000.0, 20_000.0, (("Digital", 48.0), ("Data", 4.0)), 2, 0.9),),
@@ -364,13 +380,18 @@ def _reference_table(columns: Iterable[Column], title: str, defaults: bool = Fal
     head = f"| {title} | Unit | {'Default' if defaults else 'Required?'} | Meaning | Aliases accepted |"
     lines = [head, "| --- | --- | --- | --- | --- |"]
     for column in columns:
-        third = show_default(getattr(DEFAULT_SETTINGS, column.key, None)) if defaults else ("yes" if column.required else "no")
-        unit = column.unit or {"fraction": "fraction", "whole": "whole number", "quarter": "quarter", "month": "month"}.get(column.kind, "")
+        third = show_default(column) if defaults else ("yes" if column.required else "no")
+        unit = column.unit or {"fraction": "fraction", "whole": "whole number", "quarter": "quarter", "month": "month",
+                              "list": "list"}.get(column.kind, "")
         meaning = column.note.replace("|", "/")
         lines.append(f"| {column.label} | {unit} | {third} | {meaning} | {', '.join(column.aliases)} |")
     return "\n".join(lines)
 
 
-def show_default(value: Any) -> str:
+def show_default(setting: Column) -> str:
+    """A setting's default as docs and `planner validate` say it."""
+    if setting.default:
+        return setting.default
+    value = getattr(DEFAULT_SETTINGS, setting.key, None)
     return "blank" if value is None else str(value)
 

@@ -446,7 +446,7 @@ def _parse_cell(raw: Any, column: Column, row: Row, table: Table, findings: Find
     return value
 
 
-_TEXT_KINDS = frozenset({"text", "id", "team", "ids", "choice", "yesno", "quarter"})
+_TEXT_KINDS = frozenset({"text", "id", "team", "ids", "list", "choice", "yesno", "quarter"})
 
 
 def _is_data_row(row: list[Any], id_index: int, table: Table, number: int, findings: Findings) -> bool:

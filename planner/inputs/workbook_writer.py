@@ -211,6 +211,7 @@ def _write_settings(workbook: Workbook, portfolio: Portfolio, strings: SharedStr
     currency = portfolio.settings.currency
     sheet = _write_header(workbook, SETTINGS_SHEET.name, SETTINGS_SHEET.columns, currency)
     values = {**{f.name: getattr(portfolio.settings, f.name) for f in fields(Settings)}, "total_budget": portfolio.total_budget}
+    values["journey_stages"] = ", ".join(portfolio.settings.journey_stages)
     rows = [[setting.header(currency), values[setting.key], setting.note] for setting in SETTINGS]
     styles = [[0, _style_id(sheet, setting), 0] for setting in SETTINGS]
     for number, setting in enumerate(SETTINGS, start=2):
