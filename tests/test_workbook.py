@@ -667,6 +667,21 @@ def test_overlap_group_and_the_journey_stage_order_are_read_and_written_back(tmp
     assert openpyxl.load_workbook(written)["Experiences"]["U1"].value == "Overlap group"
 
 
+def test_a_journey_or_overlap_group_spelt_two_ways_is_one_and_a_group_across_stages_is_a_warning(tmp_path: Path) -> None:
+    path = build(tmp_path / "groups.xlsx", edited(
+        add_column("Experiences", "Journey stage", ["get help", "get help", "buy"]),
+        add_column("Experiences", "Journey", ["Returns", "RETURNS", "returns"]),
+        add_column("Experiences", "Overlap group", [None, "Return calls", "return calls"]),
+    ))
+    portfolio, errors, warnings = read_workbook(path)
+    assert errors == [] and portfolio is not None
+    assert {e.journey for e in portfolio.experiences} == {"Returns"}
+    assert [e.overlap_group for e in portfolio.experiences] == ["", "Return calls", "Return calls"]
+    assert [str(w) for w in warnings] == [
+        'groups.xlsx, sheet Experiences, row 4, column "Overlap group": overlap group "return calls" is at stage "get help" (row 3) '
+        'and here at "buy": its experiences should reach the same customers at the same stage']
+
+
 def test_the_template_offers_the_journey_columns_and_the_stage_order(tmp_path: Path) -> None:
     write_template(tmp_path / "template.xlsx")
     book = openpyxl.load_workbook(tmp_path / "template.xlsx")

@@ -394,6 +394,7 @@ class _Reader:
         options = self._options(rows, teams)
         self._check_experiences(rows, options, labels, teams)
         self._check_stages(rows, settings)
+        self._check_overlap_groups(rows)
         self._check_references(rows)
         commitments = self._commitments(rows, options, settings)
         if self.findings.errors:
@@ -537,6 +538,22 @@ class _Reader:
                             f'"{stage}" is not a stage of the Journey stage order (Settings): {order}; '
                             "use one of them or add it to the order")
 
+    def _check_overlap_groups(self, rows: dict[str, Row]) -> None:
+        """An overlap group is one set of customers at one stage: a member at another stage is most
+        likely a typo in the group or the stage, so it is a warning (the group is still read)."""
+        first: dict[str, Row] = {}
+        for row in rows.values():
+            group = row.values.get("overlap_group")
+            if not group:
+                continue
+            leader = first.setdefault(group.casefold(), row)
+            stage, leading = row.values.get("journey_stage", ""), leader.values.get("journey_stage", "")
+            if leader is not row and stage_key(stage) != stage_key(leading):
+                table = self.tables[EXPERIENCES.name]
+                self.findings.warn(f'overlap group "{group}" is at stage "{leading}" (row {leader.number}) and here at "{stage}": '
+                                   "its experiences should reach the same customers at the same stage",
+                                   table.sheet, row.number, table.header("overlap_group"))
+
     def _check_references(self, rows: dict[str, Row]) -> None:
         for row in rows.values():
             for key in ("requires", "excludes"):
@@ -565,6 +582,9 @@ class _Reader:
         for every experience of a 50,000-row workbook.
         """
         owners: dict[str, str] = {}
+        # A journey or an overlap group is one group however its rows spell it: the first spelling is kept.
+        journeys: dict[str, str] = {}
+        groups: dict[str, str] = {}
         starts = {label: index for index, label in enumerate(labels)}
         experiences: list[Experience] = []
         for key, row in rows.items():
@@ -586,9 +606,14 @@ class _Reader:
                 requires=tuple([ids[id_key(r)] for r in requires]) if requires else (),
                 excludes=tuple([ids[id_key(r)] for r in excludes]) if excludes else (),
                 earliest_start=starts[values["earliest_start"]] if "earliest_start" in values else 0,
-                owner=get("owner", ""), journey=get("journey", ""), overlap_group=get("overlap_group", ""),
+                owner=get("owner", ""), journey=_spelt(get("journey", ""), journeys),
+                overlap_group=_spelt(get("overlap_group", ""), groups),
             ))
         return tuple(experiences)
+
+
+def _spelt(name: str, spellings: dict[str, str]) -> str:
+    return spellings.setdefault(name.casefold(), name) if name else name
 
 
 def stage_key(stage: str) -> str:
