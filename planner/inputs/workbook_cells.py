@@ -28,11 +28,6 @@ _NO = frozenset({"no", "n", "false", "0", ""})
 YES_NO_WORDS = {"yes": True, "no": False}
 
 
-# ---------------------------------------------------------------------------------------
-# Reading: cells
-# ---------------------------------------------------------------------------------------
-
-
 class CellError(ValueError):
     """A cell's value does not fit its column; the message says what was found and what is expected."""
 

@@ -27,11 +27,6 @@ from planner.core.domain import (
 )
 
 
-# ---------------------------------------------------------------------------------------
-# The format
-# ---------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Column:
     """One column of a sheet (or one row of the Settings sheet).

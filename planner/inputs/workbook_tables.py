@@ -51,11 +51,6 @@ _TOTALS = frozenset({"total", "totals", "sum", "grandtotal", "subtotal"})
 _TOTALS_INITIALS = frozenset("TtSsGg")
 
 
-# ---------------------------------------------------------------------------------------
-# Reading: sheets and tables
-# ---------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Examination:
     """Everything reading a workbook found: the portfolio (None if there are errors), the errors, the
