@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -217,24 +218,40 @@ def plan_a_scenario_named_plan_json_in_the_output_folder(folder: Path) -> Run:
     return Run([["plan", "out/plan.json", "-o", "out"]], [folder / "out" / "plan.json"])
 
 
-def dead_process_id() -> int:
-    """The id of a process that ran and is gone (reaped)."""
-    child = subprocess.Popen([sys.executable, "-c", ""])
-    child.wait()
-    return child.pid
+def kill_a_solving_run(folder: Path) -> Path:
+    """`kill -9` a real `planner plan` (and its solver) while it solves the bundled example; its scratch folder stays behind."""
+    shutil.copy(EXAMPLE_WORKBOOK, folder / "example.xlsx")
+    (folder / "slow.yaml").write_text("workbook: example.xlsx\ngap: 0\nsolver: cbc\n", encoding="utf-8")
+    run = subprocess.Popen([sys.executable, "-c", "from planner.cli import main; main()", "plan", "slow.yaml", "-o", "killed"],
+                           cwd=folder, env={**os.environ, "TMPDIR": str(folder / "tmp")}, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    try:
+        while not list((folder / "tmp").glob(f"{PREFIX}*/model.mps")) and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert run.poll() is None, "the run ended before it could be killed while solving"
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+    (left,) = (folder / "tmp").glob(f"{PREFIX}*")
+    (folder / "example.xlsx").unlink()
+    (folder / "slow.yaml").unlink()
+    return left
 
 
 def leftovers_of_killed_runs(folder: Path) -> Run:
-    """What `kill -9` leaves: solver scratch folders in the temporary folder and a staging folder in -o;
-    beside them the same of a live run (this test's process), which must survive."""
+    """What `kill -9` leaves: the solver's scratch folder in the temporary folder (a real killed run) and a
+    staging folder in -o (a run killed while moving its reports in); beside them the same of a live run
+    (this test's process), which must survive, and an unmarked folder two days old."""
+    (folder / "tmp").mkdir()
+    killed = kill_a_solving_run(folder)
+    killed.rename(folder / "tmp" / f"{PREFIX}dead")  # a name the check can list; the owner is what counts
     write_portfolio(small_portfolio(), folder / "inputs.xlsx")
     (folder / "base.yaml").write_text("name: Base\nworkbook: inputs.xlsx\n", encoding="utf-8")
-    dead, host, hour_ago = dead_process_id(), socket.gethostname(), time.time() - 3600
-    scratch = {"dead": {"pid": dead, "started": "1", "host": host}, "live": owner_of_this_process()}
-    for name, owner in scratch.items():
-        (folder / "tmp" / f"{PREFIX}{name}").mkdir(parents=True)
-        (folder / "tmp" / f"{PREFIX}{name}" / OWNER_FILE).write_text(json.dumps(owner))
-        (folder / "tmp" / f"{PREFIX}{name}" / "model.lp").write_text("max: x;\n")
+    dead, host, hour_ago = json.loads((folder / "tmp" / f"{PREFIX}dead" / OWNER_FILE).read_text())["pid"], socket.gethostname(), time.time() - 3600
+    (folder / "tmp" / f"{PREFIX}live").mkdir()
+    (folder / "tmp" / f"{PREFIX}live" / OWNER_FILE).write_text(json.dumps(owner_of_this_process()))
     unmarked = folder / "tmp" / f"{PREFIX}unmarked"
     unmarked.mkdir()
     os.utime(unmarked, (time.time() - 2 * 86400,) * 2)
