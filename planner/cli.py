@@ -18,7 +18,8 @@ from planner.core.errors import InputError, PlannerError, Problem
 from planner.publish import FORMATS, written_together
 from planner.core.resources import EXAMPLE_SCENARIO
 from planner.inputs.scenario import load_scenario
-from planner.inputs.workbook import examine_workbook, read_workbook, write_template
+from planner.inputs.workbook import examine_workbook, read_workbook
+from planner.inputs.workbook_writer import write_template
 
 if TYPE_CHECKING:
     from planner.optimise.plan import Plan

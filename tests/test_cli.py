@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from planner import cli as cli_module
 from planner.cli import cli
-from planner.inputs.workbook import write_portfolio
+from planner.inputs.workbook_writer import write_portfolio
 from planner.optimise.model import format_money
 from conftest import small_portfolio
 
