@@ -153,7 +153,7 @@ def test_a_minimum_share_for_get_help_funds_it_even_at_lower_npv():
 
 
 def load_balance(text: str):
-    from planner.inputs.scenario import _File, _parse_balance
+    from planner.inputs.scenario import _File, _parse_rule_keys
 
     import yaml
 
@@ -161,7 +161,7 @@ def load_balance(text: str):
     file = _File.__new__(_File)
     file.path, file.problems, file.data, file.key_lines = Path("inline.yaml"), [], {"balance": rule_data}, {}
     out: dict = {}
-    _parse_balance(file, file.data, out)
+    _parse_rule_keys(file, file.data, out)
     assert not file.problems
     return out["balance"][0]
 
@@ -294,7 +294,7 @@ def test_zero_budget_with_mandatory_experience_names_the_budget_not_only_the_man
     zero = replace(portfolio(), experiences=experiences, budget=(0.0,) * 4)
     with pytest.raises(InfeasibleError) as raised:
         plan_portfolio(zero)
-    assert any("need 5.0k EUR in" in c and "the budget is 0 EUR" in c for c in raised.value.conflicts), raised.value.conflicts
+    assert any("need €5.00k in" in c and "the budget is €0" in c for c in raised.value.conflicts), raised.value.conflicts
     assert not any("must be funded" in c for c in raised.value.conflicts)
 
 

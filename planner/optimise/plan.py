@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from planner.core.domain import Experience, Portfolio, quarter_labels
 from planner.core.economics import payback_quarter
 from planner.inputs.scenario import Scenario
+from planner.rules.base import RuleCost
 
 
 # A rule is binding when its slack is within this share of its limit (of 1, for limits below 1):
@@ -160,12 +161,17 @@ class Baseline:
 
 @dataclass(frozen=True)
 class Plan:
+    """The plan. `costs` is what rule families bought for it beyond the experiences (capacity
+    bought by the hiring family, by team and quarter): it counts in the totals (NPV, PV of
+    costs, spend by quarter, payback), not in any one decision."""
+
     portfolio: Portfolio
     scenario: Scenario
     decisions: tuple[Decision, ...]
     rules: tuple[RuleUse, ...]
     solve: SolveInfo
     greedy: Baseline
+    costs: tuple[RuleCost, ...] = ()
 
     @property
     def quarters(self) -> list[str]:
@@ -181,7 +187,7 @@ class Plan:
 
     @property
     def npv(self) -> float:
-        return sum(d.npv for d in self.funded)
+        return sum(d.npv for d in self.funded) - sum(c.pv_cost for c in self.costs)
 
     @property
     def pv_benefit(self) -> float:
@@ -189,7 +195,7 @@ class Plan:
 
     @property
     def pv_cost(self) -> float:
-        return sum(d.pv_cost for d in self.funded)
+        return sum(d.pv_cost for d in self.funded) + sum(c.pv_cost for c in self.costs)
 
     @property
     def roi(self) -> float | None:
@@ -198,7 +204,10 @@ class Plan:
     @property
     def spend_by_quarter(self) -> tuple[float, ...]:
         horizon = self.portfolio.horizon
-        return tuple(sum(d.spend[q] for d in self.funded) for q in range(horizon))
+        bought = [0.0] * horizon
+        for cost in self.costs:
+            bought[cost.quarter] += cost.spend
+        return tuple(sum(d.spend[q] for d in self.funded) + bought[q] for q in range(horizon))
 
     @property
     def total_spend(self) -> float:
@@ -221,6 +230,8 @@ class Plan:
             flows = decision.net_cash or tuple(b - s for b, s in zip(decision.benefit, decision.spend))
             for q, value in enumerate(flows):
                 net[q] += value
+        for cost in self.costs:
+            net[cost.quarter] -= cost.spend
         return payback_quarter(net)
 
     def attention_by_team(self) -> dict[str, tuple[float, ...]]:
