@@ -468,3 +468,22 @@ def test_a_key_the_child_sets_drops_the_parents_note_on_it(folder):
     parent = write(folder, "base.yaml", "workbook: inputs.xlsx\nforced_in: APP-1, WEB-1\n")
     scenario = load_scenario(write(folder, "s.yaml", f"extends: {parent.name}\nname: x\nforced_in: [APP-2]\n"))
     assert scenario.forced_in == ("APP-2",) and scenario.notes == ()
+
+
+def test_a_scenario_is_checked_against_a_portfolio_once_per_shape(monkeypatch):
+    """Re-checked on every solve, a frontier checked its scenario 30 times; amounts do not change what the check finds."""
+    import planner.inputs.scenario_apply as applying
+
+    calls = []
+    real = applying.scenario_problems
+    monkeypatch.setattr(applying, "scenario_problems", lambda p, s: calls.append(s) or real(p, s))
+    checked = portfolio()
+    for budget in (100.0, 200.0, 300.0):
+        apply_scenario(checked, Scenario(budget_per_quarter=(Amount(budget),), forced_in=("APP-1",)))
+    assert len(calls) == 1
+    apply_scenario(checked, Scenario(budget_per_quarter=(Amount(100.0),), forced_in=("APP-2",)))
+    assert len(calls) == 2
+    with pytest.raises(InputError, match='"APP-9" is not an experience'):
+        apply_scenario(checked, Scenario(forced_in=("APP-9",)))
+    with pytest.raises(InputError, match="has 2 values"):
+        apply_scenario(checked, Scenario(budget_per_quarter=(Amount(1.0), Amount(2.0)), forced_in=("APP-1",)))

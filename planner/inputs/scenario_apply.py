@@ -5,6 +5,7 @@ sees it, and where each value in effect comes from (planner validate SCENARIO.ya
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import replace
 from pathlib import Path
 
@@ -128,14 +129,45 @@ def _adjusted(experience: Experience, scenario: Scenario) -> Experience:
     )
 
 
-def apply_scenario(portfolio: Portfolio, scenario: Scenario) -> Portfolio:
-    """The portfolio as the scenario sees it: budget, capacity, estimates and settings changed.
+# The scenario shapes already checked against each portfolio (by the portfolio's identity,
+# forgotten with it). What scenario_problems finds does not depend on the amounts, only on
+# ids, teams, quarters and how many values a key has: a frontier's 30 budgets are one shape.
+_CHECKED: dict[int, set[Scenario]] = {}
 
-    Never mutates; raises InputError when the scenario refers to what the portfolio lacks.
-    """
+
+def _shape(scenario: Scenario) -> Scenario:
+    """The scenario with every budget and capacity amount zeroed: what scenario_problems reads of it."""
+    def zeroed(values):
+        return None if values is None else tuple(Amount(0.0) for _ in values)
+
+    return replace(scenario, budget_per_quarter=zeroed(scenario.budget_per_quarter), total_budget=None,
+                   budget_by_quarter=tuple((label, Amount(0.0)) for label, _ in scenario.budget_by_quarter),
+                   capacity=tuple((team, zeroed(per), tuple((q, Amount(0.0)) for q, _ in by)) for team, per, by in scenario.capacity))
+
+
+def check_once(portfolio: Portfolio, scenario: Scenario) -> None:
+    """Raise InputError with every problem of the scenario against the portfolio, unless this
+    portfolio has passed a scenario of the same shape already."""
+    shape = _shape(scenario)
+    checked = _CHECKED.get(id(portfolio))
+    if checked is not None and shape in checked:
+        return
     problems = scenario_problems(portfolio, scenario)
     if problems:
         raise InputError(problems)
+    if checked is None:
+        checked = _CHECKED[id(portfolio)] = set()
+        weakref.finalize(portfolio, _CHECKED.pop, id(portfolio), None)
+    checked.add(shape)
+
+
+def apply_scenario(portfolio: Portfolio, scenario: Scenario) -> Portfolio:
+    """The portfolio as the scenario sees it: budget, capacity, estimates and settings changed.
+
+    Never mutates; raises InputError when the scenario refers to what the portfolio lacks
+    (checked once per portfolio and scenario shape: see `check_once`).
+    """
+    check_once(portfolio, scenario)
     overrides = {
         key: getattr(scenario, key)
         for key in ("solver", "time_limit_seconds", "gap", "start_quarters", "horizon_quarters")
