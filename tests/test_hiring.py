@@ -214,3 +214,13 @@ def test_hiring_for_a_team_or_quarter_the_workbook_lacks_is_named(folder):
     text = str(raised.value)
     assert 'bad.yaml, line 4, key hiring.Digtal: "Digtal" is not a team in the workbook (did you mean "Digital"?)' in text
     assert "key hiring.Digital.max_team_weeks.2029Q1: is not a quarter of the horizon (2027Q1 to 2027Q3)" in text
+
+
+def test_planner_validate_lists_the_hiring_in_effect(folder):
+    from planner.inputs.scenario import scenario_values
+
+    path = write(folder, "hire.yaml", "workbook: inputs.xlsx\nhiring: {Digital: {cost_per_team_week: 12000, max_team_weeks: 20}}\n")
+    rows = {key: (value, source) for key, value, source in scenario_values(portfolio(), load_scenario(path))}
+    assert rows["hiring"] == ("Digital: 12,000 a team-week, at most 20 a quarter", "hire.yaml, line 2")
+    plain = write(folder, "plain.yaml", "workbook: inputs.xlsx\n")
+    assert dict((k, v) for k, v, _ in scenario_values(portfolio(), load_scenario(plain)))["hiring"] == "none"

@@ -246,6 +246,9 @@ def scenario_values(portfolio: Portfolio, scenario: Scenario) -> list[tuple[str,
         "roi_hurdle": f"{scenario.roi_hurdle:.0%}" if scenario.roi_hurdle is not None else "none",
     }
     rows += [(key, value, _set_at(scenario, key) or "default") for key, value in listed.items()]
+    settings = dict(scenario.rule_settings)
+    rows += [(key, family.shown(settings.get(key)), _set_at(scenario, key) or "default")
+             for family in FAMILIES if family.shown is not None for key in family.keys]
     if scenario.stop and not _set_at(scenario, "forced_out"):
         rows = [(key, value, f"stop: {_set_at(scenario, 'stop')}" if key == "forced_out" else source) for key, value, source in rows]
     return rows

@@ -305,6 +305,8 @@ class Family:
     - conflict(portfolio, spec, needed) -> str: its words when an infeasibility needs this
       rule relaxed to `needed`.
     - marginal: what its rules' marginal value means, for a reader.
+    - shown(settings or None) -> str: its settings in words, for `planner validate`
+      (families whose settings land in Scenario.rule_settings).
     """
 
     name: str
@@ -318,6 +320,7 @@ class Family:
     used: Callable[[RuleSpec, Usage], float] | None = None
     conflict: Callable[..., str] | None = None
     marginal: str = ""
+    shown: Callable[[Any], str] | None = None
     # Only a whole plan can be checked against it (balance, hurdle): the greedy baseline checks it
     # at the end, where it fills the other families' rules as it goes.
     plan_wide: bool = False

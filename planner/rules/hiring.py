@@ -270,8 +270,21 @@ def conflict(portfolio: Portfolio, spec: RuleSpec, needed: float) -> str:
             f"at most {spec.limit:,.1f} may be bought")
 
 
+def shown(teams: tuple[TeamHiring, ...] | None) -> str:
+    """'Digital: 12,000 a team-week, at most 20 a quarter; ...' or 'none'."""
+    if not teams:
+        return "none"
+    parts = []
+    for hiring in teams:
+        caps = ([f"at most {', '.join(f'{w:g}' for w in hiring.per_quarter)} a quarter"] if hiring.per_quarter is not None else []) + (
+            [f"at most {', '.join(f'{q}: {w:g}' for q, w in hiring.by_quarter)}"] if hiring.by_quarter else []) + (
+            [f"at most {hiring.total:g} over the horizon"] if hiring.total is not None else [])
+        parts.append(f"{hiring.team}: {hiring.cost_per_team_week:,.0f} a team-week" + (f", {', '.join(caps)}" if caps else ""))
+    return "; ".join(parts)
+
+
 FAMILY = Family(
     name="hiring", keys=("hiring",), parse=parse, problems=problems, specs=specs, rows=rows, account=account, check=check,
-    used=used, conflict=conflict, plan_wide=True,
+    used=used, conflict=conflict, plan_wide=True, shown=shown,
     marginal="the NPV one more team-week allowed to be bought for that team (in that quarter, or over the horizon) would add",
 )
