@@ -28,12 +28,12 @@ TOLERANCE = 1e-6
 
 def plan_objective(portfolio: Portfolio, objective: str, decisions: tuple[Decision, ...], costs: tuple[RuleCost, ...] = ()) -> float:
     """The plan's objective recomputed from its decisions (their cash flows, recomputed from the inputs)
-    and what the families bought for it (`costs`: their PV comes off the NPV)."""
+    and what the families add or take (`costs`: capacity bought, benefit lost to overlap)."""
     funded = [d for d in decisions if d.funded]
     if objective == "npv":
-        return float(sum(d.npv for d in funded) - sum(cost.pv_cost for cost in costs))
+        return float(sum(d.npv for d in funded) - sum(cost.pv_cost - cost.pv_benefit for cost in costs))
     if objective == "benefit":
-        return float(sum(d.pv_benefit for d in funded))
+        return float(sum(d.pv_benefit for d in funded) + sum(cost.pv_benefit for cost in costs))
     horizon = portfolio.horizon
     return float(sum(d.experience.reach_per_quarter * max(0, horizon - d.go_live_quarter - 1) for d in funded))
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from planner.core.domain import Portfolio, normalise_id
 from planner.core.economics import Columns
-from planner.optimise.model import objective_values
+from planner.optimise.model import objective_of, objective_values
 from planner.optimise.plan import Baseline
 from planner.optimise.solve import SolveOutcome
 from planner.rules import plan_wide_problems, usage_of_columns
@@ -35,14 +35,13 @@ GREEDY = "the greedy ROI ranking"
 def best_fallback(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, lp: SolveOutcome,
                   greedy_columns: np.ndarray | None) -> tuple[str, np.ndarray, float] | None:
     """(what it is, columns, objective) of the best valid plan the heuristics give; None if neither gives one."""
-    values = objective_values(portfolio, cols, rules.objective)
     candidates = []
     if lp.status == "optimal" and lp.column_values is not None:
         rounded = lp_rounding_plan(portfolio, rules, cols, keep, lp.column_values)
         if rounded is not None:
-            candidates.append((LP_ROUNDING, rounded, float(values[rounded].sum())))
+            candidates.append((LP_ROUNDING, rounded, objective_of(portfolio, rules, cols, rounded)))
     if greedy_columns is not None:
-        candidates.append((GREEDY, greedy_columns, float(values[greedy_columns].sum())))
+        candidates.append((GREEDY, greedy_columns, objective_of(portfolio, rules, cols, greedy_columns)))
     return max(candidates, key=lambda candidate: candidate[2], default=None)
 
 
@@ -278,14 +277,15 @@ def greedy_baseline(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.
             if i in must:
                 missing.append(experience.id)
     chosen_arr = np.array(sorted(chosen), dtype=np.int64)
-    broken = plan_wide_problems(usage_of_columns(portfolio, rules, cols, chosen_arr))
+    usage = usage_of_columns(portfolio, rules, cols, chosen_arr)
+    broken = plan_wide_problems(usage)
     feasible = not missing and not broken
     message = "; ".join(
         (["the ROI ranking could not fit mandatory or forced-in " + ", ".join(missing)] if missing else []) + broken
     )
     funded = tuple(portfolio.experiences[int(cols.experience[c])].id for c in chosen_arr.tolist())
     baseline = Baseline(
-        npv=float(npv[chosen_arr].sum()) if len(chosen_arr) else 0.0,
+        npv=usage.total_npv,
         spend=float(cols.spend[chosen_arr].sum()) if len(chosen_arr) else 0.0,
         funded=funded,
         feasible=feasible,

@@ -136,8 +136,10 @@ def objective_values(portfolio: Portfolio, cols: Columns, objective: str) -> np.
 
 
 def objective_of(portfolio: Portfolio, rules: Rules, cols: Columns, chosen: np.ndarray) -> float:
-    """The objective of a set of columns: their values, less the PV of what families buy for them (NPV objective only)."""
+    """The objective of a set of columns: their values with what the families add or take
+    (capacity bought, benefit lost to overlap), as `plan_objective` scores a plan."""
     value = float(objective_values(portfolio, cols, rules.objective)[chosen].sum())
-    if rules.objective != "npv" or not rules.settings:
-        return value  # only a family with settings of its own (hiring) buys anything
-    return value - usage_of_columns(portfolio, rules, cols, chosen).extra_pv_cost
+    if rules.objective == "reach":
+        return value
+    usage = usage_of_columns(portfolio, rules, cols, chosen)
+    return value + usage.extra_pv_benefit - (usage.extra_pv_cost if rules.objective == "npv" else 0.0)

@@ -161,9 +161,10 @@ class Baseline:
 
 @dataclass(frozen=True)
 class Plan:
-    """The plan. `costs` is what rule families bought for it beyond the experiences (capacity
-    bought by the hiring family, by team and quarter): it counts in the totals (NPV, PV of
-    costs, spend by quarter, payback), not in any one decision."""
+    """The plan. `costs` is what rule families add to or take from it beyond the experiences'
+    own cash (capacity bought by the hiring family, benefit lost where experiences of one
+    overlap group reach the same customers), by quarter: it counts in the totals (NPV, PV of
+    benefits and costs, spend and benefit by quarter, payback), not in any one decision."""
 
     portfolio: Portfolio
     scenario: Scenario
@@ -187,11 +188,11 @@ class Plan:
 
     @property
     def npv(self) -> float:
-        return sum(d.npv for d in self.funded) - sum(c.pv_cost for c in self.costs)
+        return sum(d.npv for d in self.funded) - sum(c.pv_cost - c.pv_benefit for c in self.costs)
 
     @property
     def pv_benefit(self) -> float:
-        return sum(d.pv_benefit for d in self.funded)
+        return sum(d.pv_benefit for d in self.funded) + sum(c.pv_benefit for c in self.costs)
 
     @property
     def pv_cost(self) -> float:
@@ -206,7 +207,8 @@ class Plan:
         horizon = self.portfolio.horizon
         bought = [0.0] * horizon
         for cost in self.costs:
-            bought[cost.quarter] += cost.spend
+            if cost.quarter < horizon:
+                bought[cost.quarter] += cost.spend
         return tuple(sum(d.spend[q] for d in self.funded) + bought[q] for q in range(horizon))
 
     @property
@@ -216,7 +218,11 @@ class Plan:
     @property
     def benefit_by_quarter(self) -> tuple[float, ...]:
         horizon = self.portfolio.horizon
-        return tuple(sum(d.benefit[q] for d in self.funded) for q in range(horizon))
+        added = [0.0] * horizon
+        for cost in self.costs:
+            if cost.quarter < horizon:
+                added[cost.quarter] += cost.benefit
+        return tuple(sum(d.benefit[q] for d in self.funded) + added[q] for q in range(horizon))
 
     @property
     def payback_quarter(self) -> int | None:
@@ -231,7 +237,7 @@ class Plan:
             for q, value in enumerate(flows):
                 net[q] += value
         for cost in self.costs:
-            net[cost.quarter] -= cost.spend
+            net[cost.quarter] += cost.benefit - cost.spend
         return payback_quarter(net)
 
     def attention_by_team(self) -> dict[str, tuple[float, ...]]:

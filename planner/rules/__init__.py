@@ -7,7 +7,7 @@ and list it in FAMILIES. The order is the model's row order and the report's rul
 from __future__ import annotations
 
 from planner.core.domain import Portfolio
-from planner.rules import balance, budget, capacity, choice, excludes, hiring, requires, roi_hurdle
+from planner.rules import balance, budget, capacity, choice, excludes, hiring, overlap, requires, roi_hurdle
 import numpy as np
 
 from planner.core.economics import Columns
@@ -15,7 +15,7 @@ from planner.rules.base import Build, Family, RuleSpec, Rules, Usage, attention_
 
 FAMILIES: tuple[Family, ...] = (
     choice.FAMILY, budget.FAMILY, capacity.FAMILY, requires.FAMILY, excludes.FAMILY, balance.FAMILY, roi_hurdle.FAMILY,
-    hiring.FAMILY,
+    hiring.FAMILY, overlap.FAMILY,
 )
 BY_NAME = {family.name: family for family in FAMILIES}
 # The kinds of RuleSpec each family names (the budget family names two: budget and total_budget).

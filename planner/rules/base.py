@@ -88,7 +88,9 @@ class RuleSpec:
 
 @dataclass(frozen=True)
 class RuleCost:
-    """Money a family spends beyond the experiences' own (capacity bought): by quarter, its PV, and what it bought."""
+    """Money a family adds to or takes from the plan beyond the experiences' own, in one quarter:
+    capacity bought (a cost), benefit lost where experiences reach the same customers (a
+    negative benefit). `quarter` may lie in the tail after the horizon (benefits only)."""
 
     kind: str
     label: str
@@ -96,8 +98,10 @@ class RuleCost:
     quarter: int
     amount: float  # in `unit`: team-weeks bought
     unit: str
-    spend: float  # money in that quarter
+    spend: float  # money spent in that quarter
     pv_cost: float
+    benefit: float = 0.0  # benefit added in that quarter (negative: lost)
+    pv_benefit: float = 0.0
 
 
 def free_name(name: str, taken: set[str]) -> str:
@@ -244,6 +248,15 @@ class Usage:
     @property
     def extra_pv_cost(self) -> float:
         return float(sum(cost.pv_cost for cost in self.costs))
+
+    @property
+    def extra_pv_benefit(self) -> float:
+        return float(sum(cost.pv_benefit for cost in self.costs))
+
+    @property
+    def total_npv(self) -> float:
+        """The choices' NPV with what the families add or take."""
+        return self.npv + self.extra_pv_benefit - self.extra_pv_cost
 
 
 def attention_of(portfolio: Portfolio, cols: Columns, chosen: np.ndarray) -> np.ndarray:

@@ -47,12 +47,12 @@ def rows(build: Build) -> None:
 
 def roi(usage: Usage) -> float:
     pv_cost = usage.pv_cost + usage.extra_pv_cost
-    return (usage.npv - usage.extra_pv_cost) / pv_cost if pv_cost > 0 else 0.0
+    return usage.total_npv / pv_cost if pv_cost > 0 else 0.0
 
 
 def check(usage: Usage) -> list[str]:
     hurdle = usage.rules.roi_hurdle
-    npv, pv_cost = usage.npv - usage.extra_pv_cost, usage.pv_cost + usage.extra_pv_cost
+    npv, pv_cost = usage.total_npv, usage.pv_cost + usage.extra_pv_cost
     if hurdle is not None and npv < hurdle * pv_cost - TOLERANCE * max(1.0, abs(npv)):
         return [f"the portfolio ROI {npv / pv_cost if pv_cost else 0:.1%} is below the hurdle of {hurdle:.0%}"]
     return []
