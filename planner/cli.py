@@ -396,7 +396,7 @@ def rule_use_cells(rule, currency: str) -> tuple[str, str, str]:
 
     if rule.unit == currency:
         return format_money(rule.used, currency), format_money(rule.limit, currency), f"{rule.marginal_value:,.2f} NPV per {currency}"
-    if rule.kind == "capacity":
+    if rule.unit == "team-weeks":  # a team's capacity, or what may be bought of it (hiring)
         return f"{rule.used:,.1f}", f"{rule.limit:,.1f} team-weeks", f"{format_money(rule.marginal_value, currency)} NPV per team-week"
     shown = (lambda value: f"{value:.1%}") if rule.kind == "balance" else (lambda value: f"{value:.2f}")
     return shown(rule.used), f"{rule.sense} {shown(rule.limit)}", "easing it would raise NPV"
