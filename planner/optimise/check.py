@@ -162,11 +162,16 @@ def check_plan(portfolio: Portfolio, scenario: Scenario, decisions: tuple[Decisi
     and start are looked up in the inputs, their cash flows and attention recomputed (all
     funded choices at once), and every rule family re-checks its rules against them.
     """
+    usage, found = plan_usage(portfolio, Rules.of(scenario), decisions)
+    return plan_problems(portfolio, decisions, usage, found)
+
+
+def plan_problems(portfolio: Portfolio, decisions: tuple[Decision, ...], usage: Usage, found: list[str]) -> list[str]:
+    """`check_plan`'s verdict from a usage already recomputed by `plan_usage` (with what it found on the way)."""
     problems: list[str] = []
     keys = [d.experience.key for d in decisions]
     if len(set(keys)) != len(keys) or len(keys) != len(portfolio.experiences):
         problems.append("the plan does not hold exactly one decision per experience")
-    usage, found = plan_usage(portfolio, Rules.of(scenario), decisions)
     return problems + found + family_problems(usage)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from planner.core.domain import Portfolio
 from planner.core.economics import Columns
-from planner.rules import add_rows, rule_specs, usage_of_columns
+from planner.rules import add_rows, adds_anything, rule_specs, usage_of_columns
 from planner.rules.base import Build, Rows, RuleSpec, Rules, free_name
 
 __all__ = ["Model", "Rules", "RuleSpec", "build_model", "columns_by_experience", "experience_labels", "objective_of", "objective_values", "rule_specs"]
@@ -139,7 +139,7 @@ def objective_of(portfolio: Portfolio, rules: Rules, cols: Columns, chosen: np.n
     """The objective of a set of columns: their values with what the families add or take
     (capacity bought, benefit lost to overlap), as `plan_objective` scores a plan."""
     value = float(objective_values(portfolio, cols, rules.objective)[chosen].sum())
-    if rules.objective == "reach":
+    if rules.objective == "reach" or not adds_anything(portfolio, rules):
         return value
     usage = usage_of_columns(portfolio, rules, cols, chosen)
     return value + usage.extra_pv_benefit - (usage.extra_pv_cost if rules.objective == "npv" else 0.0)

@@ -23,7 +23,8 @@ from planner.core.economics import Columns, columns
 from planner.core.errors import InfeasibleError, SolverError
 from planner.core.scratch import solver_folder
 from planner.inputs.scenario import Scenario, apply_scenario
-from planner.optimise.check import check_objective, check_plan, make_decisions, plan_objective, plan_usage, rule_uses
+from planner.optimise.check import (check_objective, check_plan, make_decisions, plan_objective, plan_problems, plan_usage,
+                                    rule_uses)
 from planner.optimise.diagnose import diagnose_infeasible
 from planner.optimise.greedy import GREEDY, LP_ROUNDING, best_fallback, greedy_baseline, lp_rounding_plan, must_fund_order
 from planner.optimise.model import Rules, build_model, objective_of, objective_values
@@ -86,10 +87,10 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None, start
     best_bound = _best_bound(bound, lp_bound, objective, status, settings.gap)
     check_started = time.perf_counter()
     decisions = make_decisions(portfolio, rules, cols, chosen)
-    violations = check_plan(portfolio, scenario, decisions)
+    usage, found = plan_usage(portfolio, rules, decisions)  # recomputed from the inputs alone
+    violations = plan_problems(portfolio, decisions, usage, found)
     if violations:
         raise SolverError("the solver's plan breaks the rules; it is not reported:\n" + "\n".join(f"  - {v}" for v in violations))
-    usage, _ = plan_usage(portfolio, rules, decisions)
     costs = tuple(usage.costs)  # what the families bought for the plan (capacity), recomputed from its choices
     check_objective(portfolio, rules.objective, decisions, objective, costs)
     check_seconds = time.perf_counter() - check_started

@@ -57,6 +57,11 @@ def check(usage: Usage) -> list[str]:
     return [problem for family in FAMILIES if family.check for problem in family.check(usage)]
 
 
+def adds_anything(portfolio: Portfolio, rules: Rules) -> bool:
+    """Whether any family's accounting can add to or take from a plan of these inputs (capacity bought, overlap)."""
+    return any(family.adds(portfolio, rules) for family in FAMILIES if family.adds is not None)
+
+
 def plan_wide_problems(usage: Usage) -> list[str]:
     """What the usage breaks of the rules only a whole plan can be checked against (balance, ROI hurdle):
     the greedy baseline and LP rounding fill a plan within the others as they go."""

@@ -334,6 +334,9 @@ class Family:
     conflict: Callable[..., str] | None = None
     marginal: str = ""
     shown: Callable[[Any], str] | None = None
+    # Whether its `account` can add anything for these inputs (portfolio, rules): scoring a
+    # set of columns skips the accounting when no family can.
+    adds: Callable[..., bool] | None = None
     # Only a whole plan can be checked against it (balance, hurdle): the greedy baseline checks it
     # at the end, where it fills the other families' rules as it goes.
     plan_wide: bool = False

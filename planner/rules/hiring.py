@@ -285,6 +285,6 @@ def shown(teams: tuple[TeamHiring, ...] | None) -> str:
 
 FAMILY = Family(
     name="hiring", keys=("hiring",), parse=parse, problems=problems, specs=specs, rows=rows, account=account, check=check,
-    used=used, conflict=conflict, plan_wide=True, shown=shown,
+    used=used, conflict=conflict, plan_wide=True, shown=shown, adds=lambda portfolio, rules: bool(rules.setting("hiring")),
     marginal="the NPV one more team-week allowed to be bought for that team (in that quarter, or over the horizon) would add",
 )

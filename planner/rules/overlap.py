@@ -137,6 +137,6 @@ def account(usage: Usage) -> None:
 
 
 FAMILY = Family(
-    name="overlap", rows=rows, account=account,
+    name="overlap", rows=rows, account=account, adds=lambda portfolio, rules: bool(groups(portfolio)),
     marginal="none: an overlap has no limit; it takes from the plan's NPV the benefit its members would count twice",
 )
