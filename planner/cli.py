@@ -269,7 +269,7 @@ def roll(previous_path: Path, scenario_path: Path, output: Path, formats: str, s
 
 def changes_text(result) -> list[str]:
     """What changed since the previous plan, one line per experience with its reasons."""
-    from planner.optimise.model import format_money
+    from planner.core.formatting import money as format_money
 
     lines = [f"Changes since the previous plan ({result.previous.scenario}, from {result.previous.first_quarter}): {len(result.changes)}"]
     for note in result.notes:
@@ -352,7 +352,7 @@ def value_enablers(plan: Plan):
 
 def summary(plan: Plan) -> str:
     """The plan in a page of text: status, totals, greedy comparison, funded items, binding rules."""
-    from planner.optimise.model import format_money
+    from planner.core.formatting import money as format_money
     from planner.reports.plan_report import plan_budget
 
     currency = plan.portfolio.settings.currency
@@ -393,11 +393,11 @@ def rule_use_cells(rule, currency: str) -> tuple[str, str, str]:
     A balance share or the ROI hurdle has no "one more unit": its shadow price is per unit of
     a weighted sum, not per point of share or ROI, so no figure is printed for it.
     """
-    from planner.optimise.model import format_money
+    from planner.core.formatting import money as format_money
 
     if rule.unit == currency:
         return format_money(rule.used, currency), format_money(rule.limit, currency), f"{rule.marginal_value:,.2f} NPV per {currency}"
-    if rule.kind == "capacity":
+    if rule.unit == "team-weeks":  # a team's capacity, or what may be bought of it (hiring)
         return f"{rule.used:,.1f}", f"{rule.limit:,.1f} team-weeks", f"{format_money(rule.marginal_value, currency)} NPV per team-week"
     shown = (lambda value: f"{value:.1%}") if rule.kind == "balance" else (lambda value: f"{value:.2f}")
     return shown(rule.used), f"{rule.sense} {shown(rule.limit)}", "easing it would raise NPV"
@@ -422,7 +422,7 @@ def status_line(plan: Plan) -> str:
 
 
 def greedy_line(plan: Plan) -> str:
-    from planner.optimise.model import format_money
+    from planner.core.formatting import money as format_money
 
     currency = plan.portfolio.settings.currency
     greedy = plan.greedy
@@ -522,7 +522,7 @@ def frontier(scenario_path: Path, points: int, workers: int, output: Path, forma
     Example:
       planner frontier scenarios/base.yaml --points 30 --workers 2 -o out
     """
-    from planner.optimise.model import format_money
+    from planner.core.formatting import money as format_money
     from planner.analysis.variants import Solve, as_seen_by, solve
     from planner.reports.analysis_reports import build_frontier_report
     from planner.analysis.frontier import efficient_frontier
@@ -603,7 +603,7 @@ def unique_names(names: list[str]) -> list[str]:
 
 
 def comparison_text(result) -> list[str]:
-    from planner.optimise.model import format_money
+    from planner.core.formatting import money as format_money
 
     money = lambda value: format_money(value, result.currency)  # noqa: E731
     rows = [("",) + tuple(result.scenarios)]
@@ -647,7 +647,7 @@ def explain(scenario_path: Path, experience_ids: tuple[str, ...], steps: int, no
     Example:
       planner explain scenarios/base.yaml --experience CX-404 --experience CX-301
     """
-    from planner.optimise.model import format_money
+    from planner.core.formatting import money as format_money
     from planner.optimise.optimiser import plan_portfolio
     from planner.analysis.variants import as_seen_by
     from planner.reports.analysis_reports import build_explanations_report
@@ -689,7 +689,7 @@ def sensitivity(scenario_path: Path, top: int, workers: int, output: Path, forma
     Example:
       planner sensitivity scenarios/base.yaml --top 8 -o out
     """
-    from planner.optimise.model import format_money
+    from planner.core.formatting import money as format_money
     from planner.optimise.optimiser import plan_portfolio
     from planner.analysis.variants import as_seen_by, sensitivity as tornado
     from planner.reports.analysis_reports import build_tornado_report

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from planner.core.domain import Experience, Portfolio, normalise_id, quarter_label
 from planner.core.errors import InfeasibleError, SolverError
 from planner.core.executor import Progress, run_tasks
-from planner.optimise.model import format_money as money
+from planner.core.formatting import money
 from planner.optimise.optimiser import plan_portfolio
 from planner.optimise.plan import Decision, Plan
 from planner.core.csv_safe import csv_rows

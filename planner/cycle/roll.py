@@ -33,7 +33,7 @@ from planner.core.domain import (
 )
 from planner.core.economics import cash_flows, discount_factors
 from planner.core.errors import InputError, Problem
-from planner.optimise.model import format_money
+from planner.core.formatting import money as format_money
 from planner.optimise.optimiser import plan_portfolio
 from planner.optimise.plan import Plan
 from planner.inputs.scenario import Scenario, key_place
