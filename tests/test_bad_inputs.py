@@ -225,11 +225,12 @@ def kill_a_solving_run(folder: Path) -> Path:
     run = subprocess.Popen([sys.executable, "-c", "from planner.cli import main; main()", "plan", "slow.yaml", "-o", "killed"],
                            cwd=folder, env={**os.environ, "TMPDIR": str(folder / "tmp")}, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 900  # generous: on a loaded machine the start alone took over 120 s
     try:
         while not list((folder / "tmp").glob(f"{PREFIX}*/model.mps")) and run.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
         assert run.poll() is None, "the run ended before it could be killed while solving"
+        assert list((folder / "tmp").glob(f"{PREFIX}*/model.mps")), "the run did not reach its solve in 900 s"
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
