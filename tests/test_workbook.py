@@ -661,6 +661,8 @@ def test_overlap_group_and_the_journey_stage_order_are_read_and_written_back(tmp
     assert errors == [] and warnings == [] and portfolio is not None
     assert portfolio.settings.journey_stages == ("discover", "buy", "use", "get help")
     assert [e.overlap_group for e in portfolio.experiences] == ["", "Returns, get help", "Returns, get help"]
+    # Each stage as the order spells it, so every report places it in the journey.
+    assert [e.journey_stage for e in portfolio.experiences] == ["use", "get help", "get help"]
     written = tmp_path / "written.xlsx"
     write_portfolio(portfolio, written)
     assert same(read_portfolio(written), portfolio)
