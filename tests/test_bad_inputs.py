@@ -58,6 +58,8 @@ class Run:
 
 @dataclass(frozen=True)
 class Case:
+    """One bad input: the issue's point it covers, what to run, and what the user must see."""
+
     point: int
     name: str
     prepare: Callable[[Path], Run]
@@ -293,12 +295,12 @@ def plan_cleaned(make: Callable[[Path], Path]) -> Callable[[Path], Run]:
 # ---- the table ----------------------------------------------------------------------------------------
 
 EXAMPLE_WORKBOOK = bundled_folder("scenarios") / "example-portfolio.xlsx"
-OPTIONS_D = 'bad.xlsx, sheet Options, row 3, column "Run cost per quarter"'
-NEW_OPTIONS = "Run cots per quarter"
+RUN_COST_CELL = 'bad.xlsx, sheet Options, row 3, column "Run cost per quarter"'
+MISSPELT = "Run cots per quarter"
 
 CASES: list[Case] = [
     # 1. A formula with no cached value is not a blank (which would silently default, or say "is blank").
-    Case(1, "formula without a cached value, optional column", workbook_run(with_cells("Options", {"D3": "=D2*2"})), 2, OPTIONS_D,
+    Case(1, "formula without a cached value, optional column", workbook_run(with_cells("Options", {"D3": "=D2*2"})), 2, RUN_COST_CELL,
          "formula =D2*2 has no calculated value (the file was saved by a program that does not calculate formulas); "
          "open it in Excel or LibreOffice and save it, or type the value"),
     Case(1, "formula without a cached value, required column", workbook_run(with_cells("Options", {"C4": "=C3*1.6"})), 2,
@@ -323,9 +325,9 @@ CASES: list[Case] = [
     Case(3, "error value in an ods", workbook_run(ods_with({("Options", 1, 2): ODS_ERROR})), 2,
          'bad.ods, sheet Options, row 2, column "One-off cost"', "#DIV/0! is an Excel error value (a formula that failed)"),
     # 4. A header close to a known column was dropped with a warning (run costs became 0).
-    Case(4, "misspelt optional column", workbook_run(built(lambda sheets: sheets["Options"][0].__setitem__(3, NEW_OPTIONS))), 2,
-         f'bad.xlsx, sheet Options, row 1, column "{NEW_OPTIONS}"',
-         f'"{NEW_OPTIONS}" is not a column of the format; did you mean "Run cost per quarter"? '
+    Case(4, "misspelt optional column", workbook_run(built(lambda sheets: sheets["Options"][0].__setitem__(3, MISSPELT))), 2,
+         f'bad.xlsx, sheet Options, row 1, column "{MISSPELT}"',
+         f'"{MISSPELT}" is not a column of the format; did you mean "Run cost per quarter"? '
          "Rename the header (left unread, 0 would be used for every row)"),
     Case(4, "finance's name for the run cost is read, not dropped",
          workbook_run(built(lambda sheets: sheets["Options"][0].__setitem__(3, "Opex / qtr (EUR)")),

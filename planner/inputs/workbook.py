@@ -400,7 +400,8 @@ class _Reader:
         if self.findings.errors:
             return ()
         ids = {key: row.values["id"] for key, row in rows.items()}
-        experiences = self._build_experiences(rows, options, labels, teams, ids)
+        stages = {stage_key(stage): stage for stage in settings.journey_stages}
+        experiences = self._build_experiences(rows, options, labels, teams, ids, stages)
         if not commitments:
             return experiences
         return tuple(replace(e, commitment=commitments[e.id.casefold()]) if e.id.casefold() in commitments else e for e in experiences)
@@ -575,8 +576,9 @@ class _Reader:
 
     @staticmethod
     def _build_experiences(rows: dict[str, Row], options: dict[str, dict[str, dict[str, Any]]], labels: list[str],
-                           teams: dict[str, Team], ids: dict[str, str]) -> tuple[Experience, ...]:
-        """The experiences of checked rows; references and team names as the workbook spells their targets.
+                           teams: dict[str, Team], ids: dict[str, str], stages: dict[str, str]) -> tuple[Experience, ...]:
+        """The experiences of checked rows; references, team names and stages as the workbook spells their targets
+        (a stage as the Journey stage order spells it, when Settings give one: "Get  Help" is "get help").
 
         One loop with its look-ups made once (team spellings, quarter positions): it runs
         for every experience of a 50,000-row workbook.
@@ -594,9 +596,10 @@ class _Reader:
             owner = owners.get(team) or owners.setdefault(team, teams[team.casefold()].name)
             base = values["uplift_base"]
             requires, excludes = get("requires"), get("excludes")
+            stage = get("journey_stage", "")
             experiences.append(Experience(
                 id=values["id"], name=get("name", ""), description=get("description", ""),
-                journey_stage=get("journey_stage", ""), channel=get("channel", ""),
+                journey_stage=stages.get(stage_key(stage), stage) if stages else stage, channel=get("channel", ""),
                 product_line=get("product_line", ""), layer=values["layer"], team=owner,
                 reach_per_quarter=values["reach_per_quarter"], outcome=get("outcome", ""),
                 value_per_outcome=values["value_per_outcome"],

@@ -8,7 +8,7 @@ a traceback. A finance user's scenario needs none of that, so this loader:
 - resolves plain scalars by the YAML 1.2 core schema only: null (`~`, `null`, empty),
   booleans (`true`/`false` in three spellings), decimal, `0o` and `0x` integers, floats
   (`1e-3`, `.inf`, `.nan`); anything else, `NO` and `1_000` included, is text;
-- refuses anchors, aliases and explicit tags, with the line they are on;
+- refuses anchors, aliases and explicit tags, with the line they are on, all of them in one load;
 - refuses files over `MAX_BYTES` and nesting deeper than `MAX_DEPTH`;
 - remembers the line of every mapping key and notes duplicate keys, so the scenario
   loader can say "base.yaml, line 7, key gap";
@@ -52,12 +52,16 @@ def text_of(value: Any) -> str:
 
 
 class RefusedYaml(yaml.YAMLError):
-    """A YAML feature scenario files do not use (alias, anchor, tag), or a file too big or too deep; with its line."""
+    """A YAML feature scenario files do not use (alias, anchor, tag), or a file too big or too deep; with its line.
 
-    def __init__(self, line: int, message: str):
+    `line` and `message` are the first refusal; `refusals` holds every one found, as (line, message), top to bottom.
+    """
+
+    def __init__(self, line: int, message: str, refusals: list[tuple[int, str]] | None = None):
         super().__init__(message)
         self.line = line
         self.message = message
+        self.refusals = refusals or [(line, message)]
 
 
 class _Resolver(yaml.resolver.BaseResolver):
@@ -77,20 +81,33 @@ _Resolver.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|nul
 
 
 class _Composer(yaml.composer.Composer):
-    """Builds the node tree, refusing anchors, aliases, tags and deep nesting before anything is expanded."""
+    """Builds the node tree, refusing anchors, aliases, tags and deep nesting before anything is expanded.
+
+    Anchors, aliases and tags are noted and left out (an alias becomes null, so nothing is
+    ever expanded), and composing goes on, so one load lists them all; nesting too deep
+    stops at once.
+    """
 
     depth = 0
+    refusals: list[tuple[int, str]]
 
     def compose_node(self, parent, index):
         event = self.peek_event()
         line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent):
-            raise RefusedYaml(line, f"*{event.anchor} is an alias; scenario files do not use aliases: write the value out")
+            self.refusals.append((line, f"*{event.anchor} is an alias; scenario files do not use aliases: write the value out"))
+            self.get_event()
+            return yaml.ScalarNode("tag:yaml.org,2002:null", "", event.start_mark, event.end_mark)
         if event.anchor is not None:
-            raise RefusedYaml(line, f"&{event.anchor} is an anchor; scenario files do not use anchors or aliases: write the value out")
+            self.refusals.append((line, f"&{event.anchor} is an anchor; scenario files do not use anchors or aliases: "
+                                        "write the value out"))
+            event.anchor = None
         if getattr(event, "tag", None) is not None:
-            raise RefusedYaml(line, f"{_shown_tag(event.tag)} is a YAML tag; scenario files do not use tags: remove it "
-                                    "(put text in quotes if it should stay text)")
+            self.refusals.append((line, f"{_shown_tag(event.tag)} is a YAML tag; scenario files do not use tags: remove it "
+                                        "(put text in quotes if it should stay text)"))
+            event.tag = None
+            if isinstance(event, yaml.ScalarEvent):
+                event.implicit = (True, True)  # resolved as if untagged; the data is not used, the refusal is raised
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise RefusedYaml(line, f"nests deeper than {MAX_DEPTH} levels; a scenario needs four at most")
@@ -171,6 +188,7 @@ class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, _Com
         _Constructor.__init__(self)
         _Resolver.__init__(self)
         self.lines = _Lines()
+        self.refusals = []
 
 
 def load(text: str) -> tuple[Any, dict[int, dict], list[tuple[Any, int, int]]]:
@@ -185,4 +203,7 @@ def load(text: str) -> tuple[Any, dict[int, dict], list[tuple[Any, int, int]]]:
         data = loader.get_single_data()
     finally:
         loader.dispose()
+    if loader.refusals:
+        refusals = list(dict.fromkeys(loader.refusals))  # an alias used nine times on a line is one refusal
+        raise RefusedYaml(*refusals[0], refusals)
     return data, loader.lines.key_lines, loader.lines.duplicates
