@@ -30,6 +30,7 @@ from planner.inputs.what_if import what_if_scenario, what_if_yaml
 from planner.inputs.workbook import read_workbook
 from planner.optimise.optimiser import plan_portfolio
 from planner.optimise.plan import Plan
+from planner.reports.experience_view import stage_order
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +211,7 @@ def page_data(workspace: Workspace) -> dict[str, Any]:
         "budget": list(applied.budget),
         "total_budget": effective_budget(applied),
         "teams": [{"name": t.name, "capacity": list(t.capacity)} for t in applied.teams],
-        "journey_stages": sorted({e.journey_stage for e in applied.experiences}),
+        "journey_stages": list(stage_order(applied)),
         "experiences": [{"id": e.id, "name": e.name, "journey_stage": e.journey_stage, "team": e.team, "layer": e.layer,
                          "mandatory": e.mandatory} for e in applied.experiences],
         "balance": [{rule.dimension: rule.value, **({"min_share": rule.min_share} if rule.min_share is not None else {}),

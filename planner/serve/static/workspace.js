@@ -357,6 +357,8 @@
     $("status-text").textContent = doc.status.text;
     const changes = Object.fromEntries(doc.changes.map((c) => [c.id, c]));
     const before = Object.fromEntries(record.experiences.map((e) => [e.id, e]));
+    const body = document.querySelector("#experiences tbody");  // changed rows first, each group in the workbook's order
+    body.append(...C.experiences.filter((e) => changes[e.id]).concat(C.experiences.filter((e) => !changes[e.id])).map((e) => controls.rows[e.id].row));
     for (const e of doc.experiences) {
       const row = controls.rows[e.id];
       if (!row) continue;
