@@ -30,6 +30,10 @@
     const match = /^\s*([+-]\d+(?:\.\d+)?)\s*%\s*$/.exec(String(value || ""));
     return match ? Number(match[1]) : 0;
   }
+  function niceStep(size) {  // 1, 2 or 5 times a power of ten: slider stops at round amounts
+    const power = Math.pow(10, Math.floor(Math.log10(Math.max(size, 1))));
+    return [1, 2, 5, 10].map((m) => m * power).find((step) => step >= size) || power;
+  }
   function clone(value) { return JSON.parse(JSON.stringify(value)); }
   function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
   function el(tag, attributes, text) {
@@ -187,12 +191,12 @@
 
   function buildControls() {
     const total = $("budget-total");
-    const step = Math.max(1000, Math.round(C.total_budget / 200 / 1000) * 1000);
+    const step = niceStep(C.total_budget / 200);
     Object.assign(total, { min: "0", max: String(Math.round(C.total_budget * 2)), step: String(step) });
     total.addEventListener("input", () => { $("budget-total-out").textContent = money(Number(total.value)); });
     total.addEventListener("change", () => setBudgetTotal(Number(total.value)));
     C.quarters.forEach((label, q) => {
-      const s = slider($("budget-quarters"), label, 0, Math.round(C.budget[q] * 2), Math.max(1000, Math.round(C.budget[q] / 100 / 1000) * 1000),
+      const s = slider($("budget-quarters"), label, 0, Math.round(C.budget[q] * 2), niceStep(C.budget[q] / 100),
         (value) => setQuarter(q, value), money);
       s.input.id = "budget-" + label;
       controls.quarters.push(s);
@@ -445,9 +449,19 @@
   render(record);
   syncControls();
   document.body.dataset.state = "planned";
+  document.body.dataset.busy = "0";
   document.body.dataset.sequence = "0";
-  const fromUrl = /^#w=(.*)$/.exec(location.hash);
-  if (fromUrl) {
-    try { commit(JSON.parse(decodeURIComponent(fromUrl[1]))); } catch (error) { showErrors([{ where: "the address", message: "holds no what-if I can read" }]); }
+  function fromAddress() {  // a what-if pasted or bookmarked into the address: plan it
+    const found = /^#w=(.*)$/.exec(location.hash);
+    if (!found) return;
+    try {
+      const wanted = JSON.parse(decodeURIComponent(found[1]));
+      if (!same(wanted, whatIf)) commit(wanted);
+    } catch (error) {
+      showErrors([{ where: "the address", message: "holds no what-if I can read" }]);
+      document.body.dataset.state = "error";
+    }
   }
+  window.addEventListener("hashchange", fromAddress);
+  fromAddress();
 })();
