@@ -37,4 +37,8 @@ def serve(scenario_path: str | Path, host: str = "127.0.0.1", port: int = 8765, 
                             limit_concurrency=256, timeout_keep_alive=5)
     server = uvicorn.Server(config)
     announce(url(host, port, token))
-    server.run()
+    try:
+        server.run()
+    finally:  # stop what still solves (the frontier, what-ifs nobody waits for) before leaving
+        workspace.closing.set()
+        app.app.state.solves.close()

@@ -22,6 +22,7 @@ from typing import Any
 
 from planner.analysis.frontier import Frontier, efficient_frontier
 from planner.analysis.variants import compare_plans, effective_budget
+from planner.core.cancel import cancelled_by
 from planner.core.domain import Portfolio, quarter_label
 from planner.core.errors import InputError
 from planner.cycle.roll import plan_state, state_json
@@ -49,6 +50,8 @@ class Workspace:
     frontier: Frontier | None = None
     frontier_error: str = ""
     frontier_done: threading.Event = field(default_factory=threading.Event)
+    # Set when the workspace closes: a frontier still solving stops, solver processes and all.
+    closing: threading.Event = field(default_factory=threading.Event)
 
 
 def capped(scenario: Scenario, portfolio: Portfolio, time_limit: float) -> Scenario:
@@ -70,8 +73,9 @@ def open_workspace(scenario_path: str | Path, time_limit: float = 30.0) -> Works
 def solve_frontier(workspace: Workspace) -> None:
     """The plan of record's efficient frontier, for placing what-ifs on it; any failure is said, not raised."""
     try:
-        workspace.frontier = efficient_frontier(workspace.portfolio, capped(workspace.scenario, workspace.portfolio, workspace.time_limit),
-                                                points=FRONTIER_POINTS)
+        with cancelled_by(workspace.closing):
+            workspace.frontier = efficient_frontier(workspace.portfolio, capped(workspace.scenario, workspace.portfolio, workspace.time_limit),
+                                                    points=FRONTIER_POINTS)
     except Exception as error:  # the workspace works without a frontier: the page says why there is none
         log.warning("no frontier for the workspace: %s", error)
         workspace.frontier_error = str(error)
