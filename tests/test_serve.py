@@ -75,6 +75,14 @@ def test_the_empty_what_if_is_the_plan_of_record_with_no_changes(client, workspa
     assert answer["totals"]["npv"] == pytest.approx(workspace.record.npv)
     assert answer["changes"] == []
     assert answer["status"]["proven_optimal"] is True
+    spread = answer["uncertainty"]
+    assert spread["draws"] == 1000 and spread["p10"] < spread["p50"] < spread["p90"]
+
+
+def test_a_what_if_comes_with_its_own_p10_and_p90(client, workspace):
+    cut = post(client, {"budget": "-30%"}).json()
+    assert cut["uncertainty"]["p90"] < workspace.record_uncertainty["p90"]
+    assert cut["uncertainty"]["p10"] <= cut["totals"]["npv"] <= cut["uncertainty"]["p90"]
 
 
 # ---------------------------------------------------------------------------------------

@@ -20,13 +20,14 @@ from __future__ import annotations
 import json
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from importlib import resources
 from typing import Any
 
 from markupsafe import Markup
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -36,7 +37,7 @@ from planner.core.errors import InfeasibleError, InputError, PlannerError, Solve
 from planner.optimise.plan import Plan
 from planner.serve.guard import COOKIE, Guard, is_loopback, query_values
 from planner.serve.jobs import Busy, Solves
-from planner.serve.workspace import Workspace, answer, page_data, plan_what_if, scenario_file, what_if_of
+from planner.serve.workspace import Workspace, answer, page_data, plan_with_uncertainty, scenario_file, what_if_of
 
 PAGE_HEADER = "x-planner-page"
 STATIC = {"workspace.js": "text/javascript; charset=utf-8", "workspace.css": "text/css; charset=utf-8"}
@@ -50,17 +51,18 @@ def create_app(workspace: Workspace, host: str = "127.0.0.1", token: str | None 
     if token is None and not is_loopback(host):
         raise ValueError(f"serving on {host} needs a token")
     solves = Solves(workers, queue_limit)
-    plans: OrderedDict[str, Plan] = OrderedDict()
+    plans: OrderedDict[str, tuple[Plan, dict[str, Any]]] = OrderedDict()
     static = {name: resources.files("planner.serve").joinpath("static", name).read_bytes() for name in STATIC}
 
-    async def planned(request: Request) -> tuple[Any, Plan]:
+    async def planned(request: Request) -> tuple[Any, tuple[Plan, dict[str, Any]]]:
+        """(the what-if, (its plan, the plan's uncertainty)), from memory or solved on the pool."""
         data = await _what_if(request)
         key = json.dumps(data, sort_keys=True)
         if key in plans:
             plans.move_to_end(key)
             return data, plans[key]
         what_if_of(workspace, data)  # bad input answered at once, without waiting in the queue
-        plan = await solves.run(_page(request), partial(plan_what_if, workspace, data))
+        plan = await solves.run(_page(request), partial(plan_with_uncertainty, workspace, data))
         plans[key] = plan
         while len(plans) > REMEMBERED_PLANS:
             plans.popitem(last=False)
@@ -72,7 +74,7 @@ def create_app(workspace: Workspace, host: str = "127.0.0.1", token: str | None 
             response = RedirectResponse("/", status_code=303)
             response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
             return response
-        return HTMLResponse(render_page(workspace))
+        return HTMLResponse(await run_in_threadpool(render_page, workspace))
 
     async def script(request: Request) -> Response:
         name = request.path_params["name"]
@@ -86,20 +88,24 @@ def create_app(workspace: Workspace, host: str = "127.0.0.1", token: str | None 
         return JSONResponse(state_json(plan_state(workspace.record)))
 
     async def plan_what_if_route(request: Request) -> Response:
-        return await _answered(request, lambda data, plan: JSONResponse(answer(workspace, plan, data)))
+        async def respond(data: Any, solved: tuple[Plan, dict[str, Any]]) -> Response:
+            return JSONResponse(answer(workspace, solved[0], data, solved[1]))
+
+        return await _answered(request, respond)
 
     async def report(request: Request) -> Response:
         fmt = request.path_params["format"]
         if fmt not in ("html", "xlsx"):
             return _errors(404, [("request", None, "reports come as html or xlsx")])
 
-        def respond(data: Any, plan: Plan) -> Response:
+        async def respond(data: Any, solved: tuple[Plan, dict[str, Any]]) -> Response:
             from planner.publish import render
             from planner.reports.plan_report import build_report
 
+            # Rendering takes a moment (an xlsx most): off the event loop, so other pages are answered meanwhile.
+            content = await run_in_threadpool(lambda: render(build_report(solved[0]), fmt))
             media = "text/html; charset=utf-8" if fmt == "html" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            return Response(render(build_report(plan), fmt), media_type=media,
-                            headers={"content-disposition": f'attachment; filename="report.{fmt}"'})
+            return Response(content, media_type=media, headers={"content-disposition": f'attachment; filename="report.{fmt}"'})
 
         return await _answered(request, respond)
 
@@ -119,9 +125,9 @@ def create_app(workspace: Workspace, host: str = "127.0.0.1", token: str | None 
     async def controls(request: Request) -> Response:
         return JSONResponse({**page_data(workspace), "frontier_ready": workspace.frontier is not None})
 
-    async def _answered(request: Request, respond: Callable[[Any, Plan], Response]) -> Response:
+    async def _answered(request: Request, respond: Callable[[Any, tuple[Plan, dict[str, Any]]], Awaitable[Response]]) -> Response:
         try:
-            data, plan = await planned(request)
+            data, solved = await planned(request)
         except InputError as error:
             return _input_errors(error)
         except InfeasibleError as error:
@@ -134,7 +140,7 @@ def create_app(workspace: Workspace, host: str = "127.0.0.1", token: str | None 
             return _errors(500, [("solver", None, str(error))])
         except PlannerError as error:
             return _errors(500, [("planner", None, str(error))])
-        return respond(data, plan)
+        return await respond(data, solved)
 
     routes = [
         Route("/", page, methods=["GET"]),

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 # Budgets solved for the frontier the page places each what-if on (in the background, once).
 FRONTIER_POINTS = 12
+# Monte Carlo draws for each plan's P10/P90 (planner.analysis.risk; about 0.05 s for the example).
+RISK_DRAWS = 1000
 
 
 @dataclass
@@ -52,6 +54,7 @@ class Workspace:
     frontier_done: threading.Event = field(default_factory=threading.Event)
     # Set when the workspace closes: a frontier still solving stops, solver processes and all.
     closing: threading.Event = field(default_factory=threading.Event)
+    record_uncertainty: dict[str, Any] = field(default_factory=dict)
 
 
 def capped(scenario: Scenario, portfolio: Portfolio, time_limit: float) -> Scenario:
@@ -67,7 +70,7 @@ def open_workspace(scenario_path: str | Path, time_limit: float = 30.0) -> Works
     if errors:
         raise InputError(errors, warnings)
     record = plan_portfolio(portfolio, capped(scenario, portfolio, time_limit))
-    return Workspace(scenario, portfolio, record, time_limit)
+    return Workspace(scenario, portfolio, record, time_limit, record_uncertainty=uncertainty(record))
 
 
 def solve_frontier(workspace: Workspace) -> None:
@@ -116,14 +119,32 @@ def scenario_file(workspace: Workspace, data: dict[str, Any]) -> str:
 # The answer
 
 
-def answer(workspace: Workspace, plan: Plan, data: Any) -> dict[str, Any]:
-    """plan.json's document for the plan, plus what_if, status, changes and frontier."""
+def answer(workspace: Workspace, plan: Plan, data: Any, spread: dict[str, Any] | None = None) -> dict[str, Any]:
+    """plan.json's document for the plan, plus what_if, status, uncertainty (`spread`, from `uncertainty`), changes and frontier."""
     document = state_json(plan_state(plan))
     document["what_if"] = data
     document["status"] = status_of(plan)
+    document["uncertainty"] = workspace.record_uncertainty if plan is workspace.record else (spread or uncertainty(plan))
     document["changes"] = changes(workspace.record, plan)
     document["frontier"] = frontier_position(workspace, plan)
     return document
+
+
+def uncertainty(plan: Plan) -> dict[str, Any]:
+    """The plan's NPV over sampled estimates (PERT on the three-point estimates, shocks shared by stage and team): P10, P50, P90."""
+    from planner.analysis.risk import RiskSettings, sample_for, simulate
+
+    if not plan.funded:
+        return {"draws": 0, "mean": 0.0, "p10": 0.0, "p50": 0.0, "p90": 0.0, "loss_probability": 0.0}
+    simulation = simulate(plan, sample_for([plan], RiskSettings(draws=RISK_DRAWS)), top_drivers=0)
+    return {"draws": simulation.draws, "mean": simulation.mean.value, "p10": simulation.p10.value, "p50": simulation.p50.value,
+            "p90": simulation.p90.value, "loss_probability": simulation.loss_probability.value}
+
+
+def plan_with_uncertainty(workspace: Workspace, data: Any) -> tuple[Plan, dict[str, Any]]:
+    """`plan_what_if` and the plan's `uncertainty`, together (one job on the solve pool)."""
+    plan = plan_what_if(workspace, data)
+    return plan, workspace.record_uncertainty if plan is workspace.record else uncertainty(plan)
 
 
 def status_of(plan: Plan) -> dict[str, Any]:

@@ -352,6 +352,8 @@
     $("npv").textContent = money(doc.totals.npv);
     $("npv-delta").textContent = Math.abs(npvDelta) < 0.5 ? "as the plan of record" : signedMoney(npvDelta) + " against the plan of record";
     $("npv-delta").className = "delta " + (npvDelta > 0.5 ? "up" : npvDelta < -0.5 ? "down" : "");
+    const u = doc.uncertainty;
+    $("npv-range").textContent = u && u.draws ? "P10 " + money(u.p10) + " to P90 " + money(u.p90) + " over " + u.draws + " draws of the estimates" : "";
     $("spend").textContent = money(doc.totals.spend);
     $("spend-delta").textContent = "of " + money(totalOf(whatIf)) + (Math.abs(spendDelta) < 0.5 ? "" : "; " + signedMoney(spendDelta));
     $("funded").textContent = doc.experiences.filter((e) => e.funded).length + " of " + doc.experiences.length;
