@@ -455,6 +455,20 @@ def test_a_newer_what_if_from_the_same_page_cancels_the_older(client):
     assert client.get("/api/progress?page=p1").json()["cancelled"] >= 1
 
 
+def test_the_same_what_if_asked_at_once_by_two_pages_is_solved_once(client):
+    before = client.get("/api/progress?page=none").json()["completed"]
+    answers: dict = {}
+    threads = [threading.Thread(target=lambda page=page: answers.update({page: post(client, {"budget": "-21%"}, **{"x-planner-page": page})}))
+               for page in ("q1", "q2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert [answers[p].status_code for p in ("q1", "q2")] == [200, 200]
+    assert answers["q1"].json()["totals"] == answers["q2"].json()["totals"]
+    assert client.get("/api/progress?page=none").json()["completed"] == before + 1
+
+
 def test_the_queue_is_bounded():
     async def scenario():
         solves = Solves(workers=1, queue_limit=1)

@@ -17,6 +17,7 @@ front door (host, token, JSON and same-origin for POST, body size, headers) is
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections import OrderedDict
@@ -52,21 +53,34 @@ def create_app(workspace: Workspace, host: str = "127.0.0.1", token: str | None 
         raise ValueError(f"serving on {host} needs a token")
     solves = Solves(workers, queue_limit)
     plans: OrderedDict[str, tuple[Plan, dict[str, Any]]] = OrderedDict()
+    running: dict[str, asyncio.Future] = {}  # by what-if: a solve under way, which the same what-if waits for
     static = {name: resources.files("planner.serve").joinpath("static", name).read_bytes() for name in STATIC}
 
     async def planned(request: Request) -> tuple[Any, tuple[Plan, dict[str, Any]]]:
-        """(the what-if, (its plan, the plan's uncertainty)), from memory or solved on the pool."""
+        """(the what-if, (its plan, the plan's uncertainty)): from memory, from a solve of the same what-if
+        already running for another request, or solved on the pool."""
         data = await _what_if(request)
         key = json.dumps(data, sort_keys=True)
         if key in plans:
             plans.move_to_end(key)
             return data, plans[key]
         what_if_of(workspace, data)  # bad input answered at once, without waiting in the queue
-        plan = await solves.run(_page(request), partial(plan_with_uncertainty, workspace, data))
-        plans[key] = plan
+        while key in running:
+            try:
+                return data, await asyncio.shield(running[key])
+            except Cancelled:  # the page that asked first moved on; this request still wants the answer
+                await asyncio.sleep(0)
+        solve = asyncio.ensure_future(solves.run(_page(request), partial(plan_with_uncertainty, workspace, data)))
+        running[key] = solve
+        try:
+            solved = await solve
+        finally:
+            if running.get(key) is solve:
+                del running[key]
+        plans[key] = solved
         while len(plans) > REMEMBERED_PLANS:
             plans.popitem(last=False)
-        return data, plan
+        return data, solved
 
     async def page(request: Request) -> Response:
         if token is not None and query_values(request.scope, "token"):
