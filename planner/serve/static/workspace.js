@@ -363,8 +363,9 @@
     $("status-text").textContent = doc.status.text;
     const changes = Object.fromEntries(doc.changes.map((c) => [c.id, c]));
     const before = Object.fromEntries(record.experiences.map((e) => [e.id, e]));
-    const body = document.querySelector("#experiences tbody");  // changed rows first, each group in the workbook's order
-    body.append(...C.experiences.filter((e) => changes[e.id]).concat(C.experiences.filter((e) => !changes[e.id])).map((e) => controls.rows[e.id].row));
+    const body = document.querySelector("#experiences tbody");  // changed rows first (entered, left, moved), then the workbook's order
+    const order = doc.changes.map((c) => c.id).concat(C.experiences.map((e) => e.id).filter((id) => !changes[id]));
+    body.append(...order.filter((id) => controls.rows[id]).map((id) => controls.rows[id].row));
     for (const e of doc.experiences) {
       const row = controls.rows[e.id];
       if (!row) continue;
