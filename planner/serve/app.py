@@ -43,7 +43,7 @@ from planner.serve.workspace import Workspace, answer, page_data, plan_with_unce
 PAGE_HEADER = "x-planner-page"
 STATIC = {"workspace.js": "text/javascript; charset=utf-8", "workspace.css": "text/css; charset=utf-8"}
 # Plans of recent what-ifs, so a download or a repeated what-if does not solve again.
-REMEMBERED_PLANS = 32
+REMEMBERED_PLANS = 64
 
 
 def create_app(workspace: Workspace, host: str = "127.0.0.1", token: str | None = None, workers: int = 2,
