@@ -22,7 +22,8 @@ from planner.core.resources import EXAMPLE_SCENARIO
 from planner.inputs.scenario import load_scenario
 from planner.inputs.what_if import WHAT_IF_KEYS, what_if_scenario
 from planner.optimise.optimiser import plan_portfolio
-from planner.serve.app import create_app, script_json
+from planner.render.html import script_json
+from planner.serve.app import create_app
 from planner.serve.jobs import Busy, Solves
 from planner.serve.workspace import interpolate, open_workspace
 

@@ -26,7 +26,6 @@ from functools import partial
 from importlib import resources
 from typing import Any
 
-from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -34,7 +33,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from planner.core.cancel import Cancelled
-from planner.core.errors import InfeasibleError, InputError, PlannerError, SolverError
+from planner.core.errors import InfeasibleError, InputError, PlannerError, Problem, SolverError
 from planner.optimise.plan import Plan
 from planner.serve.guard import COOKIE, Guard, is_loopback, query_values
 from planner.serve.jobs import Busy, Solves
@@ -179,17 +178,11 @@ async def _what_if(request: Request) -> Any:
     try:
         return json.loads(await request.body(), parse_constant=_refuse_constant)
     except (ValueError, _BadJson) as error:
-        raise InputError([_problem("what-if", f"is not valid JSON: {error}")]) from error
+        raise InputError([Problem("what-if", f"is not valid JSON: {error}")]) from error
 
 
 def _refuse_constant(name: str) -> Any:
     raise _BadJson(f"{name} is not a number a scenario can hold")
-
-
-def _problem(where: str, message: str):
-    from planner.core.errors import Problem
-
-    return Problem(where, message)
 
 
 def _page(request: Request) -> str | None:
@@ -215,7 +208,7 @@ def _errors(status: int, problems: list[tuple[str, str | None, str]], **flags: b
 def render_page(workspace: Workspace) -> str:
     """The page: the workspace template with the plan of record's report model (its summary section) and the controls' data."""
     from planner.cycle.roll import plan_state, state_json
-    from planner.render.html import environment
+    from planner.render.html import environment, script_json
     from planner.reports.plan_report import build_report
 
     report = build_report(workspace.record)
@@ -223,11 +216,3 @@ def render_page(workspace: Workspace) -> str:
     return environment().get_template("workspace.html.j2").render(
         report=report, currency=report.currency, summary=report.section("summary"), workspace_json=script_json(data),
         record=state_json(plan_state(workspace.record)))
-
-
-def script_json(data: Any) -> Markup:
-    """JSON safe inside <script type="application/json">: no "<", ">" or "&" that could close the element."""
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(char, escaped)
-    return Markup(text)
