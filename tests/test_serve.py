@@ -454,6 +454,23 @@ def test_a_newer_what_if_from_the_same_page_cancels_the_older(client):
     assert older["answer"].status_code == 409 and older["answer"].json()["cancelled"] is True
     assert client.get("/api/progress?page=p1").json()["state"] == "idle"
     assert client.get("/api/progress?page=p1").json()["cancelled"] >= 1
+    assert solver_children() == []  # the cancelled solve's CBC processes were stopped, not left to run out their time
+
+
+def solver_children() -> list[str]:
+    """Command lines of this process's child processes that run a solver."""
+    import os
+
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+            command = (status.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if int(fields.get("PPid", "0").strip()) == os.getpid() and ("cbc" in command.lower() or "highs" in command.lower()):
+            found.append(command)
+    return found
 
 
 def test_the_same_what_if_asked_at_once_by_two_pages_is_solved_once(client):
