@@ -737,5 +737,8 @@ def serve(scenario_path: Path, host: str, port: int, token: str | None, time_lim
         token = new_token()
         click.echo(f"Serving on {host}: every request needs this token (it is in the URL below): {token}")
     click.echo(f"Planning {scenario_path} (the plan of record)...")
-    run(scenario_path, host, port, token, time_limit, workers,
-        announce=lambda address: click.echo(f"Leadership workspace: {address}\nStop with Ctrl+C."))
+    try:
+        run(scenario_path, host, port, token, time_limit, workers,
+            announce=lambda address: click.echo(f"Leadership workspace: {address}\nStop with Ctrl+C."))
+    except KeyboardInterrupt:  # uvicorn passes Ctrl+C on once it has shut down
+        click.echo("Stopped.")
