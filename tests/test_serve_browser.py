@@ -158,6 +158,11 @@ def test_the_what_if_in_the_url_opens_planned_and_bad_input_says_which_key(serve
     planned(page, 1)
     assert page.locator("#budget-total").input_value() == str(round(0.9 * workspace.record.portfolio.total_budget))
     assert page.locator("#experiences tbody tr.left").count() > 0
+    # An experience's reach, changed in its row, becomes an adjustment of that experience alone.
+    page.locator('input[aria-label="reach change of CX-302"]').fill("-50")
+    page.locator('input[aria-label="reach change of CX-302"]').dispatch_event("change")
+    planned(page, 2)
+    assert what_if_in(page.url) == {"budget": "-10%", "adjust": [{"where": {"id": "CX-302"}, "reach": "-50%"}]}
     page.goto(base + "/#w=" + quote(json.dumps({"forced_in": ["CX-999"]})))
     page.wait_for_selector('body[data-state="error"]', state="attached", timeout=WAIT_MS)
     assert "key forced_in" in page.inner_text("#errors") and "CX-999" in page.inner_text("#errors")

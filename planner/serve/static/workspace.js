@@ -232,7 +232,7 @@
     for (const e of C.experiences) {
       const row = el("tr", { "data-id": e.id });
       const cells = {};
-      for (const name of ["id", "name", "stage", "record", "whatif", "npv", "change", "why", "force", "uplift"]) {
+      for (const name of ["id", "name", "stage", "record", "whatif", "npv", "change", "why", "force", "uplift", "reach"]) {
         cells[name] = el("td", { class: name === "npv" ? "num" : name });
         row.append(cells[name]);
       }
@@ -246,8 +246,11 @@
       const uplift = el("input", { type: "number", step: "5", min: "-100", max: "200", value: "0", "aria-label": "uplift change of " + e.id });
       uplift.addEventListener("change", () => setAdjust("id", e.id, "uplift", Math.round(Number(uplift.value) || 0)));
       cells.uplift.append(uplift, document.createTextNode("%"));
+      const reach = el("input", { type: "number", step: "5", min: "-100", max: "200", value: "0", "aria-label": "reach change of " + e.id });
+      reach.addEventListener("change", () => setAdjust("id", e.id, "reach", Math.round(Number(reach.value) || 0)));
+      cells.reach.append(reach, document.createTextNode("%"));
       body.append(row);
-      controls.rows[e.id] = { row: row, cells: cells, force: force, uplift: uplift };
+      controls.rows[e.id] = { row: row, cells: cells, force: force, uplift: uplift, reach: reach };
     }
     buildRules();
   }
@@ -285,7 +288,9 @@
     const forcedOut = forcedList(whatIf, "forced_out").map(key);
     for (const [id, row] of Object.entries(controls.rows)) {
       row.force.value = forcedIn.includes(key(id)) ? "in" : forcedOut.includes(key(id)) ? "out" : "";
-      row.uplift.value = String(percentOf((adjustment(whatIf, "id", id) || {}).uplift));
+      const own = adjustment(whatIf, "id", id) || {};
+      row.uplift.value = String(percentOf(own.uplift));
+      row.reach.value = String(percentOf(own.reach));
     }
   }
 
