@@ -44,4 +44,7 @@ pdftoppm -png -r 100 -f 4 -l 4 -singlefile "$work/report.pdf" "$shots/report-xls
 "$chromium" --headless --no-sandbox --disable-gpu --user-data-dir="$work/profile" --no-pdf-header-footer \
     --print-to-pdf="$work/q2.pdf" "file://$work/q2/report.html" 2>/dev/null
 pdftoppm -png -r 80 -f 2 -l 2 -singlefile "$work/q2.pdf" "$shots/quarterly-changes"
+# The leadership workspace (planner serve), in the system Chromium through Playwright.
+"$root/.venv/bin/python" "$root/docs/serve_screenshot.py"
+
 ls -l "$shots"

@@ -741,3 +741,40 @@ def sensitivity(scenario_path: Path, top: int, workers: int, output: Path, forma
     click.echo(f"Sensitivity: {result.scenario} (plan NPV {money(result.base_npv)}), widest swing first")
     click.echo("\n".join(table(rows, right=(3, 4, 5))))
     write_analysis(build_tornado_report(result, plan_now), result.to_rows(), output, formats)
+
+
+# ---------------------------------------------------------------------------------------
+# The leadership workspace
+
+
+@cli.command()
+@click.argument("scenario_path", metavar="SCENARIO.yaml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to answer on. Any address but loopback needs the token.")
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=8765, show_default=True)
+@click.option("--token", help="The token a browser or script must present (made up and printed if a non-loopback host is given without one).")
+@click.option("--time-limit", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Longest any one solve may run, in seconds.")
+@click.option("--workers", type=click.IntRange(min=1, max=8), default=2, show_default=True, help="Solves run at once; more wait in a queue.")
+def serve(scenario_path: Path, host: str, port: int, token: str | None, time_limit: float, workers: int) -> None:
+    """The leadership workspace: move budgets, capacity and rules in the browser; each change re-plans.
+
+    Plans the scenario (the plan of record), then serves a page where every change is
+    re-optimised and compared with it, and a JSON API (GET/POST /api/plan) behind it. Stop
+    with Ctrl+C. Nothing is saved except what you download.
+
+    \b
+    Example:
+      planner serve scenarios/base.yaml
+    """
+    from planner.serve import serve as run
+    from planner.serve.guard import is_loopback, new_token
+
+    if token is None and not is_loopback(host):
+        token = new_token()
+        click.echo(f"Serving on {host}: every request needs this token (it is in the URL below): {token}")
+    click.echo(f"Planning {scenario_path} (the plan of record)...")
+    try:
+        run(scenario_path, host, port, token, time_limit, workers,
+            announce=lambda address: click.echo(f"Leadership workspace: {address}\nStop with Ctrl+C."))
+    except KeyboardInterrupt:  # uvicorn passes Ctrl+C on once it has shut down
+        click.echo("Stopped.")

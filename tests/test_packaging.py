@@ -92,6 +92,13 @@ def test_the_wheel_carries_every_module_of_every_subpackage(wheel: Path) -> None
     assert missing == [], f"the wheel lacks {missing}: add their package to [tool.setuptools] packages"
 
 
+def test_the_wheel_carries_the_workspace_page_its_script_and_styles(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = sorted(f"planner/serve/static/{path.name}" for path in (ROOT / "planner" / "serve" / "static").iterdir())
+    assert {"planner/serve/static/workspace.js", "planner/serve/static/workspace.css"} <= set(shipped)
+    assert [name for name in shipped + ["planner/templates/workspace.html.j2"] if name not in names] == []
+
+
 def test_an_installed_planner_runs_the_demo_from_its_own_copy(wheel: Path, tmp_path: Path) -> None:
     installed = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(installed)

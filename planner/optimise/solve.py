@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pulp
 
+from planner.core.cancel import raise_if_cancelled
 from planner.core.errors import SolverError
 from planner.core.scratch import solver_folder
 from planner.optimise.model import Model
@@ -289,6 +290,7 @@ def wait_for(runs: list[SolverRun], seconds: float | None, done=None) -> bool:
     """Wait until every run has finished (or `done()` holds), at most `seconds`; whether that happened."""
     deadline = None if seconds is None else time.monotonic() + seconds
     while True:
+        raise_if_cancelled()  # a caller that no longer wants the answer (planner.core.cancel); the caller stops the runs
         if (done() if done is not None else all(run.finished() for run in runs)):
             return True
         if deadline is not None and time.monotonic() >= deadline:

@@ -100,6 +100,12 @@ def frontier_json(view: FrontierView, currency: str) -> Markup:
             for p in view.points
         ],
     }
+    return script_json(data)
+
+
+def script_json(data: Any) -> Markup:
+    """Data as JSON safe inside <script type="application/json">: every "<", ">" and "&" (and the
+    two line separators JavaScript once refused) written as a \\u escape, which JSON.parse reads back."""
     text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(char, escaped)
