@@ -20,7 +20,8 @@ import yaml
 
 from planner.core.domain import normalise_id
 from planner.core.errors import InputError, Problem
-from planner.inputs.scenario import KNOWN_KEYS, Scenario, _File, _merge, _parse_file, key_place
+from planner.inputs.scenario_read import KNOWN_KEYS, _File, _merge, _parse_file
+from planner.inputs.scenario_types import Scenario, key_place
 
 WHERE = "what-if"
 # Keys that name files: a request never chooses a file on the server.
