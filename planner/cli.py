@@ -8,6 +8,7 @@ that failed the independent check.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,8 @@ from planner.core.errors import InputError, PlannerError, Problem
 from planner.publish import FORMATS, written_together
 from planner.core.resources import EXAMPLE_SCENARIO
 from planner.inputs.scenario import load_scenario
-from planner.inputs.workbook import examine_workbook, read_workbook, write_template
+from planner.inputs.workbook import examine_workbook, read_workbook
+from planner.inputs.workbook_writer import write_template
 
 if TYPE_CHECKING:
     from planner.optimise.plan import Plan
@@ -45,6 +47,7 @@ def cli() -> None:
     \b
     Start here:
       planner demo                      plan the bundled example
+      planner init DIR                  copy the example into DIR to edit
       planner template inputs.xlsx      a blank input workbook to fill in
       planner validate inputs.xlsx      list every problem in a workbook
       planner plan scenarios/base.yaml  plan a scenario and write the reports
@@ -126,6 +129,39 @@ def output_options(function):
     function = click.option("--format", "formats", default="html,xlsx,csv", show_default=True,
                             help="Which reports to write: html, xlsx, csv, comma-separated.")(function)
     return function
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite the example's files in FOLDER if they exist.")
+def init(folder: Path, force: bool) -> None:
+    """Copy the example workbook and scenarios into FOLDER, ready to edit and plan.
+
+    FOLDER gets scenarios/ (the example workbook, the actuals of its second quarter and
+    every scenario file) and a .gitignore for the output folders; the commands in the
+    README then work from inside FOLDER, as they do in a clone.
+
+    \b
+    Example:
+      planner init northgate && cd northgate && planner plan scenarios/base.yaml -o out/base
+    """
+    source = EXAMPLE_SCENARIO.parent
+    files = sorted(p for p in source.iterdir() if p.suffix.lower() in (".yaml", ".xlsx"))
+    if not folder.parent.is_dir():
+        raise InputError(Problem(str(folder), f"the folder {folder.parent} does not exist; create it first or choose another place"))
+    targets = [folder / "scenarios" / p.name for p in files] + [folder / ".gitignore"]
+    taken = [t for t in targets if t.exists()]
+    if taken and not force:
+        raise InputError([Problem(str(t), "exists already; pass --force to overwrite it or choose another folder") for t in taken])
+    try:
+        (folder / "scenarios").mkdir(parents=True, exist_ok=True)
+        for path in files:
+            shutil.copyfile(path, folder / "scenarios" / path.name)
+        (folder / ".gitignore").write_text("# planner's reports: one folder per command\nout/\nplanner-output/\n", encoding="utf-8")
+    except OSError as error:
+        raise PlannerError(f"cannot write into {folder}: {error.strerror or error}") from error
+    click.echo(f"Wrote {folder / 'scenarios'} ({len(files)} files: the example workbook and its scenarios) and {folder / '.gitignore'}")
+    click.echo(f"Next: cd {folder} && planner plan scenarios/base.yaml -o out/base")
 
 
 @cli.command()

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from planner import cli as cli_module
 from planner.cli import cli
-from planner.inputs.workbook import write_portfolio
+from planner.inputs.workbook_writer import write_portfolio
 from planner.core.formatting import money as format_money
 from conftest import small_portfolio
 
@@ -418,3 +418,30 @@ def test_validate_a_scenario_that_names_an_unknown_experience_exits_2_with_its_l
     (tmp_path / "s.yaml").write_text("workbook: inputs.xlsx\nforced_in: [CX-10]\n", encoding="utf-8")
     code, output = run("validate", tmp_path / "s.yaml")
     assert code == 2 and 's.yaml, line 2, key forced_in: "CX-10" is not an experience in inputs.xlsx' in output
+
+
+def test_init_copies_the_example_to_plan_from_outside_the_clone(tmp_path):
+    """A user who installed with pip gets the example's files and plans them from their own folder."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    planner_exe = Path(sys.executable).with_name("planner")
+    work = tmp_path / "northgate"
+    first = subprocess.run([str(planner_exe), "init", str(work)], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert {p.name for p in (work / "scenarios").iterdir()} >= {"base.yaml", "example-portfolio.xlsx", "q2-roll.yaml", "q2-actuals.xlsx"}
+    assert "out/" in (work / ".gitignore").read_text()
+    planned = subprocess.run([str(planner_exe), "plan", "scenarios/base.yaml", "-o", "out/base", "--format", "csv"],
+                             cwd=work, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""})
+    assert planned.returncode == 0, planned.stderr
+    assert "proven optimal" in planned.stdout and (work / "out" / "base" / "plan.csv").is_file()
+    # A second init overwrites nothing: every file in the way is named, exit 2.
+    edited = (work / "scenarios" / "base.yaml").read_text() + "\n# my edit\n"
+    (work / "scenarios" / "base.yaml").write_text(edited)
+    again = subprocess.run([str(planner_exe), "init", str(work)], capture_output=True, text=True)
+    assert again.returncode == 2 and "base.yaml: exists already" in again.stderr and "Traceback" not in again.stderr
+    assert (work / "scenarios" / "base.yaml").read_text() == edited
+    forced = subprocess.run([str(planner_exe), "init", str(work), "--force"], capture_output=True, text=True)
+    assert forced.returncode == 0 and "# my edit" not in (work / "scenarios" / "base.yaml").read_text()

@@ -12,8 +12,8 @@ from conftest import HOSTILE_NAME
 from planner.render.csv import render_csv
 from planner.reports.plan_report import build_report
 
-SECTIONS = ["summary", "funded", "blueprint", "enablers", "journeys", "experience_map", "quarters", "attention", "constraints",
-            "not_funded", "assumptions"]
+SECTIONS = ["summary", "funded", "enablers", "journeys", "experience_map", "quarters", "attention", "constraints",
+            "not_funded", "assumptions", "blueprint"]
 
 
 def test_sections_come_in_reading_order(small_plan):

@@ -361,7 +361,7 @@ def test_a_plan_whose_solvers_disagree_is_not_proven_optimal():
 @pytest.fixture(scope="module")
 def cli_inputs(tmp_path_factory) -> Path:
     from conftest import small_portfolio as report_portfolio
-    from planner.inputs.workbook import write_portfolio
+    from planner.inputs.workbook_writer import write_portfolio
 
     folder = tmp_path_factory.mktemp("certify")
     write_portfolio(report_portfolio(), folder / "inputs.xlsx")

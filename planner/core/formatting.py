@@ -103,18 +103,17 @@ def bundle_reason(bundle, currency: str = "EUR") -> str:
     It states what the bundle as a whole would return and what funding it would cost the
     plan, so no member's reason points at another member's.
     """
-    head = f"Part of the {bundle.id} bundle ({', '.join(bundle.members)})."
+    head = f"Part of the {bundle.id} bundle"
     if bundle.with_npv is None and bundle.without_npv is not None:  # valued, and no plan funds it
-        return f"{head} No plan that funds {bundle.id} meets the rules."
-    taken = ", ".join(bundle.funded_members) if len(bundle.funded_members) > 1 else f"{bundle.id} only"
-    returns = (f"The best plan that funds {bundle.id} takes {taken}: the bundle returns {money(bundle.npv, currency)} "
-               f"on {money(bundle.spend, currency)} of spend (ROI {percent(bundle.roi)})")
+        return f"{head}: no plan that funds {bundle.id} meets the rules."
+    taken = f"with {', '.join(m for m in bundle.funded_members if m != bundle.id)}" if len(bundle.funded_members) > 1 else "alone"
+    returns = (f"{head}: funded {taken}, it returns {money(bundle.npv, currency)} "
+               f"on {money(bundle.spend, currency)} (ROI {percent(bundle.roi)})")
     if bundle.unlocked is None:
-        return f"{head} {returns}."
+        return f"{returns}."
     if bundle.unlocked < 0:
-        return (f"{head} {returns}, and the whole plan is worth {money(-bundle.unlocked, currency)} less: "
-                f"the budget and team time do more elsewhere.")
-    return f"{head} {returns}, and the whole plan is worth {money(bundle.unlocked, currency)} more."
+        return f"{returns}, and the whole plan is worth {money(-bundle.unlocked, currency)} less: the money does more elsewhere."
+    return f"{returns}, and the whole plan is worth {money(bundle.unlocked, currency)} more."
 
 
 # The names templates use: both renderers register these as Jinja2 filters ({{ x|money(currency) }}).

@@ -344,7 +344,6 @@ def build_report(plan: Plan, bundles: Sequence[Bundle] | None = None) -> Report:
     sections = (
         Section("summary", "Executive summary", summary),
         Section("funded", "Funded experiences", funded),
-        Section("blueprint", "Service blueprint", view.blueprint),
         Section("enablers", "Enablers and what they unlock", view.enablers),
         Section("journeys", "Journeys, owners and fragmentation", view),
         Section("experience_map", "Experience map", build_experience_map(plan)),
@@ -353,6 +352,9 @@ def build_report(plan: Plan, bundles: Sequence[Bundle] | None = None) -> Report:
         Section("constraints", "Binding constraints", build_constraints(plan)),
         Section("not_funded", "Experiences not funded", not_funded),
         Section("assumptions", "Inputs and assumptions", build_assumptions(plan)),
+        # Last: it prints on an A4 landscape page, and a page turned before it would leave
+        # the portrait page ahead of it part empty.
+        Section("blueprint", "Service blueprint", view.blueprint),
     )
     return Report(summary.title, summary.currency, sections, build_inputs(plan.portfolio))
 
