@@ -47,7 +47,7 @@ def main() -> None:
     greedy, _ = timed("greedy baseline", optimise.greedy_baseline, planned, rules, cols, keep)
     model = timed("model (matrix form)", build_model, planned, rules, cols, keep)
     with tempfile.TemporaryDirectory(prefix="planner-stages-") as folder:
-        written = timed("MPS file", write_model, model, folder)
+        written = timed("MPS file", write_model, model, folder, args.solver == "cbc")  # CBC's MIP reads the negated copy
 
         def solve():
             runs = [start_solve(written, args.solver, True, 300, scenario.gap, name="lp"),

@@ -128,3 +128,41 @@ def test_overlap_makes_the_optimiser_prefer_experiences_that_reach_different_cus
     together = plan_portfolio(portfolio({"APP-1": "checkout", "APP-2": "checkout"}, budget=free_budget))
     assert together.npv <= apart.npv + 1e-9
     assert together.npv == pytest.approx(brute_force(portfolio({"APP-1": "checkout", "APP-2": "checkout"}, budget=free_budget)), rel=1e-9)
+
+
+def rows_broken(model, values: np.ndarray) -> list[str]:
+    row, variable, coefficient = model.entries
+    activity = np.zeros(len(model.rhs))
+    np.add.at(activity, row, coefficient * values[variable])
+    broken = ((model.sense == "L") & (activity > model.rhs + 1e-9)) | ((model.sense == "G") & (activity < model.rhs - 1e-9)) | (
+        (model.sense == "E") & (np.abs(activity - model.rhs) > 1e-9))
+    return [model.constraints[r] for r in np.nonzero(broken)[0]]
+
+
+@pytest.mark.parametrize("case", ["overlap", "hiring"])
+def test_a_warm_start_sets_the_families_variables_so_that_the_solver_keeps_it(case, tmp_path):
+    """With the families' variables at 0, a start funding two members of a group (or more than a team has) broke their
+    rows, and the solvers dropped it."""
+    from planner.optimise.model import build_model
+    from planner.optimise.optimiser import columns_on_offer
+    from planner.optimise.solve import _start_values, write_model
+    from planner.rules.base import Rules
+    from planner.rules.hiring import TeamHiring
+
+    if case == "overlap":
+        base, rules = portfolio({"APP-1": "g", "APP-2": "g", "APP-3": "g"}, budget=1000.0, free=False), Rules()
+        wanted = ("APP-1", "APP-2", "APP-3")
+    else:
+        base = replace(portfolio({}, budget=1000.0, free=False), teams=(Team("Digital", (6.0,) * 4),))
+        rules = Rules(settings=(("hiring", (TeamHiring("Digital", 1.0, (30.0,)),)),))
+        wanted = ("APP-1", "APP-2", "APP-3", "WEB-1")  # standard: 4 team-weeks a quarter each, 16 of a team of 6
+    cols = columns(base)
+    keep = columns_on_offer(base, rules, cols)
+    model = build_model(base, rules, cols, keep)
+    ids = [e.id for e in base.experiences]
+    start = np.array([c for c in np.nonzero(keep)[0] if ids[int(cols.experience[c])] in wanted and int(cols.option[c]) == 1
+                      and int(cols.start[c]) == 0], dtype=np.int64)
+    written = write_model(model, str(tmp_path))
+    values = _start_values(written, start)
+    assert values[len(model.column_ids):].max() > 0  # the start needs what the family accounts for
+    assert rows_broken(model, values) == []

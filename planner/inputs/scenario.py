@@ -26,6 +26,8 @@ sub-keys of `budget` and `capacity` merge), and may change:
     balance:                        # share of spend per journey stage, channel, product line, layer
       - {journey_stage: get help, min_share: 15%}
     roi_hurdle: 50%                 # portfolio NPV / PV cost at least this
+    hiring:                         # team capacity the optimiser may buy, at a price per team-week
+      Digital: {cost_per_team_week: 12000, max_team_weeks: 20, max_total_team_weeks: 40}
     solver: cbc                     # cbc or highs
     time_limit_seconds: 60
     gap: 0.001
@@ -33,7 +35,8 @@ sub-keys of `budget` and `capacity` merge), and may change:
     certify: true                   # re-solve with the second solver and say whether they agree
 
 A change is a signed percentage (-10%: times 0.9) or a signed amount (+250000: added).
-The YAML is read by `planner.inputs.yaml12` (YAML 1.2 scalars; no aliases, anchors or tags).
+The keys of the rule families (balance, roi_hurdle, hiring) are read by the families
+themselves (planner.rules); the rest here. The YAML is read by `planner.inputs.yaml12` (YAML 1.2 scalars; no aliases, anchors or tags).
 Every problem is reported in one pass with the file, line and key path; problems that
 need the portfolio (unknown ids, teams, quarters) come from `scenario_problems`. What the
 loader reads in a way the file does not spell out is kept as located notes

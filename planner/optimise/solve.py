@@ -439,13 +439,42 @@ def cbc_verdict(log: str, time_limit: float | None, first_line: str = "") -> Cbc
 
 
 def _start_values(written: WrittenModel, warm_start: np.ndarray) -> np.ndarray:
-    """The value of each file column in a plan given as column ids: 1 for its choices, 0 elsewhere."""
+    """The value of each file column in a plan given as column ids: 1 for its choices, 0 elsewhere,
+    and each family variable at the least its own rows allow (`_least_extras`)."""
     chosen = np.zeros(int(written.model.column_ids.max(initial=-1)) + 1, dtype=bool)
     chosen[warm_start[warm_start < len(chosen)]] = True
     mine = written.variable_of_column >= 0
     values = np.zeros(len(written.variable_of_column))
     values[mine] = chosen[written.model.column_ids[written.variable_of_column[mine]]]
+    extras = len(written.model.extra_names)
+    if extras:
+        count = len(written.model.column_ids)
+        values[count:count + extras] = _least_extras(written.model, values[:count])
     return values
+
+
+def _least_extras(model: Model, binaries: np.ndarray) -> np.ndarray:
+    """The least value of each family variable (>= 0) that its rows allow once the binaries are set.
+
+    A start with the families' variables at 0 breaks their rows as soon as it funds what they
+    account for (capacity beyond a team's, two members of one overlap group), and a solver
+    drops a start that breaks a row. Each row holding one family variable bounds it from
+    below when the binaries' activity pushes it (capacity bought = the shortfall; an overlap
+    product = 1 when all its columns are chosen); rows holding several only bound from above.
+    """
+    count, extras = len(model.column_ids), len(model.extra_names)
+    row, variable, coefficient = model.entries
+    activity = np.zeros(len(model.rhs))
+    binary = variable < count
+    np.add.at(activity, row[binary], coefficient[binary] * binaries[variable[binary]])
+    extra = (variable >= count) & (variable < count + extras)
+    alone = np.bincount(row[extra], minlength=len(model.rhs)) == 1
+    pick = extra & alone[row]
+    r, v, a = row[pick], variable[pick] - count, coefficient[pick]
+    pushes = ((model.sense[r] == "L") & (a < 0)) | ((model.sense[r] == "G") & (a > 0))
+    least = np.zeros(extras)
+    np.maximum.at(least, v[pushes], (model.rhs[r[pushes]] - activity[r[pushes]]) / a[pushes])
+    return least
 
 
 def _write_cbc_start(values: np.ndarray, path: str) -> None:

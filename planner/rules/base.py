@@ -42,7 +42,7 @@ class Rules:
     forced_in: frozenset[str] = frozenset()
     forced_out: frozenset[str] = frozenset()
     objective: str = "npv"
-    balance: tuple = ()
+    balance: tuple = ()  # planner.rules.balance.BalanceRule, one per scenario balance entry
     roi_hurdle: float | None = None
     settings: tuple[tuple[str, Any], ...] = ()
 
@@ -226,9 +226,9 @@ class Usage:
     pv_cost: float
     # Per choice: the experience's index, the option, the start quarter (the independent check reads them).
     choice_option: tuple = ()
-    choice_start: np.ndarray = None
-    extra_spend: np.ndarray = None
-    extra_capacity: np.ndarray = None
+    choice_start: np.ndarray | None = None
+    extra_spend: np.ndarray | None = None  # by quarter; zeros when not given
+    extra_capacity: np.ndarray | None = None  # teams x quarters; zeros when not given
     costs: list[RuleCost] = field(default_factory=list)
 
     def __post_init__(self) -> None:
