@@ -55,7 +55,7 @@ class RobustSettings:
 
     cvar_level: float = 0.10
     floor: float | None = None
-    scenarios: int = 100
+    scenarios: int = 60
     frontier_points: int = 3
     # Each robust solve's time limit (None: the scenario's); a solve stopped by it reports its gap.
     time_limit_seconds: float | None = None
@@ -256,13 +256,16 @@ def robust_analysis(plan: Plan, settings: risk.RiskSettings, robust: RobustSetti
     _raise_unless_plan(top, "the highest CVaR")
     # Recomputed from the sample; proven highest within the gap target (the solver's bound is in its status).
     best_cvar = max(cvar(_plan_npv(_as_plan(plan, rules, top), draws), robust.cvar_level), base_cvar)
-    floor, source = (robust.floor, "scenario") if robust.floor is not None else ((base_cvar + best_cvar) / 2, "halfway")
+    floor, source = (robust.floor, "scenario") if robust.floor is not None else (base_cvar + (best_cvar - base_cvar) * 0.5, "halfway")
     # Evenly spaced floors from the base plan's CVaR to the best, a hair below the top (the solver's tolerance).
     floors = [base_cvar + (best_cvar - base_cvar) * k / max(robust.frontier_points - 1, 1) for k in range(robust.frontier_points)]
     floors[-1] -= 1e-7 * max(1.0, abs(best_cvar))
     # The best-CVaR plan meets every floor asked: each solve starts from it.
-    asked = [replace(task, floor=f, objective="expected", start=top.chosen) for f in [floor, *floors]]
-    solved = run_tasks(solve_robust, asked, workers, progress, scheduler)
+    # A floor asked twice (the halfway floor is the middle of an odd sweep) is solved once.
+    distinct = list(dict.fromkeys([floor, *floors]))
+    asked = [replace(task, floor=f, objective="expected", start=top.chosen) for f in distinct]
+    by_floor = dict(zip(distinct, run_tasks(solve_robust, asked, workers, progress, scheduler)))
+    solved = [by_floor[f] for f in [floor, *floors]]
     chosen = solved[0]
     if chosen.status == "infeasible":
         raise SolverError(f"no plan has a CVaR at {robust.cvar_level:.0%} of {floor:,.0f} or more on the {robust.scenarios} "

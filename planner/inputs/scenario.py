@@ -53,6 +53,7 @@ from typing import Any
 import yaml
 
 from planner.inputs import yaml12
+from planner.inputs.risk_keys import parse_risk_keys
 from planner.core.domain import (
     SOLVERS, START_MODES, Experience, Portfolio, Team, normalise_id, normalise_quarter, quarter_label, tidy_quarter,
 )
@@ -161,6 +162,9 @@ class Scenario:
     gap: float | None = None
     start_quarters: str | None = None
     certify: bool = False
+    # Planning under uncertainty (planner.inputs.risk_keys): the keys set, as (key, value) pairs.
+    risk: tuple[tuple[str, Any], ...] = ()
+    robust: tuple[tuple[str, Any], ...] = ()
     # Where each key path was set ("base.yaml, line 7"), so problems found later name the line.
     places: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
     # What the loader read in a way the file does not spell out ("CX-1, CX-2" as two ids, a
@@ -183,7 +187,7 @@ def key_place(scenario: Scenario, key_path: str) -> str:
 KNOWN_KEYS = (
     "name", "description", "workbook", "extends", "budget", "capacity", "adjust", "forced_in", "forced_out", "stop",
     "horizon_quarters", "discount_rate", "uplift_estimate", "objective", "balance", "roi_hurdle", "solver",
-    "time_limit_seconds", "gap", "start_quarters", "certify",
+    "time_limit_seconds", "gap", "start_quarters", "certify", "risk", "robust",
 )
 BUDGET_KEYS = ("per_quarter", "total", "change")
 
@@ -430,6 +434,7 @@ def _parse_file(file: _File) -> dict[str, Any]:
     _parse_adjust(file, data, out)
     _parse_balance(file, data, out)
     _parse_simple(file, data, out)
+    parse_risk_keys(file, data, out)
     return out
 
 
