@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from generate import random_portfolio  # noqa: E402
 
-from planner import risk  # noqa: E402
+from planner.analysis import risk  # noqa: E402
 from planner.core.domain import Estimates, Portfolio  # noqa: E402
 from planner.optimise.optimiser import plan_portfolio  # noqa: E402
 
