@@ -27,7 +27,7 @@ def fan_chart(bands: Sequence, horizon: int, currency: str, width: int = 720, he
     y = _scale(ticks[0], ticks[-1], bottom, top)
     x = _scale(0, max(len(bands) - 1, 1), left, right)
     body = _value_axis(ticks, y, left, right, f"cumulative NPV ({currency})", fmt, top, bottom)
-    step = max(1, len(bands) // 10)
+    step = max(1, -(-len(bands) // 8))  # at most 8 labels: quarter names are wide
     for n, band in enumerate(bands):
         if n % step == 0:
             body.append(_text(x(n), bottom + 16, band.quarter, 10, "middle", MUTED))
