@@ -61,4 +61,4 @@ def risk_text(report: Report) -> list[str]:
 
 
 def _status(column) -> str:
-    return column.status if not column.gap else f"{column.status}, gap {percent(column.gap, 2)}"
+    return column.status if column.status == "optimal" else f"{column.status}, gap {percent(column.gap, 2)}"
