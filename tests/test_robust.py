@@ -4,6 +4,7 @@ portfolio, and against the base plan on the bundled example."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -76,8 +77,10 @@ def outcome_of(portfolio: Portfolio, draws: risk.Draws, floor: float | None, obj
     return result.objective, {portfolio.experiences[int(cols.experience[c])].id for c in result.chosen}
 
 
-def test_the_highest_cvar_any_plan_reaches_matches_brute_force(gamble):
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+def test_the_highest_cvar_any_plan_reaches_matches_brute_force(gamble, solver):
     portfolio, draws = gamble
+    portfolio = replace(portfolio, settings=replace(portfolio.settings, solver=solver))
     value, funded = outcome_of(portfolio, draws, None, "cvar")
     expected_value, expected_funded = brute_force(portfolio, draws, 0.1, None, "cvar")
     assert value == pytest.approx(expected_value, rel=1e-6) and funded == expected_funded
