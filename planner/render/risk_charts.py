@@ -89,16 +89,13 @@ def risk_return_chart(points: Sequence, base: tuple[float, float], robust: tuple
     pad_y = (max(ys) - min(ys)) * 0.08 or abs(max(ys)) * 0.01 or 1.0
     x = _scale(min(xs) - pad_x, max(xs) + pad_x, left, right)
     y = _scale(min(ys) - pad_y, max(ys) + pad_y, bottom, top)
-    for n in range(5):
+    body: list[str] = []
+    for n in range(5):  # five evenly spaced gridlines: the ranges are narrow, round ticks would crowd one end
         value_y = min(ys) - pad_y + (max(ys) - min(ys) + 2 * pad_y) * n / 4
         value_x = min(xs) - pad_x + (max(xs) - min(xs) + 2 * pad_x) * n / 4
-        body_line = f'<line x1="{left}" x2="{right}" y1="{y(value_y):.1f}" y2="{y(value_y):.1f}" stroke="{GRID}"/>'
-        points_text = [body_line, _text(left - 6, y(value_y) + 4, fmt(value_y), 10, "end", MUTED),
-                       _text(x(value_x), bottom + 16, fmt(value_x), 10, "middle", MUTED)]
-        if n == 0:
-            body = points_text
-        else:
-            body += points_text
+        body += [f'<line x1="{left}" x2="{right}" y1="{y(value_y):.1f}" y2="{y(value_y):.1f}" stroke="{GRID}"/>',
+                 _text(left - 6, y(value_y) + 4, fmt(value_y), 10, "end", MUTED),
+                 _text(x(value_x), bottom + 16, fmt(value_x), 10, "middle", MUTED)]
     path = " ".join(f"{'M' if n == 0 else 'L'}{x(p.cvar):.1f},{y(p.expected_npv):.1f}" for n, p in enumerate(feasible))
     body.append(f'<path d="{path}" fill="none" stroke="{ACCENT}" stroke-width="2"/>')
     for p in feasible:
