@@ -100,9 +100,11 @@ def stability(size: int = 1_000, resolves: int = 200, baseline: int | None = Non
     started = time.perf_counter()
     risk.stability(plan, settings, resolves=baseline, workers=1)
     found["one worker"] = (time.perf_counter() - started) * resolves / baseline
+    print(f"one worker, {baseline} re-solves: {time.perf_counter() - started:.1f} s", flush=True)  # a long run's phases as they end
     started = time.perf_counter()
     result = risk.stability(plan, settings, resolves=resolves, workers=2)
     found["embedded, 2 workers"] = time.perf_counter() - started
+    print(f"embedded, 2 workers, {resolves} re-solves: {found['embedded, 2 workers']:.1f} s", flush=True)
     shares["embedded"] = [m.share for m in result.members]
     with tempfile.TemporaryDirectory() as folder:
         address, processes = _separate_cluster(Path(folder))
