@@ -18,9 +18,10 @@ cd "$root"
 "$planner" demo -o "$work/report" >/dev/null
 "$planner" frontier scenarios/base.yaml --points 20 -o "$work/frontier"
 "$planner" compare scenarios/base.yaml scenarios/budget-cut-10.yaml scenarios/growth-get-help.yaml -o "$work/compare"
+"$planner" risk scenarios/base.yaml -o "$work/risk" >/dev/null
 
 # The HTML pages, as a reader first sees them.
-for kind in report frontier compare; do
+for kind in report frontier compare risk; do
     "$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$work/profile" \
         --window-size=1200,1600 --screenshot="$shots/$kind-html.png" "file://$work/$kind/$kind.html" 2>/dev/null
 done

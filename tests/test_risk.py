@@ -143,7 +143,7 @@ def test_the_corrected_estimate_is_the_point_npv_when_nothing_is_uncertain_and_s
     assert unsure.expected_disappointment > 0  # reach is skewed down: fresh draws earn less than the point estimate
     # Each funded experience's estimate moves towards the prior mean: the total lies between.
     funded = risk._funded_blocks(unsure_plan, int(draws.slip.max()))
-    prior = risk._per_experience_npv(unsure_plan, draws, funded).mean(axis=0).mean() * len(unsure_plan.funded)
+    prior = risk.choice_npv(unsure_plan.portfolio, draws, funded).mean(axis=0).mean() * len(unsure_plan.funded)
     assert min(prior, unsure_plan.npv) - 1e-6 <= unsure.corrected_npv <= max(prior, unsure_plan.npv) + 1e-6
     assert unsure.corrected_npv != pytest.approx(unsure_plan.npv)
 

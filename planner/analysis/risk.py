@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.special import betaincinv, ndtr
 
-from planner.core.domain import Experience, Portfolio
+from planner.core.domain import Experience, FundingOption, Portfolio
 from planner.core.economics import discount_factors, flow_rows
 from planner.core.errors import InputError, Problem
 from planner.core.executor import Progress, run_tasks
@@ -329,29 +329,36 @@ def simulate(plan: Plan, draws: Draws, top_drivers: int = 10) -> Simulation:
 
 
 def _funded_blocks(plan: Plan, max_slip: int) -> _Funded:
-    """Cash-flow blocks of each funded decision at each slip 0..max_slip.
+    """Cash-flow blocks of each funded decision at each slip 0..max_slip (see `choice_blocks`)."""
+    index = {e.key: i for i, e in enumerate(plan.portfolio.experiences)}
+    decisions = plan.funded
+    choices = [(index[d.experience.key], next(o for o in d.experience.options if o.name == d.option), d.start_quarter)
+               for d in decisions]
+    return replace(choice_blocks(plan.portfolio, choices, max_slip), decisions=decisions)
+
+
+def choice_blocks(portfolio: Portfolio, choices: Sequence[tuple[int, FundingOption, int]], max_slip: int) -> _Funded:
+    """Cash-flow blocks of (experience index, option, start) choices at each slip 0..max_slip.
 
     A slip of s quarters stretches delivery from d to d + s quarters (the one-off cost is
     spread over them) and moves go-live, benefits and run costs s quarters later.
     """
-    portfolio = plan.portfolio
     settings = portfolio.settings
-    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
-    decisions = plan.funded
-    options = [next(o for o in d.experience.options if o.name == d.option) for d in decisions]
-    rate = np.array([d.experience.value_per_outcome * o.uplift_share for d, o in zip(decisions, options)], dtype=float)
-    start = np.array([d.start_quarter for d in decisions], dtype=np.int64)
+    experiences = [portfolio.experiences[i] for i, _, _ in choices]
+    options = [o for _, o, _ in choices]
+    rate = np.array([e.value_per_outcome * o.uplift_share for e, o in zip(experiences, options)], dtype=float)
+    start = np.array([s for _, _, s in choices], dtype=np.int64)
     delivery = np.array([o.delivery_quarters for o in options], dtype=np.int64)
     one_off = np.array([o.one_off_cost for o in options], dtype=float)
     run = np.array([o.run_cost_per_quarter for o in options], dtype=float)
-    unit = np.ones(len(decisions))
+    unit = np.ones(len(choices))
     blocks = [flow_rows(settings, one_off, run, delivery + s, unit, start) for s in range(max_slip + 1)]
     one_off_blocks = np.stack([b.one_off for b in blocks])
-    for n, decision in enumerate(decisions):
-        _committed_one_off(settings, decision, options[n], one_off_blocks[:, n, :])
+    for n, (experience, option, first) in enumerate(zip(experiences, options, start.tolist())):
+        _committed_one_off(experience, option, first, one_off_blocks[:, n, :])
     return _Funded(
-        decisions=decisions,
-        experience=np.array([index[d.experience.key] for d in decisions], dtype=np.int64),
+        decisions=(),
+        experience=np.array([i for i, _, _ in choices], dtype=np.int64),
         rate=rate,
         benefit=np.stack([b.benefit for b in blocks]),
         one_off=one_off_blocks,
@@ -359,14 +366,14 @@ def _funded_blocks(plan: Plan, max_slip: int) -> _Funded:
     )
 
 
-def _committed_one_off(settings, decision: Decision, option, rows: np.ndarray) -> None:
+def _committed_one_off(experience: Experience, option: FundingOption, start: int, rows: np.ndarray) -> None:
     """Work in flight pays the one-off cost left from actuals over the delivery quarters left."""
-    commitment = decision.experience.commitment
-    if commitment is None or commitment.remaining_one_off is None:
+    commitment = experience.commitment
+    if commitment is None or commitment.remaining_one_off is None or commitment.option != option.name:
         return
     q = np.arange(rows.shape[1])
     for s in range(rows.shape[0]):
-        delivering = (q >= decision.start_quarter) & (q < decision.start_quarter + option.delivery_quarters + s)
+        delivering = (q >= start) & (q < start + option.delivery_quarters + s)
         left = int(delivering.sum())
         rows[s] = np.where(delivering, commitment.remaining_one_off / max(left, 1), 0.0)
         if not left:
@@ -427,7 +434,7 @@ def disappointment(plan: Plan, simulation: Simulation, draws: Draws) -> Disappoi
     """
     funded = _funded_blocks(plan, int(draws.slip.max(initial=0)))
     point = np.array([d.npv for d in funded.decisions])
-    simulated = _per_experience_npv(plan, draws, funded)
+    simulated = choice_npv(plan.portfolio, draws, funded)
     mean = simulated.mean(axis=0)
     error = simulated.var(axis=0)
     prior_mean = float(mean.mean()) if len(mean) else 0.0
@@ -437,8 +444,9 @@ def disappointment(plan: Plan, simulation: Simulation, draws: Draws) -> Disappoi
     return Disappointment(plan.npv, simulation.mean, float(corrected.sum()))
 
 
-def _per_experience_npv(plan: Plan, draws: Draws, funded: _Funded) -> np.ndarray:
-    settings = plan.portfolio.settings
+def choice_npv(portfolio: Portfolio, draws: Draws, funded: _Funded) -> np.ndarray:
+    """Each choice's NPV in each draw (draws x choices)."""
+    settings = portfolio.settings
     factors = discount_factors(settings, settings.horizon_quarters + settings.tail_quarters)
     columns = draws.columns_of(funded.experience)
     gain = draws.reach[:, columns] * draws.uplift[:, columns] * funded.rate[None, :]

@@ -17,6 +17,7 @@ import yaml
 
 from planner.core.domain import SOLVERS, START_MODES, normalise_id, tidy_quarter
 from planner.core.errors import InputError, Problem
+from planner.inputs.risk_keys import parse_risk_keys
 from planner.inputs import yaml12
 from planner.inputs.scenario_types import (ADJUST_FACTORS, ESTIMATES, FILTER_KEYS, OBJECTIVES, Adjustment, Amount, Filter, Scenario,
                                            key_place)
@@ -26,7 +27,7 @@ from planner.rules.base import Reader
 KNOWN_KEYS = (
     "name", "description", "workbook", "extends", "budget", "capacity", "adjust", "forced_in", "forced_out", "stop",
     "horizon_quarters", "discount_rate", "uplift_estimate", "objective", "solver",
-    "time_limit_seconds", "gap", "start_quarters", "certify",
+    "time_limit_seconds", "gap", "start_quarters", "certify", "risk", "robust",
 ) + scenario_keys()
 BUDGET_KEYS = ("per_quarter", "total", "change")
 
@@ -273,6 +274,7 @@ def _parse_file(file: _File) -> dict[str, Any]:
     _parse_adjust(file, data, out)
     _parse_rule_keys(file, data, out)
     _parse_simple(file, data, out)
+    parse_risk_keys(file, data, out)
     return out
 
 

@@ -102,6 +102,9 @@ class Scenario:
     gap: float | None = None
     start_quarters: str | None = None
     certify: bool = False
+    # Planning under uncertainty (planner.inputs.risk_keys): the keys set, as (key, value) pairs.
+    risk: tuple[tuple[str, Any], ...] = ()
+    robust: tuple[tuple[str, Any], ...] = ()
     # What the rule families added later read from their own keys (planner.rules), by family name:
     # (("hiring", HiringSettings(...)),). Rules.of passes them to the optimiser.
     rule_settings: tuple[tuple[str, Any], ...] = ()

@@ -24,6 +24,7 @@ from markupsafe import Markup
 from planner.core.formatting import FILTERS, money, number, percent, signed_money
 from planner.render import charts
 from planner.render.blueprint import blueprint_svg
+from planner.render.risk_charts import RISK_GLOBALS
 from planner.reports.plan_report import Attention, Grid, QuarterRow, Report
 from planner.core.resources import TEMPLATES
 
@@ -142,6 +143,7 @@ GLOBALS: dict[str, Callable[..., Any]] = {
     "spend_chart": spend_chart, "attention_chart": attention_chart, "heat_map": heat_map, "frontier_chart": frontier_chart,
     "frontier_json": frontier_json, "tornado_chart": tornado_chart, "shift_chart": shift_chart, "change_colour": change_colour,
 }
+GLOBALS.update(RISK_GLOBALS)  # risk.html's charts (planner.render.risk_charts)
 
 
 @lru_cache(maxsize=4)
