@@ -65,10 +65,10 @@ def frontier_summary(ws: Worksheet) -> None:
         ("ROI at the scenario budget", "{{ frontier_summary.chosen_roi }}", PERCENT),
         ("Spend at the scenario budget", "{{ frontier_summary.chosen_spend }}", MONEY),
         ("Experiences funded there", "{{ frontier_summary.chosen_funded }}", COUNT),
-        ("NPV of the next unit of budget (LP marginal)", "{{ frontier_summary.chosen_lp_marginal }}", VALUE),
+        ("{{ glossary['shadow_value'].name }} of budget", "{{ frontier_summary.chosen_lp_marginal }}", VALUE),
         ("Next computed budget", "{{ frontier_summary.next_budget }}", MONEY),
         ("NPV at the next computed budget", "{{ frontier_summary.next_npv }}", MONEY),
-        ("NPV per extra unit up to it", '=IF(OR(B6="",B11="",B12=""),"",(B12-B6)/(B11-B5))', VALUE),
+        ("{{ glossary['frontier_slope'].name }} up to it", '=IF(OR(B6="",B11="",B12=""),"",(B12-B6)/(B11-B5))', VALUE),
         ("Knee: budget", "{{ frontier_summary.knee_budget }}", MONEY),
         ("Knee: NPV", "{{ frontier_summary.knee_npv }}", MONEY),
         ("Lowest budget (what must be funded)", "{{ frontier_summary.lowest_budget }}", MONEY),
@@ -86,7 +86,7 @@ def frontier_points(ws: Worksheet) -> None:
         ("Budget", "{{ p.budget }}", MONEY, 14), ("NPV", "{{ p.npv }}", MONEY, 14), ("PV of costs", "{{ p.pv_cost }}", MONEY, 14),
         ("ROI", '=IF(OR(B5="",C5=0),"",B5/C5)', PERCENT, 9), ("Spend", "{{ p.spend }}", MONEY, 14),
         ("Budget used", '=IF(OR(E5="",A5=0),"",E5/A5)', PERCENT, 9),
-        ("NPV per extra unit", "{{ p.marginal_npv }}", VALUE, 11), ("LP marginal", "{{ p.lp_marginal }}", VALUE, 11),
+        ("{{ glossary['frontier_slope'].name }}", "{{ p.marginal_npv }}", VALUE, 11), ("{{ glossary['shadow_value'].name }}", "{{ p.lp_marginal }}", VALUE, 11),
         ("Funded", "{{ p.funded_count if p.feasible else none }}", COUNT, 8), ("Point", "{{ p.mark }}", None, 16),
         ("Solver", "{{ p.status }}", None, 12), ("Gap", "{{ p.gap }}", "0.00%", 8),
         ("Entered", "{{ p.entered|join(' ') }}", None, 30), ("Left", "{{ p.left|join(' ') }}", None, 30),
@@ -131,7 +131,7 @@ def frontier_portfolios(ws: Worksheet) -> None:
     ws.auto_filter.ref = "A4:J5"
 
 
-FRONTIER: tuple[Sheet, ...] = (("Summary", frontier_summary), ("Frontier", frontier_points), ("Portfolios", frontier_portfolios))
+FRONTIER: tuple[Sheet, ...] = (("Summary", frontier_summary), ("Frontier", frontier_points), ("Portfolios", frontier_portfolios), ("Glossary", base.glossary))
 
 
 # ---------------------------------------------------------------------------------------
@@ -191,7 +191,7 @@ def compare_shifts(ws: Worksheet) -> None:
     ws.freeze_panes = None
 
 
-COMPARE: tuple[Sheet, ...] = (("Summary", compare_totals), ("Differences", compare_differences), ("Spend shifts", compare_shifts))
+COMPARE: tuple[Sheet, ...] = (("Summary", compare_totals), ("Differences", compare_differences), ("Spend shifts", compare_shifts), ("Glossary", base.glossary))
 
 
 # ---------------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def explain_not_funded(ws: Worksheet) -> None:
     columns: list[base.Column] = [
         ("ID", "{{ e.experience_id }}", None, 12), ("Experience", "{{ e.name }}", None, 34), ("Reason", "{{ e.kind }}", None, 12),
         ("Why not funded", "{{ e.reason }}", None, 70), ("Best option", "{{ e.choice }}", None, 20), ("Its NPV", "{{ e.npv }}", MONEY, 13),
-        ("Its NPV per unit spent", "{{ e.npv_per_spend }}", VALUE, 11), ("Budget at the margin returns", "{{ e.margin_return }}", VALUE, 11),
+        ("{{ glossary['npv_per_spend'].name }}", "{{ e.npv_per_spend }}", VALUE, 11), ("{{ glossary['budget_shadow_value'].name }}", "{{ e.margin_return }}", VALUE, 11),
         ("Uplift multiplier to enter", "{{ e.uplift_to_enter }}", VALUE, 11), ("Cost multiplier to enter", "{{ e.cost_to_enter }}", VALUE, 11),
         ("What it would take", "{{ e.to_enter }}", None, 70), ("Re-solves", "{{ e.solves }}", COUNT, 9),
     ]
@@ -234,7 +234,7 @@ def explain_not_funded(ws: Worksheet) -> None:
 def explain_funded(ws: Worksheet) -> None:
     columns: list[base.Column] = [
         ("ID", "{{ e.experience_id }}", None, 12), ("Experience", "{{ e.name }}", None, 34), ("Reason", "{{ e.kind }}", None, 12),
-        ("Choice", "{{ e.choice }}", None, 20), ("Its NPV", "{{ e.npv }}", MONEY, 13), ("Its NPV per unit spent", "{{ e.npv_per_spend }}", VALUE, 11),
+        ("Choice", "{{ e.choice }}", None, 20), ("Its NPV", "{{ e.npv }}", MONEY, 13), ("{{ glossary['npv_per_spend'].name }}", "{{ e.npv_per_spend }}", VALUE, 11),
         ("Plan NPV without it", "{{ e.npv_without }}", MONEY, 14), ("Plan loses without it", '=IF(G5="","",Summary!$B$5-G5)', MONEY, 14),
         ("Leave with it", "{{ e.leave_with_it|join(' ') }}", None, 24), ("Why funded", "{{ e.reason }}", None, 60),
         ("Note", "{{ e.to_enter }}", None, 40),
@@ -245,7 +245,7 @@ def explain_funded(ws: Worksheet) -> None:
     ws.auto_filter.ref = "A4:K5"
 
 
-EXPLANATIONS: tuple[Sheet, ...] = (("Summary", explain_summary), ("Not funded", explain_not_funded), ("Funded", explain_funded))
+EXPLANATIONS: tuple[Sheet, ...] = (("Summary", explain_summary), ("Not funded", explain_not_funded), ("Funded", explain_funded), ("Glossary", base.glossary))
 
 
 # ---------------------------------------------------------------------------------------
@@ -287,7 +287,7 @@ def tornado_bars(ws: Worksheet) -> None:
     ws.add_chart(chart, "A8")  # below the table: it moves down with the rows
 
 
-TORNADO: tuple[Sheet, ...] = (("Summary", tornado_summary), ("Tornado", tornado_bars))
+TORNADO: tuple[Sheet, ...] = (("Summary", tornado_summary), ("Tornado", tornado_bars), ("Glossary", base.glossary))
 
 WORKBOOKS: dict[str, tuple[Sheet, ...]] = {"frontier": FRONTIER, "compare": COMPARE, "explanations": EXPLANATIONS, "tornado": TORNADO}
 

@@ -315,7 +315,7 @@ def test_formulas_only_where_the_template_has_them_and_text_never_a_formula(work
 
 def test_frontier_workbook_numbers_formulas_and_chart(workbooks, frontier_report):
     wb = load(workbooks["frontier"])
-    assert wb.sheetnames == ["Summary", "Frontier", "Portfolios"]
+    assert wb.sheetnames == ["Summary", "Frontier", "Portfolios", "Glossary"]
     points = frontier_report.section("frontier").points
     sheet = wb["Frontier"]
     last = 4 + len(points)

@@ -31,6 +31,7 @@ from typing import Any
 
 from planner.analysis.variants import Comparison, Tornado, effective_budget, funded_ids
 from planner.core.domain import Portfolio, quarter_labels
+from planner.core.glossary import glossary
 from planner.analysis.explain import Explanation, Explanations
 from planner.analysis.frontier import Frontier, FrontierPoint, budget_marginal_value
 from planner.optimise.plan import Plan
@@ -206,6 +207,7 @@ def build_frontier_report(frontier: Frontier, portfolio: Portfolio, chosen: Plan
         Section("frontier", "NPV against budget", view),
         Section("frontier_points", "Every budget planned", view),
         Section("frontier_portfolios", "The portfolio at each budget", view),
+        Section("glossary", "Glossary", glossary("frontier")),
     )
     return Report(view.summary.title, frontier.currency, sections, kind="frontier")
 
@@ -373,6 +375,7 @@ def build_comparison_report(comparison: Comparison, reference: Plan | None = Non
         Section("compare_summary", "Totals side by side", summary),
         Section("differences", "Experiences funded in one and not the other", comparison.differences),
         Section("shifts", "Where the spend moves", build_shifts(comparison, reference)),
+        Section("glossary", "Glossary", glossary("compare")),
     )
     return Report(summary.title, comparison.currency, sections, kind="compare")
 
@@ -458,6 +461,7 @@ def build_explanations_report(explanations: Explanations, plan: Plan) -> Report:
         Section("explain_summary", "Executive summary", summary),
         Section("why_not_funded", "Why not funded, and what it would take", out),
         Section("why_funded", "Why funded, and what each is worth to the plan", funded),
+        Section("glossary", "Glossary", glossary("explanations")),
     )
     return Report(summary.title, explanations.currency, sections, kind="explanations")
 
@@ -508,5 +512,6 @@ def build_tornado_report(result: Tornado, plan: Plan) -> Report:
     sections = (
         Section("tornado_summary", "Executive summary", summary),
         Section("tornado", "NPV with each input at its low and its high value", bars),
+        Section("glossary", "Glossary", glossary("tornado")),
     )
     return Report(summary.title, result.currency, sections, kind="tornado")

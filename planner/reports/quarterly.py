@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from planner.core.domain import quarter_label, quarter_labels
+from planner.core.glossary import glossary
 from planner.reports.plan_report import Report, Section, build_report
 from planner.cycle.roll import ActualRow, Change, Roll, previous_spend, restated_npv
 
@@ -123,7 +124,9 @@ def build_quarterly_report(roll: Roll) -> Report:
         Section("timeline", "Timeline", build_timeline(roll)),
         Section("plan_vs_actual", "Plan versus actual", build_plan_vs_actual(roll)),
     )
-    sections = (Section("summary", base.sections[0].title, summary),) + extra + base.sections[1:]
+    # A rolled-forward plan counts from the new first quarter: its ROI and spend are on what remains.
+    rest = tuple(Section(s.key, s.title, glossary("quarterly")) if s.key == "glossary" else s for s in base.sections[1:])
+    sections = (Section("summary", base.sections[0].title, summary),) + extra + rest
     return Report(summary.title, base.currency, sections, base.inputs, kind="quarterly")
 
 
