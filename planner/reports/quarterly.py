@@ -22,7 +22,9 @@ from dataclasses import dataclass, replace
 from planner.core.domain import quarter_label, quarter_labels
 from planner.core.glossary import glossary
 from planner.reports.plan_report import Report, Section, build_report
-from planner.cycle.roll import ActualRow, Change, Roll, previous_spend, restated_npv
+from planner.cycle.changes import ActualRow, Change
+from planner.cycle.roll import Roll
+from planner.cycle.state import previous_spend, restated_npv
 
 
 @dataclass(frozen=True)
