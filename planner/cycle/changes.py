@@ -12,9 +12,10 @@ Library code: nothing here prints.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from planner.core.domain import Experience, Portfolio, Settings, normalise_id, quarter_label, quarter_labels
+from planner.cycle.bridge import DROPPED, LABELS, STEPS, Bridge, ExperienceBridge
 from planner.cycle.state import (
     NO_ACTUALS, ExperienceState, PlanState, _previous_label, _start_index, _translated, cash_at, previous_spend, restated_npv,
 )
@@ -53,6 +54,13 @@ class Change:
     sunk: float
     in_flight: bool
     reasons: tuple[str, ...]
+    # The bridge step at which it changed (planner.cycle.bridge.STEPS), and its NPV change by step.
+    cause: str = ""
+    npv_by_cause: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def cause_label(self) -> str:
+        return LABELS.get(self.cause, "")
 
     @property
     def kind(self) -> str:
@@ -71,8 +79,13 @@ class Change:
         return "; ".join(self.reasons)
 
 
-def diff_plans(previous: PlanState, plan: Plan, context: "_Context | None" = None) -> tuple[Change, ...]:
-    """Every experience whose funding, option, timing, spend or NPV differs between the plans, with the reasons."""
+def diff_plans(previous: PlanState, plan: Plan, context: "_Context | None" = None, bridge: Bridge | None = None) -> tuple[Change, ...]:
+    """Every experience whose funding, option, timing, spend or NPV differs between the plans, with the reasons.
+
+    With the roll's `bridge`, each change carries its own cause (the step at which it changed)
+    and its NPV change by step, and an experience with no new information of its own says what
+    that step did to it.
+    """
     settings = plan.portfolio.settings
     context = context or _Context.of(previous, plan)
     decisions = {d.experience.key: d for d in plan.decisions}
@@ -82,9 +95,43 @@ def diff_plans(previous: PlanState, plan: Plan, context: "_Context | None" = Non
         state, decision = previous.experience(key), decisions.get(key)
         change = _change(previous, state, decision, settings, context)
         if change is not None:
-            changes.append(change)
+            changes.append(_with_cause(change, bridge.experience(change.id)) if bridge is not None else change)
     order = {kind: n for n, kind in enumerate(KINDS)}
     return tuple(sorted(changes, key=lambda c: (order[c.kinds[0]], -abs(c.npv_delta), normalise_id(c.id))))
+
+
+def _with_cause(change: Change, steps: ExperienceBridge | None) -> Change:
+    """The change with the bridge step that caused it, its NPV by step, and what the steps did to it.
+
+    Its own facts (new estimates, actuals, a stopped prerequisite) stay; a step that moved it
+    says where to, and the re-optimisation says what it chose, so no two changes share a
+    portfolio-wide list of reasons.
+    """
+    if steps is None or steps.cause is None:
+        return change
+    by_cause = tuple((LABELS[key], delta) for (key, _), delta in zip(STEPS[1:], steps.changes[1:]) if abs(delta) > TOLERANCE)
+    decided = [k for k in steps.changed_at if k != "closed"]
+    # A step that dropped work the new plan funds again is part of its story; a final drop is told by its own facts.
+    words = [steps.note(k) for k in decided if steps.note(k) and (steps.note(k) not in DROPPED.values() or change.option_after is not None)]
+    if decided and decided[-1] == "reoptimised":
+        words.append(_reoptimised(change))
+    own = () if change.reasons and change.reasons[0].startswith("re-planned") else change.reasons
+    fallback = (steps.note(steps.cause) or LABELS[steps.cause],) if not (own or words) else ()
+    return replace(change, cause=steps.cause, npv_by_cause=by_cause, reasons=tuple(words) + own + fallback)
+
+
+def _reoptimised(change: Change) -> str:
+    """What the re-optimised plan chose for the experience, in words."""
+    if change.option_after is None:
+        return "left out by the re-optimised plan"
+    if change.option_before is None:
+        return f"funded by the re-optimised plan ({change.option_after} from {change.start_after})"
+    parts = []
+    if change.option_after != change.option_before:
+        parts.append(f"at {change.option_after} (was {change.option_before})")
+    if change.start_after != change.start_before:
+        parts.append(f"from {change.start_after} (was {change.start_before})")
+    return "the re-optimised plan funds it " + " and ".join(parts) if parts else "kept by the re-optimised plan"
 
 
 def _change(previous: PlanState, state: ExperienceState | None, decision, settings: Settings, context: "_Context") -> Change | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from planner.core.domain import Commitment, Experience, Portfolio, Team, normalise_id, quarter_label, quarter_ordinal
 from planner.core.errors import InputError, Problem
+from planner.cycle.bridge import Bridge, build_bridge
 from planner.cycle.changes import KINDS, TOLERANCE, ActualRow, Change, _Context, actuals_rows, change_kinds, diff_plans
 from planner.cycle.state import (
     FILE_NAME, FORMAT, NO_ACTUALS, VERSION, ExperienceState, PlanState, _start_index, cash_at, plan_state, previous_spend,
@@ -49,6 +50,7 @@ class Roll:
     news: tuple[str, ...]
     notes: tuple[str, ...]
     warnings: tuple[Problem, ...]
+    bridge: Bridge | None = None
 
     @property
     def stopped(self) -> tuple[str, ...]:
@@ -72,8 +74,9 @@ def roll_forward(previous: PlanState, portfolio: Portfolio, scenario: Scenario |
     scenario = _check_stops(portfolio, scenario)
     plan = plan_portfolio(portfolio, scenario, start_from=_PreviousChoices.of(previous, portfolio, scenario))
     context = _Context.of(previous, plan)
-    return Roll(previous, plan, tuple(closed), diff_plans(previous, plan, context), actuals_rows(previous, plan, closed), context.news,
-                tuple(notes), tuple(warnings))
+    bridge = build_bridge(previous, portfolio, scenario, plan)
+    return Roll(previous, plan, tuple(closed), diff_plans(previous, plan, context, bridge), actuals_rows(previous, plan, closed),
+                context.news, tuple(notes), tuple(warnings), bridge)
 
 
 def _align(previous: PlanState, portfolio: Portfolio, notes: list[str]) -> tuple[Portfolio, list[str]]:
