@@ -260,23 +260,39 @@ def roll(previous_path: Path, scenario_path: Path, output: Path, formats: str, s
     for warning in result.warnings:
         click.echo(f"warning: {warning}")
     click.echo(summary(result.plan, "quarterly"))
+    click.echo("\n" + "\n".join(bridge_text(result.bridge, result.plan.portfolio.settings.currency)))
     click.echo("\n" + "\n".join(changes_text(result)))
     with written_together(output) as staging:
         written = moved_into(output, write_quarterly_reports(result, staging, parse_formats(formats)))
     click.echo("\nWrote " + ", ".join(str(path) for path in written))
 
 
+def bridge_text(bridge, currency: str) -> list[str]:
+    """The NPV bridge of a roll: the previous plan's NPV, each cause in order, this plan's NPV."""
+    from planner.optimise.model import format_money
+
+    money = lambda value: format_money(value, currency)  # noqa: E731
+    signed = lambda value: ("+" if value > 0.5 else "") + money(value)  # noqa: E731
+    rows = [("Step", "How it was found", "NPV change", "NPV after"),
+            (f"previous plan, from {bridge.previous_first_quarter}", "as planned", "", money(bridge.previous_npv))]
+    rows += [(s.label, s.how, signed(s.change), money(s.npv_after)) for s in bridge.steps]
+    rows.append((f"this plan, from {bridge.first_quarter}", "", signed(bridge.change), money(bridge.npv)))
+    return [f"NPV bridge from the previous plan ({bridge.previous_scenario}) to this one: {signed(bridge.change)}"] + table(rows, right=(2, 3))
+
+
 def changes_text(result) -> list[str]:
     """What changed since the previous plan, one line per experience with its reasons."""
     from planner.optimise.model import format_money
 
-    lines = [f"Changes since the previous plan ({result.previous.scenario}, from {result.previous.first_quarter}): {len(result.changes)}"]
+    lines = [f"Changes since the previous plan ({result.previous.scenario}, from {result.previous.first_quarter}): {len(result.changes)}; "
+             f"NPV and spend against the previous plan restated to {result.plan.quarters[0]}, [the bridge step that caused each]"]
     for note in result.notes:
         lines.append(f"  note: {note}")
     currency = result.plan.portfolio.settings.currency
     for change in result.changes:
+        cause = f"[{change.cause_label}] " if change.cause_label else ""
         lines.append(f"  {change.id:8} {change.kind:22} NPV {format_money(change.npv_delta, currency):>12}  "
-                     f"spend {format_money(change.spend_delta, currency):>12}  {change.reason}")
+                     f"spend {format_money(change.spend_delta, currency):>12}  {cause}{change.reason}")
     return lines
 
 

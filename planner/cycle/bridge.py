@@ -102,6 +102,10 @@ class ExperienceBridge:
         moves = [(abs(c), k) for (k, _), c in zip(STEPS[1:], self.changes[1:]) if abs(c) > TOLERANCE]
         return max(moves)[1] if moves else None
 
+    @property
+    def cause_label(self) -> str:
+        return LABELS.get(self.cause or "", "")
+
     def note(self, step: str) -> str:
         return next((text for key, text in self.notes if key == step), "")
 

@@ -22,7 +22,7 @@ import jinja2
 from markupsafe import Markup
 
 from planner.core.formatting import FILTERS, money, number, percent, signed_money
-from planner.render import charts
+from planner.render import charts, waterfall
 from planner.render.blueprint import blueprint_svg
 from planner.reports.plan_report import Attention, Grid, QuarterRow, Report
 from planner.core.resources import TEMPLATES
@@ -127,12 +127,21 @@ def change_colour(value: float, largest: float) -> str:
     return fill
 
 
+def bridge_chart(bridge, currency: str) -> Markup:
+    """The NPV bridge of a roll (planner.cycle.bridge.Bridge) as a waterfall: previous plan, each cause, this plan."""
+    bars = ([waterfall.Bar(f"previous plan ({bridge.previous_first_quarter})", bridge.previous_npv, True)]
+            + [waterfall.Bar(step.label, step.change) for step in bridge.steps]
+            + [waterfall.Bar(f"this plan ({bridge.first_quarter})", bridge.npv, True)])
+    return waterfall.waterfall("The plan's NPV from the previous plan to this one, by cause", bars, f"NPV ({currency})",
+                               _chart_money(currency), lambda v: signed_money(v, currency))
+
+
 def blueprint_chart(blueprint, currency: str) -> Markup:
     return blueprint_svg(blueprint, _chart_money(currency))
 
 
 GLOBALS: dict[str, Callable[..., Any]] = {
-    "blueprint_chart": blueprint_chart,
+    "blueprint_chart": blueprint_chart, "bridge_chart": bridge_chart,
     "spend_chart": spend_chart, "attention_chart": attention_chart, "heat_map": heat_map, "frontier_chart": frontier_chart,
     "frontier_json": frontier_json, "tornado_chart": tornado_chart, "shift_chart": shift_chart, "change_colour": change_colour,
 }
