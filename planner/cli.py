@@ -596,7 +596,7 @@ def compare(scenario_paths: tuple[Path, ...], workers: int, output: Path, format
     Example:
       planner compare scenarios/base.yaml scenarios/budget-cut-10.yaml scenarios/pessimistic-uplift.yaml
     """
-    from planner.analysis.variants import compare_plans, plan_scenarios
+    from planner.analysis.compare import compare_plans, plan_scenarios
     from planner.reports.analysis_reports import build_comparison_report
 
     if len(scenario_paths) < 2:

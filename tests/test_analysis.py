@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import run_highs_in_this_process
-from planner.analysis.variants import Solved, as_seen_by, compare_plans, plan_scenarios, sensitivity, with_adjustment
+from planner.analysis.compare import compare_plans, plan_scenarios
+from planner.analysis.variants import Solved, as_seen_by, sensitivity, with_adjustment
 from planner.cli import cli
 from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
 from planner.analysis.explain import explain

@@ -20,7 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import CHROMIUM_FLAGS, HOSTILE_NAME, distinct_colours, require_program, run_chromium, small_portfolio
-from planner.analysis.variants import compare_plans, plan_scenarios, scaled_budget, sensitivity, write_csv
+from planner.analysis.compare import compare_plans, plan_scenarios
+from planner.analysis.variants import scaled_budget, sensitivity, write_csv
 from planner.cli import cli
 from planner.core.csv_safe import csv_text
 from planner.analysis.explain import explain

@@ -18,7 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import small_portfolio
-from planner.analysis.variants import compare_plans, scaled_budget
+from planner.analysis.compare import compare_plans
+from planner.analysis.variants import scaled_budget
 from planner.cli import cli, summary
 from planner.core.glossary import REPORT_TERMS, TERMS, glossary, markdown, name, term
 from planner.cycle.roll import read_plan_state, roll_forward, write_plan_state

@@ -29,7 +29,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from planner.analysis.variants import Comparison, Tornado, effective_budget, funded_ids
+from planner.analysis.compare import Comparison
+from planner.analysis.variants import Tornado, effective_budget, funded_ids
 from planner.core.domain import Portfolio, quarter_labels
 from planner.core.glossary import glossary
 from planner.analysis.explain import Explanation, Explanations
