@@ -639,11 +639,21 @@ def comparison_text(result) -> list[str]:
     rows.append(("Spend",) + tuple(money(t.spend) for t in result.totals))
     rows.append(("Budget",) + tuple(money(t.budget) for t in result.totals))
     rows.append(("Funded",) + tuple(str(t.funded) for t in result.totals))
+    rows.append(("Like for like",) + tuple("reference" if n == 0 else "yes" if t.like_for_like else "NO" for n, t in enumerate(result.totals)))
     lines = ["Totals"] + table(rows, right=tuple(range(1, len(rows[0]))))
-    lines += ["", f"Differences from {result.scenarios[0]}: {len(result.differences)}"]
+    lines += [f"  not like for like: {t.name} assumes {'; '.join(t.assumptions)}: its NPV rests on other estimates"
+              for t in result.totals if not t.like_for_like]
+    signed = lambda value: ("+" if value > 0.5 else "") + money(value)  # noqa: E731
+    lines += ["", f"Differences from {result.scenarios[0]}: {len(result.differences)} entered or left, "
+                  f"{len(result.choice_changes)} with another option or start"]
     for d in result.differences:
-        lines.append(f"  {d.change:7} in {d.other}: {d.experience_id} {d.name[:40]} ({d.reference_choice} -> {d.other_choice})")
+        lines.append(f"  {d.change:7} in {d.other}: {d.experience_id} {d.name[:40]} ({d.reference_choice} -> {d.other_choice}); "
+                     f"spend {signed(d.spend_change)}, NPV {signed(d.npv_change)}")
         lines.append(f"           because {d.reason}")
+    for c in result.choice_changes:
+        lines.append(f"  {c.kind} in {c.other}: {c.experience_id} {c.name[:40]} ({c.reference_choice} -> {c.other_choice}); "
+                     f"spend {signed(c.spend_change)}, NPV {signed(c.npv_change)}")
+        lines.append(f"           because {c.reason}")
     moved = [s for s in result.shifts if s.dimension != "quarter" and max(s.spend) - min(s.spend) > 1e-6]
     if moved:
         lines += ["", "Spend that moved"]

@@ -27,6 +27,10 @@ _SPEC.loader.exec_module(base)
 
 MONEY, PERCENT, VALUE = base.MONEY, base.PERCENT, base.VALUE
 COUNT = "#,##0"
+# Colour means better or worse for the reader: an NPV change is green up and red down; a spend
+# change is neither by itself, so it is shown without colour.
+NPV_CHANGE = '[Color10]+#,##0;[Red]-#,##0;0'
+SPEND_CHANGE = '+#,##0;-#,##0;0'
 CHOSEN_FILL = PatternFill("solid", fgColor="FBEAEA")
 KNEE_FILL = PatternFill("solid", fgColor="E8F3EA")
 Sheet = tuple[str, Callable[[Worksheet], None]]
@@ -142,12 +146,16 @@ def compare_totals(ws: Worksheet) -> None:
     columns: list[base.Column] = [
         ("Scenario", "{{ c.name }}", None, 28), ("Budget", "{{ c.budget }}", MONEY, 14), ("Spend", "{{ c.spend }}", MONEY, 14),
         ("Budget used", '=IF(B5=0,"",C5/B5)', PERCENT, 9), ("PV of costs", "{{ c.pv_cost }}", MONEY, 14), ("NPV", "{{ c.npv }}", MONEY, 14),
-        ("ROI", '=IF(E5=0,"",F5/E5)', PERCENT, 9), ("NPV against the reference", "=F5-F$5", MONEY, 14),
-        ("Spend against the reference", "=C5-C$5", MONEY, 14), ("Funded", "{{ c.funded }}", COUNT, 8),
+        ("ROI", '=IF(E5=0,"",F5/E5)', PERCENT, 9), ("NPV against the reference", "=F5-F$5", NPV_CHANGE, 14),
+        ("Spend against the reference", "=C5-C$5", SPEND_CHANGE, 14), ("Funded", "{{ c.funded }}", COUNT, 8),
         ("Entered", "{{ c.entered }}", COUNT, 8), ("Left", "{{ c.left }}", COUNT, 8), ("Solver", "{{ c.status }}", None, 12),
+        ("Option or start changed", "{{ c.changed }}", COUNT, 9),
+        ("Like for like", "{{ 'reference' if c.reference else ('yes' if c.like_for_like else 'no') }}", None, 10),
+        ("Assumptions that differ from the reference", "{{ c.assumptions|join('; ') }}", None, 50),
     ]
     base.title(ws, "{{ compare_summary.title }}", "The first row is the reference, {{ compare_summary.reference }}; amounts in {{ currency }}. "
-               "Differences from the reference, budget used and ROI are formulas.", 8)
+               "Differences from the reference, budget used and ROI are formulas. A scenario that is not like for like rests on "
+               "other estimates (the last column): its NPV difference is not only what its plan does differently.", 8)
     base.table(ws, 4, "c in compare_summary.scenarios", columns)
     ws.add_chart(_bars(ws, "NPV and spend by scenario", [3, 6], 4, "A", "Scenario", "{{ currency }}"), "A9")
 
@@ -157,13 +165,29 @@ def compare_differences(ws: Worksheet) -> None:
         ("Scenario", "{{ d.other }}", None, 22), ("Change", "{{ d.change }}", None, 10), ("ID", "{{ d.experience_id }}", None, 12),
         ("Experience", "{{ d.name }}", None, 36), ("In the reference", "{{ d.reference_choice }}", None, 22),
         ("In the scenario", "{{ d.other_choice }}", None, 22), ("Its NPV in the reference", "{{ d.npv_reference }}", MONEY, 14),
-        ("Its NPV in the scenario", "{{ d.npv_other }}", MONEY, 14), ("Change in its NPV", "=H5-G5", MONEY, 14),
-        ("Why", "{{ d.reason }}", None, 90),
+        ("Its NPV in the scenario", "{{ d.npv_other }}", MONEY, 14), ("Change in its NPV", "=H5-G5", NPV_CHANGE, 14),
+        ("Why", "{{ d.reason }}", None, 90), ("Its spend in the reference", "{{ d.spend_reference }}", MONEY, 14),
+        ("Its spend in the scenario", "{{ d.spend_other }}", MONEY, 14), ("Change in its spend", "=L5-K5", SPEND_CHANGE, 14),
     ]
     base.title(ws, "Experiences funded in one and not the other", "Entered: funded in the scenario, not in the reference; left: the "
                "other way round. Choices read option from start quarter.", 8)
     base.table(ws, 4, "d in differences", columns)
-    ws.auto_filter.ref = "A4:J5"
+    ws.auto_filter.ref = "A4:M5"
+
+
+def compare_choices(ws: Worksheet) -> None:
+    columns: list[base.Column] = [
+        ("Scenario", "{{ c.other }}", None, 22), ("Change", "{{ c.kind }}", None, 18), ("ID", "{{ c.experience_id }}", None, 12),
+        ("Experience", "{{ c.name }}", None, 36), ("In the reference", "{{ c.reference_choice }}", None, 22),
+        ("In the scenario", "{{ c.other_choice }}", None, 22), ("Its spend in the reference", "{{ c.spend_reference }}", MONEY, 14),
+        ("Its spend in the scenario", "{{ c.spend_other }}", MONEY, 14), ("Change in its spend", "=H5-G5", SPEND_CHANGE, 14),
+        ("Its NPV in the reference", "{{ c.npv_reference }}", MONEY, 14), ("Its NPV in the scenario", "{{ c.npv_other }}", MONEY, 14),
+        ("Change in its NPV", "=K5-J5", NPV_CHANGE, 14), ("Why", "{{ c.reason }}", None, 90),
+    ]
+    base.title(ws, "Option and timing changes", "Funded in both, at another option or from another quarter; choices read option from "
+               "start quarter. Spend over the horizon, undiscounted; NPV the experience's own in each plan.", 8)
+    base.table(ws, 4, "c in choice_changes", columns, {9: base.sum_of("I", 5), 12: base.sum_of("L", 5)})
+    ws.auto_filter.ref = "A4:M5"
 
 
 SHIFT_TABLES = (("journey_stage", "Journey stage"), ("channel", "Channel"), ("product_line", "Product line"), ("layer", "Layer"),
@@ -181,7 +205,8 @@ def compare_shifts(ws: Worksheet) -> None:
         columns: list[base.Column] = [
             ("Scenario", "{{ r.scenario }}", None, 24), (label, "{{ r.value }}", None, 18),
             ("Reference spend", "{{ r.reference_spend }}", MONEY, 14), ("Spend", "{{ r.spend }}", MONEY, 14),
-            ("Change", f"=D{header + 1}-C{header + 1}", MONEY, 14), ("Change %", f'=IF(C{header + 1}=0,"",E{header + 1}/C{header + 1})', PERCENT, 10),
+            ("Change", f"=D{header + 1}-C{header + 1}", SPEND_CHANGE, 14),
+            ("Change %", f'=IF(C{header + 1}=0,"",E{header + 1}/C{header + 1})', '+0.0%;-0.0%;0.0%', 10),
         ]
         base.table(ws, header, f"r in shifts.{key}.rows", columns)
         if key in CHARTED:
@@ -191,7 +216,8 @@ def compare_shifts(ws: Worksheet) -> None:
     ws.freeze_panes = None
 
 
-COMPARE: tuple[Sheet, ...] = (("Summary", compare_totals), ("Differences", compare_differences), ("Spend shifts", compare_shifts), ("Glossary", base.glossary))
+COMPARE: tuple[Sheet, ...] = (("Summary", compare_totals), ("Differences", compare_differences), ("Option and timing", compare_choices),
+                               ("Spend shifts", compare_shifts), ("Glossary", base.glossary))
 
 
 # ---------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from planner.analysis.variants import Solve, choice_text, decision_of, effective_budget, funded_ids, run_solves
@@ -49,6 +50,45 @@ class Difference:
     npv_reference: float
     npv_other: float
     reason: str
+    spend_reference: float = 0.0  # over the horizon; 0 where it is not funded
+    spend_other: float = 0.0
+
+    @property
+    def spend_change(self) -> float:
+        return self.spend_other - self.spend_reference
+
+    @property
+    def npv_change(self) -> float:
+        return self.npv_other - self.npv_reference
+
+
+@dataclass(frozen=True)
+class ChoiceChange:
+    """An experience funded under both scenarios at another option or start quarter, with its spend and NPV effect.
+
+    `kind` is "option changed", "moved" or "option changed, moved"; choices read "option from
+    start quarter"; spend is over each plan's horizon, NPV the experience's in each plan.
+    """
+
+    experience_id: str
+    name: str
+    other: str
+    kind: str
+    reference_choice: str
+    other_choice: str
+    spend_reference: float
+    spend_other: float
+    npv_reference: float
+    npv_other: float
+    reason: str
+
+    @property
+    def spend_change(self) -> float:
+        return self.spend_other - self.spend_reference
+
+    @property
+    def npv_change(self) -> float:
+        return self.npv_other - self.npv_reference
 
 
 @dataclass(frozen=True)
@@ -70,6 +110,13 @@ class ScenarioTotals:
     budget: float
     funded: int
     status: str
+    # What this scenario assumes differently from the reference (estimates, rate, horizon, workbook):
+    # empty when its totals compare like for like with the reference's.
+    assumptions: tuple[str, ...] = ()
+
+    @property
+    def like_for_like(self) -> bool:
+        return not self.assumptions
 
 
 @dataclass(frozen=True)
@@ -84,20 +131,31 @@ class Comparison:
     totals: tuple[ScenarioTotals, ...]
     differences: tuple[Difference, ...]
     shifts: tuple[Shift, ...]
+    choice_changes: tuple[ChoiceChange, ...] = ()
 
     def to_rows(self) -> list[dict[str, Any]]:
-        """One CSV: section total / difference / shift; a column per scenario."""
+        """One CSV: section total / difference / option or timing change / shift; a column per scenario.
+
+        Differences and option or timing changes carry their spend and NPV effect
+        (`spend_change`, `npv_change`: the scenario's less the reference's).
+        """
         rows: list[dict[str, Any]] = []
 
-        def row(section: str, item: str, name: str, values: Sequence[Any], reason: str = "", change: str = "") -> None:
+        def row(section: str, item: str, name: str, values: Sequence[Any], reason: str = "", change: str = "",
+                spend_change: float | None = None, npv_change: float | None = None) -> None:
             rows.append({"section": section, "item": item, "name": name, **dict(zip(self.scenarios, values)),
-                         "change": change, "reason": reason})
+                         "change": change, "spend_change": spend_change, "npv_change": npv_change, "reason": reason})
 
         for measure in ("npv", "pv_cost", "roi", "spend", "budget", "funded", "status"):
             row("total", measure, "", [getattr(t, measure) for t in self.totals])
+        row("total", "like for like", "", ["yes" if t.like_for_like else "no" for t in self.totals])
+        row("total", "assumptions that differ", "", ["; ".join(t.assumptions) for t in self.totals])
         for d in self.differences:
             values = [d.reference_choice if n == 0 else (d.other_choice if name == d.other else "") for n, name in enumerate(self.scenarios)]
-            row("difference", d.experience_id, d.name, values, d.reason, f"{d.change} in {d.other}")
+            row("difference", d.experience_id, d.name, values, d.reason, f"{d.change} in {d.other}", d.spend_change, d.npv_change)
+        for c in self.choice_changes:
+            values = [c.reference_choice if n == 0 else (c.other_choice if name == c.other else "") for n, name in enumerate(self.scenarios)]
+            row("option or timing change", c.experience_id, c.name, values, c.reason, f"{c.kind} in {c.other}", c.spend_change, c.npv_change)
         for s in self.shifts:
             row(f"spend by {s.dimension.replace('_', ' ')}", s.value, "", list(s.spend))
         return rows
@@ -107,17 +165,92 @@ def compare_plans(plans: Sequence[Plan], names: Sequence[str] | None = None) -> 
     """Compare plans of the same workbook under different scenarios; the first is the reference."""
     names = tuple(names or (p.scenario.name for p in plans))
     reference = plans[0]
-    differences = []
+    differences, choice_changes = [], []
     for plan, name in zip(plans[1:], names[1:]):
         differences += _differences(reference, plan, names[0], name)
+        choice_changes += _choice_changes(reference, plan, name)
     return Comparison(
         scenarios=names,
         currency=reference.portfolio.settings.currency,
-        totals=tuple(ScenarioTotals(n, p.npv, p.pv_cost, p.roi, p.total_spend, effective_budget(p.portfolio), len(p.funded), p.solve.status)
-                     for p, n in zip(plans, names)),
+        totals=tuple(ScenarioTotals(n, p.npv, p.pv_cost, p.roi, p.total_spend, effective_budget(p.portfolio), len(p.funded), p.solve.status,
+                                    assumptions(reference, p) if k else ())
+                     for k, (p, n) in enumerate(zip(plans, names))),
         differences=tuple(differences),
         shifts=tuple(_shifts(plans)),
+        choice_changes=tuple(choice_changes),
     )
+
+
+def assumptions(reference: Plan, other: Plan) -> tuple[str, ...]:
+    """What `other` assumes that the reference does not: its NPV then rests on other estimates (not like for like).
+
+    Budgets, capacity and rules are what a comparison compares; estimate multipliers, the
+    uplift estimate, the discount rate, the horizon and the workbook are assumptions.
+    """
+    out = []
+    known = set(reference.scenario.adjustments)
+    for adjustment in other.scenario.adjustments:
+        if adjustment in known:
+            continue
+        factors = [f"{label} x{value:.2f}" for label, value in (("uplift", adjustment.uplift), ("cost", adjustment.cost),
+                                                                ("reach", adjustment.reach), ("value", adjustment.value)) if value != 1.0]
+        if factors:
+            out.append(f"{', '.join(factors)} on {adjustment.where.describe()}")
+    out += [f"{adjustment.where.describe()} no longer adjusted" for adjustment in reference.scenario.adjustments
+            if adjustment not in set(other.scenario.adjustments)]
+    if other.scenario.uplift_estimate != reference.scenario.uplift_estimate:
+        out.append(f"{other.scenario.uplift_estimate} uplift estimates (the reference: {reference.scenario.uplift_estimate})")
+    a, b = reference.portfolio.settings, other.portfolio.settings
+    if abs(a.annual_discount_rate - b.annual_discount_rate) > 1e-12:
+        out.append(f"discount rate {b.annual_discount_rate:.1%} (the reference: {a.annual_discount_rate:.1%})")
+    if (a.first_quarter, a.horizon_quarters, a.tail_quarters) != (b.first_quarter, b.horizon_quarters, b.tail_quarters):
+        out.append(f"horizon {b.first_quarter} + {b.horizon_quarters} quarters (the reference: {a.first_quarter} + {a.horizon_quarters})")
+    if reference.portfolio.source_sha256 != other.portfolio.source_sha256:
+        out.append(f"another workbook ({Path(other.portfolio.source).name or 'in memory'})")
+    return tuple(out)
+
+
+def _choice_changes(reference: Plan, other: Plan, b: str) -> list[ChoiceChange]:
+    """Experiences funded under both plans at another option or start quarter."""
+    after = {d.experience.key: d for d in other.funded}
+    out = []
+    for old in reference.funded:
+        new = after.get(old.experience.key)
+        if new is None or (old.option, old.start_quarter) == (new.option, new.start_quarter):
+            continue
+        kind = ", ".join(k for k, on in (("option changed", old.option != new.option), ("moved", old.start_quarter != new.start_quarter)) if on)
+        out.append(ChoiceChange(old.experience.id, old.experience.name, b, kind, choice_text(reference, old), choice_text(other, new),
+                                float(old.total_spend), float(new.total_spend), float(old.npv), float(new.npv),
+                                "; ".join(_choice_reasons(reference, other, old, new, b))))
+    return sorted(out, key=lambda c: (c.other, -abs(c.npv_change), c.experience_id))
+
+
+def _choice_reasons(reference: Plan, other: Plan, old, new, b: str) -> list[str]:
+    """Why an experience takes another option or start: its own estimates, the budget, its team's capacity, balance rules."""
+    currency = reference.portfolio.settings.currency
+    experience = new.experience
+    reasons = []
+    for adjustment in other.scenario.adjustments:
+        if adjustment.where.matches(experience) and adjustment not in set(reference.scenario.adjustments):
+            reasons.append(f"{b}'s adjustment ({adjustment.where.describe()}) changes its estimates")
+    old_budget, new_budget = effective_budget(reference.portfolio), effective_budget(other.portfolio)
+    saved = old.total_spend - new.total_spend
+    if new_budget < old_budget * (1 - 1e-9) and saved > 0.5:
+        cheaper = f"{new.option} costs {money(saved, currency)} less" if old.option != new.option else f"it spends {money(saved, currency)} less"
+        reasons.append(f"{b}'s budget cut ({money(old_budget, currency)} -> {money(new_budget, currency)}): {cheaper}")
+    if new_budget > old_budget * (1 + 1e-9) and saved < -0.5:
+        reasons.append(f"{b}'s extra budget ({money(old_budget, currency)} -> {money(new_budget, currency)}) pays for {new.option}")
+    team_before = sum(reference.portfolio.team(experience.team).capacity)
+    team_after = sum(other.portfolio.team(experience.team).capacity)
+    if abs(team_after - team_before) > 1e-9:
+        reasons.append(f"{b} {'cut' if team_after < team_before else 'raised'} {experience.team}'s capacity")
+    for rule in other.scenario.balance:
+        if rule not in set(reference.scenario.balance) and rule.min_share is not None:
+            reasons.append(f"{b}'s balance rule (at least {rule.min_share:.0%} of spend on {rule.label})")
+    if not reasons:
+        moved = "moves it" if old.start_quarter != new.start_quarter else "changes its option"
+        reasons.append(f"re-optimised: {b}'s plan {moved} to get more NPV from the money and team time")
+    return reasons
 
 
 def _differences(reference: Plan, other: Plan, reference_name: str, other_name: str) -> list[Difference]:
@@ -131,7 +264,9 @@ def _differences(reference: Plan, other: Plan, reference_name: str, other_name: 
         change = "entered" if new.funded else "left"
         reasons = _change_reasons(reference, other, old.experience.id, change, reference_name, other_name)
         out.append(Difference(old.experience.id, old.experience.name, other_name, change, choice_text(reference, old),
-                              choice_text(other, new), old.npv, new.npv, "; ".join(reasons)))
+                              choice_text(other, new), float(old.npv) if old.funded else 0.0, float(new.npv) if new.funded else 0.0,
+                              "; ".join(reasons), float(old.total_spend) if old.funded else 0.0,
+                              float(new.total_spend) if new.funded else 0.0))
     return out
 
 

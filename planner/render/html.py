@@ -118,13 +118,17 @@ def shift_chart(table: ShiftTable, currency: str) -> Markup:
                                table.label, _chart_money(currency))
 
 
-def change_colour(value: float, largest: float) -> str:
-    """Background of a heat-style table cell: green more spend, red less, white none.
+def shift_colour(value: float, largest: float) -> str:
+    """Background of a spend-shift cell: one neutral hue, darker for a larger shift either way.
 
-    At most 60% of the chart colour, so the cell's dark text stays readable on the largest shift.
+    Colour in a report means better or worse for the reader; more or less spend is neither by
+    itself, so a shift in spend is shaded by size alone (NPV changes keep green and red).
     """
-    fill, _ = charts.heat_colour(value * 0.6, largest, diverging=True)
-    return fill
+    share = min(1.0, abs(value) / largest) if largest > 0 else 0.0
+    if share < 1e-9:
+        return "#ffffff"
+    mix = lambda full: round(255 - (255 - full) * 0.55 * share)  # noqa: E731 (at most 55%: dark text stays readable)
+    return f"#{mix(0x7b):02x}{mix(0x9c):02x}{mix(0xc4):02x}"
 
 
 def bridge_chart(bridge, currency: str) -> Markup:
@@ -143,7 +147,7 @@ def blueprint_chart(blueprint, currency: str) -> Markup:
 GLOBALS: dict[str, Callable[..., Any]] = {
     "blueprint_chart": blueprint_chart, "bridge_chart": bridge_chart,
     "spend_chart": spend_chart, "attention_chart": attention_chart, "heat_map": heat_map, "frontier_chart": frontier_chart,
-    "frontier_json": frontier_json, "tornado_chart": tornado_chart, "shift_chart": shift_chart, "change_colour": change_colour,
+    "frontier_json": frontier_json, "tornado_chart": tornado_chart, "shift_chart": shift_chart, "shift_colour": shift_colour,
 }
 
 

@@ -9,9 +9,10 @@ templates/sections/<key>.html.j2, exactly as for a plan's report:
 - `build_frontier_report(frontier, portfolio, chosen)` (kind "frontier"): the summary, the chart (and
   the HTML's budget slider), the points (with the scenario's own plan, "the chosen point",
   placed among them) and the portfolio funded at each point;
-- `build_comparison_report(comparison)` (kind "compare"): totals side by side, the
-  experiences funded in one and not another with the reason, spend shifts by journey stage,
-  channel, product line, layer and quarter;
+- `build_comparison_report(comparison)` (kind "compare"): totals side by side (a scenario whose
+  assumptions differ from the reference's flagged: not like for like), the experiences funded
+  in one and not another and the option and timing changes, each with its spend and NPV effect
+  and the reason, spend shifts by journey stage, channel, product line, layer and quarter;
 - `build_explanations_report(explanations, plan)` (kind "explanations"): why each
   experience is in or out and what would change it;
 - `build_tornado_report(tornado, plan)` (kind "tornado"): which inputs move the NPV most.
@@ -26,8 +27,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import Any
 
 from planner.analysis.compare import Comparison
 from planner.analysis.variants import Tornado, effective_budget, funded_ids
@@ -290,6 +289,12 @@ class ScenarioColumn:
     spend_change: float
     entered: int
     left: int
+    changed: int = 0  # funded in both at another option or start
+    assumptions: tuple[str, ...] = ()  # what it assumes differently from the reference: not like for like
+
+    @property
+    def like_for_like(self) -> bool:
+        return not self.assumptions
 
     @property
     def budget_used(self) -> float | None:
@@ -307,6 +312,10 @@ class ComparisonSummary:
     @property
     def others(self) -> tuple[ScenarioColumn, ...]:
         return self.scenarios[1:]
+
+    @property
+    def not_like_for_like(self) -> tuple[ScenarioColumn, ...]:
+        return tuple(c for c in self.scenarios if not c.like_for_like)
 
 
 @dataclass(frozen=True)
@@ -375,6 +384,7 @@ def build_comparison_report(comparison: Comparison, reference: Plan | None = Non
     sections = (
         Section("compare_summary", "Totals side by side", summary),
         Section("differences", "Experiences funded in one and not the other", comparison.differences),
+        Section("choice_changes", "Option and timing changes", comparison.choice_changes),
         Section("shifts", "Where the spend moves", build_shifts(comparison, reference)),
         Section("glossary", "Glossary", glossary("compare")),
     )
@@ -386,11 +396,13 @@ def comparison_summary(comparison: Comparison) -> ComparisonSummary:
     columns = []
     for n, totals in enumerate(comparison.totals):
         mine = [d for d in comparison.differences if d.other == totals.name]
+        changed = sum(1 for c in comparison.choice_changes if c.other == totals.name)
         columns.append(ScenarioColumn(
             name=totals.name, reference=n == 0, budget=float(totals.budget), spend=float(totals.spend), pv_cost=float(totals.pv_cost),
             npv=float(totals.npv), roi=plain_number(totals.roi), funded=totals.funded, status=totals.status,
             npv_change=float(totals.npv - reference.npv), spend_change=float(totals.spend - reference.spend),
             entered=sum(1 for d in mine if d.change == "entered"), left=sum(1 for d in mine if d.change == "left"),
+            changed=changed, assumptions=totals.assumptions,
         ))
     title = f"Scenario comparison: {' vs '.join(comparison.scenarios)}"
     return ComparisonSummary(title, comparison.scenarios[0], comparison.currency, tuple(columns), len(comparison.differences))
