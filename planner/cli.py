@@ -285,7 +285,7 @@ def changes_text(result) -> list[str]:
     from planner.optimise.model import format_money
 
     lines = [f"Changes since the previous plan ({result.previous.scenario}, from {result.previous.first_quarter}): {len(result.changes)}; "
-             f"NPV and spend against the previous plan restated to {result.plan.quarters[0]}, [the bridge step that caused each]"]
+             f"NPV and spend against the previous plan restated to {result.plan.quarters[0]}; [cause]: the bridge step at which it changed"]
     for note in result.notes:
         lines.append(f"  note: {note}")
     currency = result.plan.portfolio.settings.currency
@@ -561,7 +561,7 @@ def frontier(scenario_path: Path, points: int, workers: int, output: Path, forma
     chosen = solve(Solve(applied, rules))
     currency = result.currency
     money = lambda value: format_money(value, currency) if value is not None else "n/a"  # noqa: E731
-    rows = [("Budget", "NPV", "ROI", name("frontier_slope"), name("shadow_value"), "Funded", "Entered", "Left", "")]
+    rows = [("Budget", "NPV", "ROI", name("frontier_slope"), name("scaled_budget_shadow_value"), "Funded", "Entered", "Left", "")]
     for p in result.points:
         mark = " ".join(m for m, on in (("knee", p.budget == result.knee_budget), ("scenario", abs(p.scale - 1) < 1e-9)) if on)
         rows.append((money(p.budget), money(p.npv) if p.feasible else p.status, percent(p.roi), ratio(p.marginal_npv), ratio(p.budget_marginal_value),
@@ -569,7 +569,7 @@ def frontier(scenario_path: Path, points: int, workers: int, output: Path, forma
     click.echo(f"Efficient frontier: {result.scenario} ({len(result.points)} budgets from {money(result.lowest_budget)} "
                f"to {money(result.saturation_budget)}, where NPV stops rising; the scenario's budget is {money(result.scenario_budget)})")
     click.echo("\n".join(table(rows, right=(0, 1, 2, 3, 4, 5))))
-    for key in ("frontier_slope", "shadow_value"):
+    for key in ("frontier_slope", "scaled_budget_shadow_value"):
         click.echo(f"{name(key)}: {term(key).definition}")
     if result.knee is not None:
         click.echo(f"Knee: {money(result.knee.budget)} (NPV {money(result.knee.npv)}): past it each extra {currency} buys less and less.")
@@ -577,7 +577,7 @@ def frontier(scenario_path: Path, points: int, workers: int, output: Path, forma
     summary = report.section("frontier_summary")
     if chosen.feasible:
         click.echo(f"At the scenario's budget of {money(summary.chosen_budget)}: NPV {money(summary.chosen_npv)}; "
-                   f"{name('shadow_value').lower()} of budget {ratio(summary.chosen_lp_marginal)} NPV per extra {currency}.")
+                   f"{name('scaled_budget_shadow_value').lower()} {ratio(summary.chosen_lp_marginal)} NPV per extra {currency}.")
     else:
         click.echo(f"At the scenario's budget of {money(summary.chosen_budget)}: no plan ({summary.chosen_status}).")
     write_analysis(report, result.to_rows(), output, formats)
@@ -689,6 +689,7 @@ def explain(scenario_path: Path, experience_ids: tuple[str, ...], steps: int, no
     from planner.analysis.variants import as_seen_by
     from planner.reports.analysis_reports import build_explanations_report
     from planner.analysis.explain import _check_ids, explain as explain_plan
+    from planner.core.glossary import name
 
     names = report_names(parse_formats(formats), "explanations")
     check_output(output, names)
@@ -704,7 +705,7 @@ def explain(scenario_path: Path, experience_ids: tuple[str, ...], steps: int, no
         click.echo(f"\n{e.experience_id} {e.name}: {state}\n  why: {e.reason}")
         if e.npv_loss is not None:
             extra = f"; {' '.join(e.leave_with_it)} would leave with it" if e.leave_with_it else ""
-            click.echo(f"  without it the plan loses {money(e.npv_loss)}{extra}")
+            click.echo(f"  {name('npv_lost_without_it')}: {money(e.npv_loss)}{extra}")
         if e.to_enter:
             click.echo(f"  {e.to_enter}")
     write_analysis(build_explanations_report(result, plan_now), result.to_rows(), output, formats)

@@ -69,7 +69,7 @@ def frontier_summary(ws: Worksheet) -> None:
         ("ROI at the scenario budget", "{{ frontier_summary.chosen_roi }}", PERCENT),
         ("Spend at the scenario budget", "{{ frontier_summary.chosen_spend }}", MONEY),
         ("Experiences funded there", "{{ frontier_summary.chosen_funded }}", COUNT),
-        ("{{ glossary['shadow_value'].name }} of budget", "{{ frontier_summary.chosen_lp_marginal }}", VALUE),
+        ("{{ glossary['scaled_budget_shadow_value'].name }}", "{{ frontier_summary.chosen_lp_marginal }}", VALUE),
         ("Next computed budget", "{{ frontier_summary.next_budget }}", MONEY),
         ("NPV at the next computed budget", "{{ frontier_summary.next_npv }}", MONEY),
         ("{{ glossary['frontier_slope'].name }} up to it", '=IF(OR(B6="",B11="",B12=""),"",(B12-B6)/(B11-B5))', VALUE),
@@ -90,7 +90,7 @@ def frontier_points(ws: Worksheet) -> None:
         ("Budget", "{{ p.budget }}", MONEY, 14), ("NPV", "{{ p.npv }}", MONEY, 14), ("PV of costs", "{{ p.pv_cost }}", MONEY, 14),
         ("ROI", '=IF(OR(B5="",C5=0),"",B5/C5)', PERCENT, 9), ("Spend", "{{ p.spend }}", MONEY, 14),
         ("Budget used", '=IF(OR(E5="",A5=0),"",E5/A5)', PERCENT, 9),
-        ("{{ glossary['frontier_slope'].name }}", "{{ p.marginal_npv }}", VALUE, 11), ("{{ glossary['shadow_value'].name }}", "{{ p.lp_marginal }}", VALUE, 11),
+        ("{{ glossary['frontier_slope'].name }}", "{{ p.marginal_npv }}", VALUE, 11), ("{{ glossary['scaled_budget_shadow_value'].name }}", "{{ p.lp_marginal }}", VALUE, 11),
         ("Funded", "{{ p.funded_count if p.feasible else none }}", COUNT, 8), ("Point", "{{ p.mark }}", None, 16),
         ("Solver", "{{ p.status }}", None, 12), ("Gap", "{{ p.gap }}", "0.00%", 8),
         ("Entered", "{{ p.entered|join(' ') }}", None, 30), ("Left", "{{ p.left|join(' ') }}", None, 30),
@@ -261,7 +261,7 @@ def explain_funded(ws: Worksheet) -> None:
     columns: list[base.Column] = [
         ("ID", "{{ e.experience_id }}", None, 12), ("Experience", "{{ e.name }}", None, 34), ("Reason", "{{ e.kind }}", None, 12),
         ("Choice", "{{ e.choice }}", None, 20), ("Its NPV", "{{ e.npv }}", MONEY, 13), ("{{ glossary['npv_per_spend'].name }}", "{{ e.npv_per_spend }}", VALUE, 11),
-        ("Plan NPV without it", "{{ e.npv_without }}", MONEY, 14), ("Plan loses without it", '=IF(G5="","",Summary!$B$5-G5)', MONEY, 14),
+        ("Plan NPV without it", "{{ e.npv_without }}", MONEY, 14), ("{{ glossary['npv_lost_without_it'].name }}", '=IF(G5="","",Summary!$B$5-G5)', MONEY, 14),
         ("Leave with it", "{{ e.leave_with_it|join(' ') }}", None, 24), ("Why funded", "{{ e.reason }}", None, 60),
         ("Note", "{{ e.to_enter }}", None, 40),
     ]

@@ -97,7 +97,7 @@ def test_frontier_marginal_values_entries_and_knee(frontier):
     assert all(set(p.entered) == set(p.funded) - set(q.funded) for q, p in zip(points, points[1:]))
     assert frontier.knee_budget is not None and points[0].budget < frontier.knee_budget < points[-1].budget
     rows = frontier.to_rows()
-    assert len(rows) == len(frontier.points) and {"budget", "npv", "frontier_slope", "shadow_value", "entered", "knee"} <= set(rows[0])
+    assert len(rows) == len(frontier.points) and {"budget", "npv", "frontier_slope", "shadow_value_of_the_scaled_budget", "entered", "knee"} <= set(rows[0])
 
 
 def test_parallel_and_serial_frontiers_are_the_same(frontier):

@@ -128,9 +128,9 @@ def test_frontier_and_explain_csv_columns_carry_the_glossary_names(tmp_path):
     result = CliRunner().invoke(cli, ["frontier", str(folder / "base.yaml"), "--points", "4", "--workers", "1", "-o", str(tmp_path / "f")])
     assert result.exit_code == 0, result.output
     header = next(csv.reader(io.StringIO((tmp_path / "f" / "frontier.csv").read_text(encoding="utf-8-sig"))))
-    assert {"frontier_slope", "shadow_value"} <= set(header)
+    assert {"frontier_slope", "shadow_value_of_the_scaled_budget"} <= set(header)
     # The CLI defines both as the glossary does.
-    for key in ("frontier_slope", "shadow_value"):
+    for key in ("frontier_slope", "scaled_budget_shadow_value"):
         assert f"{name(key)}: {term(key).definition}" in result.output
     page = (tmp_path / "f" / "frontier.html").read_text(encoding="utf-8")
     assert f'<th class="number">{name("frontier_slope")}</th>' in page

@@ -97,7 +97,7 @@ class Explanations:
             {"experience": e.experience_id, "name": e.name, "funded": e.funded, "kind": e.kind, "reason": e.reason,
              "choice": e.choice, "npv": e.npv, column("npv_per_spend"): e.npv_per_spend, column("budget_shadow_value"): e.margin_return,
              "uplift_to_enter": e.uplift_to_enter, "cost_to_enter": e.cost_to_enter, "to_enter": e.to_enter,
-             "npv_without": e.npv_without, "npv_loss": e.npv_loss, "leave_with_it": " ".join(e.leave_with_it),
+             "npv_without": e.npv_without, column("npv_lost_without_it"): e.npv_loss, "leave_with_it": " ".join(e.leave_with_it),
              "solves": e.solves}
             for e in self.items
         ]

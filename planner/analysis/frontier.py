@@ -115,7 +115,7 @@ class Frontier:
     def to_rows(self) -> list[dict[str, Any]]:
         return [
             {"budget": p.budget, "scale": p.scale, "status": p.status, "npv": p.npv, "pv_cost": p.pv_cost, "roi": p.roi,
-             "spend": p.spend, column("frontier_slope"): p.marginal_npv, column("shadow_value"): p.budget_marginal_value,
+             "spend": p.spend, column("frontier_slope"): p.marginal_npv, column("scaled_budget_shadow_value"): p.budget_marginal_value,
              "knee": p.budget == self.knee_budget, "scenario_budget": math.isclose(p.scale, 1.0),
              "funded": len(p.funded), "entered": " ".join(p.entered), "left": " ".join(p.left), "gap": p.gap,
              "carried_from": p.carried_from, "seconds": p.seconds}

@@ -47,12 +47,19 @@ TERMS: tuple[Term, ...] = (
          "What one more unit of a binding rule (one euro of budget, one team-week) adds to NPV, from the LP relaxation "
          "of the plan: choices may be fractional at the margin and nothing is re-planned, so it holds for a small "
          "change only."),
+    Term("scaled_budget_shadow_value", "Shadow value of the scaled budget",
+         "On the frontier: what one more euro of budget adds to NPV when every quarter's budget and the total grow alike, "
+         "from the LP relaxation (the shadow values of all the budget rules, weighted by how much each grows); nothing is "
+         "re-planned. It exceeds the total budget's own shadow value when quarterly budgets bind too."),
     Term("frontier_slope", "Frontier slope",
          "The change in the best NPV between two budgets on the frontier divided by the change in budget, each plan "
          "fully re-optimised: the average NPV each extra euro buys over that step."),
     Term("budget_shadow_value", "Budget shadow value over its quarters",
          "For an experience left out for budget: the shadow values of the quarters it would spend in, weighted by its "
          "spend; it would need more NPV per euro spent than this to displace what the plan funds."),
+    Term("npv_lost_without_it", "NPV lost without it",
+         "For a funded experience: the plan's NPV less the best NPV with the experience forced out, a re-solve: what it is "
+         "worth to the plan after what its money and team time would earn elsewhere."),
     Term("restated_npv", "Restated NPV",
          "The previous plan's NPV counted from the new first quarter on, discounted to it: its cash in the quarters "
          "now closed is sunk and left out, so it compares like with like with this plan's NPV."),
@@ -70,9 +77,9 @@ _BY_KEY = {term.key: term for term in TERMS}
 REPORT_TERMS: dict[str, tuple[str, ...]] = {
     "report": ("npv", "spend", "roi", "shadow_value"),
     "quarterly": ("npv", "remaining_spend", "roi_remaining", "restated_npv", "npv_bridge", "shadow_value"),
-    "frontier": ("npv", "spend", "roi", "frontier_slope", "shadow_value"),
+    "frontier": ("npv", "spend", "roi", "frontier_slope", "scaled_budget_shadow_value", "shadow_value"),
     "compare": ("npv", "spend", "roi", "like_for_like"),
-    "explanations": ("npv", "spend", "npv_per_spend", "budget_shadow_value", "shadow_value"),
+    "explanations": ("npv", "spend", "npv_per_spend", "npv_lost_without_it", "budget_shadow_value", "shadow_value"),
     "tornado": ("npv",),
 }
 
