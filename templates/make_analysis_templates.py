@@ -278,6 +278,10 @@ EXPLANATIONS: tuple[Sheet, ...] = (("Summary", explain_summary), ("Not funded", 
 # tornado.xlsx
 
 
+# Low end, high end: planner.render.charts.PALETTE[1] and ACCENT, as the HTML tornado draws them.
+TORNADO_COLOURS = ("E08E0B", "1F3A5F")
+
+
 def tornado_summary(ws: Worksheet) -> None:
     base.title(ws, "{{ tornado_summary.title }}", "Horizon {{ tornado_summary.first_quarter }} to {{ tornado_summary.last_quarter }}; "
                "amounts in {{ currency }}. Each input at its low and its high value is a re-solve.", 3)
@@ -287,9 +291,11 @@ def tornado_summary(ws: Worksheet) -> None:
         ("Inputs moved", "=COUNTA(Tornado!A5:A5)", COUNT),
         ("Widest swing", "=MAX(Tornado!I5:I5)", MONEY),
         ("Input with the widest swing", "{{ tornado_summary.widest }}", None),
-        ("Largest fall", "=MIN(Tornado!G5:H5)", MONEY),
-        ("Largest rise", "=MAX(Tornado!G5:H5)", MONEY),
-        ("Inputs with no plan at one end", "{{ tornado_summary.without_plan|join(', ') }}", None),
+        ("Lowest NPV (an input at one end)", "=MIN(Tornado!E5:F5)", MONEY),
+        ("Highest NPV (an input at one end)", "=MAX(Tornado!E5:F5)", MONEY),
+        ("Largest fall (change from the plan NPV)", "=MIN(Tornado!G5:H5)", MONEY),
+        ("Largest rise (change from the plan NPV)", "=MAX(Tornado!G5:H5)", MONEY),
+        ("Inputs with no plan at one end", "{{ tornado_summary.without_plan|join(', ') or 'none' }}", None),
     ])
 
 
@@ -307,6 +313,9 @@ def tornado_bars(ws: Worksheet) -> None:
     chart = _bars(ws, "Change in NPV with each input at its low and its high value", [7, 8], 4, "A", "Input", "Change in NPV ({{ currency }})",
                   horizontal=True)
     chart.overlap = 100
+    for series, colour in zip(chart.series, TORNADO_COLOURS):  # the HTML tornado's: low amber, high navy
+        series.graphicalProperties.solidFill = colour
+        series.graphicalProperties.line.solidFill = colour
     chart.x_axis.scaling.orientation = "maxMin"  # widest at the top, as in the table
     chart.x_axis.tickLblPos = "low"  # input names left of the chart, clear of the bars
     chart.width, chart.height = 26, 12

@@ -12,6 +12,7 @@ conventions.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -22,6 +23,7 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 MONEY = '#,##0;[Red]-#,##0'
@@ -58,8 +60,12 @@ def table(ws: Worksheet, top: int, loop: str, columns: list[Column], totals: dic
         cell = ws.cell(top + 1, index, (f"{{% for {loop} %}}" if index == 1 else "") + content)
         if number_format:
             cell.number_format = number_format
+        elif width >= 24:  # long text (reasons, descriptions) wraps inside its column on screen and on paper
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
         letter = head.column_letter
-        ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, width)
+        # A column another table on the sheet has sized keeps the wider; openpyxl's default is 13.
+        set_before = ws.column_dimensions[letter].width if letter in ws.column_dimensions else 0
+        ws.column_dimensions[letter].width = max(set_before, width)
     ws.row_dimensions[top].height = 30
     if totals is not None:
         label = ws.cell(top + 2, 1, "Total")
@@ -118,19 +124,19 @@ def summary(ws: Worksheet) -> None:
 
 
 EXPERIENCE_COLUMNS: list[Column] = [
-    ("ID", "{{ e.id }}", None, 12), ("Experience", "{{ e.name }}", None, 40),
-    ("Journey stage", "{{ e.journey_stage }}", None, 14), ("Channel", "{{ e.channel }}", None, 14),
-    ("Product line", "{{ e.product_line }}", None, 18), ("Layer", "{{ e.layer }}", None, 12),
-    ("Team", "{{ e.team }}", None, 14),
+    ("ID", "{{ e.id }}", None, 12), ("Experience", "{{ e.name }}", None, 28),
+    ("Journey stage", "{{ e.journey_stage }}", None, 12), ("Channel", "{{ e.channel }}", None, 12),
+    ("Product line", "{{ e.product_line }}", None, 13), ("Layer", "{{ e.layer }}", None, 10),
+    ("Team", "{{ e.team }}", None, 12),
 ]
 
 
 def funded(ws: Worksheet) -> None:
     columns = EXPERIENCE_COLUMNS + [
-        ("Option", "{{ e.option }}", None, 12), ("Start", "{{ e.start_quarter }}", None, 10),
-        ("Go-live", "{{ e.go_live_quarter }}", None, 10), ("{{ glossary.spend.name }}", "{{ e.total_spend }}", MONEY, 14),
-        ("PV of benefits", "{{ e.pv_benefit }}", MONEY, 14), ("PV of costs", "{{ e.pv_cost }}", MONEY, 14),
-        ("NPV", "{{ e.npv }}", MONEY, 14), ("{{ glossary.roi.name }}", "{{ e.roi }}", PERCENT, 10), ("Payback", "{{ e.payback_quarter }}", None, 10),
+        ("Option", "{{ e.option }}", None, 9), ("Start", "{{ e.start_quarter }}", None, 8),
+        ("Go-live", "{{ e.go_live_quarter }}", None, 8), ("{{ glossary.spend.name }}", "{{ e.total_spend }}", MONEY, 11),
+        ("PV of benefits", "{{ e.pv_benefit }}", MONEY, 11), ("PV of costs", "{{ e.pv_cost }}", MONEY, 11),
+        ("NPV", "{{ e.npv }}", MONEY, 11), ("{{ glossary.roi.name }}", "{{ e.roi }}", PERCENT, 8), ("Payback", "{{ e.payback_quarter }}", None, 8),
     ]
     title(ws, "Funded experiences", "{{ summary.funded }} of {{ summary.experiences }} experiences; amounts in {{ currency }}, "
           "largest NPV first. Go-live is the end of the quarter shown.", 8)
@@ -195,6 +201,12 @@ def attention(ws: Worksheet) -> None:
     text_categories(bars, ws, "A", 5)
     bars.y_axis.delete = False
     bars.x_axis.delete = False
+    bars.y_axis.number_format = "#,##0"  # whole team-weeks: "0.0 50.0 100.0..." ran together
+    bars.y_axis.majorGridlines = None
+    for series, colour in zip(bars.series, ("9FB3C8", "1F3A5F")):  # capacity pale, used in the accent (never red)
+        series.graphicalProperties.solidFill = colour
+        series.graphicalProperties.line.solidFill = colour
+    bars.legend.position = "b"
     bars.width, bars.height = 18, 9
     ws.add_chart(bars, "H4")
 
@@ -270,8 +282,8 @@ def constraints(ws: Worksheet) -> None:
         ("Slack", "=E5-F5", VALUE, 14), ("Unit", "{{ r.unit }}", None, 12),
         ("{{ glossary['shadow_value'].name }}", "{{ r.marginal_value }}", VALUE, 14), ("Binding", "{{ 'yes' if r.binding else 'no' }}", None, 10),
     ]
-    title(ws, "Budget and capacity rules", "Every rule with its use. {{ glossary['shadow_value'].name }}: "
-          "{{ glossary['shadow_value'].definition }}", 6)
+    title(ws, "Budget and capacity rules", "Every rule with its use. {{ glossary['shadow_value'].name }}: what one more unit "
+          "(one {{ currency }}, one team-week) adds to the NPV; the Glossary sheet defines it.", 6)
     table(ws, 4, "r in constraints.all", columns)
     ws.auto_filter.ref = "A4:J5"
 
@@ -336,10 +348,6 @@ def glossary(ws: Worksheet) -> None:
     """The one definition of each figure the report names (planner/core/glossary.py)."""
     title(ws, "Glossary", "What each figure in this report means: the same words as the HTML report, the CLI and docs/model.md.", 2)
     table(ws, 4, "t in glossary.terms", [("Term", "{{ t.name }}", None, 30), ("Definition", "{{ t.definition }}", None, 110)])
-    ws.column_dimensions["B"].width = 110
-    for row in (5,):
-        ws.cell(row, 2).alignment = Alignment(wrap_text=True, vertical="top")
-        ws.cell(row, 1).alignment = Alignment(vertical="top")
 
 
 SHEETS = (
@@ -348,6 +356,28 @@ SHEETS = (
     ("Attention", attention), ("Experience map", experience_map), ("Constraints", constraints),
     ("Assumptions", assumptions), ("Experiences", input_experiences), ("Options", input_options), ("Glossary", glossary),
 )
+
+
+# Column widths (Excel's units, about one character each) that fit across an A4 landscape
+# page at a scale that keeps 11 pt text at 7 pt or more; a wider sheet prints over more
+# pages across, its first two columns (the ID and name) repeated on each.
+READABLE_WIDTH = 185
+
+
+def print_setup(ws: Worksheet) -> None:
+    """A4 landscape, as many pages across as keep the text readable, header rows repeated."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    width = sum(ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, ws.max_column + 1))
+    across = max(1, math.ceil(width / READABLE_WIDTH))
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = across, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if across > 1:
+        ws.print_title_cols = "A:B"
+    if ws.print_title_rows is None:
+        header = next((row for row in range(3, 8) if ws.cell(row, 1).fill == HEADER_FILL), None)
+        if header is not None:
+            ws.print_title_rows = f"{header}:{header}"
 
 
 def build(path: Path, sheets: tuple[tuple[str, Callable[[Worksheet], None]], ...] | None = None) -> None:
@@ -360,10 +390,7 @@ def build(path: Path, sheets: tuple[tuple[str, Callable[[Worksheet], None]], ...
     for name, make in sheets:  # every sheet exists first: a chart may plot another sheet's cells
         ws = workbook[name]
         make(ws)
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        print_setup(ws)
     workbook.properties.creator = "planner"
     workbook.properties.created = workbook.properties.modified = datetime(2000, 1, 1)
     workbook.save(path)

@@ -253,3 +253,33 @@ def optimised_plan() -> Plan:
     from planner.optimise.optimiser import plan_portfolio
 
     return plan_portfolio(small_portfolio())
+
+
+# Injected into a copy of a report page: lists what would not fit a page CONTENT_WIDTH wide
+# (elements past the right edge, a scrolled matrix, an ID broken over two lines).
+LAYOUT_CHECK = """<script>
+window.addEventListener("load", function () {
+  var limit = document.documentElement.clientWidth, out = [];
+  document.querySelectorAll("main *").forEach(function (el) {
+    var r = el.getBoundingClientRect();
+    if (r.right > limit + 1 && !el.closest(".matrix-wrap, .wide")) out.push("overflow " + el.tagName + "." + el.className + " " + Math.round(r.right));
+  });
+  document.querySelectorAll(".matrix-wrap").forEach(function (el) { if (el.scrollWidth > el.clientWidth + 1) out.push("clipped " + el.scrollWidth + ">" + el.clientWidth); });
+  document.querySelectorAll("td.id, span.id").forEach(function (el) { var range = document.createRange(); range.selectNodeContents(el); var lines = new Set(Array.from(range.getClientRects()).map(function (r) { return Math.round(r.top); })); if (lines.size > 1) out.push("broken id " + el.textContent); });
+  var pre = document.createElement("pre"); pre.id = "layout-check"; pre.textContent = JSON.stringify(out.slice(0, 20)); document.body.appendChild(pre);
+});
+</script>"""
+
+
+def layout_problems(page: str, work: "os.PathLike[str] | str", width: int = 718) -> list[str]:
+    """What of an HTML report does not fit a window `width` px wide (A4 portrait's text width is about 718 px)."""
+    import json
+    import re
+    from pathlib import Path
+
+    path = Path(work) / "layout-check.html"
+    path.write_text(page.replace("</body>", LAYOUT_CHECK + "</body>"), encoding="utf-8")
+    dom, _, _ = run_chromium(path, work, f"--window-size={width},1000")
+    found = re.search(r'<pre id="layout-check">([^<]*)</pre>', dom)
+    assert found, "the layout check did not run"
+    return json.loads(found.group(1).replace("&gt;", ">").replace("&lt;", "<").replace("&amp;", "&"))

@@ -576,3 +576,41 @@ def csv_module_reader(path: Path):
     import csv as csv_module
 
     return list(csv_module.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+
+def test_tornado_cards_state_npv_values_not_changes(reports, tornado, plan, workbooks):
+    """Seen: a 'worst case -€8.49m' card that was a change; the worst NPV was €264k."""
+    from planner.core.formatting import money, signed_money
+    from planner.render.html import render_html
+
+    summary = reports["tornado"].section("tornado_summary")
+    page = render_html(reports["tornado"])
+    lowest = min(npv for b in tornado.bars for npv in (b.npv_low, b.npv_high) if npv is not None)
+    highest = max(npv for b in tornado.bars for npv in (b.npv_low, b.npv_high) if npv is not None)
+    assert re.search(r'Lowest NPV</div><div class="value[^"]*">' + re.escape(money(lowest, "EUR")), page)
+    assert re.search(r'Highest NPV</div><div class="value[^"]*">' + re.escape(money(highest, "EUR")), page)
+    assert signed_money(summary.worst_change, "EUR") in page and "Worst case" not in page
+    book = load(workbooks["tornado"])
+    labels = {book["Summary"].cell(row, 1).value: book["Summary"].cell(row, 2).value for row in range(4, 16)}
+    assert labels["Lowest NPV (an input at one end)"].startswith("=MIN(Tornado!E5:F")
+    assert labels["Inputs with no plan at one end"] == (", ".join(summary.without_plan) or "none")
+
+
+def test_excel_tornado_colours_match_the_html(workbooks):
+    import zipfile
+    from planner.render.charts import ACCENT, PALETTE
+
+    with zipfile.ZipFile(io.BytesIO(workbooks["tornado"])) as archive:
+        chart = next(archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/charts/chart"))
+    colours = re.findall(r'<(?:c:)?ser>.*?<a:srgbClr val="([0-9A-F]{6})"', chart, re.S)
+    assert colours == [PALETTE[1].lstrip("#").upper(), ACCENT.lstrip("#").upper()]
+
+
+def test_every_analysis_page_fits_an_a4_width_with_ids_whole(reports, plan, tmp_path):
+    """Seen: the frontier's matrix clipped its last column, IDs broke at the hyphen ("CX-/103"), the tornado table overflowed."""
+    from conftest import layout_problems
+    from planner.render.html import render_html
+
+    many_points = build_frontier_report(efficient_frontier(small_portfolio(), points=30), small_portfolio(), plan)
+    for kind, report in [*reports.items(), ("frontier of 30 points", many_points)]:
+        assert layout_problems(render_html(report), tmp_path) == [], kind

@@ -103,3 +103,31 @@ def test_the_example_prints_on_at_most_six_a4_pages_with_no_orphan_total_or_note
     assert "Service blueprint" in pages[-1]
     last = re.search(rf"Page\s+{len(pages)} size:\s+([\d.]+) x ([\d.]+)", sizes)
     assert float(last.group(1)) > float(last.group(2)), sizes
+
+
+@pytest.mark.parametrize("quarters", [4, 8, 12, 20])
+def test_attention_quarter_labels_never_collide_and_both_axes_are_labelled(quarters):
+    """Seen: '27Q127Q2...' run together under the bars; the y-axis had no label."""
+    from planner.render.charts import Series, small_multiples
+
+    categories = [f"{2027 + q // 4}Q{q % 4 + 1}" for q in range(quarters)]
+    svg = str(small_multiples("Attention", [("Digital", categories, Series("used", [5.0] * quarters), Series("capacity", [8.0] * quarters))],
+                              "team-weeks", str))
+    texts = re.findall(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*font-size="(\d+)"[^>]*>([^<]*)</text>', svg)
+    assert texts, svg[:500]
+    rows: dict[str, list[tuple[float, str, int]]] = {}
+    for x, y, size, content in texts:
+        rows.setdefault(y, []).append((float(x), content, int(size)))
+    for row in rows.values():
+        row.sort()
+        for (x1, a, size), (x2, b, _) in zip(row, row[1:]):
+            # Centred or left-anchored labels: the gap must hold half of each label at about 0.7 em a character (DejaVu Sans: digits 0.64, Q 0.79).
+            assert x2 - x1 >= 0.7 * size * (len(a) + len(b)) / 2, (a, b, x2 - x1)
+    assert "Q1" in svg and "2027" in svg and ">quarter<" in svg
+    assert re.search(r'transform="rotate\(-90[^"]*"[^>]*>team-weeks<', svg)
+
+
+def test_the_report_fits_an_a4_width_with_ids_whole(page, tmp_path):
+    from conftest import layout_problems
+
+    assert layout_problems(page, tmp_path) == []

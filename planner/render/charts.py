@@ -10,6 +10,7 @@ Text from the inputs (stage, channel, team names) is escaped here.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -183,9 +184,15 @@ def small_multiples(title: str, panels: Sequence[tuple[str, Sequence[str], Serie
     return _svg(width, height, title, body)
 
 
+def _quarter_parts(category: str) -> tuple[str, str]:
+    """'2027Q1' -> ('2027', 'Q1'), 'FY28 Q1' -> ('FY28', 'Q1'); anything else is its own tick label."""
+    match = re.fullmatch(r"(.*?)\s*(Q[1-4])", category)
+    return (match.group(1), match.group(2)) if match else ("", category)
+
+
 def _panel(x0: float, y0: float, width: float, height: float, name: str, categories: Sequence[str], used: Series, limit: Series,
            ticks: list[float], axis_label: str, fmt: Format) -> str:
-    left, right, top, bottom = x0 + 52, x0 + width - 10, y0 + 28, y0 + height - 34
+    left, right, top, bottom = x0 + 58, x0 + width - 10, y0 + 28, y0 + height - 44
     high = ticks[-1] or 1.0
 
     def y(value: float) -> float:
@@ -195,7 +202,13 @@ def _panel(x0: float, y0: float, width: float, height: float, name: str, categor
     for tick in ticks:
         parts.append(f'<line x1="{left:.1f}" x2="{right:.1f}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="{GRID}"/>')
         parts.append(_text(left - 4, y(tick) + 3, fmt(tick), 9, "end", MUTED))
+    middle = (top + bottom) / 2
+    parts.append(_text(x0 + 10, middle, axis_label, 9, "middle", MUTED, extra=f' transform="rotate(-90 {x0 + 10:.1f} {middle:.1f})"'))
     slot = (right - left) / max(len(categories), 1)
+    # Quarter labels ("Q1") under each bar, the year under its first quarter; thinned out
+    # when the bars are narrower than a label (about 5.6 px a character at 8 px).
+    split = [_quarter_parts(category) for category in categories]
+    every = max(1, math.ceil(5.6 * max((len(tick) for _, tick in split), default=1) / slot))
     path = []
     for i, category in enumerate(categories):
         x = left + i * slot
@@ -204,10 +217,13 @@ def _panel(x0: float, y0: float, width: float, height: float, name: str, categor
         parts.append(f'<rect x="{x + slot * 0.15:.1f}" y="{y(value):.1f}" width="{slot * 0.7:.1f}" height="{max(bottom - y(value), 0):.1f}" '
                      f'fill="{LIMIT if over else ACCENT}"><title>{escape(name)} {escape(category)}: {escape(fmt(value))} of {escape(fmt(limit.values[i]))}</title></rect>')
         path.append(f"{'M' if i == 0 else 'L'}{x:.1f},{y(limit.values[i]):.1f} L{x + slot:.1f},{y(limit.values[i]):.1f}")
-        if len(categories) <= 8 or i % 2 == 0:
-            parts.append(_text(x + slot / 2, bottom + 11, category[2:] if len(categories) > 4 else category, 8, "middle", MUTED))
+        year, tick = split[i]
+        if i % every == 0:
+            parts.append(_text(x + slot / 2, bottom + 11, tick, 8, "middle", MUTED))
+        if year and (i == 0 or split[i - 1][0] != year):
+            parts.append(_text(x + 1, bottom + 22, year, 8, "start", INK))
     parts.append(f'<path d="{" ".join(path)}" fill="none" stroke="{LIMIT}" stroke-width="1.5" stroke-dasharray="5 3"/>')
-    parts.append(_text((left + right) / 2, bottom + 24, f"quarter; {axis_label}", 9, "middle", MUTED))
+    parts.append(_text((left + right) / 2, bottom + 35, "quarter", 9, "middle", MUTED))
     return "".join(parts)
 
 
