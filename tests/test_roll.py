@@ -336,6 +336,8 @@ def test_the_example_roll_prints_the_bridge_and_writes_it_in_every_format(tmp_pa
     page = (tmp_path / "q2" / "report.html").read_text(encoding="utf-8")
     assert "The plan&#39;s NPV from the previous plan to this one, by cause" in page or "The plan's NPV from the previous plan" in page
     assert page.count("<rect") > 9 and "re-optimisation" in page
+    from conftest import layout_problems
+    assert layout_problems(page, tmp_path) == []  # the bridge and the changes with their causes fit an A4 text width
     sheet = openpyxl.load_workbook(tmp_path / "q2" / "report.xlsx")["Bridge"]
     values = {row[0]: row[1] for row in sheet.iter_rows(min_row=4, max_row=7, values_only=True)}
     steps = [row[2] for row in sheet.iter_rows(min_row=9, max_row=15, values_only=True)]
