@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.legend import LegendEntry
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -94,12 +95,12 @@ def bridge(ws: Worksheet) -> None:
         else:
             series.graphicalProperties.solidFill = colour
     base.text_categories(chart, ws, "A", 9)
-    chart.x_axis.title, chart.y_axis.title = "cause", "NPV change"
+    chart.x_axis.title, chart.y_axis.title = "cause, in the order applied", "NPV (the running total)"
     chart.x_axis.delete = chart.y_axis.delete = False
     chart.y_axis.number_format = "#,##0"
     chart.legend.position = "b"
+    chart.legend.legendEntry = [LegendEntry(idx=0, delete=True)]  # the invisible base needs no key
     chart.width, chart.height = 22, 10
-    ws.add_chart(chart, "I4")
     top = 12
     columns = [("ID", "{{ e.id }}", None, 12), ("Experience", "{{ e.name }}", None, 34), ("Cause", "{{ e.cause_label }}", None, 16),
                ("NPV, previous plan", "{{ e.npv_before }}", base.MONEY, 13)]
@@ -107,6 +108,7 @@ def bridge(ws: Worksheet) -> None:
     columns += [("NPV, this plan", "{{ e.npv[-1] }}", base.MONEY, 13)]
     base.table(ws, top + 1, "e in bridge.moved", columns)
     ws.cell(top, 1, "Each experience whose NPV moved, by cause (the previous plan's NPV as planned; the quarter closed restates it)").font = base.NOTE_FONT
+    ws.add_chart(chart, f"A{top + 4}")  # below the experiences: it moves down with their rows
 
 
 def timeline(ws: Worksheet) -> None:
