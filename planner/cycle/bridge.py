@@ -90,9 +90,6 @@ class ExperienceBridge:
         before = (self.npv_before,) + self.npv[:-1]
         return tuple(after - prior for prior, after in zip(before, self.npv))
 
-    def change(self, step: str) -> float:
-        return self.changes[[k for k, _ in STEPS].index(step)]
-
     @property
     def cause(self) -> str | None:
         """The step at which its decision changed (after the quarter closed), else the one that moved its NPV most."""
@@ -156,8 +153,7 @@ def build_bridge(previous: PlanState, portfolio: Portfolio, scenario: Scenario, 
     estimates = _evaluate(settings, by_key, {k: (h.option, h.start) for k, h in actuals.items()}, {})
     out = {normalise_id(i) for i in scenario.forced_out}
     stopped = _evaluate(settings, by_key, {k: (h.option, h.start) for k, h in estimates.items() if k not in out}, {})
-    previous_capacity = _relaxed_capacity(new, stopped)
-    budget, budget_how = _fit(replace(new, teams=previous_capacity), scenario, stopped, "budget")
+    budget, budget_how = _fit(replace(new, teams=_relaxed_capacity(new)), scenario, stopped, "budget")
     capacity, capacity_how = _fit(new, scenario, budget, "capacity")
     final = _held(plan)
 
@@ -269,7 +265,7 @@ def _placed(settings: Settings, experience: Experience, option_name: str, start:
 
 
 
-def _relaxed_capacity(portfolio: Portfolio, stood: dict[str, Held]) -> tuple[Team, ...]:
+def _relaxed_capacity(portfolio: Portfolio) -> tuple[Team, ...]:
     """Capacity no plan can exhaust: the budget step sees the new budget alone."""
     room = sum(o.total_attention for e in portfolio.experiences for o in e.options) + 1.0
     return tuple(replace(team, capacity=tuple(c + room for c in team.capacity)) for team in portfolio.teams)
@@ -300,7 +296,7 @@ def _fit(limits: Portfolio, scenario: Scenario, stood: dict[str, Held], kind: st
         fitted = plan_portfolio(restricted, rules)
     except (InfeasibleError, SolverError):
         return stood, "re-solve: no cut fits; re-optimisation resolves it"
-    return {k: replace(h, note=h.note) for k, h in _held(fitted).items()}, "re-solve: keep or drop each choice"
+    return _held(fitted), "re-solve: keep or drop each choice"
 
 
 # What a step did to an experience it took out of the plan.
