@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from planner.optimise import optimiser as optimise
-from planner.optimise.model import build_model, write_model
+from planner.optimise.model import build_model
+from planner.optimise.solve import write_model
 from planner.inputs.scenario import Scenario, apply_scenario
 from planner.inputs.workbook import read_portfolio
 

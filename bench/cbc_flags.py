@@ -32,7 +32,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from generate import random_portfolio  # noqa: E402
 
 from planner.core.economics import columns  # noqa: E402
-from planner.optimise.model import Rules, build_model, cbc_command, solve_model, write_model  # noqa: E402
+from planner.optimise.model import Rules, build_model  # noqa: E402
+from planner.optimise.solve import cbc_command, solve_model, write_model  # noqa: E402
 from planner.optimise.optimiser import columns_on_offer  # noqa: E402
 
 FLAG_SETS = {

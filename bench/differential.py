@@ -163,7 +163,7 @@ def _spec_data(spec: CaseSpec) -> dict:
 
 def save_case(folder: Path, portfolio, scenario, record: dict) -> str:
     """The case as a user would hand it in: portfolio.xlsx, scenario.yaml beside it, and case.json."""
-    from planner.inputs.workbook import write_portfolio
+    from planner.inputs.workbook_writer import write_portfolio
 
     folder.mkdir(parents=True, exist_ok=True)
     write_portfolio(portfolio, folder / "portfolio.xlsx")

@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--start-quarters", choices=("free", "fixed"), default="free")
     parser.add_argument("-o", "--output", type=Path, required=True, help="workbook (.xlsx) to write")
     args = parser.parse_args(argv)
-    from planner.inputs.workbook import write_portfolio
+    from planner.inputs.workbook_writer import write_portfolio
 
     portfolio = random_portfolio(args.n, args.seed, args.options, args.teams, args.quarters, args.start_quarters)
     write_portfolio(portfolio, args.output)

@@ -235,7 +235,7 @@ def write_workbook(size: int, seed: int, folder: Path) -> Path:
     sys.path.insert(0, str(HERE))
     from generate import random_portfolio
 
-    from planner.inputs.workbook import write_portfolio
+    from planner.inputs.workbook_writer import write_portfolio
 
     path = folder / f"portfolio-{size}-seed{seed}.xlsx"
     write_portfolio(random_portfolio(size, seed), path)

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from planner.optimise import optimiser as optimise
-from planner.optimise.model import build_model, start_solve, wait_for, write_model
+from planner.optimise.model import build_model
+from planner.optimise.solve import start_solve, wait_for, write_model
 from planner.inputs.scenario import Scenario, apply_scenario
 from planner.inputs.workbook import read_portfolio
 
@@ -57,7 +58,8 @@ def main() -> None:
         lp, mip = timed("LP beside MIP (solver processes)", solve)
     decisions = timed("plan assembly", optimise.make_decisions, planned, rules, cols, mip.chosen)
     timed("independent check", optimise.check_plan, planned, scenario, decisions)
-    timed("marginal values", optimise.rule_uses, planned, rules, decisions, lp.duals)
+    usage, _ = timed("plan usage", optimise.plan_usage, planned, rules, decisions)
+    timed("marginal values", optimise.rule_uses, planned, usage, lp.duals)
     plan = timed("plan_portfolio, warm", optimise.plan_portfolio, portfolio, scenario)
     print(f"status {plan.solve.status}, gap {plan.solve.gap:.4%}")
 

@@ -8,6 +8,7 @@ that failed the independent check.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,8 @@ from planner.core.errors import InputError, PlannerError, Problem
 from planner.publish import FORMATS, written_together
 from planner.core.resources import EXAMPLE_SCENARIO
 from planner.inputs.scenario import load_scenario
-from planner.inputs.workbook import examine_workbook, read_workbook, write_template
+from planner.inputs.workbook import examine_workbook, read_workbook
+from planner.inputs.workbook_writer import write_template
 
 if TYPE_CHECKING:
     from planner.optimise.plan import Plan
@@ -45,6 +47,7 @@ def cli() -> None:
     \b
     Start here:
       planner demo                      plan the bundled example
+      planner init DIR                  copy the example into DIR to edit
       planner template inputs.xlsx      a blank input workbook to fill in
       planner validate inputs.xlsx      list every problem in a workbook
       planner plan scenarios/base.yaml  plan a scenario and write the reports
@@ -126,6 +129,39 @@ def output_options(function):
     function = click.option("--format", "formats", default="html,xlsx,csv", show_default=True,
                             help="Which reports to write: html, xlsx, csv, comma-separated.")(function)
     return function
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite the example's files in FOLDER if they exist.")
+def init(folder: Path, force: bool) -> None:
+    """Copy the example workbook and scenarios into FOLDER, ready to edit and plan.
+
+    FOLDER gets scenarios/ (the example workbook, the actuals of its second quarter and
+    every scenario file) and a .gitignore for the output folders; the commands in the
+    README then work from inside FOLDER, as they do in a clone.
+
+    \b
+    Example:
+      planner init northgate && cd northgate && planner plan scenarios/base.yaml -o out/base
+    """
+    source = EXAMPLE_SCENARIO.parent
+    files = sorted(p for p in source.iterdir() if p.suffix.lower() in (".yaml", ".xlsx"))
+    if not folder.parent.is_dir():
+        raise InputError(Problem(str(folder), f"the folder {folder.parent} does not exist; create it first or choose another place"))
+    targets = [folder / "scenarios" / p.name for p in files] + [folder / ".gitignore"]
+    taken = [t for t in targets if t.exists()]
+    if taken and not force:
+        raise InputError([Problem(str(t), "exists already; pass --force to overwrite it or choose another folder") for t in taken])
+    try:
+        (folder / "scenarios").mkdir(parents=True, exist_ok=True)
+        for path in files:
+            shutil.copyfile(path, folder / "scenarios" / path.name)
+        (folder / ".gitignore").write_text("# planner's reports: one folder per command\nout/\nplanner-output/\n", encoding="utf-8")
+    except OSError as error:
+        raise PlannerError(f"cannot write into {folder}: {error.strerror or error}") from error
+    click.echo(f"Wrote {folder / 'scenarios'} ({len(files)} files: the example workbook and its scenarios) and {folder / '.gitignore'}")
+    click.echo(f"Next: cd {folder} && planner plan scenarios/base.yaml -o out/base")
 
 
 @cli.command()
@@ -269,7 +305,7 @@ def roll(previous_path: Path, scenario_path: Path, output: Path, formats: str, s
 
 def bridge_text(bridge, currency: str) -> list[str]:
     """The NPV bridge of a roll: the previous plan's NPV, each cause in order, this plan's NPV."""
-    from planner.optimise.model import format_money
+    from planner.core.formatting import money as format_money
 
     money = lambda value: format_money(value, currency)  # noqa: E731
     signed = lambda value: ("+" if value > 0.5 else "") + money(value)  # noqa: E731
@@ -282,7 +318,7 @@ def bridge_text(bridge, currency: str) -> list[str]:
 
 def changes_text(result) -> list[str]:
     """What changed since the previous plan, one line per experience with its reasons."""
-    from planner.optimise.model import format_money
+    from planner.core.formatting import money as format_money
 
     lines = [f"Changes since the previous plan ({result.previous.scenario}, from {result.previous.first_quarter}): {len(result.changes)}; "
              f"NPV and spend against the previous plan restated to {result.plan.quarters[0]}; [cause]: the bridge step at which it changed"]
@@ -370,9 +406,8 @@ def summary(plan: Plan, kind: str = "report") -> str:
 
     `kind` "quarterly" (a rolled-forward plan) names ROI and spend as on what remains (planner.core.glossary).
     """
-    from planner.core.formatting import marginal_value, percent
+    from planner.core.formatting import marginal_value, money as format_money, percent
     from planner.core.glossary import glossary, name
-    from planner.optimise.model import format_money
     from planner.reports.plan_report import plan_budget
 
     currency = plan.portfolio.settings.currency
@@ -415,12 +450,11 @@ def rule_use_cells(rule, currency: str) -> tuple[str, str, str]:
     A balance share or the ROI hurdle has no "one more unit": its shadow price is per unit of
     a weighted sum, not per point of share or ROI, so no figure is printed for it.
     """
-    from planner.core.formatting import marginal_value
-    from planner.optimise.model import format_money
+    from planner.core.formatting import marginal_value, money as format_money
 
     if rule.unit == currency:
         return format_money(rule.used, currency), format_money(rule.limit, currency), marginal_value(rule.marginal_value, currency, currency)
-    if rule.kind == "capacity":
+    if rule.unit == "team-weeks":  # a team's capacity, or what may be bought of it (hiring)
         return f"{rule.used:,.1f}", f"{rule.limit:,.1f} team-weeks", marginal_value(rule.marginal_value, "team-weeks", currency)
     shown = (lambda value: f"{value:.1%}") if rule.kind == "balance" else (lambda value: f"{value:.2f}")
     return shown(rule.used), f"{rule.sense} {shown(rule.limit)}", "easing it would raise NPV"
@@ -445,7 +479,7 @@ def status_line(plan: Plan) -> str:
 
 
 def greedy_line(plan: Plan) -> str:
-    from planner.optimise.model import format_money
+    from planner.core.formatting import money as format_money
 
     currency = plan.portfolio.settings.currency
     greedy = plan.greedy
@@ -545,7 +579,7 @@ def frontier(scenario_path: Path, points: int, workers: int, output: Path, forma
     Example:
       planner frontier scenarios/base.yaml --points 30 --workers 2 -o out
     """
-    from planner.optimise.model import format_money
+    from planner.core.formatting import money as format_money
     from planner.analysis.variants import Solve, as_seen_by, solve
     from planner.reports.analysis_reports import build_frontier_report
     from planner.analysis.frontier import efficient_frontier
@@ -629,8 +663,7 @@ def unique_names(names: list[str]) -> list[str]:
 
 
 def comparison_text(result) -> list[str]:
-    from planner.core.formatting import percent
-    from planner.optimise.model import format_money
+    from planner.core.formatting import money as format_money, percent
 
     money = lambda value: format_money(value, result.currency)  # noqa: E731
     rows = [("",) + tuple(result.scenarios)]
@@ -684,7 +717,7 @@ def explain(scenario_path: Path, experience_ids: tuple[str, ...], steps: int, no
     Example:
       planner explain scenarios/base.yaml --experience CX-404 --experience CX-301
     """
-    from planner.optimise.model import format_money
+    from planner.core.formatting import money as format_money
     from planner.optimise.optimiser import plan_portfolio
     from planner.analysis.variants import as_seen_by
     from planner.reports.analysis_reports import build_explanations_report
@@ -727,7 +760,7 @@ def sensitivity(scenario_path: Path, top: int, workers: int, output: Path, forma
     Example:
       planner sensitivity scenarios/base.yaml --top 8 -o out
     """
-    from planner.optimise.model import format_money
+    from planner.core.formatting import money as format_money
     from planner.optimise.optimiser import plan_portfolio
     from planner.analysis.variants import as_seen_by, sensitivity as tornado
     from planner.reports.analysis_reports import build_tornado_report

@@ -5,6 +5,10 @@ them active in the app, 120 branches, one contact centre). Its experience office
 candidate experiences across six journey stages, four channels and three product lines,
 four delivery teams and eight quarters of budget from 2027Q1.
 
+Each experience belongs to one of eight customer journeys a retail bank would name (open an
+account, get a mortgage, resolve a problem...) owned by one executive, or is a one-off;
+three overlap groups mark work that reaches the same customers at the same stage.
+
 The portfolio is written as a table below so a reader can check every number. Backstage
 enablers (customer data platform, identity checks, knowledge base...) earn little or
 nothing themselves; their value arrives through the frontstage experiences that require
@@ -294,6 +298,55 @@ ROWS: tuple[Row, ...] = (
 )
 
 
+# Executives accountable for journeys across channels and product lines (people, not teams).
+WHITFIELD = "Sarah Whitfield, Director of Everyday Banking"
+OKORO = "James Okoro, Managing Director, Mortgages"
+MARSH = "Elena Marsh, Director of Cards and Lending"
+REYES = "Daniel Reyes, Chief Customer Officer"
+LIU = "Grace Liu, Director of Fraud and Financial Crime"
+BAPTISTE = "Tom Baptiste, Chief Digital Officer"
+PETROVA = "Nadia Petrova, Chief Data Officer"
+
+# Northgate's customer journeys, as a retail bank names them, each with its owner. The app
+# chat assistants sit in "Resolve a problem" but the digital channel still owns them: the
+# split ownership the experience view reports.
+JOURNEYS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Open an account": (WHITFIELD, ("CX-B04", "CX-103", "CX-201", "CX-301", "CX-305")),
+    "Get a mortgage": (OKORO, ("CX-B05", "CX-101", "CX-104", "CX-202", "CX-203", "CX-204", "CX-303")),
+    "Manage my mortgage": (OKORO, ("CX-403", "CX-601")),
+    "Get a credit card or loan": (MARSH, ("CX-B06", "CX-102", "CX-205", "CX-302", "CX-304", "CX-605")),
+    "Pay and manage money": (WHITFIELD, ("CX-B02", "CX-M01", "CX-401", "CX-404")),
+    "Report fraud or a lost card": (LIU, ("CX-402",)),
+    "Resolve a problem": (REYES, ("CX-B03", "CX-M03", "CX-501", "CX-502", "CX-503", "CX-504", "CX-505", "CX-507")),
+    "Stay or leave": (REYES, ("CX-B07", "CX-602", "CX-604")),
+}
+# Sponsors of the work in no journey (one-offs): the shared customer data platform, the
+# accessibility programme, and two single fixes.
+ONE_OFF_OWNERS: dict[str, str] = {
+    "CX-B01": PETROVA, "CX-M02": BAPTISTE, "CX-506": REYES, "CX-603": WHITFIELD,
+}
+SPLIT_OWNERS: dict[str, str] = {"CX-501": BAPTISTE, "CX-502": BAPTISTE}
+# Experiences that reach the same customers at the same stage from different angles: their
+# uplifts do not add up (the optimiser does not model overlap yet, so the plan is unchanged).
+OVERLAP_GROUPS: dict[str, tuple[str, ...]] = {
+    "Repeat calls": ("CX-B03", "CX-503", "CX-504"),
+    "New current accounts": ("CX-301", "CX-305"),
+    "Customers about to leave": ("CX-602", "CX-604"),
+}
+
+
+def journey_of(identifier: str) -> tuple[str, str]:
+    """(journey, owner) of an experience: its journey's owner unless it is owned apart; no journey for a one-off."""
+    for journey, (owner, members) in JOURNEYS.items():
+        if identifier in members:
+            return journey, SPLIT_OWNERS.get(identifier, owner)
+    return "", ONE_OFF_OWNERS.get(identifier, "")
+
+
+def overlap_group_of(identifier: str) -> str:
+    return next((group for group, members in OVERLAP_GROUPS.items() if identifier in members), "")
+
+
 def funding_option(row: Row, tier_name: str) -> FundingOption:
     """The option `tier_name` of an experience, scaled from its standard option."""
     tier = TIERS[tier_name]
@@ -332,6 +385,9 @@ def experience(row: Row) -> Experience:
         excludes=row.excludes,
         earliest_start=row.earliest,
         description=row.description,
+        journey=journey_of(row.id)[0],
+        owner=journey_of(row.id)[1],
+        overlap_group=overlap_group_of(row.id),
     )
 
 
@@ -340,7 +396,9 @@ def example_portfolio() -> Portfolio:
     # Northgate's finance team counts two years of benefits after the plan (tail), since an
     # experience launched in 2028 keeps earning, and lets new experiences ramp up over one
     # quarter, since customers take time to find a new feature.
-    settings = Settings(first_quarter="2027Q1", horizon_quarters=8, ramp_quarters=1, tail_quarters=8)
+    # The stage order is the default one, written out so the workbook shows the setting.
+    settings = Settings(first_quarter="2027Q1", horizon_quarters=8, ramp_quarters=1, tail_quarters=8,
+                        journey_stages=(DISCOVER, CHOOSE, BUY, USE, GET_HELP, RENEW))
     portfolio = Portfolio(
         experiences=tuple(experience(row) for row in ROWS),
         teams=tuple(Team(name, capacity) for name, capacity in TEAM_CAPACITY.items()),
@@ -355,7 +413,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=WORKBOOK, help="workbook to write")
     args = parser.parse_args()
-    from planner.inputs.workbook import write_portfolio  # written by another module; imported late on purpose
+    from planner.inputs.workbook_writer import write_portfolio  # written by another module; imported late on purpose
 
     write_portfolio(example_portfolio(), args.output)
     print(f"wrote {args.output}")

@@ -82,7 +82,8 @@ def q2_portfolio() -> Portfolio:
     teams = tuple(Team(t.name, tuple(DIGITAL_2027Q3 if (t.name == example.DIGITAL and q == 1) else c for q, c in enumerate(t.capacity[1:])))
                   for t in q1.teams)
     experiences = tuple(in_flight(revised(replace(e, earliest_start=max(0, e.earliest_start - 1)))) for e in q1.experiences)
-    portfolio = Portfolio(experiences + (example.experience(NEW),), teams, tuple(budget), settings, TOTAL_BUDGET)
+    new = replace(example.experience(NEW), journey="Report fraud or a lost card", owner=example.LIU)
+    portfolio = Portfolio(experiences + (new,), teams, tuple(budget), settings, TOTAL_BUDGET)
     return validate_portfolio(portfolio)
 
 
@@ -90,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=WORKBOOK, help="workbook to write")
     args = parser.parse_args()
-    from planner.inputs.workbook import write_portfolio
+    from planner.inputs.workbook_writer import write_portfolio
 
     write_portfolio(q2_portfolio(), args.output)
 

@@ -23,7 +23,7 @@ import planner.analysis.frontier as frontier_module
 from planner.analysis.frontier import _neighbour_starts, efficient_frontier, trimmed_to_fit
 from planner.optimise.optimiser import plan_portfolio
 from planner.inputs.scenario import Adjustment, Amount, Filter, Scenario
-from planner.inputs.workbook import write_portfolio
+from planner.inputs.workbook_writer import write_portfolio
 
 SETTINGS = Settings(horizon_quarters=4, annual_discount_rate=0.0, tail_quarters=4, start_quarters="fixed", gap=0.0,
                     time_limit_seconds=30.0)

@@ -36,7 +36,7 @@ from planner.reports.analysis_reports import (
 )
 from planner.reports.plan_report import build_report
 from planner.inputs.scenario import Scenario
-from planner.inputs.workbook import write_portfolio
+from planner.inputs.workbook_writer import write_portfolio
 
 HOSTILE_SCENARIO = "=cut <b>40%</b>"
 

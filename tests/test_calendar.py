@@ -14,7 +14,9 @@ from planner.core.domain import (
 )
 from planner.core.errors import InputError
 from planner.inputs.scenario import Amount, Scenario, apply_scenario
-from planner.inputs.workbook import example_portfolio, read_portfolio, read_workbook, write_portfolio
+from planner.inputs.workbook import read_portfolio, read_workbook
+from planner.inputs.workbook_format import example_portfolio
+from planner.inputs.workbook_writer import write_portfolio
 
 APRIL = Settings(first_quarter="FY28 Q1", fiscal_year_start=4, horizon_quarters=6)
 OCTOBER = Settings(first_quarter="FY28 Q1", fiscal_year_start=10, horizon_quarters=6)

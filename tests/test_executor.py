@@ -96,3 +96,25 @@ def test_the_scheduler_can_be_named_in_the_environment(separate_cluster, monkeyp
     here = run_solves([Solve(budget_portfolio(), Scenario())], workers=1)
     assert solved[0].plan.npv == pytest.approx(here[0].plan.npv)
     assert [d.experience.id for d in solved[0].plan.funded] == [d.experience.id for d in here[0].plan.funded]
+
+
+def test_the_embedded_cluster_prints_nothing_when_another_holds_port_8787(tmp_path):
+    """Seen: 'UserWarning: Port 8787 is already in use ... Hosting the HTTP server on port ...' in
+    the output of planner frontier while another cluster ran; its server must not face the network either."""
+    import socket
+    import subprocess
+    import sys
+
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", 8787))
+        holder.listen()
+    except OSError:
+        pass  # something else holds it already: the case itself
+    script = ("from planner.core.executor import run_tasks\n"
+              "print(run_tasks(abs, [-1, -2, -3], workers=2))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    holder.close()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[1, 2, 3]"
+    assert "Port 8787" not in result.stderr and "warn" not in result.stderr.lower(), result.stderr

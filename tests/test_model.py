@@ -12,7 +12,8 @@ import pytest
 
 from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
 from planner.core.economics import columns
-from planner.optimise.model import DUAL_SIGN, Rules, build_model, cbc_command, experience_labels, Model, solve_model, start_solve, wait_for, write_model
+from planner.optimise.model import Rules, build_model, experience_labels, Model
+from planner.optimise.solve import DUAL_SIGN, cbc_command, solve_model, start_solve, wait_for, write_model
 
 
 def tiny_maximisation() -> tuple[pulp.LpProblem, pulp.LpConstraint]:

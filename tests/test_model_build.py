@@ -18,7 +18,8 @@ from generate import random_portfolio  # noqa: E402
 
 from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team  # noqa: E402
 from planner.core.economics import columns  # noqa: E402
-from planner.optimise.model import Rules, build_model, write_model  # noqa: E402
+from planner.optimise.model import Rules, build_model  # noqa: E402
+from planner.optimise.solve import write_model  # noqa: E402
 from planner.optimise.optimiser import columns_on_offer, plan_portfolio  # noqa: E402
 from planner.inputs.scenario import BalanceRule, Scenario  # noqa: E402
 

@@ -150,7 +150,7 @@ def test_an_enabler_left_out_because_what_it_enables_is_out_says_so():
 
 def test_not_funded_reasons_take_linear_time_in_the_number_of_experiences():
     """Each unfunded enabler scanned every experience for its dependents: 4 s of a 50,000-experience plan."""
-    import planner.optimise.optimiser as optimise
+    import planner.optimise.check as optimise  # where the decisions and their reasons are made
 
     calls = 0
     real = optimise.normalise_id

@@ -22,7 +22,8 @@ from planner.reports.plan_report import build_report
 from planner.reports.quarterly import build_quarterly_report
 from planner.cycle.roll import VERSION, read_plan_state, roll_forward, state_json, write_plan_state
 from planner.inputs.scenario import Scenario
-from planner.inputs.workbook import read_workbook, write_portfolio
+from planner.inputs.workbook import read_workbook
+from planner.inputs.workbook_writer import write_portfolio
 
 
 @pytest.fixture(scope="module")

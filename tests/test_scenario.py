@@ -153,7 +153,7 @@ def test_a_minimum_share_for_get_help_funds_it_even_at_lower_npv():
 
 
 def load_balance(text: str):
-    from planner.inputs.scenario import _File, _parse_balance
+    from planner.inputs.scenario import _File, _parse_rule_keys
 
     import yaml
 
@@ -161,7 +161,7 @@ def load_balance(text: str):
     file = _File.__new__(_File)
     file.path, file.problems, file.data, file.key_lines = Path("inline.yaml"), [], {"balance": rule_data}, {}
     out: dict = {}
-    _parse_balance(file, file.data, out)
+    _parse_rule_keys(file, file.data, out)
     assert not file.problems
     return out["balance"][0]
 
@@ -294,7 +294,7 @@ def test_zero_budget_with_mandatory_experience_names_the_budget_not_only_the_man
     zero = replace(portfolio(), experiences=experiences, budget=(0.0,) * 4)
     with pytest.raises(InfeasibleError) as raised:
         plan_portfolio(zero)
-    assert any("need 5.0k EUR in" in c and "the budget is 0 EUR" in c for c in raised.value.conflicts), raised.value.conflicts
+    assert any("need €5.00k in" in c and "the budget is €0" in c for c in raised.value.conflicts), raised.value.conflicts
     assert not any("must be funded" in c for c in raised.value.conflicts)
 
 
@@ -468,3 +468,22 @@ def test_a_key_the_child_sets_drops_the_parents_note_on_it(folder):
     parent = write(folder, "base.yaml", "workbook: inputs.xlsx\nforced_in: APP-1, WEB-1\n")
     scenario = load_scenario(write(folder, "s.yaml", f"extends: {parent.name}\nname: x\nforced_in: [APP-2]\n"))
     assert scenario.forced_in == ("APP-2",) and scenario.notes == ()
+
+
+def test_a_scenario_is_checked_against_a_portfolio_once_per_shape(monkeypatch):
+    """Re-checked on every solve, a frontier checked its scenario 30 times; amounts do not change what the check finds."""
+    import planner.inputs.scenario_apply as applying
+
+    calls = []
+    real = applying.scenario_problems
+    monkeypatch.setattr(applying, "scenario_problems", lambda p, s: calls.append(s) or real(p, s))
+    checked = portfolio()
+    for budget in (100.0, 200.0, 300.0):
+        apply_scenario(checked, Scenario(budget_per_quarter=(Amount(budget),), forced_in=("APP-1",)))
+    assert len(calls) == 1
+    apply_scenario(checked, Scenario(budget_per_quarter=(Amount(100.0),), forced_in=("APP-2",)))
+    assert len(calls) == 2
+    with pytest.raises(InputError, match='"APP-9" is not an experience'):
+        apply_scenario(checked, Scenario(forced_in=("APP-9",)))
+    with pytest.raises(InputError, match="has 2 values"):
+        apply_scenario(checked, Scenario(budget_per_quarter=(Amount(1.0), Amount(2.0)), forced_in=("APP-1",)))

@@ -91,7 +91,7 @@ def test_an_error_on_a_file_inside_the_folder_is_a_scratch_error_and_others_pass
 def test_the_model_file_written_into_a_full_folder_fails_as_a_planner_error(temporary_root, monkeypatch):
     # The real writer, on a folder whose files cannot grow (RLIMIT_FSIZE would kill the process; a patched open is kinder).
     from conftest import small_portfolio
-    from planner.optimise import model as model_module
+    from planner.optimise import solve as model_module
     from planner.core.errors import PlannerError
     from planner.optimise.optimiser import plan_portfolio
     from planner.inputs.scenario import Scenario

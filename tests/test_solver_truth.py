@@ -20,8 +20,9 @@ import pytest
 from planner.optimise import optimiser as optimise
 from planner.core.economics import columns
 from planner.core.errors import InfeasibleError, SolverError
-from planner.optimise.model import (CBC_SEARCH_OPTIONS, Rules, SolveOutcome, SolverRun, build_model, cbc_lp_status, cbc_verdict,
-                           highs_verdict, write_model)
+from planner.optimise.model import Rules, build_model
+from planner.optimise.solve import (CBC_SEARCH_OPTIONS, SolveOutcome, SolverRun, cbc_lp_status, cbc_verdict, highs_verdict,
+                                    write_model)
 from planner.optimise.optimiser import check_claim, check_objective, lp_rounding_plan, make_decisions, plan_portfolio
 
 from test_optimise import ORLIB, orlib_portfolio, small_portfolio
@@ -277,7 +278,7 @@ def test_lp_rounding_gives_a_valid_plan_far_above_greedy_on_a_hard_model():
     rules = Rules()
     cols = columns(portfolio)
     keep = optimise.columns_on_offer(portfolio, rules, cols)
-    from planner.optimise.model import solve_model
+    from planner.optimise.solve import solve_model
     lp = solve_model(build_model(portfolio, rules, cols, keep), "cbc", None, 0.0, relax=True)
     plan = lp_rounding_plan(portfolio, rules, cols, keep, lp.column_values)
     assert plan is not None
@@ -360,7 +361,7 @@ def test_a_plan_whose_solvers_disagree_is_not_proven_optimal():
 @pytest.fixture(scope="module")
 def cli_inputs(tmp_path_factory) -> Path:
     from conftest import small_portfolio as report_portfolio
-    from planner.inputs.workbook import write_portfolio
+    from planner.inputs.workbook_writer import write_portfolio
 
     folder = tmp_path_factory.mktemp("certify")
     write_portfolio(report_portfolio(), folder / "inputs.xlsx")

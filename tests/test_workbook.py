@@ -1,4 +1,5 @@
-"""Tests of planner.inputs.workbook: the template, the writer, the reader and its one-pass validation.
+"""Tests of the input workbook (planner.inputs.workbook and its format, cells, tables and writer modules):
+the template, the writer, the reader and its one-pass validation.
 
 Workbooks are built here with openpyxl (or xlsxwriter, where a formula needs a cached value)
 from small tables of rows; nothing is fetched.
@@ -6,13 +7,11 @@ from small tables of rows; nothing is fetched.
 
 from __future__ import annotations
 
-import copy
 import datetime
 import hashlib
 import os
 import shutil
 import stat
-import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,146 +20,36 @@ from typing import Any
 
 import openpyxl
 import pytest
-import xlsxwriter
 from click.testing import CliRunner
 
 from planner.cli import cli
 from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
-from planner.core.errors import InputError, Problem
-from planner.inputs.workbook import (
-    SHEETS,
-    example_portfolio,
-    format_reference,
-    read_portfolio,
-    read_workbook,
-    write_portfolio,
-    write_template,
+from planner.core.errors import InputError
+from planner.inputs.workbook import examine_workbook, read_portfolio, read_workbook
+from planner.inputs.workbook_file import format_limits
+from planner.inputs.workbook_format import SHEETS, example_portfolio, format_reference
+from planner.inputs.workbook_writer import write_portfolio, write_template
+from workbooks import (
+    BASE,
+    Edit,
+    add_column,
+    base_portfolio,
+    build,
+    build_ods,
+    build_with_formulas,
+    build_xls,
+    cell,
+    drop_column,
+    drop_row,
+    drop_sheet,
+    edited,
+    located,
+    rezip,
+    same,
+    setting,
 )
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "workbook.md"
-
-Sheets = dict[str, list[list[Any]]]
-
-# A small valid workbook as finance would type it: header row first, Excel row 2 onwards data.
-BASE: Sheets = {
-    "Experiences": [
-        ["ID", "Name", "Layer", "Team", "Reach per quarter", "Value per outcome", "Uplift low", "Uplift base",
-         "Uplift high", "Mandatory", "Requires", "Excludes", "Earliest start"],
-        ["A1", "Data platform", "backstage", "Data", 0, 0, 0, 0, 0, "no", None, None, None],
-        ["B2", "App returns", "frontstage", "Digital", 1000, 10, 0.01, 0.02, 0.03, "yes", "A1", None, None],
-        ["C3", "Web returns", "frontstage", "Digital", 500, 12, 0.01, 0.02, 0.04, "no", None, None, "2027Q2"],
-    ],
-    "Options": [
-        ["Experience ID", "Option", "One-off cost", "Run cost per quarter", "Attention", "Delivery", "Uplift share"],
-        ["A1", "standard", 100000, 1000, 10, 1, 1],
-        ["B2", "lean", 50000, 0, 5, 1, 0.5],
-        ["B2", "standard", 80000, 500, 8, 2, 1],
-        ["C3", "standard", 30000, 0, 4, 1, 1],
-    ],
-    "Shared attention": [
-        ["Experience ID", "Option", "Team", "Attention"],
-        ["B2", "standard", "Data", 2],
-    ],
-    "Teams": [["Team", "Capacity per quarter"], ["Digital", 100], ["Data", 50]],
-    "Budget": [["Quarter", "Budget"], ["2027Q1", 100000], ["2027Q2", 100000], ["2027Q3", 100000], ["2027Q4", 100000]],
-    "Settings": [["Setting", "Value"], ["Horizon", 4], ["Solver", "highs"]],
-}
-
-
-def build(path: Path, sheets: Sheets) -> Path:
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
-    for name, rows in sheets.items():
-        sheet = workbook.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    workbook.save(path)
-    return path
-
-
-def build_with_formulas(path: Path, sheets: Sheets, formulas: dict[tuple[str, str], tuple[str, Any]]) -> Path:
-    """Like build, with formulas and the values Excel cached for them: (sheet, cell) -> (formula, cached value).
-
-    xlsxwriter writes a cached error value (#REF!, #DIV/0!) as Excel does, as an error cell.
-    """
-    workbook = xlsxwriter.Workbook(str(path))
-    for name, rows in sheets.items():
-        sheet = workbook.add_worksheet(name)
-        for r, row in enumerate(rows):
-            for c, value in enumerate(row):
-                if value is not None:
-                    sheet.write(r, c, value)
-    for (name, reference), (formula, cached) in formulas.items():
-        workbook.get_worksheet_by_name(name).write_formula(reference, formula, None, cached)
-    workbook.close()
-    return path
-
-
-def base_portfolio(tmp_path: Path) -> Portfolio:
-    return read_portfolio(build(tmp_path / "base.xlsx", BASE))
-
-
-def same(read: Portfolio, expected: Portfolio) -> bool:
-    """Equal apart from where each came from."""
-    return replace(read, source="", source_sha256="") == replace(expected, source="", source_sha256="")
-
-
-# ---- edits of BASE: each returns a function from sheets to changed sheets -----------------
-
-
-Edit = Callable[[Sheets], None]
-
-
-def cell(sheet: str, row: int, column: str, value: Any) -> Edit:
-    def edit(sheets: Sheets) -> None:
-        rows = sheets[sheet]
-        index = rows[0].index(column)
-        rows[row - 1].extend([None] * (index + 1 - len(rows[row - 1])))
-        rows[row - 1][index] = value
-    return edit
-
-
-def drop_column(sheet: str, column: str) -> Edit:
-    def edit(sheets: Sheets) -> None:
-        index = sheets[sheet][0].index(column)
-        for row in sheets[sheet]:
-            del row[index]
-    return edit
-
-
-def drop_row(sheet: str, row: int) -> Edit:
-    def edit(sheets: Sheets) -> None:
-        del sheets[sheet][row - 1]
-    return edit
-
-
-def drop_sheet(sheet: str) -> Edit:
-    def edit(sheets: Sheets) -> None:
-        del sheets[sheet]
-    return edit
-
-
-def add_column(sheet: str, header: str, values: list[Any]) -> Edit:
-    def edit(sheets: Sheets) -> None:
-        sheets[sheet][0].append(header)
-        for row, value in zip(sheets[sheet][1:], values):
-            row.append(value)
-    return edit
-
-
-def edited(*edits: Edit) -> Sheets:
-    sheets = copy.deepcopy(BASE)
-    for edit in edits:
-        edit(sheets)
-    return sheets
-
-
-def located(problem: Problem, sheet: str | None, row: int | None, column: str | None) -> bool:
-    where = problem.where
-    return ((sheet is None or f"sheet {sheet}" in where)
-            and (f", row {row}," in where + "," if row else ", row " not in where)
-            and (f'column "{column}"' in where if column else "column" not in where))
-
 
 # ---- the template -------------------------------------------------------------------------
 
@@ -263,7 +152,9 @@ def test_the_base_workbook_reads_as_typed(tmp_path: Path) -> None:
 
 
 def test_docs_show_the_format_as_the_code_defines_it() -> None:
+    # Every sheet, column, accepted header name (alias) and default, and the size limits, as the code has them.
     assert format_reference() in DOCS.read_text()
+    assert format_limits() in DOCS.read_text()
     for spec in SHEETS:
         assert f"### {spec.name}" in format_reference()
 
@@ -355,6 +246,13 @@ BAD: list[tuple[str, list[Edit], str | None, int | None, str | None, str]] = [
      "Experiences", 3, "Reach per quarter", "2027-03-01 is a date or time; expected a number"),
     ("sheet with no header", [lambda sheets: sheets.update(Teams=[["Teams FY27"], [], ["ask Maria"]])],
      "Teams", None, None, "no header row found; expected a row naming the columns Team"),
+    ("stage outside the journey stage order", [add_column("Experiences", "Journey stage", ["use", "Buy", "get hlep"]),
+                                               setting("Journey stage order", "discover, choose, buy, use, get help")],
+     "Experiences", 4, "Journey stage",
+     '"get hlep" is not a stage of the Journey stage order (Settings): discover, choose, buy, use, get help; '
+     "use one of them or add it to the order"),
+    ("stage named twice in the journey stage order", [setting("Journey stage order", "discover; buy; Get  Help; get help")],
+     "Settings", 4, "Value", 'Journey stage order: "get help" is named twice (as "Get  Help" before); name each stage once'),
 ]
 
 
@@ -530,7 +428,8 @@ def test_validate_exits_0_on_a_clean_workbook_with_warnings(tmp_path: Path) -> N
         'default: extra.xlsx, sheet Experiences, rows 2 and 3, column "Earliest start": blank: the first quarter used',
         *(f"default: extra.xlsx, sheet Settings: {setting} not given: {value} used" for setting, value in (
             ("Currency", "EUR"), ("First quarter", "2027Q1"), ("Fiscal year starts", "1"), ("Annual discount rate", "0.08"),
-            ("Ramp", "0"), ("Tail quarters", "0"), ("Start quarters", "free"), ("Time limit", "60.0"), ("Gap", "0.001"))),
+            ("Ramp", "0"), ("Tail quarters", "0"), ("Start quarters", "free"), ("Time limit", "60.0"), ("Gap", "0.001"),
+                ("Journey stage order", "the default order (discover, choose, buy, use, get help, renew or leave)"))),
         f"{path}: valid. 3 experiences, 2 teams, 4 quarters from 2027Q1 (1 warning)",
     ]
 
@@ -673,6 +572,9 @@ def test_per_quarter_capacity_overrides_the_single_column(tmp_path: Path) -> Non
     portfolio = read_portfolio(path)
     assert portfolio.team("Digital").capacity == (100.0, 100.0, 100.0, 80.0)
     assert portfolio.team("Data").capacity == (50.0,) * 4
+    # Data's blank 2027Q4 cell is a default, and validate says so; the quarters without a column are not.
+    assert [str(d) for d in examine_workbook(path).defaults if "Teams" in d.where] == [
+        'quarters.xlsx, sheet Teams, row 3, column "2027Q4": blank: Capacity per quarter used, 50']
 
 
 def test_only_a_total_budget(tmp_path: Path) -> None:
@@ -680,6 +582,8 @@ def test_only_a_total_budget(tmp_path: Path) -> None:
     sheets["Settings"].append(["Total budget (EUR)", "300,000"])
     portfolio = read_portfolio(build(tmp_path / "total.xlsx", sheets))
     assert portfolio.total_budget == 300000.0 and portfolio.budget == (300000.0,) * 4
+    assert "total.xlsx: no sheet Budget: each quarter may spend up to the Total budget (Settings), 300,000; the total caps the horizon" in [
+        str(d) for d in examine_workbook(tmp_path / "total.xlsx").defaults]
 
 
 def test_without_settings_the_defaults_apply_with_a_warning(tmp_path: Path) -> None:
@@ -737,227 +641,6 @@ def test_the_readme_s_broken_example_validates_as_quoted(tmp_path: Path) -> None
     ]
 
 
-# ---- input truth (issue 10): nothing finance sends is silently defaulted, nothing crashes ---------
-#
-# Each case builds a hostile workbook and names the error it must give and where. Every case
-# is run three ways: read_workbook (message and location), `planner validate` and `planner
-# plan` (exit 2, no traceback, no report written), and the input file is never changed.
-
-def build_xls(path: Path, sheets: Sheets, errors: dict[tuple[str, int, int], str] | None = None) -> Path:
-    """An .xls of the sheets (xlwt), with error cells (sheet, row, column counted from 0) -> '#DIV/0!'."""
-    import xlwt
-
-    book = xlwt.Workbook()
-    for name, rows in sheets.items():
-        sheet = book.add_sheet(name, cell_overwrite_ok=True)
-        for r, row in enumerate(rows):
-            for c, value in enumerate(row):
-                if value is not None:
-                    sheet.write(r, c, value)
-    for (name, r, c), code in (errors or {}).items():
-        book.get_sheet(list(sheets).index(name)).row(r).set_cell_error(c, code)
-    book.save(str(path))
-    return path
-
-
-_ODS_NAMESPACES = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-                   'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-                   'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
-                   'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"')
-
-
-def _ods_cell(value: Any) -> str:
-    if value is None:
-        return "<table:table-cell/>"
-    if isinstance(value, str):
-        return f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
-    return f'<table:table-cell office:value-type="float" office:value="{value}"><text:p>{value}</text:p></table:table-cell>'
-
-
-def build_ods(path: Path, sheets: Sheets, raw_cells: dict[tuple[str, int, int], str] | None = None, tail: str = "") -> Path:
-    """An .ods of the sheets, written as LibreOffice does; raw_cells replace cells (row, column from 0) by their XML.
-
-    `tail` is XML appended to the first sheet (repeated rows, a stray cell far away).
-    """
-    raw_cells = raw_cells or {}
-    tables = []
-    for index, (name, rows) in enumerate(sheets.items()):
-        body = "".join("<table:table-row>" + "".join(raw_cells.get((name, r, c), _ods_cell(v)) for c, v in enumerate(row))
-                       + "</table:table-row>" for r, row in enumerate(rows))
-        tables.append(f'<table:table table:name="{name}">{body}{tail if index == 0 else ""}</table:table>')
-    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODS_NAMESPACES} office:version="1.2">'
-               f'<office:body><office:spreadsheet>{"".join(tables)}</office:spreadsheet></office:body></office:document-content>')
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
-        archive.writestr("META-INF/manifest.xml",
-                         '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
-                         'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
-                         '<manifest:file-entry manifest:full-path="/" '
-                         'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-                         '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-                         '</manifest:manifest>')
-        archive.writestr("content.xml", content)
-    return path
-
-
-def rezip(source: Path, target: Path, change: Callable[[str, bytes], list[tuple[str, bytes]]]) -> Path:
-    """A copy of a zip with each member (name, data) replaced by what `change` returns for it."""
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
-        for entry in old.infolist():
-            for name, data in change(entry.filename, old.read(entry)):
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # zipfile warns of the duplicate name some tests write on purpose
-                    new.writestr(name, data)
-    return target
-
-
-def with_cells(sheet: str, cells: dict[str, Any], sheets: Sheets | None = None,
-               merge: str | None = None) -> Callable[[Path], Path]:
-    """A maker: BASE (or `sheets`) written by openpyxl, then cells set by reference (openpyxl keeps formulas uncalculated)."""
-    def make(directory: Path) -> Path:
-        path = build(directory / "bad.xlsx", sheets or edited())
-        book = openpyxl.load_workbook(path)
-        for reference, value in cells.items():
-            book[sheet][reference] = value
-        if merge:
-            book[sheet].merge_cells(merge)
-        book.save(path)
-        return path
-    return make
-
-
-def _merged_uplift(sheets: Sheets) -> None:
-    header = sheets["Experiences"][0]
-    header[6:9] = ["Uplift", None, None]
-
-
-def _duplicate_sheet_member(directory: Path) -> Path:
-    source = build(directory / "source.xlsx", BASE)
-
-    def change(name: str, data: bytes) -> list[tuple[str, bytes]]:
-        if name == "xl/worksheets/sheet1.xml":
-            return [(name, data), (name, data.replace(b"<v>1000</v>", b"<v>9999999</v>"))]
-        return [(name, data)]
-    return rezip(source, directory / "bad.xlsx", change)
-
-
-def _padded_sheet(directory: Path) -> Path:
-    """A tiny zip whose Experiences sheet unpacks to 2 MiB (a limit of 1 MiB is set for it)."""
-    source = build(directory / "source.xlsx", BASE)
-
-    def change(name: str, data: bytes) -> list[tuple[str, bytes]]:
-        if name == "xl/worksheets/sheet1.xml":
-            return [(name, data.replace(b"<sheetData>", b"<sheetData>" + b" " * (2 * 1024 * 1024)))]
-        return [(name, data)]
-    return rezip(source, directory / "bad.xlsx", change)
-
-
-def _long_name(directory: Path) -> Path:
-    """Excel and openpyxl cut a text at 32,767 characters; another program may not."""
-    source = build(directory / "source.xlsx", BASE)
-
-    def change(name: str, data: bytes) -> list[tuple[str, bytes]]:
-        return [(name, data.replace(b"App returns", b"x" * 32_768))]
-    return rezip(source, directory / "bad.xlsx", change)
-
-
-def _xls_with_error(directory: Path) -> Path:
-    return build_xls(directory / "bad.xls", edited(), {("Options", 2, 3): "#DIV/0!"})
-
-
-def _ods_with(cells: dict[tuple[str, int, int], str], tail: str = "") -> Callable[[Path], Path]:
-    return lambda directory: build_ods(directory / "bad.ods", edited(), cells, tail)
-
-
-_ODS_ERROR = ('<table:table-cell table:formula="of:=1/0" office:value-type="float" office:value="0" '
-              'calcext:value-type="error"><text:p>#DIV/0!</text:p></table:table-cell>')
-_ODS_UNCALCULATED = '<table:table-cell table:formula="of:=[.C2]*2"/>'
-_ODS_STRAY = ('<table:table-row table:number-rows-repeated="1048570"><table:table-cell table:number-columns-repeated="3"/>'
-              '</table:table-row><table:table-row><table:table-cell office:value-type="string"><text:p>x</text:p>'
-              '</table:table-cell></table:table-row>')
-
-# (case, maker of the file in a folder, environment, sheet, row, column, message)
-HOSTILE: list[tuple[str, Callable[[Path], Path], dict[str, str], str | None, int | None, str | None, str]] = [
-    ("1 formula without a cached value, optional column", with_cells("Options", {"D3": "=D2*2"}), {},
-     "Options", 3, "Run cost per quarter",
-     "formula =D2*2 has no calculated value (the file was saved by a program that does not calculate formulas); "
-     "open it in Excel or LibreOffice and save it, or type the value"),
-    ("1 formula without a cached value, required column", with_cells("Options", {"C4": "=C3*1.6"}), {},
-     "Options", 4, "One-off cost", "formula =C3*1.6 has no calculated value"),
-    ("1 formula without a cached value, low uplift", with_cells("Experiences", {"G3": "=H3/2"}), {},
-     "Experiences", 3, "Uplift low", "formula =H3/2 has no calculated value"),
-    ("1 formula without a cached value in an .ods", _ods_with({("Options", 2, 3): _ODS_UNCALCULATED}), {},
-     "Options", 3, "Run cost per quarter", "formula =[.C2]*2 has no calculated value"),
-    ("1 header computed by a formula without a cached value", with_cells("Options", {"D1": '="Run cost per "&"quarter"'}), {},
-     "Options", 1, None, 'the header of column D is formula ="Run cost per "&"quarter" with no calculated value'),
-    ("2 header merged over three columns", with_cells("Experiences", {}, edited(_merged_uplift), merge="G1:I1"), {},
-     "Experiences", 1, "Uplift", 'the header "Uplift" is merged over columns G to I, so only the first has a header'),
-    ("2 blank header over a filled column", lambda d: build(d / "bad.xlsx", edited(cell("Experiences", 1, "Uplift high", None))), {},
-     "Experiences", 1, "I", "column I has no header but holds values (rows 2, 3, 4)"),
-    ("3 error value in an .xls", _xls_with_error, {},
-     "Options", 3, "Run cost per quarter", "#DIV/0! is an Excel error value (a formula that failed)"),
-    ("3 error value in an .ods", _ods_with({("Options", 1, 2): _ODS_ERROR}), {},
-     "Options", 2, "One-off cost", "#DIV/0! is an Excel error value (a formula that failed)"),
-    ("4 misspelt optional column", lambda d: build(d / "bad.xlsx", edited(
-        lambda sheets: sheets["Options"][0].__setitem__(3, "Run cots per quarter"))), {},
-     "Options", 1, "Run cots per quarter",
-     '"Run cots per quarter" is not a column of the format; did you mean "Run cost per quarter"? '
-     "Rename the header (left unread, 0 would be used for every row)"),
-    ("5 dollars in a EUR workbook", lambda d: build(d / "bad.xlsx", edited(cell("Options", 2, "One-off cost", "$1,000"))), {},
-     "Options", 2, "One-off cost",
-     '"$1,000" is an amount in USD ($), not in the workbook\'s currency EUR (Settings); convert it to EUR and type the number'),
-    ("5 pounds in a EUR workbook", lambda d: build(d / "bad.xlsx", edited(cell("Budget", 3, "Budget", "£1,000"))), {},
-     "Budget", 3, "Budget", '"£1,000" is an amount in GBP (£), not in the workbook\'s currency EUR'),
-    ("7 stray value at XFD1048576", with_cells("Experiences", {"XFD1048576": "x"}), {},
-     "Experiences", None, None,
-     "holds a value in row 1,048,576 (cell XFD1048576); at most 250,000 rows are read: delete the rows and columns"),
-    ("7 stray value at A1048576 in Settings", with_cells("Settings", {"A1048576": "x"}), {},
-     "Settings", None, None, "holds a value in row 1,048,576 (cell A1048576); at most 250,000 rows are read"),
-    ("7 stray value at XFD2", with_cells("Teams", {"XFD2": 1}), {},
-     "Teams", None, None, "holds a value in column XFD; at most 1,000 columns are read"),
-    ("7 stray value far down an .ods", _ods_with({}, _ODS_STRAY), {},
-     "Experiences", None, None, "holds a value in row 1,048,575 (cell A1048575); at most 250,000 rows are read"),
-    ("7 a limit set lower", with_cells("Experiences", {"A300": "x"}), {"PLANNER_MAX_SHEET_ROWS": "100"},
-     "Experiences", None, None, "holds a value in row 300 (cell A300); at most 100 rows are read"),
-    ("8 sheet XML over the size limit", _padded_sheet, {"PLANNER_MAX_WORKBOOK_MIB": "1"},
-     None, None, None, "unpacks to more than 1 MiB (the limit; the file is 0.0 MiB packed)"),
-    ("11 text over 32,767 characters", lambda d: _long_name(d), {},
-     "Experiences", 3, "Name", "is a text of 32,768 characters; at most 32,767 fit in an Excel cell: shorten it"),
-    ("15 duplicate zip members", _duplicate_sheet_member, {},
-     None, None, None, "holds two parts named xl/worksheets/sheet1.xml (a damaged or tampered file"),
-]
-
-
-@pytest.mark.parametrize(("make", "environment", "sheet", "row", "column", "message"),
-                         [case[1:] for case in HOSTILE], ids=[case[0] for case in HOSTILE])
-def test_hostile_input_is_a_located_error_never_a_silent_default_or_a_crash(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: Callable[[Path], Path], environment: dict[str, str],
-    sheet: str | None, row: int | None, column: str | None, message: str,
-) -> None:
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    path = make(tmp_path)
-    before = path.read_bytes()
-    portfolio, errors, _ = read_workbook(path)
-    assert portfolio is None
-    matches = [p for p in errors if message in p.message]
-    assert matches, f"no error says {message!r}; got:\n" + "\n".join(map(str, errors))
-    assert any(located(p, sheet, row, column) for p in matches), "\n".join(map(str, matches))
-    assert all(p.where.startswith(path.name) for p in errors)
-
-    validated = CliRunner().invoke(cli, ["validate", str(path)], env=environment)
-    assert validated.exit_code == 2 and isinstance(validated.exception, SystemExit), validated.output
-    assert "Traceback" not in validated.output and message in validated.output
-
-    scenario = tmp_path / "scenario.yaml"
-    scenario.write_text(f"name: hostile\nworkbook: {path.name}\nsolver: highs\ntime_limit_seconds: 30\n")
-    output = tmp_path / "out"
-    planned = CliRunner().invoke(cli, ["plan", str(scenario), "-o", str(output)], env=environment)
-    assert planned.exit_code == 2 and isinstance(planned.exception, SystemExit), planned.output
-    assert "Traceback" not in planned.output and message in planned.output
-    assert not output.exists() or not any(output.iterdir())
-    assert path.read_bytes() == before
-
 
 def test_finance_names_for_the_run_cost_are_recognised(tmp_path: Path) -> None:
     for header in ("Opex / qtr (EUR)", "Opex per qtr", "Running costs p.q.", "Running costs per quarter", "Quarterly opex"):
@@ -966,6 +649,48 @@ def test_finance_names_for_the_run_cost_are_recognised(tmp_path: Path) -> None:
         portfolio, errors, warnings = read_workbook(build(tmp_path / "opex.xlsx", sheets))
         assert errors == [] and warnings == [], header
         assert portfolio is not None and same(portfolio, base_portfolio(tmp_path)), header
+
+
+def test_overlap_group_and_the_journey_stage_order_are_read_and_written_back(tmp_path: Path) -> None:
+    path = build(tmp_path / "journeys.xlsx", edited(
+        add_column("Experiences", "Journey stage", ["use", "Get help", "get  help"]),
+        add_column("Experiences", "Overlap", [None, "Returns, get help", "Returns, get help"]),
+        setting("Stage order", "discover, buy; use\nget help"),
+    ))
+    portfolio, errors, warnings = read_workbook(path)
+    assert errors == [] and warnings == [] and portfolio is not None
+    assert portfolio.settings.journey_stages == ("discover", "buy", "use", "get help")
+    assert [e.overlap_group for e in portfolio.experiences] == ["", "Returns, get help", "Returns, get help"]
+    written = tmp_path / "written.xlsx"
+    write_portfolio(portfolio, written)
+    assert same(read_portfolio(written), portfolio)
+    assert openpyxl.load_workbook(written)["Experiences"]["U1"].value == "Overlap group"
+
+
+def test_a_journey_or_overlap_group_spelt_two_ways_is_one_and_a_group_across_stages_is_a_warning(tmp_path: Path) -> None:
+    path = build(tmp_path / "groups.xlsx", edited(
+        add_column("Experiences", "Journey stage", ["get help", "get help", "buy"]),
+        add_column("Experiences", "Journey", ["Returns", "RETURNS", "returns"]),
+        add_column("Experiences", "Overlap group", [None, "Return calls", "return calls"]),
+    ))
+    portfolio, errors, warnings = read_workbook(path)
+    assert errors == [] and portfolio is not None
+    assert {e.journey for e in portfolio.experiences} == {"Returns"}
+    assert [e.overlap_group for e in portfolio.experiences] == ["", "Return calls", "Return calls"]
+    assert [str(w) for w in warnings] == [
+        'groups.xlsx, sheet Experiences, row 4, column "Overlap group": overlap group "return calls" is at stage "get help" (row 3) '
+        'and here at "buy": its experiences should reach the same customers at the same stage']
+
+
+def test_the_template_offers_the_journey_columns_and_the_stage_order(tmp_path: Path) -> None:
+    write_template(tmp_path / "template.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "template.xlsx")
+    header = [c.value for c in book["Experiences"][1]]
+    assert header[-3:] == ["Owner", "Journey", "Overlap group"]
+    settings = {row[0].value: row[1].value for row in book["Settings"].iter_rows(min_row=2)}
+    assert "Journey stage order" in settings and settings["Journey stage order"] is None
+    template = read_portfolio(tmp_path / "template.xlsx")
+    assert {(e.owner, e.journey) for e in template.experiences} == {("Maria Keller, Head of Returns", "Return an item")}
 
 
 def test_owner_and_journey_are_their_own_columns_not_a_second_team(tmp_path: Path) -> None:
@@ -1023,7 +748,8 @@ def test_validate_lists_every_value_a_default_stands_in_for(tmp_path: Path) -> N
         'default: defaults.xlsx, sheet Options, rows 2 and 4, column "Uplift share": blank: 1 used',
         *(f"default: defaults.xlsx, sheet Settings: {setting} not given: {value} used" for setting, value in (
             ("Currency", "EUR"), ("First quarter", "2027Q1"), ("Fiscal year starts", "1"), ("Annual discount rate", "0.08"),
-            ("Ramp", "0"), ("Tail quarters", "0"), ("Start quarters", "free"), ("Time limit", "60.0"), ("Gap", "0.001"))),
+            ("Ramp", "0"), ("Tail quarters", "0"), ("Start quarters", "free"), ("Time limit", "60.0"), ("Gap", "0.001"),
+                ("Journey stage order", "the default order (discover, choose, buy, use, get help, renew or leave)"))),
     ]
 
 

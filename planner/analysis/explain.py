@@ -43,8 +43,10 @@ from planner.core.glossary import column, name
 from planner.core.domain import Portfolio, normalise_id, quarter_label
 from planner.core.economics import Columns, columns
 from planner.core.errors import InputError, Problem
-from planner.optimise.model import Rules, format_money as money
-from planner.optimise.optimiser import alternatives_of, plan_portfolio
+from planner.core.formatting import money
+from planner.optimise.model import Rules
+from planner.optimise.optimiser import plan_portfolio
+from planner.rules.excludes import alternatives_of
 from planner.optimise.plan import Decision, Plan
 from planner.inputs.scenario import Scenario, did_you_mean
 

@@ -20,6 +20,8 @@ Layer = Literal["frontstage", "backstage"]
 LAYERS: tuple[str, ...] = ("frontstage", "backstage")
 SOLVERS: tuple[str, ...] = ("cbc", "highs")
 START_MODES: tuple[str, ...] = ("free", "fixed")
+# Journey stages in the order a customer lives them: the order reports use unless Settings give another.
+DEFAULT_STAGE_ORDER: tuple[str, ...] = ("discover", "choose", "buy", "use", "get help", "renew or leave")
 
 
 @dataclass(frozen=True)

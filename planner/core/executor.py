@@ -138,8 +138,10 @@ def _embedded(workers: int) -> Any:
     # Set for the process, not just around the start: a nanny restarting a worker reads it again.
     dask.config.set({"distributed.worker.multiprocessing-method": method})
     try:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        # Its HTTP server on a free loopback port: the default (8787 on every interface, or a
+        # warning when another cluster holds it) is neither needed nor safe here.
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
+                               host="127.0.0.1", silence_logs=logging.ERROR)
     except Exception as error:  # Dask raises plain RuntimeErrors when a worker cannot start
         raise ExecutorError(f"could not start {workers} local worker processes: {error}") from error
     _clusters.append(cluster)

@@ -1,10 +1,9 @@
 """The Office Open XML pieces every .xlsx writer shares: namespaces, XML text cleaning and the
 shared-strings table.
 
-The Excel renderer (`planner.render.xlsx`) uses them; the input template writer
-(`planner.inputs.workbook`) keeps its own copy for now and should switch to `SharedStrings` here
-(see docs/architecture.md). It lives in core, not in render, so that an input-side writer
-may use it without importing the renderers.
+The Excel renderer (`planner.render.xlsx`) and the input workbook writer
+(`planner.inputs.workbook_writer`) use them. It lives in core, not in render, so that an
+input-side writer may use it without importing the renderers.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from planner.cycle.state import (
     read_plan_state, restated_npv, state_json, translate_quarter, write_plan_state,
 )
 from planner.inputs.scenario import Scenario, key_place
-from planner.optimise.model import format_money
+from planner.core.formatting import money as format_money
 from planner.optimise.optimiser import plan_portfolio
 from planner.optimise.plan import Plan
 

@@ -72,6 +72,20 @@ ENVIRONMENT_NAMES = {
     "max_uncompressed_mib": "PLANNER_MAX_WORKBOOK_MIB", "max_rows": "PLANNER_MAX_SHEET_ROWS",
     "max_columns": "PLANNER_MAX_SHEET_COLUMNS", "max_cells": "PLANNER_MAX_SHEET_CELLS",
 }
+# What each limit counts, and its unit, as docs/workbook.md shows them (`format_limits`).
+_LIMIT_MEANINGS = {
+    "max_uncompressed_mib": ("All the zip's parts, unpacked", " MiB"), "max_rows": ("Last row holding anything, per sheet read", ""),
+    "max_columns": ("Last column holding anything, per sheet read", ""), "max_cells": ("Rows x columns of a sheet's used range", ""),
+}
+
+
+def format_limits() -> str:
+    """The size limits as a Markdown table (docs/workbook.md embeds this text)."""
+    lines = ["| Limit | Default | Setting (environment variable) |", "| --- | --- | --- |"]
+    for limit in fields(ReadLimits):
+        meaning, unit = _LIMIT_MEANINGS[limit.name]
+        lines.append(f"| {meaning} | {limit.default:,}{unit} | `{ENVIRONMENT_NAMES[limit.name]}` |")
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)

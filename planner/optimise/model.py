@@ -1,89 +1,27 @@
-"""The optimisation model: build it from (portfolio, rules, columns), solve it, diagnose infeasibility.
+"""The optimisation model: built from (portfolio, rules, columns) as a pure function, in matrix form.
 
-Building is a pure function: `build_model` returns the model in matrix form (objective,
-row senses and right-hand sides, coefficients as numpy arrays), one small function per
-constraint family, each adding its rows as a block of arrays; `write_model` writes those
-arrays straight to an MPS file. Rules keep names that read like the business rule
+`build_model` returns the model as arrays (objective, row senses and right-hand sides,
+coefficients); the rows come from the rule families (planner.rules), each adding its
+block of rows in registry order. Rules keep names that read like the business rule
 (budget_2027Q1, capacity_Digital_2027Q2, requires_CX_7_CX_3_2027Q3), unique by
-construction, for people; the solver sees index names only (X0000000, C0000000), so no
-id ever becomes a solver name ("A_1_2", "A 1" and "A_1" once collided in PuLP's names).
-
-Solving writes the model once as an MPS file (`write_model`) and runs each solve in a
-process of its own (`start_solve`: the CBC binary, or a Python process running HiGHS) that
-the caller can stop at its deadline; `solve_model` is the one-call form. The status is
-reported honestly: PuLP calls a solve that stopped at its time limit "Optimal", so the
-status here comes from the solver's own result (CBC's log, HiGHS's model status), with the
-best bound and the proven gap.
+construction, for people; the solver sees index names only (X0000000, C0000000: see
+planner.optimise.solve), so no id ever becomes a solver name ("A_1_2", "A 1" and "A_1" once
+collided in PuLP's names).
 """
 
 from __future__ import annotations
 
-import json
-import math
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import pulp
 
-from planner.core.domain import Experience, Portfolio, normalise_id, quarter_label
+from planner.core.domain import Portfolio
 from planner.core.economics import Columns
-from planner.core.errors import SolverError
-from planner.inputs.scenario import BalanceRule, Scenario
-from planner.core.scratch import solver_folder
+from planner.rules import add_rows, adds_anything, rule_specs, usage_of_columns
+from planner.rules.base import Build, Rows, RuleSpec, Rules, free_name
 
-# In a maximisation PuLP's CBC interface gives a constraint's dual (.pi) as the NPV gained
-# per extra unit of its right-hand side, HiGHS's the opposite sign (pinned in tests/test_model.py).
-DUAL_SIGN = {"cbc": 1.0, "highs": -1.0}
-
-
-@dataclass(frozen=True)
-class Rules:
-    """The scenario rules the model enforces beyond the portfolio itself (keys are normalised ids)."""
-
-    forced_in: frozenset[str] = frozenset()
-    forced_out: frozenset[str] = frozenset()
-    objective: str = "npv"
-    balance: tuple[BalanceRule, ...] = ()
-    roi_hurdle: float | None = None
-
-    def must_fund(self, experience: Experience) -> bool:
-        """Mandatory, forced in, or in flight and not stopped (stopping is forcing out)."""
-        return (experience.mandatory or experience.key in self.forced_in
-                or (experience.commitment is not None and experience.key not in self.forced_out))
-
-    @classmethod
-    def of(cls, scenario: Scenario) -> "Rules":
-        return cls(
-            forced_in=frozenset(normalise_id(i) for i in scenario.forced_in),
-            forced_out=frozenset(normalise_id(i) for i in scenario.forced_out),
-            objective=scenario.objective,
-            balance=scenario.balance,
-            roi_hurdle=scenario.roi_hurdle,
-        )
-
-
-@dataclass(frozen=True)
-class RuleSpec:
-    """A budget, capacity, balance or hurdle rule as the model names it, with its limit.
-
-    `sense` is "at most" or "at least"."""
-
-    name: str
-    kind: str
-    label: str
-    quarter: int | None
-    team: str | None
-    limit: float
-    unit: str
-    sense: str = "at most"
-    balance: BalanceRule | None = None
+__all__ = ["Model", "Rules", "RuleSpec", "build_model", "columns_by_experience", "experience_labels", "objective_of", "objective_values", "rule_specs"]
 
 
 @dataclass(frozen=True)
@@ -97,8 +35,9 @@ class Model:
     `entries`, sorted by variable then row. Solvers never see these names: the MPS file
     names variables and rows by index (see `write_model`).
 
-    An elastic model (see diagnose_infeasible) gives row r a slack variable, number
-    len(variables) + r, weighted `slack_weight[r]` in an objective that minimises slack;
+    A family may add continuous variables (`extra_names`, numbered len(variables) + k, each
+    >= 0 and bounded by the family's rows). An elastic model (see
+    planner.optimise.diagnose) gives row r a slack variable, number len(variables) + len(extra_names) + r, weighted `slack_weight[r]` in an objective that minimises slack;
     `slacks` maps each rule name to (that number, its weight).
     """
 
@@ -112,39 +51,21 @@ class Model:
     slack_weight: np.ndarray
     elastic: bool = False
     slacks: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # Continuous variables a family adds (capacity bought), numbered after the binaries, with their objective.
+    extra_names: tuple[str, ...] = ()
+    extra_objective: np.ndarray = field(default_factory=lambda: np.zeros(0))
     # The meaning in words of the rules a conflict message may name (choice, requires, excludes, balance, hurdle).
     descriptions: dict[str, str] = field(default_factory=dict)
 
     @property
     def variables(self) -> range:
-        """The model's variables by number, one per kept column."""
+        """The model's binary variables by number, one per kept column."""
         return range(len(self.column_ids))
 
-
-@dataclass(frozen=True)
-class SolveOutcome:
-    """What one solve established: status, chosen columns, objective, bound, duals, timings.
-
-    Statuses: "optimal" (proven within the gap target), "feasible" (a plan, not proven),
-    "infeasible" (proven by the solver), "no_solution" (stopped before a usable plan).
-    `objective` is recomputed from the plan read (never copied from the solver's log);
-    `incumbent` is the value the solver reported for its best plan, for the cross-check.
-    """
-
-    status: str
-    chosen: tuple[int, ...]
-    objective: float
-    best_bound: float | None
-    duals: dict[str, float]
-    seconds: float
-    message: str = ""
-    # Elastic models: each rule's slack in the solution (how far the rule had to give).
-    slack: dict[str, float] = field(default_factory=dict)
-    # The caller stopped the solver at its deadline.
-    stopped: bool = False
-    incumbent: float | None = None
-    # LP relaxations: each column's value, by column id (LP rounding starts from it).
-    column_values: np.ndarray | None = field(default=None, compare=False, repr=False)
+    @property
+    def cost(self) -> np.ndarray:
+        """The objective of every variable: the binaries', then the extras'."""
+        return np.concatenate([self.objective, self.extra_objective])
 
 
 def experience_labels(portfolio: Portfolio) -> list[str]:
@@ -154,55 +75,9 @@ def experience_labels(portfolio: Portfolio) -> list[str]:
     names. A label already taken (ids "A 1" and "A_1" both read "A_1") gets the first free
     numbered suffix, checked against every label taken so far.
     """
-    labels: list[str] = []
     taken: set[str] = set()
-    for experience in portfolio.experiences:
-        label = _free_name(re.sub(r"[^A-Za-z0-9]+", "_", experience.id).strip("_")[:40] or "exp", taken)
-        labels.append(label)
-    return labels
-
-
-def _free_name(name: str, taken: set[str]) -> str:
-    """`name`, or `name`_2, _3, ... : the first not in `taken` (compared case-insensitively), which it joins."""
-    candidate, number = name, 1
-    while candidate.casefold() in taken:
-        number += 1
-        candidate = f"{name}_{number}"
-    taken.add(candidate.casefold())
-    return candidate
-
-
-def rule_specs(portfolio: Portfolio, rules: Rules | None = None) -> list[RuleSpec]:
-    """The budget, total-budget, capacity, balance and hurdle rules, in report order."""
-    settings = portfolio.settings
-    currency = settings.currency
-    specs = [
-        RuleSpec(f"budget_{quarter_label(settings, q)}", "budget", f"Budget {quarter_label(settings, q)}", q, None, limit, currency)
-        for q, limit in enumerate(portfolio.budget)
-    ]
-    if portfolio.total_budget is not None:
-        specs.append(RuleSpec("budget_total", "total_budget", "Total budget over the horizon", None, None, portfolio.total_budget, currency))
-    team_names = _unique_slugs([team.name for team in portfolio.teams], "team")
-    for team, slug in zip(portfolio.teams, team_names):
-        for q, limit in enumerate(team.capacity):
-            label = quarter_label(settings, q)
-            specs.append(RuleSpec(f"capacity_{slug}_{label}", "capacity", f"{team.name} capacity {label}", q, team.name, limit, "team-weeks"))
-    rules = rules or Rules()
-    slugs = _unique_slugs([f"{rule.dimension}_{rule.value}" for rule in rules.balance], "group")
-    for rule, slug in zip(rules.balance, slugs):
-        for sense, share in (("at least", rule.min_share), ("at most", rule.max_share)):
-            if share is not None:
-                bound = "min" if sense == "at least" else "max"
-                specs.append(RuleSpec(f"balance_{slug}_{bound}", "balance", f"Share of spend on {rule.label}", None, None, share,
-                                      "share of spend", sense, rule))
-    if rules.roi_hurdle is not None:
-        specs.append(RuleSpec("roi_hurdle", "roi_hurdle", "Portfolio ROI hurdle", None, None, rules.roi_hurdle, "ROI", "at least"))
-    return specs
-
-
-def _unique_slugs(values: list[str], fallback: str) -> list[str]:
-    taken: set[str] = set()
-    return [_free_name(re.sub(r"[^A-Za-z0-9]+", "_", value).strip("_")[:30] or fallback, taken) for value in values]
+    return [free_name(re.sub(r"[^A-Za-z0-9]+", "_", experience.id).strip("_")[:40] or "exp", taken)
+            for experience in portfolio.experiences]
 
 
 def columns_by_experience(cols: Columns, keep: np.ndarray, count: int) -> np.ndarray:
@@ -213,80 +88,37 @@ def columns_by_experience(cols: Columns, keep: np.ndarray, count: int) -> np.nda
     return np.searchsorted(cols.experience[np.nonzero(keep)[0]], np.arange(count + 1))
 
 
-# Weights of slack in the elastic model: blaming a budget or capacity (weighted per whole
-# limit) names amounts a person can act on, so dropping a mandatory item or a dependency
-# is the last resort.
-CHOICE_SLACK_WEIGHT = 1000.0
-LINK_SLACK_WEIGHT = 100.0
-
-
-class _Rows:
-    """The rows of a model while it is built, family by family, in file order.
-
-    Each family adds a block of rows at once: their names, sense, right-hand side, slack
-    weight and entries (row within the block, variable, coefficient) as arrays.
-    """
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self.taken: set[str] = set()
-        self.sense: list[np.ndarray] = []
-        self.rhs: list[np.ndarray] = []
-        self.weight: list[np.ndarray] = []
-        self.entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.descriptions: dict[str, str] = {}
-
-    def add(self, names: list[str], sense, rhs, weight, rows, variables, coefficients, meanings: list[str] | None = None) -> None:
-        """Append len(names) rows; `sense`, `rhs` and `weight` are one value for all or one per row."""
-        count = len(names)
-        first = len(self.names)
-        unique = [_free_name(name, self.taken) for name in names]
-        self.names += unique
-        self.sense.append(np.broadcast_to(np.asarray(sense, dtype="<U1"), (count,)))
-        self.rhs.append(np.broadcast_to(np.asarray(rhs, dtype=float), (count,)))
-        self.weight.append(np.broadcast_to(np.asarray(weight, dtype=float), (count,)))
-        coefficients = np.broadcast_to(np.asarray(coefficients, dtype=float), np.shape(variables))
-        nonzero = coefficients != 0
-        self.entries.append((np.asarray(rows, dtype=np.int64)[nonzero] + first, np.asarray(variables, dtype=np.int64)[nonzero],
-                             coefficients[nonzero]))
-        for name, meaning in zip(unique, meanings or ()):
-            if meaning:
-                self.descriptions[name] = meaning
-
-    def model(self, column_ids: np.ndarray, specs: list[RuleSpec], objective: np.ndarray, elastic: bool) -> Model:
-        rows, variables, coefficients = (np.concatenate([block[k] for block in self.entries]) if self.entries else
-                                         np.zeros(0, dtype=np.int64 if k < 2 else float) for k in range(3))
-        order = np.lexsort((rows, variables))
-        weight = np.concatenate(self.weight) if self.weight else np.zeros(0)
-        slacks = {name: (len(column_ids) + r, float(w)) for r, (name, w) in enumerate(zip(self.names, weight.tolist()))} if elastic else {}
-        return Model(
-            column_ids=column_ids, rule_specs=specs, objective=np.zeros(len(column_ids)) if elastic else objective,
-            constraints=tuple(self.names), sense=np.concatenate(self.sense) if self.sense else np.zeros(0, dtype="<U1"),
-            rhs=np.concatenate(self.rhs) if self.rhs else np.zeros(0), entries=(rows[order], variables[order], coefficients[order]),
-            slack_weight=weight, elastic=elastic, slacks=slacks, descriptions=self.descriptions,
-        )
-
-
 def build_model(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, elastic: bool = False) -> Model:
-    """Build the MIP: choose at most one kept column per experience to maximise NPV.
+    """Build the MIP: choose at most one kept column per experience to maximise the objective.
 
     `keep` masks the columns on offer (forced-out and dominated ones are dropped by the
     caller). An elastic model gives every rule a slack variable and minimises the slack
-    instead: the model `diagnose_infeasible` solves. Each family adds its rows as arrays.
+    instead: the model planner.optimise.diagnose solves. Each family adds its rows as arrays.
     """
     column_ids = np.nonzero(keep)[0]
+    rows = Rows(len(column_ids))
     specs = rule_specs(portfolio, rules)
-    labels = experience_labels(portfolio)
-    bounds = columns_by_experience(cols, keep, len(portfolio.experiences))
-    rows = _Rows()
-    add_choice_rules(rows, portfolio, rules, cols, column_ids, labels)
-    add_budget_rules(rows, specs, cols, column_ids)
-    add_capacity_rules(rows, specs, portfolio, cols, keep)
-    add_dependency_rules(rows, portfolio, rules, cols, column_ids, bounds, labels)
-    add_exclusion_rules(rows, portfolio, rules, bounds, labels)
-    add_balance_rules(rows, specs, portfolio, cols, column_ids)
-    add_roi_hurdle(rows, specs, cols, column_ids)
-    return rows.model(column_ids, specs, objective_values(portfolio, cols, rules.objective)[column_ids], elastic)
+    add_rows(Build(portfolio, rules, cols, keep, column_ids, columns_by_experience(cols, keep, len(portfolio.experiences)),
+                   experience_labels(portfolio), specs, rows))
+    return _model(rows, column_ids, specs, objective_values(portfolio, cols, rules.objective)[column_ids], elastic)
+
+
+def _model(rows: Rows, column_ids: np.ndarray, specs: list[RuleSpec], objective: np.ndarray, elastic: bool) -> Model:
+    entries_rows, variables, coefficients = (np.concatenate([block[k] for block in rows.entries]) if rows.entries else
+                                             np.zeros(0, dtype=np.int64 if k < 2 else float) for k in range(3))
+    order = np.lexsort((entries_rows, variables))
+    weight = np.concatenate(rows.weight) if rows.weight else np.zeros(0)
+    first_slack = len(column_ids) + len(rows.extra_names)
+    slacks = {name: (first_slack + r, float(w)) for r, (name, w) in enumerate(zip(rows.names, weight.tolist()))} if elastic else {}
+    extra_objective = np.asarray(rows.extra_objective, dtype=float)
+    return Model(
+        column_ids=column_ids, rule_specs=specs, objective=np.zeros(len(column_ids)) if elastic else objective,
+        constraints=tuple(rows.names), sense=np.concatenate(rows.sense) if rows.sense else np.zeros(0, dtype="<U1"),
+        rhs=np.concatenate(rows.rhs) if rows.rhs else np.zeros(0),
+        entries=(entries_rows[order], variables[order], coefficients[order]),
+        slack_weight=weight, elastic=elastic, slacks=slacks, descriptions=rows.descriptions,
+        extra_names=tuple(rows.extra_names), extra_objective=np.zeros(len(extra_objective)) if elastic else extra_objective,
+    )
 
 
 def objective_values(portfolio: Portfolio, cols: Columns, objective: str) -> np.ndarray:
@@ -303,754 +135,11 @@ def objective_values(portfolio: Portfolio, cols: Columns, objective: str) -> np.
     return reach[cols.experience] * live_quarters
 
 
-def add_choice_rules(rows: _Rows, portfolio: Portfolio, rules: Rules, cols: Columns, column_ids: np.ndarray, labels: list[str]) -> None:
-    """At most one (option, start) per experience; exactly one where mandatory or forced in."""
-    experiences = portfolio.experiences
-    required = np.array([rules.must_fund(e) for e in experiences], dtype=bool)
-    experience_of = cols.experience[column_ids]
-    has_row = required | (np.bincount(experience_of, minlength=len(experiences)) > 0)
-    row_of = np.cumsum(has_row) - 1
-    listed = np.nonzero(has_row)[0].tolist()
-    rows.add(
-        [f"choose_{labels[i]}" for i in listed], np.where(required[listed], "E", "L"), 1.0, CHOICE_SLACK_WEIGHT,
-        row_of[experience_of], np.arange(len(column_ids)), 1.0,
-        [f"{experiences[i].id} ({experiences[i].name}) is {_choice_why(experiences[i], rules)} and must be funded"
-         if required[i] else "" for i in listed],
-    )
-
-
-def add_budget_rules(rows: _Rows, specs: list[RuleSpec], cols: Columns, column_ids: np.ndarray) -> None:
-    """Spend in each quarter within that quarter's budget; total spend within the total budget."""
-    spend = cols.spend[column_ids]
-    budgets = [spec for spec in specs if spec.kind == "budget"]
-    quarters = np.array([spec.quarter for spec in budgets], dtype=np.int64)
-    block = spend[:, quarters].T  # one row per budget rule
-    row, variable = np.nonzero(block)
-    rows.add([spec.name for spec in budgets], "L", [spec.limit for spec in budgets],
-             [_limit_scale(spec.limit, block[r]) for r, spec in enumerate(budgets)], row, variable, block[row, variable])
-    for spec in specs:
-        if spec.kind == "total_budget":
-            total = spend.sum(axis=1)
-            rows.add([spec.name], "L", spec.limit, _limit_scale(spec.limit, total), np.zeros(len(total)), np.arange(len(total)), total)
-
-
-def _limit_scale(limit: float, coefficients: np.ndarray) -> float:
-    """Slack weight per unit of a budget: per whole limit, or per the largest spend when the limit is (near) zero.
-
-    A budget of 0 weighted per EUR would make blaming it dearer than dropping every
-    mandatory experience, and the message would not name the budget at all.
-    """
-    return 1.0 / max(limit, float(np.abs(coefficients).max(initial=0.0)), 1.0)
-
-
-def add_capacity_rules(rows: _Rows, specs: list[RuleSpec], portfolio: Portfolio, cols: Columns, keep: np.ndarray) -> None:
-    """Each team's attention in each quarter within its capacity.
-
-    A column's team-weeks per quarter count in every quarter of its delivery inside the horizon.
-    """
-    capacity = [spec for spec in specs if spec.kind == "capacity"]
-    team_index = {team.name: t for t, team in enumerate(portfolio.teams)}
-    row_of = {(team_index[spec.team], spec.quarter): r for r, spec in enumerate(capacity)}
-    horizon = 1 + max((spec.quarter for spec in capacity), default=-1)
-    row_at = np.full((len(portfolio.teams), max(horizon, 1)), -1, dtype=np.int64)
-    for (t, q), r in row_of.items():
-        row_at[t, q] = r
-    variable_of = np.cumsum(keep) - 1
-    blocks = [], [], []
-    for t, (ids, weekly) in enumerate(cols.attention):
-        kept = keep[ids]
-        ids, weekly = ids[kept], weekly[kept]
-        first = np.clip(cols.start[ids], 0, horizon)
-        last = np.clip(cols.start[ids] + cols.delivery[ids], 0, horizon)
-        spans = last - first
-        entry = np.repeat(np.arange(len(ids)), spans)
-        quarter = first[entry] + np.arange(len(entry)) - np.repeat(np.cumsum(spans) - spans, spans)
-        row = row_at[t, quarter]
-        found = row >= 0
-        for block, values in zip(blocks, (row[found], variable_of[ids[entry[found]]], weekly[entry[found]])):
-            block.append(values)
-    row, variable, weeks = (np.concatenate(block) if block else np.zeros(0) for block in blocks)
-    rows.add([spec.name for spec in capacity], "L", [spec.limit for spec in capacity],
-             [1.0 / max(spec.limit, 1.0) for spec in capacity], row, variable, weeks)
-
-
-def add_dependency_rules(rows: _Rows, portfolio: Portfolio, rules: Rules, cols: Columns, column_ids: np.ndarray, bounds: np.ndarray,
-                         labels: list[str]) -> None:
-    """A dependent starts only once its prerequisite is funded and live.
-
-    For each quarter t in which the dependent could start: the dependent's columns starting
-    by t are at most the prerequisite's columns live by t (go-live quarter before t). The
-    cumulative form is tighter in the LP relaxation than one row per column.
-    """
-    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
-    settings = portfolio.settings
-    start = cols.start[column_ids]
-    live_from = start + cols.delivery[column_ids]
-    for i, experience in enumerate(portfolio.experiences):
-        if not experience.requires or bounds[i] == bounds[i + 1] or experience.commitment is not None:  # in flight: its start is history
-            continue
-        mine = np.arange(bounds[i], bounds[i + 1])
-        quarters = np.unique(start[mine])
-        started_row, started = np.nonzero(start[mine][None, :] <= quarters[:, None])
-        for ref in experience.requires:
-            j = index[normalise_id(ref)]
-            theirs = np.arange(bounds[j], bounds[j + 1])
-            prerequisite = portfolio.experiences[j]
-            # What forces the conflict, when the scenario does: said with the rule it breaks.
-            causes = ([f"{experience.id} is {_must_fund_why(experience, rules)}"] if rules.must_fund(experience) else []) + (
-                [f"{prerequisite.id} is forced out by the scenario"] if prerequisite.key in rules.forced_out else [])
-            live_row, live = np.nonzero(live_from[theirs][None, :] <= quarters[:, None])
-            names, meanings = [], []
-            for t in quarters.tolist():
-                label = quarter_label(settings, t)
-                names.append(f"requires_{labels[i]}_{labels[j]}_{label}")
-                meanings.append(f"{experience.id} requires {prerequisite.id} to be funded and live before it starts ({label})"
-                                + (f", but {' and '.join(causes)}" if causes else ""))
-            rows.add(names, "L", 0.0, LINK_SLACK_WEIGHT, np.concatenate([started_row, live_row]),
-                     np.concatenate([mine[started], theirs[live]]), np.concatenate([np.ones(len(started)), -np.ones(len(live))]), meanings)
-
-
-def _must_fund_why(experience: Experience, rules: Rules) -> str:
-    """Why an experience must be funded, in the user's words."""
-    if experience.mandatory:
-        return "mandatory"
-    return "forced in by the scenario" if experience.key in rules.forced_in else "in flight"
-
-
-def _choice_why(experience: Experience, rules: Rules) -> str:
-    """`_must_fund_why` as the choice rule's sentence says it ("... is forced in and must be funded")."""
-    return "forced in" if experience.key in rules.forced_in and not experience.mandatory else _must_fund_why(experience, rules)
-
-
-def add_exclusion_rules(rows: _Rows, portfolio: Portfolio, rules: Rules, bounds: np.ndarray, labels: list[str]) -> None:
-    """Alternatives: at most one of an excluding pair is funded."""
-    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
-    done: set[tuple[int, int]] = set()
-    for i, experience in enumerate(portfolio.experiences):
-        for ref in experience.excludes:
-            j = index[normalise_id(ref)]
-            pair = (min(i, j), max(i, j))
-            if pair in done or bounds[i] == bounds[i + 1] or bounds[j] == bounds[j + 1]:
-                continue
-            done.add(pair)
-            both = np.concatenate([np.arange(bounds[i], bounds[i + 1]), np.arange(bounds[j], bounds[j + 1])])
-            other = portfolio.experiences[j]
-            rows.add(
-                [f"excludes_{labels[i]}_{labels[j]}"], "L", 1.0, LINK_SLACK_WEIGHT, np.zeros(len(both)), both, 1.0,
-                [f"{experience.id} and {other.id} are alternatives: at most one can be funded"
-                 + (f", but {experience.id} is {_must_fund_why(experience, rules)} and {other.id} is {_must_fund_why(other, rules)}"
-                    if rules.must_fund(experience) and rules.must_fund(other) else "")],
-            )
-
-
-def add_balance_rules(rows: _Rows, specs: list[RuleSpec], portfolio: Portfolio, cols: Columns, column_ids: np.ndarray) -> None:
-    """Share of spend on a journey stage, channel, product line or layer: at least / at most.
-
-    share x total spend <= group spend is linear: sum over columns of spend x (in group - share) >= 0.
-    """
-    spend = cols.spend[column_ids].sum(axis=1)
-    for spec in specs:
-        if spec.kind == "balance":
-            rule = spec.balance
-            in_group = np.array([rule.matches(e) for e in portfolio.experiences], dtype=float)[cols.experience[column_ids]]
-            rows.add([spec.name], "G" if spec.sense == "at least" else "L", 0.0, 1.0 / max(1.0, float(spend.max(initial=0.0))),
-                     np.zeros(len(spend)), np.arange(len(spend)), spend * (in_group - spec.limit),
-                     [f"{spec.sense} {spec.limit:.0%} of spend on {rule.label}"])
-
-
-def add_roi_hurdle(rows: _Rows, specs: list[RuleSpec], cols: Columns, column_ids: np.ndarray) -> None:
-    """Portfolio ROI = NPV / PV cost >= hurdle, linear as: sum (NPV - hurdle x PV cost) x >= 0."""
-    for spec in specs:
-        if spec.kind == "roi_hurdle":
-            coefficients = cols.npv[column_ids] - spec.limit * cols.pv_cost[column_ids]
-            rows.add([spec.name], "G", 0.0, 1.0 / max(1.0, float(np.abs(coefficients).max(initial=0.0))),
-                     np.zeros(len(coefficients)), np.arange(len(coefficients)), coefficients,
-                     [f"the portfolio ROI must be at least {spec.limit:.0%}"])
-
-
-# ---------------------------------------------------------------------------------------
-# Solving: the model is written once, and each solve runs in a process of its own
-#
-# The parent builds the model and writes it as an MPS file; the LP relaxation and the MIP
-# then run side by side as separate processes (the CBC binary itself, or a Python process
-# running HiGHS), each in its own process group so that the caller can stop it, solver and
-# all, at its deadline. Nothing is pickled, no Python process is forked, and HiGHS never
-# runs in the caller's process (its threads do not survive a fork).
-
-
-@dataclass(frozen=True)
-class WrittenModel:
-    """A model written as an MPS file, with the map from the file's columns and rows back to it.
-
-    File column j (named X0000000 + j) is model variable j, and, in an elastic model, file
-    column len(variables) + r is the slack of row r; row r (named C0000000 + r) is the rule
-    `rows[r]`. `variable_of_column[j]` is the index in `model.variables` of file column j
-    (-1 for an elastic slack), `cost` its objective coefficient, `slack_column` the file
-    column of each rule's slack (elastic models). `negated_path`, when asked for, is the
-    same model minimising the negated objective (what CBC needs to keep a warm start).
-    """
-
-    model: Model
-    path: str
-    variable_of_column: np.ndarray
-    cost: np.ndarray
-    rows: tuple[str, ...]
-    slack_column: dict[str, int]
-    negated_path: str | None = None
-
-
-def write_model(model: Model, folder: str, negate_objective: bool = False) -> WrittenModel:
-    """Write the model as `folder`/model.mps (a maximisation; the solver is told the sense).
-
-    With `negate_objective`, also `folder`/model.min.mps: the same file with every
-    objective coefficient negated, written from the same text at little extra cost.
-    Names are index-based (X0000000..., C0000000...): no user text reaches the file.
-    """
-    count = len(model.column_ids)
-    slacks = len(model.constraints) if model.elastic else 0
-    cost = np.concatenate([model.objective, -model.slack_weight[:slacks]])
-    variable_of_column = np.concatenate([np.arange(count), np.full(slacks, -1)]).astype(np.int64)
-    path = os.path.join(folder, "model.mps")
-    head = _rows_text(model)
-    rest = _rhs_and_bounds(model, count, slacks)
-    _write_text(path, head, _column_lines(model, cost, slacks), rest)
-    negated_path = None
-    if negate_objective:
-        negated_path = os.path.join(folder, "model.min.mps")
-        _write_text(negated_path, head, _column_lines(model, cost, slacks, negate=True), rest)
-    slack_column = {name: count + r for r, name in enumerate(model.constraints)} if model.elastic else {}
-    return WrittenModel(model, path, variable_of_column, cost, model.constraints, slack_column, negated_path)
-
-
-def _column_lines(model: Model, cost: np.ndarray, slacks: int, negate: bool = False) -> bytes:
-    """The COLUMNS section: one line per entry, the objective first in each column (negated if asked).
-
-    The binaries sit between INTORG/INTEND markers; the slacks (continuous) come after
-    them. Every variable has an entry: its experience's choice rule.
-    """
-    count = len(model.column_ids)
-    row, variable, coefficient = model.entries
-    has_cost = np.nonzero(cost)[0]
-    slack_rows = np.arange(slacks)
-    # The slack relaxes its row in the direction that makes the rule easier.
-    slack_sign = np.where(model.sense[:slacks] == "L", -1.0, 1.0)
-    columns = np.concatenate([has_cost, variable, count + slack_rows])
-    rows = np.concatenate([np.full(len(has_cost), -1), row, slack_rows])
-    values = np.concatenate([-cost[has_cost] if negate else cost[has_cost], coefficient, slack_sign])
-    order = np.lexsort((rows, columns))
-    columns, rows, values = columns[order], rows[order], values[order]
-    binaries_end = int(np.searchsorted(columns, count))
-    return b"".join([
-        b"    MARK      'MARKER'                 'INTORG'\n", _entry_lines(columns[:binaries_end], rows[:binaries_end], values[:binaries_end]),
-        b"    MARK      'MARKER'                 'INTEND'\n", _entry_lines(columns[binaries_end:], rows[binaries_end:], values[binaries_end:]),
-    ])
-
-
-def _digits(count: int) -> np.ndarray:
-    """Seven ASCII digits for each number below `count`, as a (count x 7) byte array: row 12 is b"0000012"."""
-    numbers = np.arange(max(count, 1), dtype=np.int32)
-    return (numbers[:, None] // 10 ** np.arange(6, -1, -1, dtype=np.int32) % 10 + ord("0")).astype(np.uint8)
-
-
-def _entry_lines(columns: np.ndarray, rows: np.ndarray, values: np.ndarray, chunk: int = 500_000) -> bytes:
-    """'    X0000012  C0000003  2.5' lines; row -1 is the objective.
-
-    Built as byte arrays, a chunk of lines at a time: Python string formatting per entry
-    took most of the build on large models. Each distinct value is formatted once, with
-    repr, which keeps every double exact. Names fill their fixed-format fields (8
-    characters): CBC reads a short name followed by a number as one bad field.
-    """
-    distinct, which = np.unique(values, return_inverse=True)
-    texts = np.array([repr(v).encode() for v in distinct.tolist()] or [b""])
-    width = texts.dtype.itemsize
-    text_bytes = texts.view(np.uint8).reshape(len(texts), width)
-    column_digits = _digits(int(columns.max(initial=0)) + 1)
-    row_digits = _digits(int(rows.max(initial=0)) + 1)
-    parts = []
-    for begin in range(0, len(columns), chunk):
-        j, r, w = columns[begin:begin + chunk], rows[begin:begin + chunk], which[begin:begin + chunk]
-        grid = np.zeros((len(j), 25 + width), dtype=np.uint8)
-        grid[:, :24] = np.frombuffer(b"    X0000000  C0000000  ", dtype=np.uint8)
-        grid[:, 5:12] = column_digits[j]
-        grid[:, 15:22] = row_digits[np.maximum(r, 0)]
-        grid[r < 0, 14:22] = np.frombuffer(b"OBJ     ", dtype=np.uint8)
-        grid[:, 24:24 + width] = text_bytes[w]
-        grid[:, -1] = ord("\n")
-        parts.append(grid[grid != 0].tobytes())  # drops the padding after each value
-    return b"".join(parts)
-
-
-def _rhs_and_bounds(model: Model, count: int, slacks: int) -> bytes:
-    """RHS and BOUNDS sections: binaries are 0..1 integers; an equality rule's slack is at most 1 (its row's whole right-hand side)."""
-    rhs = [f"    RHS       C{r:07d}  {v!r}\n" for r, v in zip(np.nonzero(model.rhs)[0].tolist(), model.rhs[model.rhs != 0].tolist())]
-    capped = count + np.nonzero(model.sense[:slacks] == "E")[0]
-    bounds = [f" UP BND       X{j:07d}  1\n" for j in list(range(count)) + capped.tolist()]
-    return ("RHS\n" + "".join(rhs) + "BOUNDS\n" + "".join(bounds) + "ENDATA\n").encode("ascii")
-
-
-def _rows_text(model: Model) -> bytes:
-    """The file's opening and ROWS section: the objective, then each rule's sense by row number."""
-    return b"*SENSE:Maximize\nNAME          MODEL\nROWS\n N  OBJ\n" + "".join(
-        f" {sense}  C{r:07d}\n" for r, sense in enumerate(model.sense.tolist())).encode("ascii") + b"COLUMNS\n"
-
-
-def _write_text(path: str, head: bytes, column_lines: bytes, rest: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(head)
-        handle.write(column_lines)
-        handle.write(rest)
-
-
-# The Python process that runs HiGHS on a written model (see run_highs).
-_HIGHS_PROCESS = "import sys; from planner.optimise.model import run_highs; run_highs(sys.argv[1:])"
-
-
-@dataclass
-class SolverRun:
-    """One solve of a written model in its own process group; `outcome()` once it has finished."""
-
-    written: WrittenModel
-    solver: str
-    relax: bool
-    process: subprocess.Popen
-    files: str  # the run's files are files + ".sol", ".log", ".json", ".npz"
-    started: float
-    time_limit: float | None
-    # The MIP's starting plan as file column values (CBC's log can name it as its incumbent).
-    start_values: np.ndarray | None = None
-
-    def finished(self) -> bool:
-        return self.process.poll() is not None
-
-    def stop(self) -> None:
-        """Stop the solver and everything it started (nothing happens if it has finished)."""
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.process.wait()
-
-    def outcome(self) -> SolveOutcome:
-        """What the finished solve established, read from its files."""
-        read = _read_cbc if self.solver == "cbc" else _read_highs
-        status, values, duals, bound, message, incumbent = read(self)
-        return _outcome(self.written, self.relax, self.solver, status, values, duals, bound, message,
-                        time.perf_counter() - self.started, incumbent)
-
-
-def start_solve(written: WrittenModel, solver: str, relax: bool, time_limit: float | None, gap: float,
-                warm_start: np.ndarray | None = None, name: str = "solve") -> SolverRun:
-    """Start solving the written model (its LP relaxation if `relax`) in a new process group.
-
-    `warm_start` (column ids of a feasible plan) gives the solver a first incumbent.
-    """
-    files = os.path.join(os.path.dirname(written.path), name)
-    start_values = None if warm_start is None or relax else _start_values(written, warm_start)
-    if solver == "cbc" and relax:
-        # The LP keeps the maximisation: DUAL_SIGN["cbc"] is pinned for it.
-        command = [cbc_command().path, written.path, "-max", "-initialSolve"]
-    elif solver == "cbc":
-        # The MIP always minimises the negated objective: CBC 2.10.3 scores a -mips start
-        # without the -max sign (the start looks like the worst plan and is dropped), and one
-        # sign convention keeps the log's numbers (objective, "best possible") read one way.
-        if written.negated_path is None:
-            raise ValueError("CBC's MIP solve needs the model written with negate_objective=True")
-        command = [cbc_command().path, written.negated_path]
-        if start_values is not None:
-            _write_cbc_start(start_values, files + ".mst")
-            command += ["-mips", files + ".mst"]
-        if time_limit is not None:
-            # CBC counts CPU seconds by default: on a busy machine it ran far past its limit.
-            command += ["-timeMode", "elapsed", "-sec", f"{time_limit:g}"]
-        command += [*CBC_SEARCH_OPTIONS, "-ratio", f"{gap:g}", "-solve"]
-    if solver == "cbc":
-        command += ["-printingOptions", "all", "-solution", files + ".sol"]
-        environment = None
-    else:
-        if start_values is not None:
-            np.save(files + ".start.npy", start_values)
-        command = [sys.executable, "-c", _HIGHS_PROCESS, written.path, files, "1" if relax else "0",
-                   "" if time_limit is None else f"{time_limit:g}", f"{gap:g}", "" if start_values is None else files + ".start.npy"]
-        package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-    with open(files + ".log", "wb") as log:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True, env=environment)
-    return SolverRun(written, solver, relax, process, files, time.perf_counter(), time_limit, start_values)
-
-
-# CBC's search settings, chosen on evidence (bench/cbc_flags.py; README "Honest solving"):
-# correctness first, then speed.
-CBC_SEARCH_OPTIONS: tuple[str, ...] = ("-preprocess", "off")
-
-
-def wait_for(runs: list[SolverRun], seconds: float | None, done=None) -> bool:
-    """Wait until every run has finished (or `done()` holds), at most `seconds`; whether that happened."""
-    deadline = None if seconds is None else time.monotonic() + seconds
-    while True:
-        if (done() if done is not None else all(run.finished() for run in runs)):
-            return True
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
-        time.sleep(0.005)
-
-
-def solve_model(model: Model, solver: str, time_limit: float | None, gap: float, relax: bool = False,
-                warm_start: np.ndarray | None = None, wall_limit: float | None = None) -> SolveOutcome:
-    """Solve the model (or its LP relaxation) in a solver process and report what the solver proved.
-
-    The process is stopped after `wall_limit` seconds, if given: the outcome then says
-    "no_solution" and `stopped`.
-    """
-    if not model.variables:  # nothing worth funding: the empty plan is optimal, no solver needed
-        return SolveOutcome("optimal", (), 0.0, 0.0, {}, 0.0, "nothing to choose")
-    with solver_folder() as folder:
-        written = write_model(model, folder, negate_objective=solver == "cbc" and not relax)
-        run = start_solve(written, solver, relax, time_limit, gap, warm_start)
-        try:
-            if not wait_for([run], wall_limit):
-                return stopped_outcome(wall_limit)
-        finally:
-            run.stop()
-        return run.outcome()
-
-
-def stopped_outcome(seconds: float) -> SolveOutcome:
-    return SolveOutcome("no_solution", (), math.nan, None, {}, seconds, f"stopped after {seconds:g} s without a plan from the solver",
-                        stopped=True)
-
-
-def cbc_command(**options) -> pulp.LpSolver:
-    """PuLP 3's bundled CBC. PuLP 3.3 warns that PuLP 4 drops it; this project pins PuLP 3 for it."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return pulp.PULP_CBC_CMD(**options)
-
-
-def _outcome(written: WrittenModel, relax: bool, solver: str, status: str, values: np.ndarray, row_duals: np.ndarray,
-             bound: float | None, message: str, seconds: float, incumbent: float | None = None) -> SolveOutcome:
-    model = written.model
-    mine = written.variable_of_column >= 0
-    if relax:
-        if status != "optimal":  # "infeasible" only when the solver proved it; a stopped LP gives no bound
-            return SolveOutcome(status, (), math.nan, None, {}, seconds, message)
-        # Duals as PuLP's interface to the same solver would give them (DUAL_SIGN maps them to NPV per unit).
-        row = {name: r for r, name in enumerate(written.rows)}
-        sign = DUAL_SIGN[solver]
-        duals = {spec.name: sign * float(row_duals[row[spec.name]]) for spec in model.rule_specs if spec.name in row}
-        objective = float(written.cost @ values)
-        by_column = np.zeros(int(model.column_ids.max(initial=-1)) + 1)
-        by_column[model.column_ids[written.variable_of_column[mine]]] = values[mine]
-        return SolveOutcome("optimal", (), objective, objective, duals, seconds, message, column_values=by_column)
-    chosen: tuple[int, ...] = ()
-    objective = math.nan
-    slack: dict[str, float] = {}
-    if status in ("optimal", "feasible"):
-        status, message = _verified(status, values[mine], float(written.cost @ values), incumbent, message)
-    if status in ("optimal", "feasible"):
-        chosen = tuple(sorted(model.column_ids[written.variable_of_column[mine][values[mine] > 0.5]].tolist()))
-        objective = float(written.cost @ values)
-        slack = {name: float(values[j]) for name, j in written.slack_column.items()}
-        if bound is not None and status == "optimal":
-            bound = max(bound, objective)
-    return SolveOutcome(status, chosen, objective, bound, {}, seconds, message, slack=slack, incumbent=incumbent)
-
-
-# A plan's values are integral within this, and its objective matches the solver's within this share.
-INTEGRALITY_TOLERANCE = 1e-6
-OBJECTIVE_TOLERANCE = 1e-6
-
-
-def _verified(status: str, values: np.ndarray, objective: float, incumbent: float | None, message: str) -> tuple[str, str]:
-    """The status a solver's plan earns once checked: a fractional plan, or one whose value is not
-    the value the solver reported for its incumbent, is not the solver's plan ("no_solution")."""
-    fractional = float(np.abs(values - np.round(values)).max(initial=0.0))
-    if fractional > INTEGRALITY_TOLERANCE:
-        return "no_solution", f"{message}; the solution it wrote is not integral (off by {fractional:.3g}), so it is not a plan"
-    if incumbent is not None and abs(objective - incumbent) > OBJECTIVE_TOLERANCE * max(1.0, abs(incumbent)):
-        return "no_solution", (f"{message}; the solution it wrote is worth {objective:,.2f}, not the {incumbent:,.2f} "
-                               "it reported, so it is not its plan")
-    return status, message
-
-
-_CBC_RESULT = re.compile(r"^Result - (.*)$", re.MULTILINE)
-_CBC_BOUND = re.compile(r"best possible (-?[0-9.eE+]+)")
-_CBC_GAP_EXIT = re.compile(r"Exiting as integer gap of (-?[0-9.eE+]+)")
-_CBC_OBJECTIVE = re.compile(r"^Objective value:\s+(-?[0-9.eE+]+)", re.MULTILINE)
-_CBC_LOWER_BOUND = re.compile(r"^Lower bound:\s+(-?[0-9.eE+]+)", re.MULTILINE)
-_CBC_WALLCLOCK = re.compile(r"^Time \(Wallclock seconds\):\s+([0-9.eE+]+)", re.MULTILINE)
-# CBC re-solves the LP after its search; when that LP is cut short, the time limit had fired.
-_CBC_LP_STOPPED = re.compile(r"^Stopped - objective value", re.MULTILINE)
-# Within this share of its time limit, CBC's "Optimal solution found" is not taken as proof:
-# CBC 2.10.3 has called a search "completed" when its time limit fired (4,000-experience
-# portfolio, 1 s limit: "optimal" at 228.36M where a 5 s run found 230.27M).
-CBC_TIME_LIMIT_SHARE = 0.95
-
-
-@dataclass(frozen=True)
-class CbcVerdict:
-    """What CBC's log establishes about a MIP solve, in the maximisation's sign."""
-
-    status: str  # optimal, feasible, infeasible, no_solution
-    incumbent: float | None  # the value of CBC's best plan, as its log states it
-    bound: float | None  # the best upper bound its log states
-    message: str
-
-
-def cbc_verdict(log: str, time_limit: float | None, first_line: str = "") -> CbcVerdict:
-    """Read CBC's log of a minimisation of the negated objective: status, incumbent and bound.
-
-    The status is CBC's own result line, except that "Optimal solution found" is proof only
-    when the time limit cannot have fired (see CBC_TIME_LIMIT_SHARE). Without a result
-    line, CBC proved infeasibility at the root ("Problem is infeasible!", its solution file
-    saying "Integer infeasible") or was killed or crashed, which establishes nothing.
-    """
-    results = _CBC_RESULT.findall(log)
-    if not results and ("Problem is infeasible" in log or first_line.lower().startswith(("infeasible", "integer infeasible"))):
-        return CbcVerdict("infeasible", None, None, first_line or "Problem is infeasible")
-    if not results:
-        return CbcVerdict("no_solution", None, None, f"CBC gave no result ({_last_line(log)})")
-    result = results[-1].strip()
-    lowered = result.lower()
-    if "infeasible" in lowered:
-        return CbcVerdict("infeasible", None, None, result)
-    if "unbounded" in lowered:
-        raise SolverError(f"CBC reports the model unbounded ({result}); every choice is a 0-1 variable, so the model is wrong")
-    objectives = _CBC_OBJECTIVE.findall(log)
-    incumbent = -float(objectives[-1]) if objectives and "no feasible solution" not in log.lower() else None
-    bounds = [-float(b) for b in _CBC_BOUND.findall(log) + _CBC_LOWER_BOUND.findall(log)]
-    bound = min(bounds) if bounds else None
-    if incumbent is None:
-        return CbcVerdict("no_solution", None, bound, result)
-    if result.startswith("Optimal solution found"):
-        wallclock = _CBC_WALLCLOCK.findall(log)
-        ran_out = time_limit is not None and bool(
-            (wallclock and float(wallclock[-1]) >= CBC_TIME_LIMIT_SHARE * time_limit) or _CBC_LP_STOPPED.search(log))
-        if ran_out:
-            return CbcVerdict("feasible", incumbent, None, f"{result}, but at its {time_limit:g} s time limit: not taken as proof")
-        gap_exit = _CBC_GAP_EXIT.findall(log)
-        # Stopped within the gap target: the log states the absolute gap it proved.
-        bound = incumbent + abs(float(gap_exit[-1])) if gap_exit else incumbent
-        return CbcVerdict("optimal", incumbent, bound, result)
-    return CbcVerdict("feasible", incumbent, bound, result)
-
-
-def _start_values(written: WrittenModel, warm_start: np.ndarray) -> np.ndarray:
-    """The value of each file column in a plan given as column ids: 1 for its choices, 0 elsewhere."""
-    chosen = np.zeros(int(written.model.column_ids.max(initial=-1)) + 1, dtype=bool)
-    chosen[warm_start[warm_start < len(chosen)]] = True
-    mine = written.variable_of_column >= 0
-    values = np.zeros(len(written.variable_of_column))
-    values[mine] = chosen[written.model.column_ids[written.variable_of_column[mine]]]
-    return values
-
-
-def _write_cbc_start(values: np.ndarray, path: str) -> None:
-    """CBC's initial solution file (-mips): every column's value, in the layout PuLP writes."""
-    lines = ["Stopped on time - objective value 0\n"]
-    for j, value in enumerate(values.astype(int).tolist()):
-        lines.append(f"{j:>7} X{j:07d} {value:>15} {0:>23}\n")
-    with open(path, "w") as handle:
-        handle.writelines(lines)
-
-
-def _read_cbc_solution(path: str, columns: int, rows: int) -> tuple[str, np.ndarray, np.ndarray]:
-    """CBC's solution file: its first line, each column's value and each row's dual."""
-    values = np.zeros(columns)
-    duals = np.zeros(rows)
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        first = handle.readline().strip()
-        for line in handle:
-            parts = line.split()
-            if len(parts) < 4:
-                continue
-            if parts[0] == "**":  # CBC marks values that break a bound or row
-                parts = parts[1:]
-            name = parts[1]
-            if name[0] == "X":
-                values[int(name[1:])] = float(parts[2])
-            elif name[0] == "C":
-                duals[int(name[1:])] = float(parts[3])
-    return first, values, duals
-
-
-def _read_cbc(run: SolverRun):
-    """(status, values, duals, bound, message, incumbent) of a finished CBC run, from its log and solution file.
-
-    PuLP calls a solve stopped by its time limit "Optimal"; the status here comes from CBC's
-    log (`cbc_verdict`). On a time-limit stop CBC's solution file can hold a fractional
-    node LP instead of its best plan: the values are used only when they are integral and
-    worth what the log says the best plan is worth (`_outcome` checks); when they are not
-    and the log's best plan is worth what the starting plan is worth, that is the plan.
-    """
-    written = run.written
-    with open(run.files + ".log", encoding="utf-8", errors="replace") as handle:
-        log = handle.read()
-    if not os.path.exists(run.files + ".sol"):
-        raise SolverError(f"CBC stopped without a solution file (exit code {run.process.returncode}): {_last_line(log)}")
-    first, values, duals = _read_cbc_solution(run.files + ".sol", len(written.variable_of_column), len(written.rows))
-    if run.relax:
-        return cbc_lp_status(first), values, duals, None, first, None
-    verdict = cbc_verdict(log, run.time_limit, first)
-    values = _cbc_plan_values(verdict, values, written.cost, run.start_values)
-    return verdict.status, values, duals, verdict.bound, verdict.message, verdict.incumbent
-
-
-def cbc_lp_status(first_line: str) -> str:
-    """The LP relaxation's status from the first line of CBC's solution file: infeasible only when proven."""
-    if first_line.startswith("Optimal"):
-        return "optimal"
-    return "infeasible" if first_line.lower().startswith(("infeasible", "primal infeasible")) else "no_solution"
-
-
-def _cbc_plan_values(verdict: CbcVerdict, values: np.ndarray, cost: np.ndarray, start_values: np.ndarray | None) -> np.ndarray:
-    """The values of CBC's best plan: its solution file's, or the starting plan's when the file
-    holds something else and the log's best plan is worth what the starting plan is worth."""
-    if verdict.incumbent is None or start_values is None:
-        return values
-    tolerance = OBJECTIVE_TOLERANCE * max(1.0, abs(verdict.incumbent))
-    fractional = np.abs(values - np.round(values)).max(initial=0.0) > INTEGRALITY_TOLERANCE
-    if ((fractional or abs(float(cost @ values) - verdict.incumbent) > tolerance)
-            and abs(float(cost @ start_values) - verdict.incumbent) <= tolerance):
-        return start_values.astype(float)
-    return values
-
-
-def _read_highs(run: SolverRun):
-    """(status, values, duals, bound, message) of a finished HiGHS run, from the files `run_highs` wrote."""
-    if not os.path.exists(run.files + ".json"):
-        with open(run.files + ".log", encoding="utf-8", errors="replace") as handle:
-            raise SolverError(f"HiGHS stopped without a result (exit code {run.process.returncode}): {_last_line(handle.read())}")
-    with open(run.files + ".json", encoding="utf-8") as handle:
-        result = json.load(handle)
-    if result["status"] == "error":
-        raise SolverError(f"HiGHS reports the model {result['message'].lower()}; every choice is a 0-1 variable, so the model is wrong")
-    arrays = np.load(run.files + ".npz")
-    values, duals = arrays["values"], arrays["duals"]
-    if len(values) != len(run.written.cost) or len(duals) != len(run.written.rows):  # HiGHS gives no solution when it has none
-        values, duals = np.zeros(len(run.written.cost)), np.zeros(len(run.written.rows))
-    return result["status"], values, duals, result["bound"], result["message"], result.get("incumbent")
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no message"
-
-
-def run_highs(argv: list[str]) -> None:
-    """The HiGHS process: solve an MPS file written by `write_model` and write the result beside it.
-
-    argv: MPS path, files prefix, "1" for the LP relaxation, time limit ("" for none), gap,
-    and a .npy file of starting column values ("" for none). The objective is negated and
-    minimised, as PuLP's own HiGHS interface does, so the duals keep the sign
-    DUAL_SIGN["highs"] corrects.
-    """
-    import highspy
-
-    path, files, relax, time_limit, gap, start = argv
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    highs.readModel(path)
-    lp = highs.getLp()
-    n = lp.num_col_
-    everything = np.arange(n, dtype=np.int32)
-    highs.changeColsCost(n, everything, -np.asarray(lp.col_cost_, dtype=float))
-    if relax == "1":
-        highs.changeColsIntegrality(n, everything, np.array([highspy.HighsVarType.kContinuous] * n))
-    else:
-        highs.setOptionValue("mip_rel_gap", float(gap))
-    if time_limit:
-        highs.setOptionValue("time_limit", float(time_limit))
-    if start:
-        incumbent = highspy.HighsSolution()
-        incumbent.col_value = np.load(start).tolist()
-        highs.setSolution(incumbent)
-    highs.run()
-    status = highs.getModelStatus()
-    info = highs.getInfo()
-    solution = highs.getSolution()
-    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    verdict = highs_verdict(highs.modelStatusToString(status), relax == "1", has_solution)
-    # The dual bound of the negated minimisation is minus our upper bound; its objective minus our incumbent.
-    bound = -float(info.mip_dual_bound) if relax != "1" and math.isfinite(info.mip_dual_bound) else None
-    incumbent = -float(info.objective_function_value) if has_solution and relax != "1" else None
-    np.savez(files + ".npz", values=np.asarray(solution.col_value, dtype=float), duals=np.asarray(solution.row_dual, dtype=float))
-    with open(files + ".json", "w", encoding="utf-8") as handle:  # written last: its presence says the run finished
-        json.dump({"status": verdict, "bound": bound, "message": highs.modelStatusToString(status), "incumbent": incumbent}, handle)
-
-
-def highs_verdict(model_status: str, relax: bool, has_solution: bool) -> str:
-    """Our status for a HiGHS model status (as `modelStatusToString` words it).
-
-    "Infeasible" only when HiGHS proved it: "Infeasible", or "Primal infeasible or
-    unbounded" (every column is bounded, so the model cannot be unbounded). A time, node,
-    iteration or solution limit or an interrupt is a stop: a plan if HiGHS has one, else none.
-    """
-    if model_status == "Optimal":
-        return "optimal"
-    if model_status in ("Infeasible", "Primal infeasible or unbounded"):
-        return "infeasible"
-    if model_status == "Unbounded":
-        return "error"
-    return "feasible" if has_solution and not relax else "no_solution"
-
-
-# ---------------------------------------------------------------------------------------
-# Infeasibility
-
-
-def diagnose_infeasible(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, solver: str,
-                        wall_limit: float | None = None) -> list[str]:
-    """Name the rules in conflict, in the user's words, by re-solving with penalised slack.
-
-    Every budget, capacity, mandatory/forced choice, dependency and exclusion rule gets a
-    slack variable; minimising the scaled slack finds the smallest relaxation that makes
-    the rules consistent, and the rules that needed slack are the ones in conflict. The
-    solver is stopped after `wall_limit` seconds, if given.
-    """
-    model = build_model(portfolio, rules, cols, keep, elastic=True)
-    limits = {spec.name: spec for spec in model.rule_specs}
-    outcome = solve_model(model, solver, time_limit=60, gap=0.0, wall_limit=wall_limit)
-    if outcome.stopped:
-        return [f"the rules conflict, but finding which ones took longer than {wall_limit:g} s"]
-    if outcome.status not in ("optimal", "feasible"):
-        return ["the rules could not be relaxed into a feasible plan (solver: " + outcome.message + ")"]
-    chosen = set(outcome.chosen)
-    conflicts: list[str] = []
-    for name in model.slacks:
-        amount = outcome.slack.get(name, 0.0)
-        if amount <= 1e-6:
-            continue
-        spec = limits.get(name)
-        conflicts.append(_conflict_text(portfolio, spec, model.descriptions.get(name, name), amount, cols, chosen))
-    return conflicts or ["the rules are inconsistent, but no single family of rules could be blamed"]
-
-
-def _conflict_text(portfolio: Portfolio, spec: RuleSpec | None, meaning: str, amount: float, cols: Columns, chosen: set[int]) -> str:
-    if spec is None:
-        return meaning
-    needed = spec.limit + amount
-    currency = portfolio.settings.currency
-    if spec.kind == "budget":
-        return (f"the mandatory and forced-in experiences need {format_money(needed, currency)} in {quarter_label(portfolio.settings, spec.quarter)}; "
-                f"the budget is {format_money(spec.limit, currency)}")
-    if spec.kind == "balance":
-        return f"the plan cannot put {spec.sense} {spec.limit:.0%} of its spend on {spec.balance.label} within the other rules"
-    if spec.kind == "roi_hurdle":
-        return f"the portfolio ROI hurdle of {spec.limit:.0%} cannot be met together with the mandatory and forced-in experiences"
-    if spec.kind == "total_budget":
-        return (f"the mandatory and forced-in experiences need {format_money(needed, currency)} over the horizon; "
-                f"the total budget is {format_money(spec.limit, currency)}")
-    return (f"team {spec.team} needs {needed:,.1f} team-weeks in {quarter_label(portfolio.settings, spec.quarter)} for the mandatory "
-            f"and forced-in experiences; its capacity is {spec.limit:,.1f}")
-
-
-def format_money(value: float, currency: str) -> str:
-    """1234567 -> '1.23M EUR', 45000 -> '45.0k EUR': short amounts for messages."""
-    magnitude = abs(value)
-    if magnitude >= 1e6:
-        return f"{value / 1e6:,.2f}M {currency}"
-    if magnitude >= 1e3:
-        return f"{value / 1e3:,.1f}k {currency}"
-    return f"{value:,.0f} {currency}"
+def objective_of(portfolio: Portfolio, rules: Rules, cols: Columns, chosen: np.ndarray) -> float:
+    """The objective of a set of columns: their values with what the families add or take
+    (capacity bought, benefit lost to overlap), as `plan_objective` scores a plan."""
+    value = float(objective_values(portfolio, cols, rules.objective)[chosen].sum())
+    if rules.objective == "reach" or not adds_anything(portfolio, rules):
+        return value
+    usage = usage_of_columns(portfolio, rules, cols, chosen)
+    return value + usage.extra_pv_benefit - (usage.extra_pv_cost if rules.objective == "npv" else 0.0)

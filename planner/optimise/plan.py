@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from planner.core.domain import Experience, Portfolio, quarter_labels
 from planner.core.economics import payback_quarter
 from planner.inputs.scenario import Scenario
+from planner.rules.base import RuleCost
 
 
 # A rule is binding when its slack is within this share of its limit (of 1, for limits below 1):
@@ -160,12 +161,18 @@ class Baseline:
 
 @dataclass(frozen=True)
 class Plan:
+    """The plan. `costs` is what rule families add to or take from it beyond the experiences'
+    own cash (capacity bought by the hiring family, benefit lost where experiences of one
+    overlap group reach the same customers), by quarter: it counts in the totals (NPV, PV of
+    benefits and costs, spend and benefit by quarter, payback), not in any one decision."""
+
     portfolio: Portfolio
     scenario: Scenario
     decisions: tuple[Decision, ...]
     rules: tuple[RuleUse, ...]
     solve: SolveInfo
     greedy: Baseline
+    costs: tuple[RuleCost, ...] = ()
 
     @property
     def quarters(self) -> list[str]:
@@ -181,15 +188,15 @@ class Plan:
 
     @property
     def npv(self) -> float:
-        return sum(d.npv for d in self.funded)
+        return sum(d.npv for d in self.funded) - sum(c.pv_cost - c.pv_benefit for c in self.costs)
 
     @property
     def pv_benefit(self) -> float:
-        return sum(d.pv_benefit for d in self.funded)
+        return sum(d.pv_benefit for d in self.funded) + sum(c.pv_benefit for c in self.costs)
 
     @property
     def pv_cost(self) -> float:
-        return sum(d.pv_cost for d in self.funded)
+        return sum(d.pv_cost for d in self.funded) + sum(c.pv_cost for c in self.costs)
 
     @property
     def roi(self) -> float | None:
@@ -198,7 +205,11 @@ class Plan:
     @property
     def spend_by_quarter(self) -> tuple[float, ...]:
         horizon = self.portfolio.horizon
-        return tuple(sum(d.spend[q] for d in self.funded) for q in range(horizon))
+        bought = [0.0] * horizon
+        for cost in self.costs:
+            if cost.quarter < horizon:
+                bought[cost.quarter] += cost.spend
+        return tuple(sum(d.spend[q] for d in self.funded) + bought[q] for q in range(horizon))
 
     @property
     def total_spend(self) -> float:
@@ -207,7 +218,11 @@ class Plan:
     @property
     def benefit_by_quarter(self) -> tuple[float, ...]:
         horizon = self.portfolio.horizon
-        return tuple(sum(d.benefit[q] for d in self.funded) for q in range(horizon))
+        added = [0.0] * horizon
+        for cost in self.costs:
+            if cost.quarter < horizon:
+                added[cost.quarter] += cost.benefit
+        return tuple(sum(d.benefit[q] for d in self.funded) + added[q] for q in range(horizon))
 
     @property
     def payback_quarter(self) -> int | None:
@@ -221,6 +236,8 @@ class Plan:
             flows = decision.net_cash or tuple(b - s for b, s in zip(decision.benefit, decision.spend))
             for q, value in enumerate(flows):
                 net[q] += value
+        for cost in self.costs:
+            net[cost.quarter] += cost.benefit - cost.spend
         return payback_quarter(net)
 
     def attention_by_team(self) -> dict[str, tuple[float, ...]]:

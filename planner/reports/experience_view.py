@@ -22,12 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from planner.analysis.bundles import Bundle, bundle_members, needs
-from planner.core.domain import Portfolio, shift_label
+from planner.core.domain import DEFAULT_STAGE_ORDER, Portfolio, shift_label
 from planner.optimise.plan import Decision, Plan
 
-# Journey stages in the order a customer lives them; a workbook's own stages not named
-# here follow, in the order the workbook first mentions them.
-DEFAULT_STAGE_ORDER = ("discover", "choose", "buy", "use", "get help", "renew or leave")
+# A workbook's own stages not named in the order (DEFAULT_STAGE_ORDER, or Settings' Journey
+# stage order) follow, in the order the workbook first mentions them.
 
 
 def stage_order(portfolio: Portfolio) -> tuple[str, ...]:

@@ -1,0 +1,130 @@
+"""The overlap family (planner.rules.overlap): experiences of one overlap group reach the same customers,
+their combined uplift 1 - prod(1 - u_i), modelled exactly, checked against brute force."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
+from planner.core.economics import cash_flows, columns, discount_factors
+from planner.inputs.scenario import Scenario
+from planner.optimise.optimiser import check_plan, plan_portfolio
+
+
+def portfolio(group_of: dict[str, str], reach: dict[str, float] | None = None, budget: float = 260.0, free: bool = True) -> Portfolio:
+    """Four app experiences, big uplifts (so that overlap matters), two options each."""
+    reach = reach or {}
+
+    def experience(id_, uplift, cost):
+        options = (FundingOption("lean", cost, 2.0, (("Digital", 5.0),), 1, 0.6),
+                   FundingOption("standard", cost * 1.6, 3.0, (("Digital", 8.0),), 2, 1.0))
+        return Experience(id_, f"Experience {id_}", "buy", "app", "cards", "frontstage", "Digital", reach.get(id_, 100.0), "conversion",
+                          10.0, uplift * 0.5, uplift, uplift * 1.2, options, overlap_group=group_of.get(id_, ""))
+
+    experiences = (experience("APP-1", 0.30, 100.0), experience("APP-2", 0.25, 80.0), experience("APP-3", 0.20, 60.0),
+                   experience("WEB-1", 0.10, 50.0))
+    settings = Settings(horizon_quarters=4, annual_discount_rate=0.08, tail_quarters=2, gap=0.0,
+                        start_quarters="free" if free else "fixed")
+    return Portfolio(experiences, (Team("Digital", (20.0,) * 4),), (budget, budget / 2, budget / 2, budget / 2), settings)
+
+
+def group_benefit(portfolio: Portfolio, funded: list[tuple[int, object, int]]) -> np.ndarray:
+    """The benefit by quarter of the funded choices with overlap, computed another way than the module:
+    per group, members ordered by reach x value, each one's own benefit times prod(1 - e_j) over the
+    members with a larger reach x value (ties: the later listed counts as larger)."""
+    settings = portfolio.settings
+    total = np.zeros(settings.horizon_quarters + settings.tail_quarters)
+    by_group: dict[str, list[tuple[float, int, np.ndarray]]] = {}
+    for i, option, start in funded:
+        experience = portfolio.experiences[i]
+        own = cash_flows(settings, experience, option, start).benefit
+        m = experience.reach_per_quarter * experience.value_per_outcome
+        if experience.overlap_group:
+            by_group.setdefault(experience.overlap_group.casefold(), []).append((m, i, own))
+        else:
+            total += own
+    for members in by_group.values():
+        members.sort(key=lambda member: (member[0], member[1]))
+        for n, (m, _, own) in enumerate(members):
+            kept = np.ones(len(total))
+            for larger_m, _, larger_own in members[n + 1:]:
+                kept *= 1 - larger_own / larger_m
+            total += own * kept
+    return total
+
+
+def brute_force(portfolio: Portfolio) -> float:
+    """The best NPV over every combination of choices within budget and capacity, with overlap counted."""
+    cols = columns(portfolio)
+    settings = portfolio.settings
+    discount = discount_factors(settings, settings.horizon_quarters + settings.tail_quarters)
+    weekly = np.zeros(len(cols))
+    ids, weeks = cols.attention[0]
+    weekly[ids] = weeks
+    choices = [[None] + [c for c in range(len(cols)) if cols.experience[c] == i] for i in range(len(portfolio.experiences))]
+    best = -math.inf
+    for combination in itertools.product(*choices):
+        chosen = [c for c in combination if c is not None]
+        attention = np.zeros(portfolio.horizon)
+        for c in chosen:
+            attention[cols.start[c]:cols.start[c] + cols.delivery[c]] += weekly[c]
+        if (attention > 20.0 + 1e-9).any() or (cols.spend[chosen].sum(axis=0) > np.array(portfolio.budget) + 1e-9).any():
+            continue
+        funded = [(int(cols.experience[c]), portfolio.experiences[int(cols.experience[c])].options[int(cols.option[c])], int(cols.start[c]))
+                  for c in chosen]
+        benefit = float(group_benefit(portfolio, funded) @ discount)
+        best = max(best, benefit - float(cols.pv_cost[chosen].sum()))
+    return best
+
+
+GROUPS = {
+    "pair": ({"APP-1": "checkout", "APP-2": "Checkout"}, None),
+    "three": ({"APP-1": "checkout", "APP-2": "checkout", "APP-3": "checkout"}, None),
+    "three, unequal reach": ({"APP-1": "checkout", "APP-2": "checkout", "APP-3": "checkout"}, {"APP-1": 60.0, "APP-3": 150.0}),
+    "two pairs": ({"APP-1": "a", "APP-2": "a", "APP-3": "b", "WEB-1": "b"}, None),
+}
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+@pytest.mark.parametrize("name", list(GROUPS))
+def test_the_optimum_with_overlap_groups_is_the_brute_force_optimum(name, solver):
+    group_of, reach = GROUPS[name]
+    overlapping = portfolio(group_of, reach, free=name != "three")
+    overlapping = replace(overlapping, settings=replace(overlapping.settings, solver=solver))
+    plan = plan_portfolio(overlapping)
+    assert plan.solve.status == "optimal"
+    assert plan.npv == pytest.approx(brute_force(overlapping), rel=1e-9, abs=1e-6)
+    assert plan.solve.objective == pytest.approx(plan.npv, rel=1e-9, abs=1e-6)
+    assert check_plan(plan.portfolio, Scenario(), plan.decisions) == []
+
+
+def test_two_members_of_a_group_are_worth_1_minus_the_product_not_the_sum():
+    """Equal reach and value: the domain's formula, 1 - (1 - u1)(1 - u2), exactly."""
+    overlapping = portfolio({"APP-1": "checkout", "APP-2": "checkout"}, budget=1000.0, free=False)
+    forced = Scenario(forced_in=("APP-1", "APP-2"))
+    plan = plan_portfolio(overlapping, forced)
+    alone = plan_portfolio(portfolio({}, budget=1000.0, free=False), forced)
+    app1, app2 = (next(d for d in plan.funded if d.experience.id == i) for i in ("APP-1", "APP-2"))
+    m = 100.0 * 10.0
+    for q in range(plan.portfolio.horizon):
+        e1, e2 = app1.benefit[q] / m, app2.benefit[q] / m
+        assert plan.benefit_by_quarter[q] == pytest.approx(sum(d.benefit[q] for d in plan.funded if d.experience.id not in ("APP-1", "APP-2"))
+                                                           + m * (1 - (1 - e1) * (1 - e2)))
+    lost = [c for c in plan.costs if c.kind == "overlap"]
+    assert lost and all(c.pv_benefit < 0 for c in lost)
+    assert plan.npv == pytest.approx(sum(d.npv for d in plan.funded) + sum(c.pv_benefit for c in lost))
+    assert plan.npv < alone.npv  # the same choices, the overlap taken off
+
+
+def test_overlap_makes_the_optimiser_prefer_experiences_that_reach_different_customers():
+    """Alone, APP-1 and APP-2 are the best two; reaching the same customers, the plan takes one of them and something else."""
+    free_budget = 1000.0
+    apart = plan_portfolio(portfolio({}, budget=free_budget))
+    together = plan_portfolio(portfolio({"APP-1": "checkout", "APP-2": "checkout"}, budget=free_budget))
+    assert together.npv <= apart.npv + 1e-9
+    assert together.npv == pytest.approx(brute_force(portfolio({"APP-1": "checkout", "APP-2": "checkout"}, budget=free_budget)), rel=1e-9)
