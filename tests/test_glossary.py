@@ -23,7 +23,7 @@ from planner.analysis.variants import scaled_budget
 from planner.cli import cli, summary
 from planner.core.glossary import REPORT_TERMS, TERMS, glossary, markdown, name, term
 from planner.cycle.roll import read_plan_state, roll_forward, write_plan_state
-from planner.inputs.workbook import write_portfolio
+from planner.inputs.workbook_writer import write_portfolio
 from planner.optimise.optimiser import plan_portfolio
 from planner.publish import render
 from planner.reports.analysis_reports import build_comparison_report

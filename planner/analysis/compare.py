@@ -28,7 +28,7 @@ from planner.core.domain import Experience, Portfolio, normalise_id
 from planner.core.errors import InfeasibleError, SolverError
 from planner.core.executor import Progress
 from planner.inputs.scenario import DIMENSIONS, Scenario
-from planner.optimise.model import format_money as money
+from planner.core.formatting import money
 from planner.optimise.plan import Plan
 
 

@@ -19,7 +19,7 @@ from planner.cycle.bridge import DROPPED, LABELS, STEPS, Bridge, ExperienceBridg
 from planner.cycle.state import (
     NO_ACTUALS, ExperienceState, PlanState, _previous_label, _start_index, _translated, cash_at, previous_spend, restated_npv,
 )
-from planner.optimise.model import format_money
+from planner.core.formatting import money as format_money
 from planner.optimise.plan import Plan
 
 # Money and NPV differences below this many currency units are rounding, not change.
