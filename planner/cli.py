@@ -295,24 +295,40 @@ def roll(previous_path: Path, scenario_path: Path, output: Path, formats: str, s
     result = roll_forward(previous, portfolio, scenario, tuple(warnings))
     for warning in result.warnings:
         click.echo(f"warning: {warning}")
-    click.echo(summary(result.plan))
+    click.echo(summary(result.plan, "quarterly"))
+    click.echo("\n" + "\n".join(bridge_text(result.bridge, result.plan.portfolio.settings.currency)))
     click.echo("\n" + "\n".join(changes_text(result)))
     with written_together(output) as staging:
         written = moved_into(output, write_quarterly_reports(result, staging, parse_formats(formats)))
     click.echo("\nWrote " + ", ".join(str(path) for path in written))
 
 
+def bridge_text(bridge, currency: str) -> list[str]:
+    """The NPV bridge of a roll: the previous plan's NPV, each cause in order, this plan's NPV."""
+    from planner.core.formatting import money as format_money
+
+    money = lambda value: format_money(value, currency)  # noqa: E731
+    signed = lambda value: ("+" if value > 0.5 else "") + money(value)  # noqa: E731
+    rows = [("Step", "How it was found", "NPV change", "NPV after"),
+            (f"previous plan, from {bridge.previous_first_quarter}", "as planned", "", money(bridge.previous_npv))]
+    rows += [(s.label, s.how, signed(s.change), money(s.npv_after)) for s in bridge.steps]
+    rows.append((f"this plan, from {bridge.first_quarter}", "", signed(bridge.change), money(bridge.npv)))
+    return [f"NPV bridge from the previous plan ({bridge.previous_scenario}) to this one: {signed(bridge.change)}"] + table(rows, right=(2, 3))
+
+
 def changes_text(result) -> list[str]:
     """What changed since the previous plan, one line per experience with its reasons."""
     from planner.core.formatting import money as format_money
 
-    lines = [f"Changes since the previous plan ({result.previous.scenario}, from {result.previous.first_quarter}): {len(result.changes)}"]
+    lines = [f"Changes since the previous plan ({result.previous.scenario}, from {result.previous.first_quarter}): {len(result.changes)}; "
+             f"NPV and spend against the previous plan restated to {result.plan.quarters[0]}; [cause]: the bridge step at which it changed"]
     for note in result.notes:
         lines.append(f"  note: {note}")
     currency = result.plan.portfolio.settings.currency
     for change in result.changes:
+        cause = f"[{change.cause_label}] " if change.cause_label else ""
         lines.append(f"  {change.id:8} {change.kind:22} NPV {format_money(change.npv_delta, currency):>12}  "
-                     f"spend {format_money(change.spend_delta, currency):>12}  {change.reason}")
+                     f"spend {format_money(change.spend_delta, currency):>12}  {cause}{change.reason}")
     return lines
 
 
@@ -385,9 +401,13 @@ def value_enablers(plan: Plan):
     return enabler_bundles(plan) if count else ()
 
 
-def summary(plan: Plan) -> str:
-    """The plan in a page of text: status, totals, greedy comparison, funded items, binding rules."""
-    from planner.core.formatting import money as format_money
+def summary(plan: Plan, kind: str = "report") -> str:
+    """The plan in a page of text: status, totals, greedy comparison, funded items, binding rules.
+
+    `kind` "quarterly" (a rolled-forward plan) names ROI and spend as on what remains (planner.core.glossary).
+    """
+    from planner.core.formatting import marginal_value, money as format_money, percent
+    from planner.core.glossary import glossary, name
     from planner.reports.plan_report import plan_budget
 
     currency = plan.portfolio.settings.currency
@@ -396,24 +416,26 @@ def summary(plan: Plan) -> str:
     solve = plan.solve
     lines = [f"Plan: {plan.scenario.name} (workbook {Path(plan.portfolio.source).name or 'in memory'})", status_line(plan)]
     budget = plan_budget(plan.portfolio)
-    roi = f"{plan.roi:.2f}" if plan.roi is not None else "n/a"
+    words = glossary(kind)
+    roi = percent(plan.roi) if plan.roi is not None else "n/a"
     payback = quarter_label(settings, plan.payback_quarter) if plan.payback_quarter is not None else "not within the horizon"
     lines += [
-        f"NPV {money(plan.npv)}   PV benefit {money(plan.pv_benefit)}   PV cost {money(plan.pv_cost)}   ROI {roi}   payback {payback}",
-        f"Spend {money(plan.total_spend)} of a {money(budget)} budget ({plan.total_spend / budget:.0%})" if budget else f"Spend {money(plan.total_spend)}",
+        f"NPV {money(plan.npv)}   PV benefit {money(plan.pv_benefit)}   PV cost {money(plan.pv_cost)}   {words.roi.name} {roi}   payback {payback}",
+        (f"{words.spend.name} {money(plan.total_spend)} of a {money(budget)} budget ({plan.total_spend / budget:.0%})" if budget
+         else f"{words.spend.name} {money(plan.total_spend)}"),
         greedy_line(plan),
         "",
         f"Funded: {len(plan.funded)} of {len(plan.decisions)} experiences",
     ]
-    rows = [("ID", "Name", "Option", "Start", "Live", "Spend", "NPV", "ROI")]
+    rows = [("ID", "Name", "Option", "Start", "Live", words.spend.name, "NPV", words.roi.name)]
     for d in sorted(plan.funded, key=lambda d: (d.start_quarter, -d.npv)):
         rows.append((d.experience.id, shorten(d.experience.name, 40), d.option, quarter_label(settings, d.start_quarter),
                      quarter_label(settings, d.go_live_quarter), money(d.total_spend), money(d.npv),
-                     f"{d.roi:.2f}" if d.roi is not None else "n/a"))
+                     percent(d.roi) if d.roi is not None else "n/a"))
     lines += table(rows, right=(5, 6, 7))
     binding = plan.binding_rules
     lines += ["", f"Binding constraints: {len(binding)}" if binding else "Binding constraints: none"]
-    rule_rows = [("Rule", "Used", "Limit", "One more unit is worth")]
+    rule_rows = [("Rule", "Used", "Limit", name("shadow_value"))]
     for rule in binding:
         rule_rows.append((rule.label,) + rule_use_cells(rule, currency))
     if binding:
@@ -428,12 +450,12 @@ def rule_use_cells(rule, currency: str) -> tuple[str, str, str]:
     A balance share or the ROI hurdle has no "one more unit": its shadow price is per unit of
     a weighted sum, not per point of share or ROI, so no figure is printed for it.
     """
-    from planner.core.formatting import money as format_money
+    from planner.core.formatting import marginal_value, money as format_money
 
     if rule.unit == currency:
-        return format_money(rule.used, currency), format_money(rule.limit, currency), f"{rule.marginal_value:,.2f} NPV per {currency}"
+        return format_money(rule.used, currency), format_money(rule.limit, currency), marginal_value(rule.marginal_value, currency, currency)
     if rule.unit == "team-weeks":  # a team's capacity, or what may be bought of it (hiring)
-        return f"{rule.used:,.1f}", f"{rule.limit:,.1f} team-weeks", f"{format_money(rule.marginal_value, currency)} NPV per team-week"
+        return f"{rule.used:,.1f}", f"{rule.limit:,.1f} team-weeks", marginal_value(rule.marginal_value, "team-weeks", currency)
     shown = (lambda value: f"{value:.1%}") if rule.kind == "balance" else (lambda value: f"{value:.2f}")
     return shown(rule.used), f"{rule.sense} {shown(rule.limit)}", "easing it would raise NPV"
 
@@ -561,6 +583,8 @@ def frontier(scenario_path: Path, points: int, workers: int, output: Path, forma
     from planner.analysis.variants import Solve, as_seen_by, solve
     from planner.reports.analysis_reports import build_frontier_report
     from planner.analysis.frontier import efficient_frontier
+    from planner.core.formatting import percent
+    from planner.core.glossary import name, term
 
     names = report_names(parse_formats(formats), "frontier")
     check_output(output, names)  # a typo should not cost a frontier
@@ -571,22 +595,23 @@ def frontier(scenario_path: Path, points: int, workers: int, output: Path, forma
     chosen = solve(Solve(applied, rules))
     currency = result.currency
     money = lambda value: format_money(value, currency) if value is not None else "n/a"  # noqa: E731
-    rows = [("Budget", "NPV", "ROI", "Marginal NPV", "LP marginal", "Funded", "Entered", "Left", "")]
+    rows = [("Budget", "NPV", "ROI", name("frontier_slope"), name("scaled_budget_shadow_value"), "Funded", "Entered", "Left", "")]
     for p in result.points:
         mark = " ".join(m for m, on in (("knee", p.budget == result.knee_budget), ("scenario", abs(p.scale - 1) < 1e-9)) if on)
-        rows.append((money(p.budget), money(p.npv) if p.feasible else p.status, ratio(p.roi), ratio(p.marginal_npv), ratio(p.budget_marginal_value),
+        rows.append((money(p.budget), money(p.npv) if p.feasible else p.status, percent(p.roi), ratio(p.marginal_npv), ratio(p.budget_marginal_value),
                      str(len(p.funded)), short_list(p.entered), short_list(p.left), mark))
     click.echo(f"Efficient frontier: {result.scenario} ({len(result.points)} budgets from {money(result.lowest_budget)} "
                f"to {money(result.saturation_budget)}, where NPV stops rising; the scenario's budget is {money(result.scenario_budget)})")
     click.echo("\n".join(table(rows, right=(0, 1, 2, 3, 4, 5))))
-    click.echo("Marginal NPV: NPV per extra unit of budget since the row above; LP marginal: the same from the LP duals at the row.")
+    for key in ("frontier_slope", "scaled_budget_shadow_value"):
+        click.echo(f"{name(key)}: {term(key).definition}")
     if result.knee is not None:
         click.echo(f"Knee: {money(result.knee.budget)} (NPV {money(result.knee.npv)}): past it each extra {currency} buys less and less.")
     report = build_frontier_report(result, applied, chosen.plan, "no plan in time" if chosen.error else "infeasible")
     summary = report.section("frontier_summary")
     if chosen.feasible:
         click.echo(f"At the scenario's budget of {money(summary.chosen_budget)}: NPV {money(summary.chosen_npv)}; "
-                   f"the next {currency} of budget adds {ratio(summary.chosen_lp_marginal)} NPV (LP marginal).")
+                   f"{name('scaled_budget_shadow_value').lower()} {ratio(summary.chosen_lp_marginal)} NPV per extra {currency}.")
     else:
         click.echo(f"At the scenario's budget of {money(summary.chosen_budget)}: no plan ({summary.chosen_status}).")
     write_analysis(report, result.to_rows(), output, formats)
@@ -605,7 +630,7 @@ def compare(scenario_paths: tuple[Path, ...], workers: int, output: Path, format
     Example:
       planner compare scenarios/base.yaml scenarios/budget-cut-10.yaml scenarios/pessimistic-uplift.yaml
     """
-    from planner.analysis.variants import compare_plans, plan_scenarios
+    from planner.analysis.compare import compare_plans, plan_scenarios
     from planner.reports.analysis_reports import build_comparison_report
 
     if len(scenario_paths) < 2:
@@ -638,20 +663,30 @@ def unique_names(names: list[str]) -> list[str]:
 
 
 def comparison_text(result) -> list[str]:
-    from planner.core.formatting import money as format_money
+    from planner.core.formatting import money as format_money, percent
 
     money = lambda value: format_money(value, result.currency)  # noqa: E731
     rows = [("",) + tuple(result.scenarios)]
     rows.append(("NPV",) + tuple(money(t.npv) for t in result.totals))
-    rows.append(("ROI",) + tuple(ratio(t.roi) for t in result.totals))
+    rows.append(("ROI",) + tuple(percent(t.roi) for t in result.totals))
     rows.append(("Spend",) + tuple(money(t.spend) for t in result.totals))
     rows.append(("Budget",) + tuple(money(t.budget) for t in result.totals))
     rows.append(("Funded",) + tuple(str(t.funded) for t in result.totals))
+    rows.append(("Like for like",) + tuple("reference" if n == 0 else "yes" if t.like_for_like else "NO" for n, t in enumerate(result.totals)))
     lines = ["Totals"] + table(rows, right=tuple(range(1, len(rows[0]))))
-    lines += ["", f"Differences from {result.scenarios[0]}: {len(result.differences)}"]
+    lines += [f"  not like for like: {t.name} assumes {'; '.join(t.assumptions)}: its NPV rests on other estimates"
+              for t in result.totals if not t.like_for_like]
+    signed = lambda value: ("+" if value > 0.5 else "") + money(value)  # noqa: E731
+    lines += ["", f"Differences from {result.scenarios[0]}: {len(result.differences)} entered or left, "
+                  f"{len(result.choice_changes)} with another option or start"]
     for d in result.differences:
-        lines.append(f"  {d.change:7} in {d.other}: {d.experience_id} {d.name[:40]} ({d.reference_choice} -> {d.other_choice})")
+        lines.append(f"  {d.change:7} in {d.other}: {d.experience_id} {d.name[:40]} ({d.reference_choice} -> {d.other_choice}); "
+                     f"spend {signed(d.spend_change)}, NPV {signed(d.npv_change)}")
         lines.append(f"           because {d.reason}")
+    for c in result.choice_changes:
+        lines.append(f"  {c.kind} in {c.other}: {c.experience_id} {c.name[:40]} ({c.reference_choice} -> {c.other_choice}); "
+                     f"spend {signed(c.spend_change)}, NPV {signed(c.npv_change)}")
+        lines.append(f"           because {c.reason}")
     moved = [s for s in result.shifts if s.dimension != "quarter" and max(s.spend) - min(s.spend) > 1e-6]
     if moved:
         lines += ["", "Spend that moved"]
@@ -687,6 +722,7 @@ def explain(scenario_path: Path, experience_ids: tuple[str, ...], steps: int, no
     from planner.analysis.variants import as_seen_by
     from planner.reports.analysis_reports import build_explanations_report
     from planner.analysis.explain import _check_ids, explain as explain_plan
+    from planner.core.glossary import name
 
     names = report_names(parse_formats(formats), "explanations")
     check_output(output, names)
@@ -702,7 +738,7 @@ def explain(scenario_path: Path, experience_ids: tuple[str, ...], steps: int, no
         click.echo(f"\n{e.experience_id} {e.name}: {state}\n  why: {e.reason}")
         if e.npv_loss is not None:
             extra = f"; {' '.join(e.leave_with_it)} would leave with it" if e.leave_with_it else ""
-            click.echo(f"  without it the plan loses {money(e.npv_loss)}{extra}")
+            click.echo(f"  {name('npv_lost_without_it')}: {money(e.npv_loss)}{extra}")
         if e.to_enter:
             click.echo(f"  {e.to_enter}")
     write_analysis(build_explanations_report(result, plan_now), result.to_rows(), output, formats)

@@ -27,6 +27,10 @@ _SPEC.loader.exec_module(base)
 
 MONEY, PERCENT, VALUE = base.MONEY, base.PERCENT, base.VALUE
 COUNT = "#,##0"
+# Colour means better or worse for the reader: an NPV change is green up and red down; a spend
+# change is neither by itself, so it is shown without colour.
+NPV_CHANGE = '[Color10]+#,##0;[Red]-#,##0;0'
+SPEND_CHANGE = '+#,##0;-#,##0;0'
 CHOSEN_FILL = PatternFill("solid", fgColor="FBEAEA")
 KNEE_FILL = PatternFill("solid", fgColor="E8F3EA")
 Sheet = tuple[str, Callable[[Worksheet], None]]
@@ -65,10 +69,10 @@ def frontier_summary(ws: Worksheet) -> None:
         ("ROI at the scenario budget", "{{ frontier_summary.chosen_roi }}", PERCENT),
         ("Spend at the scenario budget", "{{ frontier_summary.chosen_spend }}", MONEY),
         ("Experiences funded there", "{{ frontier_summary.chosen_funded }}", COUNT),
-        ("NPV of the next unit of budget (LP marginal)", "{{ frontier_summary.chosen_lp_marginal }}", VALUE),
+        ("{{ glossary['scaled_budget_shadow_value'].name }}", "{{ frontier_summary.chosen_lp_marginal }}", VALUE),
         ("Next computed budget", "{{ frontier_summary.next_budget }}", MONEY),
         ("NPV at the next computed budget", "{{ frontier_summary.next_npv }}", MONEY),
-        ("NPV per extra unit up to it", '=IF(OR(B6="",B11="",B12=""),"",(B12-B6)/(B11-B5))', VALUE),
+        ("{{ glossary['frontier_slope'].name }} up to it", '=IF(OR(B6="",B11="",B12=""),"",(B12-B6)/(B11-B5))', VALUE),
         ("Knee: budget", "{{ frontier_summary.knee_budget }}", MONEY),
         ("Knee: NPV", "{{ frontier_summary.knee_npv }}", MONEY),
         ("Lowest budget (what must be funded)", "{{ frontier_summary.lowest_budget }}", MONEY),
@@ -86,7 +90,7 @@ def frontier_points(ws: Worksheet) -> None:
         ("Budget", "{{ p.budget }}", MONEY, 14), ("NPV", "{{ p.npv }}", MONEY, 14), ("PV of costs", "{{ p.pv_cost }}", MONEY, 14),
         ("ROI", '=IF(OR(B5="",C5=0),"",B5/C5)', PERCENT, 9), ("Spend", "{{ p.spend }}", MONEY, 14),
         ("Budget used", '=IF(OR(E5="",A5=0),"",E5/A5)', PERCENT, 9),
-        ("NPV per extra unit", "{{ p.marginal_npv }}", VALUE, 11), ("LP marginal", "{{ p.lp_marginal }}", VALUE, 11),
+        ("{{ glossary['frontier_slope'].name }}", "{{ p.marginal_npv }}", VALUE, 11), ("{{ glossary['scaled_budget_shadow_value'].name }}", "{{ p.lp_marginal }}", VALUE, 11),
         ("Funded", "{{ p.funded_count if p.feasible else none }}", COUNT, 8), ("Point", "{{ p.mark }}", None, 16),
         ("Solver", "{{ p.status }}", None, 12), ("Gap", "{{ p.gap }}", "0.00%", 8),
         ("Entered", "{{ p.entered|join(' ') }}", None, 30), ("Left", "{{ p.left|join(' ') }}", None, 30),
@@ -131,7 +135,7 @@ def frontier_portfolios(ws: Worksheet) -> None:
     ws.auto_filter.ref = "A4:J5"
 
 
-FRONTIER: tuple[Sheet, ...] = (("Summary", frontier_summary), ("Frontier", frontier_points), ("Portfolios", frontier_portfolios))
+FRONTIER: tuple[Sheet, ...] = (("Summary", frontier_summary), ("Frontier", frontier_points), ("Portfolios", frontier_portfolios), ("Glossary", base.glossary))
 
 
 # ---------------------------------------------------------------------------------------
@@ -142,12 +146,16 @@ def compare_totals(ws: Worksheet) -> None:
     columns: list[base.Column] = [
         ("Scenario", "{{ c.name }}", None, 28), ("Budget", "{{ c.budget }}", MONEY, 14), ("Spend", "{{ c.spend }}", MONEY, 14),
         ("Budget used", '=IF(B5=0,"",C5/B5)', PERCENT, 9), ("PV of costs", "{{ c.pv_cost }}", MONEY, 14), ("NPV", "{{ c.npv }}", MONEY, 14),
-        ("ROI", '=IF(E5=0,"",F5/E5)', PERCENT, 9), ("NPV against the reference", "=F5-F$5", MONEY, 14),
-        ("Spend against the reference", "=C5-C$5", MONEY, 14), ("Funded", "{{ c.funded }}", COUNT, 8),
+        ("ROI", '=IF(E5=0,"",F5/E5)', PERCENT, 9), ("NPV against the reference", "=F5-F$5", NPV_CHANGE, 14),
+        ("Spend against the reference", "=C5-C$5", SPEND_CHANGE, 14), ("Funded", "{{ c.funded }}", COUNT, 8),
         ("Entered", "{{ c.entered }}", COUNT, 8), ("Left", "{{ c.left }}", COUNT, 8), ("Solver", "{{ c.status }}", None, 12),
+        ("Option or start changed", "{{ c.changed }}", COUNT, 9),
+        ("Like for like", "{{ 'reference' if c.reference else ('yes' if c.like_for_like else 'no') }}", None, 10),
+        ("Assumptions that differ from the reference", "{{ c.assumptions|join('; ') }}", None, 50),
     ]
     base.title(ws, "{{ compare_summary.title }}", "The first row is the reference, {{ compare_summary.reference }}; amounts in {{ currency }}. "
-               "Differences from the reference, budget used and ROI are formulas.", 8)
+               "Differences from the reference, budget used and ROI are formulas. A scenario that is not like for like rests on "
+               "other estimates (the last column): its NPV difference is not only what its plan does differently.", 8)
     base.table(ws, 4, "c in compare_summary.scenarios", columns)
     ws.add_chart(_bars(ws, "NPV and spend by scenario", [3, 6], 4, "A", "Scenario", "{{ currency }}"), "A9")
 
@@ -157,13 +165,29 @@ def compare_differences(ws: Worksheet) -> None:
         ("Scenario", "{{ d.other }}", None, 22), ("Change", "{{ d.change }}", None, 10), ("ID", "{{ d.experience_id }}", None, 12),
         ("Experience", "{{ d.name }}", None, 36), ("In the reference", "{{ d.reference_choice }}", None, 22),
         ("In the scenario", "{{ d.other_choice }}", None, 22), ("Its NPV in the reference", "{{ d.npv_reference }}", MONEY, 14),
-        ("Its NPV in the scenario", "{{ d.npv_other }}", MONEY, 14), ("Change in its NPV", "=H5-G5", MONEY, 14),
-        ("Why", "{{ d.reason }}", None, 90),
+        ("Its NPV in the scenario", "{{ d.npv_other }}", MONEY, 14), ("Change in its NPV", "=H5-G5", NPV_CHANGE, 14),
+        ("Why", "{{ d.reason }}", None, 90), ("Its spend in the reference", "{{ d.spend_reference }}", MONEY, 14),
+        ("Its spend in the scenario", "{{ d.spend_other }}", MONEY, 14), ("Change in its spend", "=L5-K5", SPEND_CHANGE, 14),
     ]
     base.title(ws, "Experiences funded in one and not the other", "Entered: funded in the scenario, not in the reference; left: the "
                "other way round. Choices read option from start quarter.", 8)
     base.table(ws, 4, "d in differences", columns)
-    ws.auto_filter.ref = "A4:J5"
+    ws.auto_filter.ref = "A4:M5"
+
+
+def compare_choices(ws: Worksheet) -> None:
+    columns: list[base.Column] = [
+        ("Scenario", "{{ c.other }}", None, 22), ("Change", "{{ c.kind }}", None, 18), ("ID", "{{ c.experience_id }}", None, 12),
+        ("Experience", "{{ c.name }}", None, 36), ("In the reference", "{{ c.reference_choice }}", None, 22),
+        ("In the scenario", "{{ c.other_choice }}", None, 22), ("Its spend in the reference", "{{ c.spend_reference }}", MONEY, 14),
+        ("Its spend in the scenario", "{{ c.spend_other }}", MONEY, 14), ("Change in its spend", "=H5-G5", SPEND_CHANGE, 14),
+        ("Its NPV in the reference", "{{ c.npv_reference }}", MONEY, 14), ("Its NPV in the scenario", "{{ c.npv_other }}", MONEY, 14),
+        ("Change in its NPV", "=K5-J5", NPV_CHANGE, 14), ("Why", "{{ c.reason }}", None, 90),
+    ]
+    base.title(ws, "Option and timing changes", "Funded in both, at another option or from another quarter; choices read option from "
+               "start quarter. Spend over the horizon, undiscounted; NPV the experience's own in each plan.", 8)
+    base.table(ws, 4, "c in choice_changes", columns, {9: base.sum_of("I", 5), 12: base.sum_of("L", 5)})
+    ws.auto_filter.ref = "A4:M5"
 
 
 SHIFT_TABLES = (("journey_stage", "Journey stage"), ("channel", "Channel"), ("product_line", "Product line"), ("layer", "Layer"),
@@ -181,7 +205,8 @@ def compare_shifts(ws: Worksheet) -> None:
         columns: list[base.Column] = [
             ("Scenario", "{{ r.scenario }}", None, 24), (label, "{{ r.value }}", None, 18),
             ("Reference spend", "{{ r.reference_spend }}", MONEY, 14), ("Spend", "{{ r.spend }}", MONEY, 14),
-            ("Change", f"=D{header + 1}-C{header + 1}", MONEY, 14), ("Change %", f'=IF(C{header + 1}=0,"",E{header + 1}/C{header + 1})', PERCENT, 10),
+            ("Change", f"=D{header + 1}-C{header + 1}", SPEND_CHANGE, 14),
+            ("Change %", f'=IF(C{header + 1}=0,"",E{header + 1}/C{header + 1})', '+0.0%;-0.0%;0.0%', 10),
         ]
         base.table(ws, header, f"r in shifts.{key}.rows", columns)
         if key in CHARTED:
@@ -191,7 +216,8 @@ def compare_shifts(ws: Worksheet) -> None:
     ws.freeze_panes = None
 
 
-COMPARE: tuple[Sheet, ...] = (("Summary", compare_totals), ("Differences", compare_differences), ("Spend shifts", compare_shifts))
+COMPARE: tuple[Sheet, ...] = (("Summary", compare_totals), ("Differences", compare_differences), ("Option and timing", compare_choices),
+                               ("Spend shifts", compare_shifts), ("Glossary", base.glossary))
 
 
 # ---------------------------------------------------------------------------------------
@@ -221,7 +247,7 @@ def explain_not_funded(ws: Worksheet) -> None:
     columns: list[base.Column] = [
         ("ID", "{{ e.experience_id }}", None, 12), ("Experience", "{{ e.name }}", None, 34), ("Reason", "{{ e.kind }}", None, 12),
         ("Why not funded", "{{ e.reason }}", None, 70), ("Best option", "{{ e.choice }}", None, 20), ("Its NPV", "{{ e.npv }}", MONEY, 13),
-        ("Its NPV per unit spent", "{{ e.npv_per_spend }}", VALUE, 11), ("Budget at the margin returns", "{{ e.margin_return }}", VALUE, 11),
+        ("{{ glossary['npv_per_spend'].name }}", "{{ e.npv_per_spend }}", VALUE, 11), ("{{ glossary['budget_shadow_value'].name }}", "{{ e.margin_return }}", VALUE, 11),
         ("Uplift multiplier to enter", "{{ e.uplift_to_enter }}", VALUE, 11), ("Cost multiplier to enter", "{{ e.cost_to_enter }}", VALUE, 11),
         ("What it would take", "{{ e.to_enter }}", None, 70), ("Re-solves", "{{ e.solves }}", COUNT, 9),
     ]
@@ -234,8 +260,8 @@ def explain_not_funded(ws: Worksheet) -> None:
 def explain_funded(ws: Worksheet) -> None:
     columns: list[base.Column] = [
         ("ID", "{{ e.experience_id }}", None, 12), ("Experience", "{{ e.name }}", None, 34), ("Reason", "{{ e.kind }}", None, 12),
-        ("Choice", "{{ e.choice }}", None, 20), ("Its NPV", "{{ e.npv }}", MONEY, 13), ("Its NPV per unit spent", "{{ e.npv_per_spend }}", VALUE, 11),
-        ("Plan NPV without it", "{{ e.npv_without }}", MONEY, 14), ("Plan loses without it", '=IF(G5="","",Summary!$B$5-G5)', MONEY, 14),
+        ("Choice", "{{ e.choice }}", None, 20), ("Its NPV", "{{ e.npv }}", MONEY, 13), ("{{ glossary['npv_per_spend'].name }}", "{{ e.npv_per_spend }}", VALUE, 11),
+        ("Plan NPV without it", "{{ e.npv_without }}", MONEY, 14), ("{{ glossary['npv_lost_without_it'].name }}", '=IF(G5="","",Summary!$B$5-G5)', MONEY, 14),
         ("Leave with it", "{{ e.leave_with_it|join(' ') }}", None, 24), ("Why funded", "{{ e.reason }}", None, 60),
         ("Note", "{{ e.to_enter }}", None, 40),
     ]
@@ -245,7 +271,7 @@ def explain_funded(ws: Worksheet) -> None:
     ws.auto_filter.ref = "A4:K5"
 
 
-EXPLANATIONS: tuple[Sheet, ...] = (("Summary", explain_summary), ("Not funded", explain_not_funded), ("Funded", explain_funded))
+EXPLANATIONS: tuple[Sheet, ...] = (("Summary", explain_summary), ("Not funded", explain_not_funded), ("Funded", explain_funded), ("Glossary", base.glossary))
 
 
 # ---------------------------------------------------------------------------------------
@@ -296,7 +322,7 @@ def tornado_bars(ws: Worksheet) -> None:
     ws.add_chart(chart, "A8")  # below the table: it moves down with the rows
 
 
-TORNADO: tuple[Sheet, ...] = (("Summary", tornado_summary), ("Tornado", tornado_bars))
+TORNADO: tuple[Sheet, ...] = (("Summary", tornado_summary), ("Tornado", tornado_bars), ("Glossary", base.glossary))
 
 WORKBOOKS: dict[str, tuple[Sheet, ...]] = {"frontier": FRONTIER, "compare": COMPARE, "explanations": EXPLANATIONS, "tornado": TORNADO}
 

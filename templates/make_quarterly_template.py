@@ -1,7 +1,8 @@
 """Build templates/quarterly.xlsx, the Excel template of the quarterly planning report.
 
 It is the report template (templates/make_report_template.py, whose sheets it reuses) with
-three more sheets after the Summary: Changes (what changed since the previous plan),
+four more sheets after the Summary: Bridge (the NPV bridge by cause, with a waterfall chart
+and each experience's NPV change by cause), Changes (what changed since the previous plan),
 Timeline (a shaded grid of every funded experience by quarter) and Plan vs actual. As with
 report.xlsx, the committed .xlsx is the source of truth once built; rebuild it with
 
@@ -14,6 +15,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.legend import LegendEntry
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -36,8 +39,9 @@ def changes(ws: Worksheet) -> None:
                "{{ changes.summary.first_quarter }}. Spend over this plan's quarters; NPVs from {{ changes.summary.first_quarter }} on, "
                "the previous plan's restated to the same footing; sunk cash is in neither.", 8)
     base.pairs(ws, 4, [
-        ("NPV, previous plan", "{{ changes.summary.npv_before }}", base.MONEY), ("NPV, this plan", "{{ changes.summary.npv_after }}", base.MONEY),
-        ("NPV change", "=B5-B4", base.MONEY), ("Spend, previous plan", "{{ changes.summary.spend_before }}", base.MONEY),
+        ("Restated NPV, previous plan (from this plan's first quarter)", "{{ changes.summary.npv_before }}", base.MONEY),
+        ("NPV, this plan", "{{ changes.summary.npv_after }}", base.MONEY),
+        ("NPV change against the restated NPV", "=B5-B4", base.MONEY), ("Spend, previous plan", "{{ changes.summary.spend_before }}", base.MONEY),
         ("Spend, this plan", "{{ changes.summary.spend_after }}", base.MONEY), ("Spend change", "=B8-B7", base.MONEY),
         ("Sunk on work in flight", "{{ changes.summary.sunk }}", base.MONEY),
         ("Added / dropped / stopped", "{{ changes.summary.added }} / {{ changes.summary.dropped }} / {{ changes.summary.stopped }}", None),
@@ -51,12 +55,60 @@ def changes(ws: Worksheet) -> None:
         ("Start now", "{{ c.start_after }}", None, 10), ("Go-live now", "{{ c.go_live_after }}", None, 10),
         ("Spend before", "{{ c.spend_before }}", base.MONEY, 13), ("Spend now", "{{ c.spend_after }}", base.MONEY, 13),
         ("Spend change", "=L16-K16", base.MONEY, 13), ("NPV before", "{{ c.npv_before }}", base.MONEY, 13),
-        ("NPV now", "{{ c.npv_after }}", base.MONEY, 13), ("NPV change", "=O16-N16", base.MONEY, 13), ("Why", "{{ c.reason }}", None, 90),
+        ("NPV now", "{{ c.npv_after }}", base.MONEY, 13), ("NPV change", "=O16-N16", base.MONEY, 13),
+        ("Cause", "{{ c.cause_label }}", None, 16), ("Why", "{{ c.reason }}", None, 90),
     ]
     totals = {c: base.sum_of(letter, 16) for c, letter in ((11, "K"), (12, "L"), (13, "M"), (14, "N"), (15, "O"), (16, "P"))}
     notes_row = base.table(ws, 15, "c in changes.rows", columns, totals) + 2
     base.table(ws, notes_row, "n in changes.notes + changes.warnings", [("Notes and warnings", "{{ n }}", None, 12)])
     ws.freeze_panes = "C16"
+
+
+def bridge(ws: Worksheet) -> None:
+    steps = 7  # planner.cycle.bridge.STEPS
+    base.title(ws, "NPV bridge from the previous plan",
+               "From the previous plan's NPV ({{ bridge.previous_scenario }}, from {{ bridge.previous_first_quarter }}) to this plan's "
+               "(from {{ bridge.first_quarter }}), one cause at a time in this order; the steps add up to the whole change.", 8)
+    base.pairs(ws, 4, [
+        ("NPV, previous plan (as planned)", "{{ bridge.previous_npv }}", base.MONEY),
+        ("NPV, this plan", "{{ bridge.npv }}", base.MONEY),
+        ("Change", "=B5-B4", base.MONEY),
+        ("Sum of the steps (equals the change)", "=SUM(C9:C9)", base.MONEY),
+    ])
+    columns: list[base.Column] = [
+        ("Step", "{{ s.label }}", None, 34), ("How it was found", "{{ s.how }}", None, 40),
+        ("NPV change", "{{ s.change }}", base.MONEY, 14), ("NPV after", "{{ s.npv_after }}", base.MONEY, 14),
+        # Helpers for the waterfall: an invisible base and the rise or fall drawn on it.
+        ("Chart: base", "=MIN(D9-C9,D9)", base.MONEY, 12), ("Chart: adds NPV", "=MAX(C9,0)", base.MONEY, 12),
+        ("Chart: takes NPV away", "=MAX(-C9,0)", base.MONEY, 12),
+    ]
+    base.table(ws, 8, "s in bridge.steps", columns)
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
+    chart.title = "NPV change by cause"
+    for column, colour in ((5, None), (6, "1B7837"), (7, "C0392B")):
+        chart.add_data(Reference(ws, min_col=column, min_row=8, max_row=9), titles_from_data=True)
+        series = chart.series[-1]
+        if colour is None:
+            series.graphicalProperties.noFill = True
+            series.graphicalProperties.line.noFill = True
+        else:
+            series.graphicalProperties.solidFill = colour
+    base.text_categories(chart, ws, "A", 9)
+    chart.x_axis.title, chart.y_axis.title = "cause, in the order applied", "NPV (the running total)"
+    chart.x_axis.delete = chart.y_axis.delete = False
+    chart.y_axis.number_format = "#,##0"
+    chart.legend.position = "b"
+    chart.legend.legendEntry = [LegendEntry(idx=0, delete=True)]  # the invisible base needs no key
+    chart.width, chart.height = 22, 10
+    top = 12
+    columns = [("ID", "{{ e.id }}", None, 12), ("Experience", "{{ e.name }}", None, 34), ("Cause", "{{ e.cause_label }}", None, 16),
+               ("NPV, previous plan", "{{ e.npv_before }}", base.MONEY, 13)]
+    columns += [(f"{{{{ bridge.steps[{n}].label }}}}", f"{{{{ e.changes[{n}]|round(2) }}}}", base.MONEY, 12) for n in range(steps)]
+    columns += [("NPV, this plan", "{{ e.npv[-1] }}", base.MONEY, 13)]
+    base.table(ws, top + 1, "e in bridge.moved", columns)
+    ws.cell(top, 1, "Each experience whose NPV moved, by cause (the previous plan's NPV as planned; the quarter closed restates it)").font = base.NOTE_FONT
+    ws.add_chart(chart, f"A{top + 4}")  # below the experiences: it moves down with their rows
 
 
 def timeline(ws: Worksheet) -> None:
@@ -95,7 +147,7 @@ def plan_vs_actual(ws: Worksheet) -> None:
 
 def build(path: Path) -> None:
     sheets = list(base.SHEETS)
-    sheets[1:1] = [("Changes", changes), ("Timeline", timeline), ("Plan vs actual", plan_vs_actual)]
+    sheets[1:1] = [("Bridge", bridge), ("Changes", changes), ("Timeline", timeline), ("Plan vs actual", plan_vs_actual)]
     base.SHEETS = tuple(sheets)
     base.build(path)
 

@@ -105,12 +105,12 @@ def summary(ws: Worksheet) -> None:
           "Spend, NPV and ROI are live formulas over the Funded sheet.", 3)
     pairs(ws, 4, [
         ("Budget over the horizon", "{{ summary.budget }}", MONEY),
-        ("Spend", "=SUM(Funded!K5:K5)", MONEY),
+        ("{{ glossary.spend.name }}", "=SUM(Funded!K5:K5)", MONEY),
         ("Budget used", "=IF(B4=0,\"\",B5/B4)", PERCENT),
         ("PV of benefits", "=SUM(Funded!L5:L5)", MONEY),
         ("PV of costs", "=SUM(Funded!M5:M5)", MONEY),
         ("NPV", "=SUM(Funded!N5:N5)", MONEY),
-        ("ROI (NPV / PV of costs)", "=IF(B8=0,\"\",B9/B8)", PERCENT),
+        ("{{ glossary.roi.name }}", "=IF(B8=0,\"\",B9/B8)", PERCENT),
         ("Payback quarter", "{{ summary.payback_quarter or 'beyond the horizon' }}", None),
         ("Experiences funded", "{{ summary.funded }}", "#,##0"),
         ("Experiences considered", "{{ summary.experiences }}", "#,##0"),
@@ -134,9 +134,9 @@ EXPERIENCE_COLUMNS: list[Column] = [
 def funded(ws: Worksheet) -> None:
     columns = EXPERIENCE_COLUMNS + [
         ("Option", "{{ e.option }}", None, 9), ("Start", "{{ e.start_quarter }}", None, 8),
-        ("Go-live", "{{ e.go_live_quarter }}", None, 8), ("Spend", "{{ e.total_spend }}", MONEY, 11),
+        ("Go-live", "{{ e.go_live_quarter }}", None, 8), ("{{ glossary.spend.name }}", "{{ e.total_spend }}", MONEY, 11),
         ("PV of benefits", "{{ e.pv_benefit }}", MONEY, 11), ("PV of costs", "{{ e.pv_cost }}", MONEY, 11),
-        ("NPV", "{{ e.npv }}", MONEY, 11), ("ROI", "{{ e.roi }}", PERCENT, 8), ("Payback", "{{ e.payback_quarter }}", None, 8),
+        ("NPV", "{{ e.npv }}", MONEY, 11), ("{{ glossary.roi.name }}", "{{ e.roi }}", PERCENT, 8), ("Payback", "{{ e.payback_quarter }}", None, 8),
     ]
     title(ws, "Funded experiences", "{{ summary.funded }} of {{ summary.experiences }} experiences; amounts in {{ currency }}, "
           "largest NPV first. Go-live is the end of the quarter shown.", 8)
@@ -280,10 +280,10 @@ def constraints(ws: Worksheet) -> None:
         ("Rule", "{{ r.label }}", None, 30), ("Kind", "{{ r.kind }}", None, 12), ("Quarter", "{{ r.quarter }}", None, 10),
         ("Team", "{{ r.team }}", None, 14), ("Limit", "{{ r.limit }}", VALUE, 14), ("Used", "{{ r.used }}", VALUE, 14),
         ("Slack", "=E5-F5", VALUE, 14), ("Unit", "{{ r.unit }}", None, 12),
-        ("NPV of one more unit", "{{ r.marginal_value }}", VALUE, 14), ("Binding", "{{ 'yes' if r.binding else 'no' }}", None, 10),
+        ("{{ glossary['shadow_value'].name }}", "{{ r.marginal_value }}", VALUE, 14), ("Binding", "{{ 'yes' if r.binding else 'no' }}", None, 10),
     ]
-    title(ws, "Budget and capacity rules", "Every rule with its use; the marginal value is what one more unit "
-          "(one {{ currency }}, one team-week) would add to the NPV.", 6)
+    title(ws, "Budget and capacity rules", "Every rule with its use. {{ glossary['shadow_value'].name }}: what one more unit "
+          "(one {{ currency }}, one team-week) adds to the NPV; the Glossary sheet defines it.", 6)
     table(ws, 4, "r in constraints.all", columns)
     ws.auto_filter.ref = "A4:J5"
 
@@ -344,11 +344,17 @@ def input_options(ws: Worksheet) -> None:
     table(ws, 4, "o in inputs.options", columns)
 
 
+def glossary(ws: Worksheet) -> None:
+    """The one definition of each figure the report names (planner/core/glossary.py)."""
+    title(ws, "Glossary", "What each figure in this report means: the same words as the HTML report, the CLI and docs/model.md.", 2)
+    table(ws, 4, "t in glossary.terms", [("Term", "{{ t.name }}", None, 30), ("Definition", "{{ t.definition }}", None, 110)])
+
+
 SHEETS = (
     ("Summary", summary), ("Funded", funded), ("Blueprint", blueprint), ("Enablers", enablers), ("Journeys", journeys),
     ("Not funded", not_funded), ("By quarter", by_quarter),
     ("Attention", attention), ("Experience map", experience_map), ("Constraints", constraints),
-    ("Assumptions", assumptions), ("Experiences", input_experiences), ("Options", input_options),
+    ("Assumptions", assumptions), ("Experiences", input_experiences), ("Options", input_options), ("Glossary", glossary),
 )
 
 

@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import run_highs_in_this_process
-from planner.analysis.variants import Solved, as_seen_by, compare_plans, plan_scenarios, sensitivity, with_adjustment
+from planner.analysis.compare import compare_plans, plan_scenarios
+from planner.analysis.variants import Solved, as_seen_by, sensitivity, with_adjustment
 from planner.cli import cli
 from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
 from planner.analysis.explain import explain
@@ -96,7 +97,7 @@ def test_frontier_marginal_values_entries_and_knee(frontier):
     assert all(set(p.entered) == set(p.funded) - set(q.funded) for q, p in zip(points, points[1:]))
     assert frontier.knee_budget is not None and points[0].budget < frontier.knee_budget < points[-1].budget
     rows = frontier.to_rows()
-    assert len(rows) == len(frontier.points) and {"budget", "npv", "marginal_npv", "entered", "knee"} <= set(rows[0])
+    assert len(rows) == len(frontier.points) and {"budget", "npv", "frontier_slope", "shadow_value_of_the_scaled_budget", "entered", "knee"} <= set(rows[0])
 
 
 def test_parallel_and_serial_frontiers_are_the_same(frontier):
@@ -174,7 +175,7 @@ def test_budget_reason_compares_the_return_with_the_margin():
     (c,) = result.items
     assert c.kind == "budget" and not c.funded
     assert c.npv_per_spend == pytest.approx(0.4)
-    assert "returns 0.40 NPV per EUR" in c.reason or "does not fit in the budget left" in c.reason
+    assert "returns €0.40 of NPV per euro spent; the budget shadow value over its quarters" in c.reason or "does not fit in the budget left" in c.reason
 
 
 def test_what_it_takes_brings_the_experience_in_and_funded_loss_is_exact():

@@ -20,7 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import CHROMIUM_FLAGS, HOSTILE_NAME, distinct_colours, require_program, run_chromium, small_portfolio
-from planner.analysis.variants import compare_plans, plan_scenarios, scaled_budget, sensitivity, write_csv
+from planner.analysis.compare import compare_plans, plan_scenarios
+from planner.analysis.variants import scaled_budget, sensitivity, write_csv
 from planner.cli import cli
 from planner.core.csv_safe import csv_text
 from planner.analysis.explain import explain
@@ -315,7 +316,7 @@ def test_formulas_only_where_the_template_has_them_and_text_never_a_formula(work
 
 def test_frontier_workbook_numbers_formulas_and_chart(workbooks, frontier_report):
     wb = load(workbooks["frontier"])
-    assert wb.sheetnames == ["Summary", "Frontier", "Portfolios"]
+    assert wb.sheetnames == ["Summary", "Frontier", "Portfolios", "Glossary"]
     points = frontier_report.section("frontier").points
     sheet = wb["Frontier"]
     last = 4 + len(points)
@@ -451,6 +452,130 @@ def test_cli_rejects_an_unknown_format_before_solving(scenario_files, tmp_path):
     result = CliRunner().invoke(cli, ["frontier", str(scenario_files / "base.yaml"), "--format", "pdf", "-o", str(tmp_path)])
     assert result.exit_code == 2 and "choose from html, xlsx, csv" in result.output
     assert not any(tmp_path.iterdir())
+
+
+# ---------------------------------------------------------------------------------------
+# Option and timing changes, like for like, and colour that means good or bad
+
+
+@pytest.fixture(scope="module")
+def choices():
+    """The base plan against one whose CX-101 uplift is tripled (other assumptions) and one with 40% less budget (like for like)."""
+    from planner.inputs.scenario import Adjustment, Filter
+
+    portfolio = small_portfolio()
+    more = Scenario(name="more uplift", adjustments=(Adjustment(Filter(id=("CX-101",)), uplift=3.0),))
+    plans = plan_scenarios([portfolio, portfolio, scaled_budget(portfolio, 0.6)], [Scenario(name="base"), more, Scenario(name="cut")])
+    return compare_plans(plans), plans
+
+
+def test_option_and_timing_changes_are_listed_with_their_spend_and_npv_effect(choices):
+    comparison, plans = choices
+    change = next(c for c in comparison.choice_changes if c.experience_id == "CX-101" and c.other == "more uplift")
+    before = next(d for d in plans[0].funded if d.experience.id == "CX-101")
+    after = next(d for d in plans[1].funded if d.experience.id == "CX-101")
+    assert change.kind == "option changed, moved" and (change.reference_choice, change.other_choice) == ("lean from 2027Q3", "standard from 2027Q2")
+    assert change.spend_change == pytest.approx(after.total_spend - before.total_spend) and change.npv_change == pytest.approx(after.npv - before.npv)
+    assert "adjustment (id CX-101)" in change.reason
+    # Every experience funded in both at another choice is listed, and nothing else.
+    for plan, name in zip(plans[1:], ("more uplift", "cut")):
+        old = {d.experience.id: (d.option, d.start_quarter) for d in plans[0].funded}
+        new = {d.experience.id: (d.option, d.start_quarter) for d in plan.funded}
+        expected = {i for i in old.keys() & new.keys() if old[i] != new[i]}
+        assert {c.experience_id for c in comparison.choice_changes if c.other == name} == expected
+    # In the HTML and compare.csv, with the same numbers.
+    report = build_comparison_report(comparison, plans[0])
+    page = render_html(report)
+    section = page.split('<section id="choice_changes"', 1)[1].split("</section>", 1)[0]
+    assert "CX-101" in section and "standard from 2027Q2" in section and "+€175k" in section
+    rows = list(csv_rows_of(comparison))
+    row = next(r for r in rows if r["section"] == "option or timing change" and r["item"] == "CX-101" and r["change"].endswith("more uplift"))
+    assert float(row["spend_change"]) == pytest.approx(change.spend_change) and float(row["npv_change"]) == pytest.approx(change.npv_change)
+    left = next(r for r in rows if r["section"] == "difference" and r["item"] == "CX-102")
+    assert float(left["spend_change"]) < 0 and float(left["npv_change"]) < 0
+
+
+def csv_rows_of(comparison):
+    import csv as csv_module
+
+    text = io.StringIO(render_csv_rows(comparison.to_rows()))
+    return csv_module.DictReader(text)
+
+
+def render_csv_rows(rows) -> str:
+    from planner.core.csv_safe import csv_rows
+
+    return csv_rows(rows).decode("utf-8-sig")
+
+
+def test_totals_resting_on_other_assumptions_are_flagged_not_like_for_like(choices):
+    comparison, plans = choices
+    flags = {t.name: t.assumptions for t in comparison.totals}
+    assert flags["base"] == () and flags["cut"] == ()  # a budget is what a comparison compares
+    assert flags["more uplift"] == ("uplift x3.00 on id CX-101",)
+    page = render_html(build_comparison_report(comparison, plans[0]))
+    summary = page.split('<section id="compare_summary"', 1)[1].split("</section>", 1)[0]
+    assert "not like for like" in summary and "more uplift assumes uplift x3.00 on id CX-101" in summary
+    assert summary.count("†") >= 3  # the header, the NPV and the NPV against the reference
+    rows = {r["item"]: r for r in csv_rows_of(comparison) if r["section"] == "total"}
+    assert (rows["like for like"]["base"], rows["like for like"]["more uplift"], rows["like for like"]["cut"]) == ("yes", "no", "yes")
+    sheet = openpyxl.load_workbook(io.BytesIO(render_xlsx(build_comparison_report(comparison, plans[0]))))["Summary"]
+    header = [c.value for c in sheet[4]]
+    values = {row[0]: row for row in sheet.iter_rows(min_row=5, max_row=7, values_only=True)}
+    assert values["more uplift"][header.index("Like for like")] == "no"
+    assert values["cut"][header.index("Like for like")] == "yes"
+
+
+def test_more_spend_is_not_green_more_npv_is(choices):
+    comparison, plans = choices
+    page = render_html(build_comparison_report(comparison, plans[0]))
+    shifts = page.split('<section id="shifts"', 1)[1].split("</section>", 1)[0]
+    fills = re.findall(r'<td class="shift" style="background: #([0-9a-f]{6})">([^<]*)</td>', shifts)
+    up = [f for f, text in fills if text.startswith("+")]
+    down = [f for f, text in fills if text.startswith("−")]
+    assert up and down
+    for fill in up + down:  # one neutral hue for more and for less: blue-grey, never green or red
+        r, g, b = (int(fill[i:i + 2], 16) for i in (0, 2, 4))
+        assert b >= g >= r, fill
+    # NPV: green up, red down.
+    summary = page.split('<section id="compare_summary"', 1)[1].split("</section>", 1)[0]
+    assert re.search(r'class="number positive">\+€', summary) and re.search(r'class="number negative">−€', summary)
+    spend_row = re.search(r"<tr><td>Spend against the reference</td>(.*?)</tr>", summary).group(1)
+    assert "positive" not in spend_row and "negative" not in spend_row
+    # Excel: spend changes carry no colour in their number format; NPV changes do.
+    sheet = openpyxl.load_workbook(io.BytesIO(render_xlsx(build_comparison_report(comparison, plans[0]))))["Summary"]
+    header = [c.value for c in sheet[4]]
+    spend_format = sheet.cell(6, header.index("Spend against the reference") + 1).number_format
+    npv_format = sheet.cell(6, header.index("NPV against the reference") + 1).number_format
+    assert "[Red]" not in spend_format and "Color" not in spend_format and "[Red]" in npv_format
+
+
+def test_the_example_budget_cut_lists_cx_601s_downgrade(tmp_path):
+    """The issue's case: the 10% cut drops CX-601 from premium to standard (-€212k); compare used to show only '0 enter, 1 leaves'."""
+    repo = Path(__file__).resolve().parent.parent
+    result = CliRunner().invoke(cli, ["compare", str(repo / "scenarios" / "base.yaml"), str(repo / "scenarios" / "budget-cut-10.yaml"),
+                                      "--workers", "1", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if "CX-601" in line)
+    assert "option changed in Budget cut 10%" in line and "premium from 2027Q4 -> standard from 2027Q4" in line and "spend -212.0k EUR" in line
+    page = (tmp_path / "compare.html").read_text(encoding="utf-8")
+    section = page.split('<section id="choice_changes"', 1)[1].split("</section>", 1)[0]
+    assert "CX-601" in section and "premium from 2027Q4" in section and "−€212k" in section
+    rows = [r for r in csv_module_reader(tmp_path / "compare.csv") if r["item"] == "CX-601"]
+    assert len(rows) == 1 and rows[0]["section"] == "option or timing change" and float(rows[0]["spend_change"]) == pytest.approx(-212_000)
+    # The spend the cut saves is accounted for: entered, left and re-optioned experiences add up to the spend change.
+    every = csv_module_reader(tmp_path / "compare.csv")
+    totals = next(r for r in every if r["section"] == "total" and r["item"] == "spend")
+    listed = sum(float(r["spend_change"]) for r in every if r["spend_change"] and r["change"].endswith("in Budget cut 10%"))
+    assert listed == pytest.approx(float(totals["Budget cut 10%"]) - float(totals["Base plan 2027-2028"]), abs=1.0)
+    summary = page.split('<section id="compare_summary"', 1)[1].split("</section>", 1)[0]
+    assert "1 leaves" in summary and "change option or start" in summary
+
+
+def csv_module_reader(path: Path):
+    import csv as csv_module
+
+    return list(csv_module.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
 
 
 def test_tornado_cards_state_npv_values_not_changes(reports, tornado, plan, workbooks):

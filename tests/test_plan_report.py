@@ -13,7 +13,7 @@ from planner.render.csv import render_csv
 from planner.reports.plan_report import build_report
 
 SECTIONS = ["summary", "funded", "enablers", "journeys", "experience_map", "quarters", "attention", "constraints",
-            "not_funded", "assumptions", "blueprint"]
+            "not_funded", "assumptions", "glossary", "blueprint"]
 
 
 def test_sections_come_in_reading_order(small_plan):

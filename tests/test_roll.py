@@ -193,7 +193,7 @@ def test_the_changes_list_leaves_out_nothing_an_independent_diff_finds(first, tm
 def test_the_quarterly_report_has_its_sections_and_labels_work_in_flight(unchanged, tmp_path):
     report = build_quarterly_report(unchanged)
     keys = [s.key for s in report.sections]
-    assert keys[:4] == ["summary", "changes", "timeline", "plan_vs_actual"]
+    assert keys[:5] == ["summary", "bridge", "changes", "timeline", "plan_vs_actual"]
     timeline = report.section("timeline")
     flying = [r for r in timeline.rows if r.in_flight]
     assert flying and all(r.start_quarter == "2027Q1" for r in flying)
@@ -251,3 +251,95 @@ def test_a_bad_in_flight_row_is_located(tmp_path, cell, value, message):
 
 def test_labels_before_the_horizon_keep_their_form():
     assert shift_label("2027Q2", -1) == "2027Q1" and shift_label("FY28 Q1", -1) == "FY27 Q4"
+
+
+# ---------------------------------------------------------------------------------------
+# The NPV bridge
+
+
+@pytest.fixture(scope="module")
+def eventful(first):
+    """A roll with one cause of each kind: late actuals, new estimates, a stop, a budget cut, less capacity."""
+    _, state = first
+    portfolio = small_portfolio()
+    started = sorted(started_in_first_quarter(first[0]))
+    stopped, late = started[0], started[-1]
+    experiences = tuple(
+        replace(e, uplift_base=e.uplift_base * 0.3, uplift_low=e.uplift_low * 0.3) if e.id == "CX-104" else
+        replace(e, options=tuple(replace(o, one_off_cost=o.one_off_cost * 0.5) for o in e.options)) if e.id == "CX-103" else
+        replace(e, commitment=Commitment(state.experience(e.id).option, -1, 120_000.0, 90_000.0, "late")) if e.id == late else e
+        for e in portfolio.experiences
+    )
+    teams = tuple(replace(t, capacity=(16.0, 16.0, 6.0) + t.capacity[3:]) if t.name == "Digital" else t for t in portfolio.teams)
+    portfolio = replace(portfolio, experiences=experiences, teams=teams, budget=(450_000.0, 450_000.0, 250_000.0) + portfolio.budget[3:])
+    return roll_forward(state, portfolio, Scenario(stop=(stopped,))), stopped, late
+
+
+def test_the_bridge_steps_add_up_to_the_change_and_each_step_to_its_experiences(first, eventful):
+    roll, _, _ = eventful
+    bridge = roll.bridge
+    plan, state = first
+    assert bridge.previous_npv == pytest.approx(plan.npv) and bridge.npv == pytest.approx(roll.plan.npv)
+    assert [s.label for s in bridge.steps] == ["quarter closed", "actuals", "new estimates", "stopped work", "budget", "capacity",
+                                               "re-optimisation"]
+    assert sum(s.change for s in bridge.steps) == pytest.approx(roll.plan.npv - plan.npv, abs=1e-6)
+    for before, after in zip(bridge.steps, bridge.steps[1:]):
+        assert after.npv_before == before.npv_after
+    # Each step is the sum of what it did to each experience.
+    for n, step in enumerate(bridge.steps):
+        assert sum(e.changes[n] for e in bridge.experiences) == pytest.approx(step.change, abs=1e-3), step.label
+    # The quarter closed is the restatement the changes list compares with: like with like.
+    summary = build_quarterly_report(roll).section("changes").summary
+    assert bridge.step("closed").npv_after == pytest.approx(summary.npv_before)
+    assert summary.npv_as_planned == pytest.approx(state.npv)
+
+
+def test_each_change_has_its_own_cause_and_its_npv_by_cause_adds_up(eventful):
+    roll, stopped, late = eventful
+    causes = {c.id: c.cause for c in roll.changes}
+    assert causes[stopped] == "stopped" and causes[late] == "actuals"
+    assert causes["CX-104"] in ("estimates", "reoptimised")
+    assert len(set(causes.values())) >= 3, causes
+    for change in roll.changes:
+        assert change.cause, change
+        assert not change.reason.startswith("re-planned for"), change.reason  # no shared list of causes
+        assert sum(d for _, d in change.npv_by_cause) == pytest.approx(change.npv_delta, abs=1.0), change.id
+    # The budget cut and the capacity cut each had to drop work from the plan as it stood, or the plan still fitted.
+    assert {roll.bridge.step(k).how.split(":")[0] for k in ("budget", "capacity")} == {"re-solve"}
+
+
+def test_with_no_new_information_only_the_closed_quarter_moves_the_npv(first, unchanged):
+    bridge = unchanged.bridge
+    assert bridge.step("closed").change != 0
+    assert all(abs(s.change) < 0.5 for s in bridge.steps[1:]), [(s.label, s.change) for s in bridge.steps]
+    assert bridge.step("budget").how == "re-solve: the plan fits, nothing to drop"
+
+
+def test_the_example_roll_prints_the_bridge_and_writes_it_in_every_format(tmp_path):
+    """The README's two-quarter story: planner plan q1, planner roll q2; the bridge in the CLI, the HTML and the Bridge sheet."""
+    from click.testing import CliRunner
+    import openpyxl
+    from planner.cli import cli
+
+    repo = Path(__file__).resolve().parent.parent
+    first_run = CliRunner().invoke(cli, ["plan", str(repo / "scenarios" / "q1-plan.yaml"), "-o", str(tmp_path / "q1"), "--format", "csv"])
+    assert first_run.exit_code == 0, first_run.output
+    result = CliRunner().invoke(cli, ["roll", str(tmp_path / "q1" / "plan.json"), str(repo / "scenarios" / "q2-roll.yaml"), "-o", str(tmp_path / "q2")])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "NPV bridge from the previous plan (Q1 2027 plan) to this one" in text
+    for label in ("quarter closed", "actuals", "new estimates", "stopped work", "budget", "capacity", "re-optimisation"):
+        assert f"\n  {label} " in text
+    # CX-601's premium-to-standard move is the re-optimisation's, after new estimates cut its uplift.
+    line = next(line for line in text.split("Changes since the previous plan")[1].splitlines() if line.strip().startswith("CX-601"))
+    assert "[re-optimisation]" in line and "at standard (was premium)" in line and "uplift 2.00% -> 1.33%" in line
+    assert "re-planned for" not in text
+    page = (tmp_path / "q2" / "report.html").read_text(encoding="utf-8")
+    assert "The plan&#39;s NPV from the previous plan to this one, by cause" in page or "The plan's NPV from the previous plan" in page
+    assert page.count("<rect") > 9 and "re-optimisation" in page
+    from conftest import layout_problems
+    assert layout_problems(page, tmp_path) == []  # the bridge and the changes with their causes fit an A4 text width
+    sheet = openpyxl.load_workbook(tmp_path / "q2" / "report.xlsx")["Bridge"]
+    values = {row[0]: row[1] for row in sheet.iter_rows(min_row=4, max_row=7, values_only=True)}
+    steps = [row[2] for row in sheet.iter_rows(min_row=9, max_row=15, values_only=True)]
+    assert sum(steps) == pytest.approx(values["NPV, this plan"] - values["NPV, previous plan (as planned)"], abs=1e-3)

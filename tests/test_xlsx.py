@@ -20,7 +20,7 @@ from planner.render.xlsx import TEMPLATE, RowMap, _Styles, cell_xml, read_templa
 from planner.reports.plan_report import build_report
 
 SHEETS = ["Summary", "Funded", "Blueprint", "Enablers", "Journeys", "Not funded", "By quarter", "Attention", "Experience map", "Constraints",
-          "Assumptions", "Experiences", "Options"]
+          "Assumptions", "Experiences", "Options", "Glossary"]
 
 
 def load(data: bytes, **options) -> openpyxl.Workbook:

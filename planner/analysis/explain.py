@@ -38,6 +38,8 @@ from planner.analysis.variants import (
     Progress, Solve, as_seen_by, choice_text, decision_of, forcing, funded_ids, quarter_span, run_parallel, solve,
     with_adjustment,
 )
+from planner.core.formatting import per_unit
+from planner.core.glossary import column, name
 from planner.core.domain import Portfolio, normalise_id, quarter_label
 from planner.core.economics import Columns, columns
 from planner.core.errors import InputError, Problem
@@ -95,9 +97,9 @@ class Explanations:
     def to_rows(self) -> list[dict[str, Any]]:
         return [
             {"experience": e.experience_id, "name": e.name, "funded": e.funded, "kind": e.kind, "reason": e.reason,
-             "choice": e.choice, "npv": e.npv, "npv_per_spend": e.npv_per_spend, "margin_return": e.margin_return,
+             "choice": e.choice, "npv": e.npv, column("npv_per_spend"): e.npv_per_spend, column("budget_shadow_value"): e.margin_return,
              "uplift_to_enter": e.uplift_to_enter, "cost_to_enter": e.cost_to_enter, "to_enter": e.to_enter,
-             "npv_without": e.npv_without, "npv_loss": e.npv_loss, "leave_with_it": " ".join(e.leave_with_it),
+             "npv_without": e.npv_without, column("npv_lost_without_it"): e.npv_loss, "leave_with_it": " ".join(e.leave_with_it),
              "solves": e.solves}
             for e in self.items
         ]
@@ -203,7 +205,7 @@ def _funded_reason(plan: Plan, decision: Decision) -> Explanation:
         if decision.npv <= 0:
             unlocks = [d.experience.id for d in plan.funded if experience.key in {normalise_id(r) for r in d.experience.requires}]
             why = f"funded as the prerequisite of {', '.join(unlocks)}" if unlocks else why
-    returns = f"; it returns {per_spend:.2f} NPV per {currency} it spends" if per_spend is not None else ""
+    returns = f"; {name('npv_per_spend')}: {per_unit(per_spend, currency)}" if per_spend is not None else ""
     return Explanation(experience.id, experience.name, True, kind, why + returns, choice_text(plan, decision), decision.npv, per_spend)
 
 
@@ -318,8 +320,9 @@ def _budget_text(plan: Plan, found: Explanation, margins: _Margins, spend: np.nd
     currency = portfolio.settings.currency
     spending = [q for q in range(portfolio.horizon) if spend[q] > TOLERANCE]
     if found.margin_return and found.margin_return > TOLERANCE:
-        return (f"its best option ({found.choice}) returns {found.npv_per_spend:.2f} NPV per {currency} it spends; budget at the "
-                f"margin returns {found.margin_return:.2f} per {currency} in {quarter_span(portfolio, spending)}")
+        return (f"its best option ({found.choice}) returns {per_unit(found.npv_per_spend, currency)} of NPV per euro spent; "
+                f"the {name('budget_shadow_value').lower()} ({quarter_span(portfolio, spending)}) is "
+                f"{per_unit(found.margin_return, currency)}")
     if short_total:
         return (f"it does not fit in the budget left: {money(margins.total_left, currency)} of the total is left and its best "
                 f"option ({found.choice}) needs {money(float(spend.sum()), currency)}")

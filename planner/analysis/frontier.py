@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from planner.core.glossary import column
 from planner.analysis.variants import Progress, Solve, Solved, as_seen_by, solve, effective_budget, funded_ids, run_solves, scaled_budget
 from planner.core.domain import Portfolio, normalise_id
 from planner.core.economics import columns
@@ -114,7 +115,7 @@ class Frontier:
     def to_rows(self) -> list[dict[str, Any]]:
         return [
             {"budget": p.budget, "scale": p.scale, "status": p.status, "npv": p.npv, "pv_cost": p.pv_cost, "roi": p.roi,
-             "spend": p.spend, "marginal_npv": p.marginal_npv, "budget_marginal_value": p.budget_marginal_value,
+             "spend": p.spend, column("frontier_slope"): p.marginal_npv, column("scaled_budget_shadow_value"): p.budget_marginal_value,
              "knee": p.budget == self.knee_budget, "scenario_budget": math.isclose(p.scale, 1.0),
              "funded": len(p.funded), "entered": " ".join(p.entered), "left": " ".join(p.left), "gap": p.gap,
              "carried_from": p.carried_from, "seconds": p.seconds}

@@ -13,6 +13,7 @@ import io
 from typing import Any
 
 from planner.core.csv_safe import csv_text
+from planner.core.glossary import name
 from planner.reports.plan_report import Report
 
 CSV_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -37,11 +38,19 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
+def csv_headers(report: Report) -> list[str]:
+    """plan.csv's header row; a rolled-forward plan's spend and ROI are on what remains (planner.core.glossary)."""
+    if report.kind != "quarterly":
+        return [header for header, _ in CSV_COLUMNS]
+    renamed = {"total_spend": name("remaining_spend").lower(), "roi": name("roi_remaining")}
+    return [renamed.get(field, header) for header, field in CSV_COLUMNS]
+
+
 def render_csv(report: Report) -> bytes:
     """plan.csv: one row per experience, funded first; UTF-8 with a BOM so Excel reads accents."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([header for header, _ in CSV_COLUMNS])
+    writer.writerow(csv_headers(report))
     rows = report.section("funded") + report.section("not_funded")
     for row in rows:
         writer.writerow([_csv_value(getattr(row, field)) for _, field in CSV_COLUMNS])

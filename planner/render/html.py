@@ -22,7 +22,7 @@ import jinja2
 from markupsafe import Markup
 
 from planner.core.formatting import FILTERS, money, number, percent, signed_money
-from planner.render import charts
+from planner.render import charts, waterfall
 from planner.render.blueprint import blueprint_svg
 from planner.render.risk_charts import RISK_GLOBALS
 from planner.reports.plan_report import Attention, Grid, QuarterRow, Report
@@ -125,13 +125,26 @@ def shift_chart(table: ShiftTable, currency: str) -> Markup:
                                table.label, _chart_money(currency))
 
 
-def change_colour(value: float, largest: float) -> str:
-    """Background of a heat-style table cell: green more spend, red less, white none.
+def shift_colour(value: float, largest: float) -> str:
+    """Background of a spend-shift cell: one neutral hue, darker for a larger shift either way.
 
-    At most 60% of the chart colour, so the cell's dark text stays readable on the largest shift.
+    Colour in a report means better or worse for the reader; more or less spend is neither by
+    itself, so a shift in spend is shaded by size alone (NPV changes keep green and red).
     """
-    fill, _ = charts.heat_colour(value * 0.6, largest, diverging=True)
-    return fill
+    share = min(1.0, abs(value) / largest) if largest > 0 else 0.0
+    if share < 1e-9:
+        return "#ffffff"
+    mix = lambda full: round(255 - (255 - full) * 0.55 * share)  # noqa: E731 (at most 55%: dark text stays readable)
+    return f"#{mix(0x7b):02x}{mix(0x9c):02x}{mix(0xc4):02x}"
+
+
+def bridge_chart(bridge, currency: str) -> Markup:
+    """The NPV bridge of a roll (planner.cycle.bridge.Bridge) as a waterfall: previous plan, each cause, this plan."""
+    bars = ([waterfall.Bar(f"previous plan ({bridge.previous_first_quarter})", bridge.previous_npv, True)]
+            + [waterfall.Bar(step.label, step.change) for step in bridge.steps]
+            + [waterfall.Bar(f"this plan ({bridge.first_quarter})", bridge.npv, True)])
+    return waterfall.waterfall("The plan's NPV from the previous plan to this one, by cause", bars, f"NPV ({currency})",
+                               _chart_money(currency), lambda v: signed_money(v, currency))
 
 
 def blueprint_chart(blueprint, currency: str) -> Markup:
@@ -139,9 +152,9 @@ def blueprint_chart(blueprint, currency: str) -> Markup:
 
 
 GLOBALS: dict[str, Callable[..., Any]] = {
-    "blueprint_chart": blueprint_chart,
+    "blueprint_chart": blueprint_chart, "bridge_chart": bridge_chart,
     "spend_chart": spend_chart, "attention_chart": attention_chart, "heat_map": heat_map, "frontier_chart": frontier_chart,
-    "frontier_json": frontier_json, "tornado_chart": tornado_chart, "shift_chart": shift_chart, "change_colour": change_colour,
+    "frontier_json": frontier_json, "tornado_chart": tornado_chart, "shift_chart": shift_chart, "shift_colour": shift_colour,
 }
 GLOBALS.update(RISK_GLOBALS)  # risk.html's charts (planner.render.risk_charts)
 

@@ -9,9 +9,10 @@ templates/sections/<key>.html.j2, exactly as for a plan's report:
 - `build_frontier_report(frontier, portfolio, chosen)` (kind "frontier"): the summary, the chart (and
   the HTML's budget slider), the points (with the scenario's own plan, "the chosen point",
   placed among them) and the portfolio funded at each point;
-- `build_comparison_report(comparison)` (kind "compare"): totals side by side, the
-  experiences funded in one and not another with the reason, spend shifts by journey stage,
-  channel, product line, layer and quarter;
+- `build_comparison_report(comparison)` (kind "compare"): totals side by side (a scenario whose
+  assumptions differ from the reference's flagged: not like for like), the experiences funded
+  in one and not another and the option and timing changes, each with its spend and NPV effect
+  and the reason, spend shifts by journey stage, channel, product line, layer and quarter;
 - `build_explanations_report(explanations, plan)` (kind "explanations"): why each
   experience is in or out and what would change it;
 - `build_tornado_report(tornado, plan)` (kind "tornado"): which inputs move the NPV most.
@@ -26,11 +27,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import Any
 
-from planner.analysis.variants import Comparison, Tornado, effective_budget, funded_ids
+from planner.analysis.compare import Comparison
+from planner.analysis.variants import Tornado, effective_budget, funded_ids
 from planner.core.domain import Portfolio, quarter_labels
+from planner.core.glossary import glossary
 from planner.analysis.explain import Explanation, Explanations
 from planner.analysis.frontier import Frontier, FrontierPoint, budget_marginal_value
 from planner.optimise.plan import Plan
@@ -206,6 +207,7 @@ def build_frontier_report(frontier: Frontier, portfolio: Portfolio, chosen: Plan
         Section("frontier", "NPV against budget", view),
         Section("frontier_points", "Every budget planned", view),
         Section("frontier_portfolios", "The portfolio at each budget", view),
+        Section("glossary", "Glossary", glossary("frontier")),
     )
     return Report(view.summary.title, frontier.currency, sections, kind="frontier")
 
@@ -287,6 +289,12 @@ class ScenarioColumn:
     spend_change: float
     entered: int
     left: int
+    changed: int = 0  # funded in both at another option or start
+    assumptions: tuple[str, ...] = ()  # what it assumes differently from the reference: not like for like
+
+    @property
+    def like_for_like(self) -> bool:
+        return not self.assumptions
 
     @property
     def budget_used(self) -> float | None:
@@ -304,6 +312,10 @@ class ComparisonSummary:
     @property
     def others(self) -> tuple[ScenarioColumn, ...]:
         return self.scenarios[1:]
+
+    @property
+    def not_like_for_like(self) -> tuple[ScenarioColumn, ...]:
+        return tuple(c for c in self.scenarios if not c.like_for_like)
 
 
 @dataclass(frozen=True)
@@ -372,7 +384,9 @@ def build_comparison_report(comparison: Comparison, reference: Plan | None = Non
     sections = (
         Section("compare_summary", "Totals side by side", summary),
         Section("differences", "Experiences funded in one and not the other", comparison.differences),
+        Section("choice_changes", "Option and timing changes", comparison.choice_changes),
         Section("shifts", "Where the spend moves", build_shifts(comparison, reference)),
+        Section("glossary", "Glossary", glossary("compare")),
     )
     return Report(summary.title, comparison.currency, sections, kind="compare")
 
@@ -382,11 +396,13 @@ def comparison_summary(comparison: Comparison) -> ComparisonSummary:
     columns = []
     for n, totals in enumerate(comparison.totals):
         mine = [d for d in comparison.differences if d.other == totals.name]
+        changed = sum(1 for c in comparison.choice_changes if c.other == totals.name)
         columns.append(ScenarioColumn(
             name=totals.name, reference=n == 0, budget=float(totals.budget), spend=float(totals.spend), pv_cost=float(totals.pv_cost),
             npv=float(totals.npv), roi=plain_number(totals.roi), funded=totals.funded, status=totals.status,
             npv_change=float(totals.npv - reference.npv), spend_change=float(totals.spend - reference.spend),
             entered=sum(1 for d in mine if d.change == "entered"), left=sum(1 for d in mine if d.change == "left"),
+            changed=changed, assumptions=totals.assumptions,
         ))
     title = f"Scenario comparison: {' vs '.join(comparison.scenarios)}"
     return ComparisonSummary(title, comparison.scenarios[0], comparison.currency, tuple(columns), len(comparison.differences))
@@ -458,6 +474,7 @@ def build_explanations_report(explanations: Explanations, plan: Plan) -> Report:
         Section("explain_summary", "Executive summary", summary),
         Section("why_not_funded", "Why not funded, and what it would take", out),
         Section("why_funded", "Why funded, and what each is worth to the plan", funded),
+        Section("glossary", "Glossary", glossary("explanations")),
     )
     return Report(summary.title, explanations.currency, sections, kind="explanations")
 
@@ -508,5 +525,6 @@ def build_tornado_report(result: Tornado, plan: Plan) -> Report:
     sections = (
         Section("tornado_summary", "Executive summary", summary),
         Section("tornado", "NPV with each input at its low and its high value", bars),
+        Section("glossary", "Glossary", glossary("tornado")),
     )
     return Report(summary.title, result.currency, sections, kind="tornado")

@@ -21,6 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from planner.core.glossary import glossary
 from planner.core.domain import Experience, Portfolio, quarter_first_day, quarter_label
 from planner.analysis.bundles import Bundle
 from planner.optimise.plan import Decision, Plan, RuleUse
@@ -352,6 +353,7 @@ def build_report(plan: Plan, bundles: Sequence[Bundle] | None = None) -> Report:
         Section("constraints", "Binding constraints", build_constraints(plan)),
         Section("not_funded", "Experiences not funded", not_funded),
         Section("assumptions", "Inputs and assumptions", build_assumptions(plan)),
+        Section("glossary", "Glossary", glossary("report")),
         # Last: it prints on an A4 landscape page, and a page turned before it would leave
         # the portrait page ahead of it part empty.
         Section("blueprint", "Service blueprint", view.blueprint),

@@ -3,7 +3,9 @@
 `build_quarterly_report(roll)` is the ordinary report model of the new plan
 (`planner.reports.plan_report.build_report`) with three more sections after the summary:
 
-- `changes`: what changed since the previous plan (`Changes`), each change with its reasons;
+- `bridge`: the previous plan's NPV to this plan's by cause (`planner.cycle.bridge.Bridge`),
+  a waterfall in the HTML and the Bridge sheet in Excel;
+- `changes`: what changed since the previous plan (`Changes`), each change with its cause and reasons;
 - `timeline`: every funded experience across the horizon, delivery and benefit quarters
   told apart, work in flight marked (`Timeline`);
 - `plan_vs_actual`: the quarters just closed, per in-flight experience (`PlanVsActual`).
@@ -20,8 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from planner.core.domain import quarter_label, quarter_labels
+from planner.core.glossary import glossary
 from planner.reports.plan_report import Report, Section, build_report
-from planner.cycle.roll import ActualRow, Change, Roll, previous_spend, restated_npv
+from planner.cycle.changes import ActualRow, Change
+from planner.cycle.roll import Roll
+from planner.cycle.state import previous_spend, restated_npv
 
 
 @dataclass(frozen=True)
@@ -38,11 +43,12 @@ class ChangeSummary:
     moved: int
     option_changed: int
     revised: int
-    npv_before: float
+    npv_before: float  # restated: the previous plan's cash from this plan's first quarter on
     npv_after: float
     spend_before: float
     spend_after: float
     sunk: float
+    npv_as_planned: float = 0.0  # the previous plan's NPV as it was reported, from its own first quarter
 
     @property
     def npv_delta(self) -> float:
@@ -119,11 +125,14 @@ def build_quarterly_report(roll: Roll) -> Report:
     base = build_report(roll.plan)
     summary = replace(base.section("summary"), title=f"Quarterly plan from {roll.plan.quarters[0]}: {roll.plan.scenario.name}")
     extra = (
+        Section("bridge", "NPV bridge from the previous plan", roll.bridge),
         Section("changes", "What changed since the previous plan", build_changes(roll)),
         Section("timeline", "Timeline", build_timeline(roll)),
         Section("plan_vs_actual", "Plan versus actual", build_plan_vs_actual(roll)),
     )
-    sections = (Section("summary", base.sections[0].title, summary),) + extra + base.sections[1:]
+    # A rolled-forward plan counts from the new first quarter: its ROI and spend are on what remains.
+    rest = tuple(Section(s.key, s.title, glossary("quarterly")) if s.key == "glossary" else s for s in base.sections[1:])
+    sections = (Section("summary", base.sections[0].title, summary),) + extra + rest
     return Report(summary.title, base.currency, sections, base.inputs, kind="quarterly")
 
 
@@ -141,6 +150,7 @@ def build_changes(roll: Roll) -> Changes:
         npv_before=sum(restated_npv(previous, e, settings) for e in funded_before), npv_after=float(roll.plan.npv),
         spend_before=sum(previous_spend(previous, e, settings) for e in funded_before), spend_after=float(roll.plan.total_spend),
         sunk=sum(d.experience.commitment.spent_to_date for d in roll.plan.decisions if d.experience.commitment is not None),
+        npv_as_planned=float(previous.npv),
     )
     return Changes(summary, rows, roll.news, roll.notes, tuple(str(w) for w in roll.warnings))
 
