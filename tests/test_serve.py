@@ -183,6 +183,11 @@ def _certify(workspace, answer):
     assert answer["status"]["proven_optimal"]
 
 
+def _hiring(workspace, answer):
+    # Digital's capacity binds in the plan of record; cheap team-weeks to buy can only help.
+    assert answer["totals"]["npv"] > workspace.record.npv
+
+
 def _named(workspace, answer):
     assert answer["scenario"]["name"] == "Board cut"
 
@@ -210,6 +215,7 @@ EVERY_KEY = {
     "gap": ({"gap": "2%"}, _gap),
     "start_quarters": ({"start_quarters": "fixed"}, _start_quarters),
     "certify": ({"certify": True}, _certify),
+    "hiring": ({"hiring": {"Digital": {"cost_per_team_week": 100, "max_team_weeks": 20}}}, _hiring),
 }
 
 

@@ -42,6 +42,7 @@ from planner.core.scratch import solver_folder
 from planner.inputs.scenario import Scenario
 from planner.optimise.model import Rules, build_model
 from planner.optimise.solve import WrittenModel, start_solve, stopped_outcome, wait_for
+from planner.optimise.check import plan_usage
 from planner.optimise.optimiser import (check_plan, columns_of, columns_on_offer, make_decisions, relative_gap, rule_uses,
                                         time_allowed)
 from planner.optimise.plan import Plan, SolveInfo
@@ -317,7 +318,8 @@ def _as_plan(base: Plan, rules: Scenario, outcome: RobustOutcome) -> Plan:
                      lp_bound=None, gap=relative_gap(outcome.objective, outcome.bound), gap_target=max(settings.gap, ROBUST_GAP),
                      time_limit_seconds=settings.time_limit_seconds, build_seconds=0.0, solve_seconds=outcome.seconds,
                      check_seconds=0.0, variables=outcome.variables, constraints=outcome.constraints, message=outcome.message)
-    return Plan(portfolio, base.scenario, decisions, rule_uses(portfolio, model_rules, decisions, {}), info, base.greedy)
+    usage, _ = plan_usage(portfolio, model_rules, decisions)  # its problems are check_plan's, raised above
+    return Plan(portfolio, base.scenario, decisions, rule_uses(portfolio, usage, {}), info, base.greedy)
 
 
 def _point(floor: float, outcome: RobustOutcome, base: Plan, rules: Scenario, draws: risk.Draws,

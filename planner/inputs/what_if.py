@@ -26,7 +26,9 @@ from planner.inputs.scenario_types import Scenario, key_place
 WHERE = "what-if"
 # Keys that name files: a request never chooses a file on the server.
 REFUSED_KEYS = ("workbook", "extends")
-WHAT_IF_KEYS = tuple(key for key in KNOWN_KEYS if key not in REFUSED_KEYS)
+# planner risk's settings: the workspace gives each what-if's P10/P90 without them.
+RISK_KEYS = ("risk", "robust")
+WHAT_IF_KEYS = tuple(key for key in KNOWN_KEYS if key not in REFUSED_KEYS + RISK_KEYS)
 # A what-if is a handful of keys; this bounds the work of reading one (and of a hostile one).
 MAX_ITEMS = 5_000
 MAX_DEPTH = 8
@@ -87,7 +89,9 @@ def what_if_scenario(base: Scenario, data: Any) -> Scenario:
         raise InputError(too_big)
     problems = [Problem(f"{WHERE}, key {key}", "names a file, which a what-if cannot; the workspace plans the served "
                                                "scenario's workbook") for key in REFUSED_KEYS if key in data]
-    reading = _Mapping({k: v for k, v in data.items() if k not in REFUSED_KEYS}, problems)
+    problems += [Problem(f"{WHERE}, key {key}", "is a setting of planner risk; the workspace shows each what-if's P10 and P90 "
+                                                "without it") for key in RISK_KEYS if key in data]
+    reading = _Mapping({k: v for k, v in data.items() if k not in REFUSED_KEYS + RISK_KEYS}, problems)
     reading.data = {str(k): v for k, v in reading.data.items()}
     own = _parse_file(reading)
     inherited = {key: getattr(base, key) for key in own}
