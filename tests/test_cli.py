@@ -86,8 +86,8 @@ def test_output_folder_holding_a_folder_where_a_report_goes_is_refused(inputs, t
 
 
 def test_output_folder_that_cannot_be_written_is_refused(inputs, tmp_path, monkeypatch):
-    real_access = cli_module.os.access
-    monkeypatch.setattr(cli_module.os, "access", lambda path, mode, **kw: Path(path) != tmp_path and real_access(path, mode, **kw))
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: Path(path) != tmp_path and real_access(path, mode, **kw))
     code, output = run("frontier", inputs / "base.yaml", "--points", "2", "-o", tmp_path / "out")
     assert code == 2 and "permission denied" in output
     assert not (tmp_path / "out").exists()

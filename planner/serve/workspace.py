@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from planner.analysis.frontier import Frontier, efficient_frontier
-from planner.analysis.variants import compare_plans, effective_budget
+from planner.analysis.compare import compare_plans
+from planner.analysis.variants import effective_budget
 from planner.core.cancel import cancelled_by
 from planner.core.domain import Portfolio, quarter_label
 from planner.core.errors import InputError
