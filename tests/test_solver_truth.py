@@ -313,6 +313,83 @@ def test_cbc_never_runs_with_both_preprocessing_and_the_feasibility_pump_off():
     assert "-preprocess off" in options
 
 
+FALSE_OPTIMUM = Path(__file__).parent / "data" / "cbc_false_optimum"
+OLD_CBC_FLAGS = ("-preprocess", "off", "-feas", "off")
+# hard-20-seed-280: bench/cbc_flags.py's hard_portfolio(20, 280), 20 experiences, free starts, uplifts scaled
+# up, one-sided exclusions. The .min.mps.gz is the negated model the planner handed CBC at 0ebe4ea (row and
+# column order matter to CBC's bug: today's writer orders the same model so that the old flags happen to find
+# the optimum).
+FALSE_NPV, TRUE_NPV = 9_750_371.39, 9_766_543.25
+
+
+@pytest.fixture(scope="module")
+def hard_20_negated_model(tmp_path_factory) -> Path:
+    import gzip
+
+    path = tmp_path_factory.mktemp("cbc_false_optimum") / "model.min.mps"
+    path.write_bytes(gzip.decompress((FALSE_OPTIMUM / "hard-20-seed-280.min.mps.gz").read_bytes()))
+    return path
+
+
+def cbc_on_file(path: Path, flags: tuple[str, ...]) -> tuple[str, float]:
+    """CBC's 'Result -' line and the NPV it proves (it minimises the negated NPV) on a saved model."""
+    import re
+
+    from planner.optimise.model import cbc_command
+
+    log = subprocess.run([cbc_command().path, str(path), *flags, "-ratio", "0", "-sec", "120", "-solve"],
+                         capture_output=True, text=True, check=True).stdout
+    result = re.findall(r"^Result - (.*)$", log, re.MULTILINE)
+    objective = re.findall(r"^Objective value:\s+(-?[0-9.eE+]+)", log, re.MULTILINE)
+    assert result and objective, log[-2000:]
+    return result[-1], -float(objective[-1])
+
+
+def scip_on_file(path: Path) -> float:
+    from pyscipopt import Model
+
+    model = Model()
+    model.hideOutput()
+    model.readProblem(str(path))
+    model.setParam("limits/gap", 0.0)
+    model.optimize()
+    assert model.getStatus() == "optimal"
+    return -model.getObjVal()
+
+
+def test_cbc_false_optimum_with_preprocessing_and_the_pump_off(hard_20_negated_model):
+    """Symptom 1, reproduced: CBC 2.10.3 minimising the negated objective with -preprocess off -feas off
+    says "Optimal" at 9,750,371.39 on a model whose optimum SCIP proves at 9,766,543.25 (0.17% more)."""
+    result, npv = cbc_on_file(hard_20_negated_model, OLD_CBC_FLAGS)
+    truth = scip_on_file(hard_20_negated_model)
+    assert truth == pytest.approx(TRUE_NPV, abs=0.01)
+    assert result.startswith("Optimal solution found")
+    assert npv == pytest.approx(FALSE_NPV, abs=0.01)
+    assert npv < truth * (1 - 1e-4)
+
+
+def test_cbc_with_the_planners_settings_proves_the_true_optimum_on_the_same_model(hard_20_negated_model):
+    result, npv = cbc_on_file(hard_20_negated_model, CBC_SEARCH_OPTIONS)
+    assert result.startswith("Optimal solution found")
+    assert npv == pytest.approx(TRUE_NPV, abs=0.01)
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+def test_the_portfolio_behind_cbcs_false_optimum_is_planned_at_its_true_optimum(solver):
+    """The same portfolio as a workbook, planned end to end at gap 0, against SCIP on the reference's own model."""
+    from planner.inputs.workbook import read_portfolio
+    from reference import make_problem, scip_optimum
+
+    portfolio = read_portfolio(FALSE_OPTIMUM / "hard-20-seed-280.xlsx")
+    portfolio = replace(portfolio, settings=replace(portfolio.settings, solver=solver, gap=0.0))
+    plan = plan_portfolio(portfolio)
+    truth = scip_optimum(make_problem(portfolio, optimise.Scenario()), time_limit=120)
+    assert truth.status == "optimal" and truth.objective == pytest.approx(TRUE_NPV, abs=0.01)
+    assert plan.solve.status == "optimal" and plan.solve.proven_optimal
+    assert plan.npv == pytest.approx(truth.objective, rel=1e-9)
+    assert plan.solve.gap == pytest.approx(0.0, abs=1e-9)
+
+
 # ---------------------------------------------------------------------------------------
 # Certification by a second solver
 
