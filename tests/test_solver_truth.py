@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,8 @@ from planner.optimise.model import (CBC_SEARCH_OPTIONS, Rules, SolveOutcome, Sol
 from planner.optimise.optimiser import check_claim, check_objective, lp_rounding_plan, make_decisions, plan_portfolio
 
 from test_optimise import ORLIB, orlib_portfolio, small_portfolio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 LOGS = Path(__file__).parent / "data" / "solver_logs"
 
@@ -267,6 +270,72 @@ def test_a_proven_infeasible_lp_is_infeasible(monkeypatch):
 
 
 # ---------------------------------------------------------------------------------------
+# Symptoms 2 and 3 end to end: real solver stops on their time limit
+
+HARD = json.loads((ORLIB / "mknapcb_hard.json").read_text())[0]  # mknapcb4-05: neither solver proves it in seconds
+
+
+def orlib_plan_worth(plan, instance: dict) -> float:
+    """The plan's NPV from the published profits of the items it funds, and its use of each constraint checked."""
+    chosen = [int(d.experience.id.split("-")[1]) for d in plan.decisions if d.funded]
+    for weights, capacity in zip(instance["weights"], instance["capacities"]):
+        assert sum(weights[j] for j in chosen) <= capacity + 1e-6
+    return float(sum(instance["profits"][j] for j in chosen))
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+def test_a_time_limit_stop_reports_the_plan_it_returns_and_a_gap_no_smaller_than_the_true_one(solver):
+    """Symptom 2: at its time limit CBC's plan was reported at 20.18M when worth 19.05M, above its own LP bound,
+    with a gap of 0.00%. Here a real 1 s stop: the reported NPV is the plan's (from the published profits), the
+    bound is at least the published optimum, and the gap reported is at least the true gap."""
+    plan = plan_portfolio(orlib_portfolio(HARD, solver, time_limit=1.0))
+    info, optimum = plan.solve, float(HARD["optimum"])
+    worth = orlib_plan_worth(plan, HARD)
+    assert info.objective == pytest.approx(worth, abs=1e-6) and plan.npv == pytest.approx(worth, abs=1e-6)
+    assert worth <= optimum
+    if info.proven_optimal:  # a very fast machine: then it must be the optimum
+        assert worth == pytest.approx(optimum)
+        return
+    assert info.status in ("feasible", "heuristic")
+    if info.best_bound is not None:
+        assert info.best_bound >= optimum - 1e-6
+        assert info.gap == pytest.approx((info.best_bound - worth) / worth)
+        assert info.gap >= (optimum - worth) / worth - 1e-12
+    if info.lp_bound is not None:
+        assert worth <= info.lp_bound + 1e-6
+
+
+def highs_with_time_limit(seconds: float, keep_start: bool):
+    """start_solve as the planner calls it, with HiGHS's own time limit cut to `seconds` (and the start dropped if asked)."""
+    from planner.optimise.model import start_solve
+
+    def start(written, solver, relax, time_limit, gap, warm_start=None, name="solve"):
+        return start_solve(written, solver, relax, seconds, gap, warm_start if keep_start else None, name=name)
+
+    return start
+
+
+@pytest.mark.parametrize("keep_start", [True, False], ids=["with-greedy-start", "without-start"])
+def test_highs_stopped_by_its_time_limit_on_a_feasible_portfolio_is_not_called_infeasible(monkeypatch, keep_start):
+    """Symptom 3: HiGHS with a 1 s limit on a feasible 4,000-experience portfolio (bench/generate.py 4000 --seed 3)
+    ended "No plan satisfies all the rules". The same stop, real, on 400 experiences: HiGHS's limit is cut to
+    1 ms so both its LP and its MIP stop on time (bench/time_limits.py runs the 4,000 with real 1, 2 and 5 s limits)."""
+    from generate import random_portfolio
+
+    portfolio = random_portfolio(400, 3)
+    portfolio = replace(portfolio, settings=replace(portfolio.settings, solver="highs", gap=0.0))
+    monkeypatch.setattr(optimise, "start_solve", highs_with_time_limit(0.001, keep_start))
+    plan = plan_portfolio(portfolio)
+    info = plan.solve
+    assert info.status in ("feasible", "heuristic") and not info.proven_optimal
+    assert info.lp_bound is None and info.gap is None  # the LP stopped too: no bound, so no gap is claimed
+    assert optimise.check_plan(portfolio, optimise.Scenario(), plan.decisions) == []
+    assert plan.npv >= plan.greedy.npv - 1e-6
+    if not keep_start:
+        assert info.status == "heuristic" and info.heuristic
+
+
+# ---------------------------------------------------------------------------------------
 # Symptom 4: the fallback
 
 
@@ -475,3 +544,30 @@ def test_a_certify_key_that_is_not_true_or_false_is_refused_with_its_place(cli_i
     code, output = planner_cli("plan", cli_inputs / "unclear.yaml", "--format", "csv", "-o", tmp_path)
     assert code != 0
     assert "unclear.yaml" in output and "certify" in output and "'maybe' is not true or false" in output
+
+
+# ---------------------------------------------------------------------------------------
+# Symptom 5: ids whose solver names would collide, end to end
+
+
+def test_ids_A_1_2_A_space_1_and_A_1_pass_validate_and_plan(tmp_path):
+    """Symptom 5: these ids passed `validate`, and `plan` died on PuLP's "overlapping constraint names:
+    choose_A_1_2". Solver names are index-based now; each id comes back as written, with its own plan."""
+    from planner.inputs.workbook import write_portfolio
+    from test_model_build import portfolio_with_ids
+
+    ids = ("A_1_2", "A 1", "A_1")
+    write_portfolio(portfolio_with_ids(*ids, requires={"A_1": "A 1"}), tmp_path / "inputs.xlsx")
+    (tmp_path / "base.yaml").write_text("name: Base\nworkbook: inputs.xlsx\ngap: 0\n", encoding="utf-8")
+    code, output = planner_cli("validate", tmp_path / "inputs.xlsx")
+    assert code == 0, output
+    code, output = planner_cli("plan", tmp_path / "base.yaml", "--format", "csv", "-o", tmp_path / "out")
+    assert code == 0, output
+    assert "Status: proven optimal" in output
+    import csv
+
+    with (tmp_path / "out" / "plan.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = {row["id"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == set(ids) and all(row["funded"] == "yes" for row in rows.values())
+    # "A_1 requires A 1" is kept on the right pair: A_1 starts after A 1 goes live.
+    assert rows["A_1"]["start quarter"] > rows["A 1"]["go-live quarter"]
