@@ -76,6 +76,9 @@ class Result:
     solver_peak_mb: float
     # Why a case gave no plan (the planner's error message); empty when it planned.
     error: str = ""
+    # CPU seconds of read + plan, this process and its solver processes: less sensitive to the
+    # machine's load than wall-clock (the LP and the MIP run side by side, so it can exceed it).
+    cpu_seconds: float = math.nan
 
     @classmethod
     def failed(cls, experiences: int, mode: str, solver: str, seconds: float, error: str) -> Result:
@@ -170,6 +173,7 @@ def run_case(workbook: Path, mode: str, solver: str, time_limit: float) -> Resul
     from planner.inputs.workbook import read_portfolio
 
     baseline = _peak_mb()
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     portfolio = read_portfolio(workbook)
     read_seconds = time.perf_counter() - started
@@ -182,6 +186,7 @@ def run_case(workbook: Path, mode: str, solver: str, time_limit: float) -> Resul
         started = time.perf_counter()
         plan = plan_portfolio(portfolio, scenario)
         plan_seconds = time.perf_counter() - started
+    cpu_seconds = _cpu_seconds() - cpu_before
     info = plan.solve
     lp_gap = (info.lp_bound - plan.npv) / abs(info.lp_bound) if info.lp_bound else None
     choices = count_choices(apply_scenario(portfolio, scenario))
@@ -192,8 +197,14 @@ def run_case(workbook: Path, mode: str, solver: str, time_limit: float) -> Resul
         solve_seconds=info.solve_seconds, check_seconds=info.check_seconds, status=info.status,
         gap=info.gap, lp_gap=lp_gap, npv=plan.npv, greedy_npv=plan.greedy.npv,
         baseline_mb=baseline, read_peak_mb=read_peak, plan_peak_mb=_peak_mb(),
-        solver_peak_mb=max(solve_memory.megabytes, _peak_mb(resource.RUSAGE_CHILDREN)),
+        solver_peak_mb=max(solve_memory.megabytes, _peak_mb(resource.RUSAGE_CHILDREN)), cpu_seconds=cpu_seconds,
     )
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its children that have ended."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def count_choices(portfolio) -> int:
