@@ -466,6 +466,26 @@ def test_cbc_with_the_planners_settings_proves_the_true_optimum_on_the_same_mode
     assert npv == pytest.approx(TRUE_NPV, abs=0.01)
 
 
+def test_cbc_proves_a_false_optimum_from_a_warm_start_with_preprocessing_off(tmp_path):
+    """Found by bench/differential.py (portfolio 514 of seed 0: 227 experiences, free starts, uplift x3, one-sided
+    exclusions, a total budget): with the planner's settings (-preprocess off, pump on) and the greedy plan as its
+    -mips start, CBC 2.10.3 says "Optimal" at 51,917,927.24; without the start it finds 51,919,602.19, which SCIP
+    proves. The planner's checks cannot see this (CBC's bound equals its plan); `--certify` names it."""
+    import gzip
+
+    saved = Path(__file__).parent / "data" / "differential"
+    model = tmp_path / "model.min.mps"
+    model.write_bytes(gzip.decompress((saved / "cbc-false-optimal-warm-start-514.min.mps.gz").read_bytes()))
+    start = saved / "cbc-false-optimal-warm-start-514.mst"
+    truth = scip_on_file(model)
+    assert truth == pytest.approx(51_919_602.19, abs=0.01)
+    result, with_start = cbc_on_file(model, ("-mips", str(start), *CBC_SEARCH_OPTIONS))
+    assert result.startswith("Optimal solution found") and with_start == pytest.approx(51_917_927.24, abs=0.01)
+    assert with_start < truth * (1 - 1e-5)
+    result, without_start = cbc_on_file(model, CBC_SEARCH_OPTIONS)
+    assert result.startswith("Optimal solution found") and without_start == pytest.approx(truth, abs=0.01)
+
+
 @pytest.mark.parametrize("solver", ["cbc", "highs"])
 def test_the_portfolio_behind_cbcs_false_optimum_is_planned_at_its_true_optimum(solver):
     """The same portfolio as a workbook, planned end to end at gap 0, against SCIP on the reference's own model."""
