@@ -248,9 +248,10 @@ def summary(records: list[dict], command: str, seconds: float | None) -> str:
     lines.append("| median / max seconds | " + " | ".join(
         f"{np.median(times[s]):.2f} / {max(times[s]):.1f}" if times[s] else "-" for s in SOLVERS) + " |")
     cpu = sum(r.get("cpu_seconds", 0.0) for r in records)
-    lines += ["", f"Command: `{command}`" + (f" ({seconds / 60:.1f} min wall on {os.cpu_count()} cores, load average "
-                                             f"{os.getloadavg()[1]:.1f} over the last 5 min" if seconds else " (")
-              + f"; {cpu / 60:.1f} CPU min in all, {cpu / max(1, len(records)):.1f} CPU s per portfolio; Python {platform.python_version()})"]
+    wall = (f"{seconds / 60:.1f} min wall on {os.cpu_count()} cores, load average {os.getloadavg()[1]:.1f} over the last 5 min; "
+            if seconds else "")
+    lines += ["", f"Command: `{command}` ({wall}{cpu / 60:.1f} CPU min in all, {cpu / max(1, len(records)):.1f} CPU s per portfolio; "
+                  f"Python {platform.python_version()})"]
     saved = [r["saved"] for r in judged if r["saved"]]
     if saved:
         lines += ["", "Disagreements saved (workbook, scenario.yaml, case.json):"]
@@ -272,6 +273,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--audit-every", type=int, default=10,
                         help="SCIP also judges every N-th portfolio the solvers agree on (0: never; default 10)")
     parser.add_argument("--out", type=Path, default=Path("bench/out/differential"))
+    parser.add_argument("--report", action="store_true",
+                        help="only write the summary of the portfolios done so far (a run cut short, or still running)")
     args = parser.parse_args(argv)
     command = "python bench/differential.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     config = {"seed": args.seed, "min": args.smallest, "max": args.largest, "time_limit": args.time_limit, "judge_limit": args.judge_limit,
@@ -279,6 +282,13 @@ def main(argv: list[str] | None = None) -> None:
     results = args.out / "results.jsonl"
     done = load_done(results, config)
     todo = [i for i in range(args.count) if i not in done]
+    if args.report:
+        records = [done[i] for i in range(args.count) if i in done]
+        text = (f"{len(records)} of the {args.count} portfolios done; the same command without --report resumes.\n\n" if todo else "")
+        text += summary(records, command.replace(" --report", ""), None)
+        (args.out / "summary.md").write_text(text + "\n")
+        print(text)
+        return
     print(f"{len(done)} of {args.count} portfolios done before; {len(todo)} to go, {args.workers} workers", flush=True)
     started = time.perf_counter()
     # spawn: a forked worker would inherit whatever solver threads the parent has.

@@ -76,6 +76,9 @@ class Result:
     solver_peak_mb: float
     # Why a case gave no plan (the planner's error message); empty when it planned.
     error: str = ""
+    # CPU seconds of read + plan, this process and its solver processes: less sensitive to the
+    # machine's load than wall-clock (the LP and the MIP run side by side, so it can exceed it).
+    cpu_seconds: float = math.nan
 
     @classmethod
     def failed(cls, experiences: int, mode: str, solver: str, seconds: float, error: str) -> Result:
@@ -170,6 +173,7 @@ def run_case(workbook: Path, mode: str, solver: str, time_limit: float) -> Resul
     from planner.inputs.workbook import read_portfolio
 
     baseline = _peak_mb()
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     portfolio = read_portfolio(workbook)
     read_seconds = time.perf_counter() - started
@@ -182,6 +186,7 @@ def run_case(workbook: Path, mode: str, solver: str, time_limit: float) -> Resul
         started = time.perf_counter()
         plan = plan_portfolio(portfolio, scenario)
         plan_seconds = time.perf_counter() - started
+    cpu_seconds = _cpu_seconds() - cpu_before
     info = plan.solve
     lp_gap = (info.lp_bound - plan.npv) / abs(info.lp_bound) if info.lp_bound else None
     choices = count_choices(apply_scenario(portfolio, scenario))
@@ -192,8 +197,14 @@ def run_case(workbook: Path, mode: str, solver: str, time_limit: float) -> Resul
         solve_seconds=info.solve_seconds, check_seconds=info.check_seconds, status=info.status,
         gap=info.gap, lp_gap=lp_gap, npv=plan.npv, greedy_npv=plan.greedy.npv,
         baseline_mb=baseline, read_peak_mb=read_peak, plan_peak_mb=_peak_mb(),
-        solver_peak_mb=max(solve_memory.megabytes, _peak_mb(resource.RUSAGE_CHILDREN)),
+        solver_peak_mb=max(solve_memory.megabytes, _peak_mb(resource.RUSAGE_CHILDREN)), cpu_seconds=cpu_seconds,
     )
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its children that have ended."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def count_choices(portfolio) -> int:
@@ -312,6 +323,7 @@ def verdicts(results: list[Result]) -> list[Verdict]:
     ten_fixed = [r for r in results if r.experiences == 10_000 and r.mode == "fixed"]
     ten_free = [r for r in results if r.experiences == 10_000 and r.mode == "free"]
     ten_any = [r for r in results if r.experiences == 10_000]
+    fifty_free = [r for r in results if r.experiences == 50_000 and r.mode == "free"]
 
     def judge(target: str, cases: list[Result], measure, passes) -> None:
         if not cases:
@@ -323,15 +335,19 @@ def verdicts(results: list[Result]) -> list[Verdict]:
             else:
                 found.append(Verdict(label, measure(r), passes(r)))
 
-    judge("10,000 x 3, fixed starts, end to end < 4 s at a 0.1% gap", ten_fixed,
+    # Issue 9's targets: end to end is read + plan in a fresh process; building is at most a third of the solve.
+    judge("10,000 x 3, fixed starts, end to end <= 2 s at a 0.1% gap", ten_fixed,
           lambda r: f"{r.end_to_end_seconds:.2f} s, {r.status}, gap {_percent(r.gap)}",
-          lambda r: r.end_to_end_seconds < 4 and r.status == "optimal")
-    judge("10,000 x 3, free starts (~210,000 choices), < 60 s at a 0.5% gap", ten_free,
+          lambda r: r.end_to_end_seconds <= 2 and r.status == "optimal")
+    judge("10,000 x 3, free starts (~210,000 choices), end to end <= 5 s at a 0.5% gap", ten_free,
           lambda r: f"{r.end_to_end_seconds:.2f} s, {r.status}, gap {_percent(r.gap)}",
-          lambda r: r.end_to_end_seconds < 60 and r.status == "optimal")
-    judge("model building no slower than the solver", results,
+          lambda r: r.end_to_end_seconds <= 5 and r.status == "optimal")
+    judge("50,000 x 3, free starts (~1,060,000 choices), end to end <= 30 s at a 0.5% gap", fifty_free,
+          lambda r: f"{r.end_to_end_seconds:.2f} s, {r.status}, gap {_percent(r.gap)}",
+          lambda r: r.end_to_end_seconds <= 30 and r.status == "optimal")
+    judge("building the model at most a third of the solve", results,
           lambda r: f"{r.experiences:,}: build {r.build_seconds:.2f} s vs solve {r.solve_seconds:.2f} s",
-          lambda r: r.build_seconds <= r.solve_seconds)
+          lambda r: r.build_seconds <= r.solve_seconds / 3)
     # Every 10,000 case reads the same workbook: judge the median, and show the spread.
     reads = sorted(r.read_seconds for r in ten_any if not r.error)
     target = "10,000-experience workbook read and validated < 1 s"

@@ -123,9 +123,35 @@ def _lp_rounding(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.nda
         for i in sequence:
             if i not in go_live and i not in excluded:
                 place(i, sorted(by_experience[i], key=lambda c: (-weight[c], -objective[c], c)), False)
-    plan = np.array(sorted(chosen), dtype=np.int64)
+    plan = _meet_roi_hurdle(portfolio, rules, cols, np.array(sorted(chosen), dtype=np.int64), set(first))
     broken = plan_wide_problems(usage_of_columns(portfolio, rules, cols, plan))
     return None if broken else plan
+
+
+def _meet_roi_hurdle(portfolio: Portfolio, rules: Rules, cols: Columns, plan: np.ndarray, must: set[int]) -> np.ndarray:
+    """The plan with the choices that pull its ROI below the hurdle dropped, worst first, until the hurdle holds.
+
+    A choice returning less than the hurdle on its own cost lowers NPV - hurdle x PV cost, so
+    dropping it can only help; must-fund experiences and prerequisites of what stays are kept.
+    """
+    if rules.roi_hurdle is None or not len(plan):
+        return plan
+    contribution = cols.npv - rules.roi_hurdle * cols.pv_cost
+    kept = [int(c) for c in plan]
+    margin = float(contribution[plan].sum())
+    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
+    for c in sorted(kept, key=lambda c: (contribution[c], c)):
+        if margin >= 0 or contribution[c] >= 0:
+            break
+        i = int(cols.experience[c])
+        if i in must:
+            continue
+        needed = {index[normalise_id(r)] for k in kept if k != c for r in portfolio.experiences[int(cols.experience[k])].requires}
+        if i in needed:
+            continue
+        kept.remove(c)
+        margin -= float(contribution[c])
+    return np.array(sorted(kept), dtype=np.int64)
 
 
 
