@@ -61,7 +61,8 @@ def walkthrough() -> list[tuple[str, str, str]]:
             if "pip install" in body:  # the set-up block: done already
                 continue
             commands = [body] if "<<" in body else [line.split("  #")[0].strip() for line in body.strip().splitlines()]
-            steps += [("run", command, "") for command in commands]
+            # A server runs until stopped: tests/test_serve*.py start it their own way.
+            steps += [("run", command, "") for command in commands if "planner serve" not in command]
             continue
         runs = re.split(r"^\$ ", body, flags=re.M)
         for run in runs[1:]:

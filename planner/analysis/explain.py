@@ -16,13 +16,18 @@ explanations.csv and the report model). Two layers:
      it enters. Forcing it in costs the plan L (NPV with it forced in vs the plan); its
      forced-in plan stays feasible when its uplift is multiplied by m and gains (m - 1) x
      its PV of benefits B, so at m = 1 + L / B it must enter; likewise a cost multiplier
-     c = 1 - L / C (C its PV of costs) must bring it in. That bound is confirmed by a
-     re-solve (widened twice at most if the solver's gap hid it), then halved `steps`
-     times. The multiplier reported is always one a re-solve saw it enter at.
+     c = 1 - L / C (C its PV of costs) must bring it in (L measured against the proven
+     bound of the plan, so the solver's gap cannot hide it). Where the argument holds (no
+     overlap group shares the gain, no minimum share of spend, the bound not capped at
+     100% uplift) that bound needs no re-solve; otherwise a re-solve confirms it (widened
+     twice at most). No plan with it gains more than (m - 1) x its largest PV of benefits
+     over its choices, so the uplift search starts above 1 + L' / B_max. Then at most
+     `steps` halvings narrow the interval, stopping at a hundredth. The multiplier reported
+     is always one at which it provably enters or a re-solve saw it enter.
    - for a funded experience, the NPV the plan loses without it (a re-solve with it forced
      out), and which other experiences leave with it.
    The searches run one experience per task in worker processes; each is at most
-   1 + 2 x (3 + steps) re-solves.
+   1 + 2 x (3 + steps) re-solves, and usually 1 + steps or fewer.
 """
 
 from __future__ import annotations
@@ -403,16 +408,29 @@ def _what_it_takes(task: _Search, counter: _Counter) -> dict[str, Any]:
         return result.feasible and decision_of(result.plan, task.experience_id).funded
 
     uplift = cost = None
+    # What the solves prove, whatever the solver's gap: the plan without it is worth at most
+    # `ceiling`; the best plan with it (forced in) at most `forced_ceiling`.
+    ceiling, forced_ceiling = _bound_of(task.plan), _bound_of(forced.plan)
+    shared = experience.overlap_group.strip() and any(
+        e.overlap_group.strip().casefold() == experience.overlap_group.strip().casefold() and e.key != experience.key
+        for e in task.portfolio.experiences)
     if mine.pv_benefit > 0 and experience.uplift_base > 0:
         limit = 1.0 / experience.uplift_base  # uplift is a share of customers: at most 100%
-        bound = min(limit, 1.0 + loss / mine.pv_benefit * PAST_TIE + TOLERANCE)
+        # At m the forced-in plan gains (m - 1) x its PV of benefits and stays feasible, so it
+        # enters once that beats the ceiling (unless an overlap group shares the gain); and no
+        # plan with it gains more than (m - 1) x its largest PV of benefits over its choices,
+        # so below `floor` it cannot enter.
+        proven = min(limit, 1.0 + max(0.0, ceiling - forced.plan.npv) / mine.pv_benefit * PAST_TIE + TOLERANCE)
+        floor = min(proven, 1.0 + max(0.0, task.plan.npv - forced_ceiling) / _largest_benefit(task.portfolio, experience))
         uplift = _threshold(lambda m: enters(with_adjustment(task.rules, task.experience_id, uplift=m), forced.plan),
-                            bound, 1.0, limit, task.steps)
+                            proven, floor, limit, task.steps,
+                            known=math.isfinite(ceiling) and proven < limit and not shared)
     if mine.pv_cost > 0:
         # Cheaper spend keeps the forced-in plan feasible, unless a minimum share of spend needs it.
         start = forced.plan if not task.rules.balance else None
-        bound = max(0.0, 1.0 - loss / mine.pv_cost * PAST_TIE - TOLERANCE)
-        cost = _threshold(lambda c: enters(with_adjustment(task.rules, task.experience_id, cost=c), start), bound, 1.0, 0.0, task.steps)
+        proven = max(0.0, 1.0 - max(0.0, ceiling - forced.plan.npv) / mine.pv_cost * PAST_TIE - TOLERANCE)
+        cost = _threshold(lambda c: enters(with_adjustment(task.rules, task.experience_id, cost=c), start), proven, 1.0, 0.0,
+                          task.steps, known=math.isfinite(ceiling) and proven > 0.0 and not task.rules.balance)
     ways, dead_ends = [], []
     if uplift is not None:
         ways.append(f"uplift x{uplift:.2f} ({experience.uplift_base:.2%} -> {min(1.0, experience.uplift_base * uplift):.2%})")
@@ -431,14 +449,31 @@ def _what_it_takes(task: _Search, counter: _Counter) -> dict[str, Any]:
     return {"uplift_to_enter": uplift, "cost_to_enter": cost, "to_enter": text}
 
 
-def _threshold(enters: Callable[[float], bool], inside: float, outside: float, limit: float, steps: int) -> float | None:
+def _bound_of(plan: Plan) -> float:
+    """The most any plan of this problem is worth, as the solver proved it (inf if it proved nothing)."""
+    bound = plan.solve.best_bound
+    return max(plan.npv, bound) if bound is not None and math.isfinite(bound) else math.inf
+
+
+def _largest_benefit(portfolio: Portfolio, experience) -> float:
+    """The largest PV of benefits over the experience's (option, start) choices."""
+    economics = columns(portfolio)
+    index = next(i for i, e in enumerate(portfolio.experiences) if e.key == experience.key)
+    mine = economics.pv_benefit[economics.experience == index]
+    return float(mine.max()) if len(mine) and mine.max() > 0 else math.inf
+
+
+def _threshold(enters: Callable[[float], bool], inside: float, outside: float, limit: float, steps: int,
+               known: bool = False) -> float | None:
     """A multiplier at which it enters, between `outside` (it does not) and `limit`.
 
-    `inside` is the bound where it should enter; if the solver's gap hides that, the bound
+    `inside` is the bound where it should enter. When `known`, the solves so far prove it
+    enters there; otherwise a re-solve checks, and if the solver's gap hides it the bound
     moves twice as far from `outside` (at most WIDENINGS times, never past `limit`). Then
-    `steps` halvings move it toward the true threshold. The answer was always seen to enter.
+    at most `steps` halvings move it toward the true threshold, stopping once the two are
+    within a hundredth (the precision the multiplier is shown with).
     """
-    for attempt in range(WIDENINGS + 1):
+    for attempt in range(0 if known else WIDENINGS + 1):
         if enters(inside):
             break
         if inside == limit or attempt == WIDENINGS:
@@ -446,6 +481,8 @@ def _threshold(enters: Callable[[float], bool], inside: float, outside: float, l
         wider = outside + 2 * (inside - outside)
         inside = min(limit, wider) if limit > outside else max(limit, wider)
     for _ in range(steps):
+        if abs(inside - outside) < 0.005:
+            break
         middle = (inside + outside) / 2
         if enters(middle):
             inside = middle
