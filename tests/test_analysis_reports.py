@@ -557,7 +557,7 @@ def test_the_example_budget_cut_lists_cx_601s_downgrade(tmp_path):
                                       "--workers", "1", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     line = next(line for line in result.output.splitlines() if "CX-601" in line)
-    assert "option changed in Budget cut 10%" in line and "premium from 2027Q4 -> standard from 2027Q4" in line and "spend -212.0k EUR" in line
+    assert "option changed in Budget cut 10%" in line and "premium from 2027Q4 -> standard from 2027Q4" in line and "spend −€212k" in line
     page = (tmp_path / "compare.html").read_text(encoding="utf-8")
     section = page.split('<section id="choice_changes"', 1)[1].split("</section>", 1)[0]
     assert "CX-601" in section and "premium from 2027Q4" in section and "−€212k" in section
