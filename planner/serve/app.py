@@ -214,5 +214,6 @@ def render_page(workspace: Workspace) -> str:
     report = build_report(workspace.record)
     data = {"controls": page_data(workspace), "record": answer(workspace, workspace.record, {})}
     return environment().get_template("workspace.html.j2").render(
-        report=report, currency=report.currency, summary=report.section("summary"), workspace_json=script_json(data),
+        report=report, currency=report.currency, summary=report.section("summary"), glossary=report.section("glossary"),
+        workspace_json=script_json(data),
         record=state_json(plan_state(workspace.record)))
