@@ -308,7 +308,7 @@ def test_a_time_limit_stop_reports_the_plan_it_returns_and_a_gap_no_smaller_than
 
 def highs_with_time_limit(seconds: float, keep_start: bool):
     """start_solve as the planner calls it, with HiGHS's own time limit cut to `seconds` (and the start dropped if asked)."""
-    from planner.optimise.model import start_solve
+    from planner.optimise.solve import start_solve
 
     def start(written, solver, relax, time_limit, gap, warm_start=None, name="solve"):
         return start_solve(written, solver, relax, seconds, gap, warm_start if keep_start else None, name=name)
@@ -362,7 +362,7 @@ def test_a_mip_killed_without_a_plan_falls_back_to_lp_rounding_far_above_greedy(
     """Symptom 4, end to end: CBC ran past its limit and was killed; the greedy fallback was 51% below the
     optimum. Here the MIP is stopped with no plan (the LP relaxation is real) on mknapcb4-05: the plan is
     labelled, valid, within 5% of the published optimum, and above the greedy plan (25% below it)."""
-    from planner.optimise.model import stopped_outcome
+    from planner.optimise.solve import stopped_outcome
 
     real = optimise.solve_isolated
 
@@ -386,7 +386,7 @@ def test_a_fallback_that_breaks_the_roi_hurdle_drops_the_weakest_choices_until_i
     plan in 5 s, and both LP rounding and greedy broke the 100% ROI hurdle (greedy at 98.5%), so the planner
     ended in an error where CBC proves 783,706.04. Now LP rounding drops its choices below the hurdle, worst
     first: a valid, labelled plan (726,343.42, 7% below the optimum)."""
-    from planner.optimise.model import stopped_outcome
+    from planner.optimise.solve import stopped_outcome
     from test_differential import load_case
     from reference import build_case
 
@@ -454,7 +454,7 @@ def cbc_on_file(path: Path, flags: tuple[str, ...]) -> tuple[str, float]:
     """CBC's 'Result -' line and the NPV it proves (it minimises the negated NPV) on a saved model."""
     import re
 
-    from planner.optimise.model import cbc_command
+    from planner.optimise.solve import cbc_command
 
     log = subprocess.run([cbc_command().path, str(path), *flags, "-ratio", "0", "-sec", "120", "-solve"],
                          capture_output=True, text=True, check=True).stdout
@@ -623,7 +623,7 @@ def test_a_certify_key_that_is_not_true_or_false_is_refused_with_its_place(cli_i
 def test_ids_A_1_2_A_space_1_and_A_1_pass_validate_and_plan(tmp_path):
     """Symptom 5: these ids passed `validate`, and `plan` died on PuLP's "overlapping constraint names:
     choose_A_1_2". Solver names are index-based now; each id comes back as written, with its own plan."""
-    from planner.inputs.workbook import write_portfolio
+    from planner.inputs.workbook_writer import write_portfolio
     from test_model_build import portfolio_with_ids
 
     ids = ("A_1_2", "A 1", "A_1")
