@@ -76,8 +76,9 @@ def test_empty_model_is_optimal_without_a_solver():
     assert outcome.status == "optimal" and outcome.chosen == ()
 
 
-def test_cbc_keeps_a_warm_start_of_a_maximisation(tmp_path):
-    """CBC 2.10.3 scored a -mips start under -max with the wrong sign: the start looked like the worst plan and was dropped."""
+def test_cbc_is_given_no_start(tmp_path):
+    """CBC 2.10.3 proved a false optimum from the greedy plan given as its -mips start (bench/differential.py, portfolio
+    514: tests/test_solver_truth.py pins it), so CBC gets no start; plan_portfolio keeps the start as a floor instead."""
     hard = json.loads((Path(__file__).parent / "data" / "orlib" / "mknapcb_hard.json").read_text())[0]
     rows, variables = np.repeat(np.arange(hard["m"]), hard["n"]), np.tile(np.arange(hard["n"]), hard["m"])
     order = np.lexsort((rows, variables))
@@ -92,7 +93,5 @@ def test_cbc_keeps_a_warm_start_of_a_maximisation(tmp_path):
             used += weights
     run = start_solve(write_model(model, str(tmp_path), negate_objective=True), "cbc", False, 1.0, 0.0, np.array(start), name="mip")
     assert wait_for([run], 30.0)
-    value = sum(hard["profits"][j] for j in start)
-    # CBC minimises the negated NPV: the start is kept at its value, not at its opposite.
-    assert f"MIPStart provided solution with cost {-value:g}" in (tmp_path / "mip.log").read_text()
-    assert run.outcome().objective >= value
+    assert "MIPStart" not in (tmp_path / "mip.log").read_text() and not list(tmp_path.glob("*.mst"))
+    assert run.outcome().status in ("optimal", "feasible")

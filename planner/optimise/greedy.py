@@ -40,9 +40,72 @@ def best_fallback(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.nd
         rounded = lp_rounding_plan(portfolio, rules, cols, keep, lp.column_values)
         if rounded is not None:
             candidates.append((LP_ROUNDING, rounded, objective_of(portfolio, rules, cols, rounded)))
-    if greedy_columns is not None:
-        candidates.append((GREEDY, greedy_columns, objective_of(portfolio, rules, cols, greedy_columns)))
+    greedy_plan = meeting_plan_wide_rules(portfolio, rules, cols, greedy_columns) if greedy_columns is not None else None
+    if greedy_plan is not None:
+        label = GREEDY if len(greedy_plan) == len(greedy_columns) else GREEDY + " with repair"
+        candidates.append((label, greedy_plan, objective_of(portfolio, rules, cols, greedy_plan)))
     return max(candidates, key=lambda candidate: candidate[2], default=None)
+
+
+def meeting_plan_wide_rules(portfolio: Portfolio, rules: Rules, cols: Columns, plan: np.ndarray) -> np.ndarray | None:
+    """The plan repaired to meet the rules of the whole plan (balance shares, then the ROI hurdle)
+    by dropping choices; None when it leaves a must-fund experience out or cannot be repaired.
+
+    The plan must already keep the budget, capacity, dependencies and exclusions (the ledger's
+    rules): dropping a choice that nothing left requires keeps them.
+    """
+    index = {e.key: i for i, e in enumerate(portfolio.experiences)}
+    must = {i for i, e in enumerate(portfolio.experiences) if rules.must_fund(e)}
+    if not must <= set(cols.experience[plan].tolist()):
+        return None
+    for _ in range(3):  # dropping for the hurdle can break a share again, and the other way round
+        if not plan_wide_problems(usage_of_columns(portfolio, rules, cols, plan)):
+            return plan
+        repaired = _meet_roi_hurdle(portfolio, rules, cols, _meet_balance(portfolio, rules, cols, plan, must, index), must)
+        if len(repaired) == len(plan):
+            return None
+        plan = repaired
+    return None if plan_wide_problems(usage_of_columns(portfolio, rules, cols, plan)) else plan
+
+
+def _meet_balance(portfolio: Portfolio, rules: Rules, cols: Columns, plan: np.ndarray, must: set[int],
+                  index: dict[str, int]) -> np.ndarray:
+    """The plan with choices dropped, one at a time, until every balance share holds (or no drop helps).
+
+    A rule "at most s of spend on a group" reads sum of spend x (in group - s) <= 0, and "at
+    least s" the same sum >= 0, so each choice moves each rule's excess by a fixed amount.
+    Each step drops the choice that removes the most excess per unit of objective it loses
+    (a loss-making enabler first), never a must-fund experience or a prerequisite of a choice
+    that stays. Nothing is refilled: the result is a repair, labelled as a heuristic.
+    """
+    if not rules.balance or not len(plan):
+        return plan
+    spend = cols.spend[plan].sum(axis=1)
+    signed = []
+    for rule in rules.balance:
+        in_group = np.array([rule.matches(portfolio.experiences[int(i)]) for i in cols.experience[plan]], dtype=float)
+        for sign, share in ((-1.0, rule.min_share), (1.0, rule.max_share)):
+            if share is not None:
+                signed.append(sign * spend * (in_group - share))
+    excess_of = np.array(signed)  # rules x choices: a rule's excess is the positive part of its row's sum
+    value = objective_values(portfolio, cols, rules.objective)[plan]
+    experience = cols.experience[plan].tolist()
+    kept = np.ones(len(plan), dtype=bool)
+    while True:
+        total = excess_of[:, kept].sum(axis=1)
+        allowed = TOLERANCE * max(1.0, float(spend[kept].sum()))
+        excess = float(np.maximum(total - allowed, 0.0).sum())
+        if excess <= 0.0:
+            break
+        needed = {index[normalise_id(r)] for c in np.nonzero(kept)[0].tolist() for r in portfolio.experiences[experience[c]].requires}
+        droppable = kept & np.array([i not in must and i not in needed for i in experience], dtype=bool)
+        after = np.maximum(total[:, None] - excess_of - allowed, 0.0).sum(axis=0)
+        gain = excess - after
+        candidates = np.nonzero(droppable & (gain > TOLERANCE * excess))[0]
+        if not len(candidates):
+            break
+        kept[candidates[np.argmin(value[candidates] / gain[candidates])]] = False
+    return plan[kept]
 
 
 def lp_rounding_plan(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.ndarray, lp_values: np.ndarray) -> np.ndarray | None:
@@ -123,9 +186,7 @@ def _lp_rounding(portfolio: Portfolio, rules: Rules, cols: Columns, keep: np.nda
         for i in sequence:
             if i not in go_live and i not in excluded:
                 place(i, sorted(by_experience[i], key=lambda c: (-weight[c], -objective[c], c)), False)
-    plan = _meet_roi_hurdle(portfolio, rules, cols, np.array(sorted(chosen), dtype=np.int64), set(first))
-    broken = plan_wide_problems(usage_of_columns(portfolio, rules, cols, plan))
-    return None if broken else plan
+    return meeting_plan_wide_rules(portfolio, rules, cols, np.array(sorted(chosen), dtype=np.int64))
 
 
 def _meet_roi_hurdle(portfolio: Portfolio, rules: Rules, cols: Columns, plan: np.ndarray, must: set[int]) -> np.ndarray:

@@ -75,8 +75,14 @@ def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None, start
         if previous is not None and _no_worse(portfolio, rules, cols, previous, objective):
             # No churn without cause: an equally good plan is not a reason to move work around.
             chosen, objective = tuple(previous.tolist()), objective_of(portfolio, rules, cols, previous)
+        elif warm is not None and objective_of(portfolio, rules, cols, warm) > objective + 1e-9 * max(1.0, abs(objective)):
+            # CBC solves without the start (planner.optimise.solve.start_solve), so a plan it
+            # stopped on can be worse than the start: the start is the plan then, and the
+            # solver's bound still proves its gap.
+            log.info("the starting plan is worth more than the solver's plan at its stop; it is the plan")
+            chosen, objective = tuple(warm.tolist()), objective_of(portfolio, rules, cols, warm)
     else:
-        fallback = best_fallback(portfolio, rules, cols, keep, lp, greedy_columns if greedy.feasible else None)
+        fallback = best_fallback(portfolio, rules, cols, keep, lp, greedy_columns)
         if fallback is None:
             raise SolverError(f"the {settings.solver.upper()} solver found no plan within {settings.time_limit_seconds:g} s "
                               f"({outcome.message}), and the greedy ranking gives no valid plan either ({greedy.message})")

@@ -86,7 +86,7 @@ class WrittenModel:
     `rows[r]`. `variable_of_column[j]` is the index in `model.variables` of file column j
     (EXTRA for a family's continuous variable, SLACK for an elastic slack), `cost` its objective coefficient, `slack_column` the file
     column of each rule's slack (elastic models). `negated_path`, when asked for, is the
-    same model minimising the negated objective (what CBC needs to keep a warm start).
+    same model minimising the negated objective (how CBC solves the MIP: see `start_solve`).
     """
 
     model: Model
@@ -217,8 +217,6 @@ class SolverRun:
     files: str  # the run's files are files + ".sol", ".log", ".json", ".npz"
     started: float
     time_limit: float | None
-    # The MIP's starting plan as file column values (CBC's log can name it as its incumbent).
-    start_values: np.ndarray | None = None
 
     def finished(self) -> bool:
         return self.process.poll() is not None
@@ -247,20 +245,23 @@ def start_solve(written: WrittenModel, solver: str, relax: bool, time_limit: flo
     `warm_start` (column ids of a feasible plan) gives the solver a first incumbent.
     """
     files = os.path.join(os.path.dirname(written.path), name)
-    start_values = None if warm_start is None or relax else _start_values(written, warm_start)
+    # CBC gets no start: CBC 2.10.3 given the greedy plan as its -mips start proved a false
+    # optimum (bench/differential.py, portfolio 514; tests/data/differential/cbc-false-optimal-
+    # warm-start-514.*), which it solves right without the start. The caller keeps the start
+    # as a floor instead (a time-out plan is never worse than it). HiGHS keeps its start:
+    # its one fault with a start (returning it as "Optimal" at a value not its own) is caught
+    # by the worth check in `_outcome`.
+    start_values = None if warm_start is None or relax or solver == "cbc" else _start_values(written, warm_start)
     if solver == "cbc" and relax:
         # The LP keeps the maximisation: DUAL_SIGN["cbc"] is pinned for it.
         command = [cbc_command().path, written.path, "-max", "-initialSolve"]
     elif solver == "cbc":
-        # The MIP always minimises the negated objective: CBC 2.10.3 scores a -mips start
-        # without the -max sign (the start looks like the worst plan and is dropped), and one
-        # sign convention keeps the log's numbers (objective, "best possible") read one way.
+        # The MIP minimises the negated objective: the settings measured by bench/differential.py
+        # and bench/cbc_flags.py, and one sign convention keeps the log's numbers (objective,
+        # "best possible") read one way.
         if written.negated_path is None:
             raise ValueError("CBC's MIP solve needs the model written with negate_objective=True")
         command = [cbc_command().path, written.negated_path]
-        if start_values is not None:
-            _write_cbc_start(start_values, files + ".mst")
-            command += ["-mips", files + ".mst"]
         if time_limit is not None:
             # CBC counts CPU seconds by default: on a busy machine it ran far past its limit.
             command += ["-timeMode", "elapsed", "-sec", f"{time_limit:g}"]
@@ -278,7 +279,7 @@ def start_solve(written: WrittenModel, solver: str, relax: bool, time_limit: flo
     with open(files + ".log", "wb") as log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True, env=environment)
-    return SolverRun(written, solver, relax, process, files, time.perf_counter(), time_limit, start_values)
+    return SolverRun(written, solver, relax, process, files, time.perf_counter(), time_limit)
 
 
 # CBC's search settings, chosen on evidence (bench/cbc_flags.py; README "Honest solving"):
@@ -477,15 +478,6 @@ def _least_extras(model: Model, binaries: np.ndarray) -> np.ndarray:
     return least
 
 
-def _write_cbc_start(values: np.ndarray, path: str) -> None:
-    """CBC's initial solution file (-mips): every column's value, in the layout PuLP writes."""
-    lines = ["Stopped on time - objective value 0\n"]
-    for j, value in enumerate(values.astype(int).tolist()):
-        lines.append(f"{j:>7} X{j:07d} {value:>15} {0:>23}\n")
-    with open(path, "w") as handle:
-        handle.writelines(lines)
-
-
 def _read_cbc_solution(path: str, columns: int, rows: int) -> tuple[str, np.ndarray, np.ndarray]:
     """CBC's solution file: its first line, each column's value and each row's dual."""
     values = np.zeros(columns)
@@ -512,8 +504,8 @@ def _read_cbc(run: SolverRun):
     PuLP calls a solve stopped by its time limit "Optimal"; the status here comes from CBC's
     log (`cbc_verdict`). On a time-limit stop CBC's solution file can hold a fractional
     node LP instead of its best plan: the values are used only when they are integral and
-    worth what the log says the best plan is worth (`_outcome` checks); when they are not
-    and the log's best plan is worth what the starting plan is worth, that is the plan.
+    worth what the log says the best plan is worth (`_outcome` checks); otherwise the
+    solve ends without a plan and the caller falls back to a labelled heuristic.
     """
     written = run.written
     with open(run.files + ".log", encoding="utf-8", errors="replace") as handle:
@@ -524,7 +516,6 @@ def _read_cbc(run: SolverRun):
     if run.relax:
         return cbc_lp_status(first), values, duals, None, first, None
     verdict = cbc_verdict(log, run.time_limit, first)
-    values = _cbc_plan_values(verdict, values, written.cost, run.start_values)
     return verdict.status, values, duals, verdict.bound, verdict.message, verdict.incumbent
 
 
@@ -533,19 +524,6 @@ def cbc_lp_status(first_line: str) -> str:
     if first_line.startswith("Optimal"):
         return "optimal"
     return "infeasible" if first_line.lower().startswith(("infeasible", "primal infeasible")) else "no_solution"
-
-
-def _cbc_plan_values(verdict: CbcVerdict, values: np.ndarray, cost: np.ndarray, start_values: np.ndarray | None) -> np.ndarray:
-    """The values of CBC's best plan: its solution file's, or the starting plan's when the file
-    holds something else and the log's best plan is worth what the starting plan is worth."""
-    if verdict.incumbent is None or start_values is None:
-        return values
-    tolerance = OBJECTIVE_TOLERANCE * max(1.0, abs(verdict.incumbent))
-    fractional = np.abs(values - np.round(values)).max(initial=0.0) > INTEGRALITY_TOLERANCE
-    if ((fractional or abs(float(cost @ values) - verdict.incumbent) > tolerance)
-            and abs(float(cost @ start_values) - verdict.incumbent) <= tolerance):
-        return start_values.astype(float)
-    return values
 
 
 def _read_highs(run: SolverRun):
