@@ -487,3 +487,25 @@ def test_a_scenario_is_checked_against_a_portfolio_once_per_shape(monkeypatch):
         apply_scenario(checked, Scenario(forced_in=("APP-9",)))
     with pytest.raises(InputError, match="has 2 values"):
         apply_scenario(checked, Scenario(budget_per_quarter=(Amount(1.0), Amount(2.0)), forced_in=("APP-1",)))
+
+
+def test_every_alias_anchor_and_tag_is_reported_in_one_pass(folder):
+    """Only the first refused alias, anchor or tag was reported; a user fixed one and met the next."""
+    text = "workbook: inputs.xlsx\nname: !secret x\nforced_in: &ids [CX-101]\nforced_out: *ids\nobjective: !!str npv\n"
+    path = write(folder, "bad.yaml", text)
+    with pytest.raises(InputError) as raised:
+        load_scenario(path)
+    problems = [str(p) for p in raised.value.problems]
+    for where, message in (("line 2", "!secret is a YAML tag"), ("line 3", "&ids is an anchor"), ("line 4", "*ids is an alias"),
+                           ("line 5", "!!str is a YAML tag")):
+        assert any(p.startswith(f"bad.yaml, {where}") and message in p for p in problems), problems
+    assert len(problems) == 4
+
+
+def test_a_file_full_of_tags_lists_the_first_thirty_and_counts_the_rest(folder):
+    text = "workbook: inputs.xlsx\n" + "".join(f"k{n}: !t{n} x\n" for n in range(40))
+    with pytest.raises(InputError) as raised:
+        load_scenario(write(folder, "tags.yaml", text))
+    problems = [str(p) for p in raised.value.problems]
+    assert len(problems) == 31 and "!t0 is a YAML tag" in problems[0] and "line 2" in problems[0]
+    assert problems[-1] == "tags.yaml: and 10 more aliases, anchors or tags"

@@ -36,6 +36,9 @@ BUDGET_KEYS = ("per_quarter", "total", "change")
 # YAML with line numbers (planner.inputs.yaml12: YAML 1.2 scalars, no aliases or tags)
 
 
+MAX_REFUSALS_SHOWN = 30
+
+
 def read_yaml(path: Path) -> tuple[Any, dict[int, dict], list[tuple[Any, int, int]]]:
     """Load a scenario file strictly; return the data, the key lines of each mapping, and duplicate keys."""
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
@@ -54,7 +57,12 @@ def read_yaml(path: Path) -> tuple[Any, dict[int, dict], list[tuple[Any, int, in
     try:
         return yaml12.load(text)
     except yaml12.RefusedYaml as error:
-        raise InputError(Problem(f"{path.name}, line {error.line}", error.message)) from error
+        # Every alias, anchor and tag in one pass, as for any other input problem (the first few dozen).
+        shown = error.refusals[:MAX_REFUSALS_SHOWN]
+        problems = [Problem(f"{path.name}, line {line}", message) for line, message in shown]
+        if len(error.refusals) > len(shown):
+            problems.append(Problem(path.name, f"and {len(error.refusals) - len(shown)} more aliases, anchors or tags"))
+        raise InputError(problems) from error
     except yaml.YAMLError as error:
         raise InputError(Problem(_yaml_error_place(path, text, error), f"is not valid YAML: {_yaml_problem(error)}")) from error
 
