@@ -166,3 +166,16 @@ def test_a_warm_start_sets_the_families_variables_so_that_the_solver_keeps_it(ca
     values = _start_values(written, start)
     assert values[len(model.column_ids):].max() > 0  # the start needs what the family accounts for
     assert rows_broken(model, values) == []
+
+
+def test_plan_json_keeps_the_overlap_lost_and_reads_it_back(tmp_path):
+    """plan.json had the totals but not what made them differ from the experiences' sum (benefit lost to overlap)."""
+    from planner.cycle.state import read_plan_state, write_plan_state
+
+    overlapping = portfolio({"APP-1": "checkout", "APP-2": "checkout"}, budget=1000.0, free=False)
+    plan = plan_portfolio(overlapping, Scenario(forced_in=("APP-1", "APP-2")))
+    state = read_plan_state(write_plan_state(plan, tmp_path / "plan.json"))
+    lost = [c for c in state.rule_costs if c["kind"] == "overlap"]
+    assert len(lost) == len([c for c in plan.costs if c.kind == "overlap"]) > 0
+    assert sum(c["pv_benefit"] for c in lost) == pytest.approx(sum(c.pv_benefit for c in plan.costs if c.kind == "overlap"))
+    assert state.npv == pytest.approx(sum(e.npv for e in state.experiences if e.funded) + sum(c["pv_benefit"] - c["pv_cost"] for c in state.rule_costs))

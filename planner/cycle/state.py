@@ -97,6 +97,9 @@ class PlanState:
     status: str
     gap: float | None
     source: str = ""
+    # What rule families add to or take from the plan beyond the experiences' own (capacity
+    # bought, benefit lost where experiences reach the same customers): plain dicts, as saved.
+    rule_costs: tuple[dict[str, Any], ...] = ()
 
     @property
     def first_quarter(self) -> str:
@@ -130,7 +133,14 @@ def plan_state(plan: Plan) -> PlanState:
         npv=float(plan.npv), pv_benefit=float(plan.pv_benefit), pv_cost=float(plan.pv_cost), spend=float(plan.total_spend),
         spend_by_quarter=dict(zip(labels, map(float, plan.spend_by_quarter))),
         solver=plan.solve.solver, status=plan.solve.status, gap=None if plan.solve.gap is None else float(plan.solve.gap),
+        rule_costs=tuple(_rule_cost_json(settings, cost) for cost in plan.costs),
     )
+
+
+def _rule_cost_json(settings: Settings, cost) -> dict[str, Any]:
+    return {"kind": cost.kind, "label": cost.label, "team": cost.team, "quarter": quarter_label(settings, cost.quarter),
+            "amount": float(cost.amount), "unit": cost.unit, "spend": float(cost.spend), "pv_cost": float(cost.pv_cost),
+            "benefit": float(cost.benefit), "pv_benefit": float(cost.pv_benefit)}
 
 
 def _experience_state(plan: Plan, decision) -> ExperienceState:
@@ -176,6 +186,7 @@ def state_json(state: PlanState) -> dict[str, Any]:
         "experiences": [_experience_json(e) for e in state.experiences],
         "totals": {"npv": state.npv, "pv_benefit": state.pv_benefit, "pv_cost": state.pv_cost, "spend": state.spend,
                    "spend_by_quarter": state.spend_by_quarter},
+        "rule_costs": list(state.rule_costs),
         "solve": {"solver": state.solver, "status": state.status, "gap": state.gap},
     }
 
@@ -269,6 +280,7 @@ def _state_of(data: dict, reader: _Reader) -> PlanState:
         pv_cost=get(totals, "pv_cost", "totals.", float), spend=get(totals, "spend", "totals.", float),
         spend_by_quarter=get(totals, "spend_by_quarter", "totals.", dict),
         solver=get(solve, "solver", "solve.", str), status=get(solve, "status", "solve.", str), gap=get(solve, "gap", "solve.", float, True),
+        rule_costs=tuple(get(data, "rule_costs", "", list, True) or ()),
     )
 
 
