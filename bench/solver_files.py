@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
+from planner.core.errors import PlannerError  # noqa: E402
 from planner.inputs.scenario import Scenario, load_scenario  # noqa: E402
 from planner.inputs.workbook import read_portfolio  # noqa: E402
 from planner.optimise import optimiser  # noqa: E402
@@ -55,6 +56,8 @@ def solver_files(portfolio, scenario) -> dict[str, str]:
         optimiser.plan_portfolio(portfolio, scenario)
     except _Captured:
         pass
+    except PlannerError as error:  # refused before any solve (a mandatory item that cannot be delivered): say so
+        found["refused"] = type(error).__name__
     finally:
         optimiser.start_solve = real_start
     return found
