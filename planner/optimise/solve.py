@@ -140,7 +140,7 @@ def _column_lines(model: Model, cost: np.ndarray, slacks: int, negated_too: bool
     columns = np.concatenate([has_cost, variable, first_slack + slack_rows])
     rows = np.concatenate([np.full(len(has_cost), -1), row, slack_rows])
     values = np.concatenate([cost[has_cost], coefficient, slack_sign])
-    order = np.lexsort((rows, columns))
+    order = _by_column_then_row(columns, rows)
     columns, rows, values = columns[order], rows[order], values[order]
     binaries_end = int(np.searchsorted(columns, count))
     negate = rows < 0 if negated_too else None
@@ -150,6 +150,17 @@ def _column_lines(model: Model, cost: np.ndarray, slacks: int, negated_too: bool
                               None if negate is None else negate[binaries_end:])
     return [b"".join([b"    MARK      'MARKER'                 'INTORG'\n", first,
                       b"    MARK      'MARKER'                 'INTEND'\n", second]) for first, second in zip(integers, continuous)]
+
+
+def _by_column_then_row(columns: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The order of the entries by column, then row (np.lexsort's). A model's entries come sorted
+    by variable then row, so a stable sort by column alone usually gives it, much faster; checked."""
+    order = np.argsort(columns, kind="stable")
+    ordered_columns, ordered_rows = columns[order], rows[order]
+    same_column = ordered_columns[1:] == ordered_columns[:-1]
+    if np.any(same_column & (ordered_rows[1:] < ordered_rows[:-1])):
+        return np.lexsort((rows, columns))
+    return order
 
 
 def _digits(count: int) -> np.ndarray:
