@@ -17,6 +17,7 @@ another's numbers.
     python bench/run.py                                  # the full matrix, table to stdout
     python bench/run.py --sizes 1000,10000 --modes fixed --solvers cbc,highs
     python bench/run.py --write docs/benchmarks.md       # the published numbers
+    python bench/run.py --targets portfolio-10000-seed1.xlsx portfolio-50000-seed1.xlsx --rounds 3   # issue 9's targets, a table to paste
 
 A single case can be profiled: `python bench/run.py --case WORKBOOK fixed cbc --profile`.
 """
@@ -516,6 +517,65 @@ def document(results: list[Result], command: str, time_limit: float, seed: int, 
     return "\n".join(lines) + "\n"
 
 
+# --- The target cases, for pasting -------------------------------------------------------------
+
+# Issue 9's end-to-end targets with the default solver: (experiences, start mode, seconds).
+TARGETS = ((10_000, "fixed", 2.0), (10_000, "free", 5.0), (50_000, "free", 30.0))
+
+
+def run_targets(workbooks: dict[int, Path], rounds: int, time_limit: float, solver: str = "cbc") -> list[tuple[Result, str]]:
+    """Each target case `rounds` times, a fresh process each, with the load (1 min) as it starts."""
+    runs = []
+    for round_number in range(rounds):
+        for size, mode, _ in TARGETS:
+            if size not in workbooks:
+                continue
+            load = f"{os.getloadavg()[0]:.2f}"
+            print(f"round {round_number + 1}: {size:,} {mode} {solver} (load {load})...", file=sys.stderr, flush=True)
+            runs.append((run_in_subprocess(workbooks[size], size, mode, solver, time_limit), load))
+    return runs
+
+
+def target_runs_table(runs: list[tuple[Result, str]]) -> str:
+    """One row per run: the stages, wall-clock and CPU seconds, and the load it ran under."""
+    lines = ["| case | load (1 min) | read s | build s | solve s | check s | end to end s | CPU s | status |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r, load in runs:
+        status = r.error[:80] if r.error else f"{r.status}, gap {_percent(r.gap)}"
+        lines.append(f"| {r.experiences:,} {r.mode} {r.solver.upper()} | {load} | {_seconds(r.read_seconds)} | {_seconds(r.build_seconds)} "
+                     f"| {_seconds(r.solve_seconds)} | {_seconds(r.check_seconds)} | {_seconds(r.end_to_end_seconds)} "
+                     f"| {_seconds(r.cpu_seconds)} | {status} |")
+    return "\n".join(lines)
+
+
+def target_table(runs: list[tuple[Result, str]]) -> str:
+    """target | measured | pass or miss: judged on the median wall clock of the runs (CPU seconds beside it)."""
+    lines = ["| target | measured (median of runs; CPU s; load) | result |", "|---|---|---|"]
+    for size, mode, limit in TARGETS:
+        cases = [(r, load) for r, load in runs if r.experiences == size and r.mode == mode]
+        target = f"{size:,} x 3, {mode} starts, end to end <= {limit:g} s"
+        if not cases:
+            lines.append(f"| {target} | not run | not run |")
+            continue
+        good = [r for r, _ in cases if not r.error and r.status == "optimal"]
+        walls = sorted(r.end_to_end_seconds for r in good)
+        cpus = sorted(r.cpu_seconds for r in good)
+        loads = ", ".join(load for _, load in cases)
+        if len(good) < len(cases) or not walls:
+            lines.append(f"| {target} | {len(cases) - len(good)} of {len(cases)} runs not optimal | **miss** |")
+            continue
+        median = statistics.median(walls)
+        lines.append(f"| {target} | {median:.2f} s wall ({walls[0]:.2f}-{walls[-1]:.2f}); {statistics.median(cpus):.2f} CPU s; "
+                     f"load {loads} | {'pass' if median <= limit else '**miss**'} |")
+    builds = [r for r, _ in runs if not r.error]
+    if builds:
+        worst = max(builds, key=lambda r: r.build_seconds / max(r.solve_seconds, 1e-9))
+        passed = all(r.build_seconds <= r.solve_seconds / 3 for r in builds)
+        lines.append(f"| building the model at most a third of the solve | worst: {worst.experiences:,} {worst.mode}, build "
+                     f"{worst.build_seconds:.2f} s vs solve {worst.solve_seconds:.2f} s | {'pass' if passed else '**miss**'} |")
+    return "\n".join(lines)
+
+
 # --- Command line -----------------------------------------------------------------------------
 
 
@@ -538,7 +598,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--case", nargs=3, metavar=("WORKBOOK", "MODE", "SOLVER"),
                         help="run one case in this process and print its result as JSON")
     parser.add_argument("--profile", action="store_true", help="with --case: print a cProfile summary instead")
+    parser.add_argument("--targets", nargs="+", type=Path, metavar="WORKBOOK",
+                        help="run issue 9's target cases (10,000 fixed and free, 50,000 free, CBC) on these workbooks "
+                             "(sizes read from their names, e.g. portfolio-10000-seed1.xlsx) and print a table to paste")
+    parser.add_argument("--rounds", type=int, default=3, help="with --targets: runs of each case")
     args = parser.parse_args(argv)
+
+    if args.targets:
+        workbooks = {int(next(part for part in path.stem.split("-") if part.isdigit())): path for path in args.targets}
+        runs = run_targets(workbooks, args.rounds, args.time_limit)
+        print(target_runs_table(runs))
+        print()
+        print(target_table(runs))
+        print(f"\n{os.cpu_count()} CPUs; load average at the end {load_average()}")
+        return
 
     if args.case:
         workbook, mode, solver = Path(args.case[0]), args.case[1], args.case[2]

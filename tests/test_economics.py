@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from planner.core.domain import Experience, FundingOption, Portfolio, Settings, Team
-from planner.core.economics import cash_flows, columns, discount_factors, payback_quarter, present_value, starts
+from planner.core.economics import (benefit_per_quarter, cash_flows, columns, discount_factors, flow_rows, payback_quarter, present_value,
+                                     starts)
 
 
 def option(cost=300.0, run=0.0, delivery=3, share=1.0, weeks=30.0) -> FundingOption:
@@ -148,3 +149,23 @@ def test_columns_match_choices_and_cash_flows_one_by_one(mode, seed):
         expected_weeks = {c: sum(w for name, w in portfolio.experiences[i].options[k].attention if name.casefold() == team.name.casefold())
                           / portfolio.experiences[i].options[k].delivery_quarters for c, (i, k, _) in enumerate(expected)}
         assert dict(zip(ids.tolist(), weekly.tolist())) == pytest.approx({c: w for c, w in expected_weeks.items() if w > 0})
+
+
+@pytest.mark.parametrize("ramp, tail", [(0, 0), (2, 3), (5, 1)])
+def test_flow_rows_are_exactly_the_cash_flows_of_each_choice(ramp, tail):
+    """`flow_rows` (many choices at once, each (start, delivery)'s quarters looked up) gives, to the
+    last bit, what `cash_flows` gives one choice at a time: starts before the horizon included."""
+    settings = Settings(horizon_quarters=8, ramp_quarters=ramp, tail_quarters=tail, annual_discount_rate=0.09)
+    rng = np.random.default_rng(ramp * 10 + tail)
+    count = 300
+    delivery = rng.integers(1, 6, count)
+    start = rng.integers(-4, 8, count)
+    one_off, run, share = rng.uniform(0, 5e5, count), rng.uniform(0, 2e4, count), rng.uniform(0.1, 1.0, count)
+    exp = experience(option())
+    rows = flow_rows(settings, one_off, run, delivery, [benefit_per_quarter(exp, option(share=s)) for s in share], start)
+    for c in range(count):
+        single = cash_flows(settings, exp, FundingOption("x", float(one_off[c]), float(run[c]), (("Digital", 1.0),), int(delivery[c]),
+                                                         float(share[c])), int(start[c]))
+        assert rows.one_off[c].tolist() == single.one_off.tolist()
+        assert rows.run[c].tolist() == single.run.tolist()
+        assert rows.benefit[c].tolist() == single.benefit.tolist()

@@ -9,6 +9,7 @@ the same problems with sheet/row/column locations.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -230,7 +231,20 @@ def parse_fiscal_quarter(label: str) -> tuple[int, int]:
 
 
 def _read_label(label: str) -> tuple[bool, int, int]:
-    """(is fiscal, year, quarter number) of a label in either form; ValueError if neither."""
+    """(is fiscal, year, quarter number) of a label in either form; ValueError if neither.
+
+    Text is read through a cache: rule names and reasons label a quarter for every row of a
+    large model, and a horizon has few labels (a bad label raises every time: errors are not cached).
+    """
+    return _read_text_label(label) if isinstance(label, str) else _parse_label(label)
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_text_label(label: str) -> tuple[bool, int, int]:
+    return _parse_label(label)
+
+
+def _parse_label(label: str) -> tuple[bool, int, int]:
     for fiscal, parse in ((True, parse_fiscal_quarter), (False, parse_quarter)):
         try:
             return (fiscal, *parse(label))

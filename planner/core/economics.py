@@ -203,10 +203,7 @@ def columns(portfolio: Portfolio, uplift: str = "base") -> Columns:
     pairs = [(e, o) for e in portfolio.experiences for o in e.options]
     pair_start = np.zeros(len(portfolio.experiences) + 1, dtype=np.int64)
     np.cumsum([len(e.options) for e in portfolio.experiences], out=pair_start[1:])
-    one_off_of, run_of, delivery_of, rate_of = (np.array(values, dtype=float) for values in zip(
-        *[(o.one_off_cost, o.run_cost_per_quarter, o.delivery_quarters, benefit_per_quarter(e, o, uplift)) for e, o in pairs]
-    )) if pairs else (np.zeros(0),) * 4
-    delivery_of = delivery_of.astype(np.int64)
+    one_off_of, run_of, delivery_of, rate_of = _pair_economics(portfolio, pairs, pair_start, uplift)
     pair, start_arr = _choices_of_pairs(portfolio, firsts, pair_start, delivery_of)
     experience_arr = np.searchsorted(pair_start, pair, side="right") - 1
     option_arr = pair - pair_start[experience_arr]
@@ -219,7 +216,8 @@ def columns(portfolio: Portfolio, uplift: str = "base") -> Columns:
         for c in np.nonzero(committed[experience_arr])[0].tolist()
     ], uplift)
     factors = discount_factors(settings, horizon + settings.tail_quarters)
-    spend = flows.cost[:, :horizon]
+    cost = flows.cost  # a sum of two (choices x quarters) arrays: made once
+    spend = cost[:, :horizon]
 
     weeks = _weeks_by_team(pairs, team_index, len(portfolio.teams))
     attention = []
@@ -235,8 +233,27 @@ def columns(portfolio: Portfolio, uplift: str = "base") -> Columns:
         spend=spend,
         attention=tuple(attention),
         pv_benefit=flows.benefit @ factors,
-        pv_cost=flows.cost @ factors,
+        pv_cost=cost @ factors,
     )
+
+
+def _pair_economics(portfolio: Portfolio, pairs: list[tuple[Experience, FundingOption]], pair_start: np.ndarray,
+                    uplift: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(one-off cost, run cost per quarter, delivery quarters, `benefit_per_quarter`) of every (experience, option) pair.
+
+    The benefit is multiplied in `benefit_per_quarter`'s order (reach x uplift x share x value per
+    outcome), as arrays: the same numbers, without a Python call per pair.
+    """
+    if not pairs:
+        return np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0)
+    experiences = portfolio.experiences
+    reach, value, outcome_value = (np.array(column, dtype=float) for column in zip(
+        *[(e.reach_per_quarter, getattr(e, f"uplift_{uplift}"), e.value_per_outcome) for e in experiences]))
+    one_off, run, delivery, share = np.array(
+        [(o.one_off_cost, o.run_cost_per_quarter, o.delivery_quarters, o.uplift_share) for _, o in pairs], dtype=float).T
+    experience_of = np.repeat(np.arange(len(experiences)), np.diff(pair_start))
+    rate = reach[experience_of] * value[experience_of] * share * outcome_value[experience_of]
+    return one_off, run, delivery.astype(np.int64), rate
 
 
 def _weeks_by_team(pairs: list[tuple[Experience, FundingOption]], team_index: dict[str, int], team_count: int) -> np.ndarray:
@@ -289,14 +306,20 @@ def flow_rows(settings: Settings, one_off: np.ndarray, run_cost: np.ndarray, del
     per quarter and start quarter; the even spread of `cash_flows`, without commitments.
     """
     length = settings.horizon_quarters + settings.tail_quarters
-    q = np.arange(length)[None, :]
-    s = np.asarray(start)[:, None]
-    d = np.asarray(delivery)[:, None]
-    delivering = (q >= s) & (q < s + d)
-    live = q >= s + d
-    one_off_flow = np.where(delivering, (np.asarray(one_off, dtype=float) / np.maximum(delivery, 1))[:, None], 0.0)
-    run_flow = np.where(live, np.asarray(run_cost, dtype=float)[:, None], 0.0)
-    benefit_flow = ramp_factors(settings, q - (s + d) + 1) * np.asarray(rate, dtype=float)[:, None]
+    start, delivery = np.asarray(start, dtype=np.int64), np.asarray(delivery, dtype=np.int64)
+    # Few (start, delivery) pairs occur: each one's quarters (delivering, live, ramp) are made
+    # once and looked up for every choice, instead of comparing a million rows quarter by quarter.
+    low, high = (int(start.min()), int(delivery.max())) if len(start) else (0, 0)
+    s = np.arange(low, int(start.max(initial=0)) + 1)[:, None, None]
+    d = np.arange(high + 1)[None, :, None]
+    q = np.arange(length)[None, None, :]
+    shape = (-1, length)
+    delivering_of, live_of = ((q >= s) & (q < s + d)).reshape(shape), (q >= s + d).reshape(shape)
+    ramp_of = ramp_factors(settings, q - (s + d) + 1).reshape(shape)
+    which = (start - low) * (high + 1) + delivery
+    one_off_flow = np.where(delivering_of[which], (np.asarray(one_off, dtype=float) / np.maximum(delivery, 1))[:, None], 0.0)
+    run_flow = np.where(live_of[which], np.asarray(run_cost, dtype=float)[:, None], 0.0)
+    benefit_flow = ramp_of[which] * np.asarray(rate, dtype=float)[:, None]
     return CashFlows(one_off=one_off_flow, run=run_flow, benefit=benefit_flow)
 
 

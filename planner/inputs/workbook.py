@@ -14,7 +14,6 @@ Cell values are read with python-calamine (fast, and it returns formulas' cached
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import io
 from collections.abc import Iterator
@@ -37,6 +36,7 @@ from planner.core.domain import (
     quarter_label,
     quarter_labels,
 )
+from planner.core.collector import collector_paused
 from planner.core.errors import InputError, Problem
 from planner.inputs.workbook_file import Inspection, ReadLimits, check_used_range, inspect_file
 from planner.inputs.workbook_format import (
@@ -102,7 +102,7 @@ def examine_workbook(path: str | Path, limits: ReadLimits | None = None) -> Exam
         findings.error(_unreadable(data, error))
         return findings.examination(None)
     findings.sheets = list(book.sheet_names)
-    with _collector_paused(), _currency_of_this_workbook():
+    with collector_paused(), _currency_of_this_workbook():
         portfolio = _Reader(book, findings, inspection, limits).portfolio()
     if portfolio is None or findings.errors:
         return findings.examination(None)
@@ -149,22 +149,6 @@ def _currency_of_this_workbook() -> Iterator[None]:
         yield
     finally:
         WORKBOOK_CURRENCY.reset(token)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while reading.
-
-    Reading builds hundreds of thousands of small objects and no cycles; the collector would
-    rescan them all again and again (a third of the time of a 50,000-experience read).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from planner.core.collector import collector_paused
 from planner.core.domain import Portfolio
 from planner.core.economics import Columns, columns
 from planner.core.errors import InfeasibleError, SolverError
@@ -45,6 +46,7 @@ GRACE_FRACTION = 0.25
 TOLERANCE = 1e-6
 
 
+@collector_paused()  # it builds many small objects and no cycles: see planner.core.collector
 def plan_portfolio(portfolio: Portfolio, scenario: Scenario | None = None, start_from: Plan | None = None) -> Plan:
     """The optimal plan for the portfolio under the scenario (or the best found, labelled).
 

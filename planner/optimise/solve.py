@@ -113,17 +113,19 @@ def write_model(model: Model, folder: str, negate_objective: bool = False) -> Wr
     path = os.path.join(folder, "model.mps")
     head = _rows_text(model)
     rest = _rhs_and_bounds(model, count, slacks)
-    _write_text(path, head, _column_lines(model, cost, slacks), rest)
+    column_lines = _column_lines(model, cost, slacks, negate_objective)
+    _write_text(path, head, column_lines[0], rest)
     negated_path = None
     if negate_objective:
         negated_path = os.path.join(folder, "model.min.mps")
-        _write_text(negated_path, head, _column_lines(model, cost, slacks, negate=True), rest)
+        _write_text(negated_path, head, column_lines[1], rest)
     slack_column = {name: count + extras + r for r, name in enumerate(model.constraints)} if model.elastic else {}
     return WrittenModel(model, path, variable_of_column, cost, model.constraints, slack_column, negated_path)
 
 
-def _column_lines(model: Model, cost: np.ndarray, slacks: int, negate: bool = False) -> bytes:
-    """The COLUMNS section: one line per entry, the objective first in each column (negated if asked).
+def _column_lines(model: Model, cost: np.ndarray, slacks: int, negated_too: bool = False) -> list[bytes]:
+    """The COLUMNS section: one line per entry, the objective first in each column; with
+    `negated_too`, also the same section with the objective negated (sorted and named once).
 
     The binaries sit between INTORG/INTEND markers; a family's continuous variables and
     the slacks come after them. Every variable has an entry: its experience's choice rule.
@@ -137,14 +139,28 @@ def _column_lines(model: Model, cost: np.ndarray, slacks: int, negate: bool = Fa
     slack_sign = np.where(model.sense[:slacks] == "L", -1.0, 1.0)
     columns = np.concatenate([has_cost, variable, first_slack + slack_rows])
     rows = np.concatenate([np.full(len(has_cost), -1), row, slack_rows])
-    values = np.concatenate([-cost[has_cost] if negate else cost[has_cost], coefficient, slack_sign])
-    order = np.lexsort((rows, columns))
+    values = np.concatenate([cost[has_cost], coefficient, slack_sign])
+    order = _by_column_then_row(columns, rows)
     columns, rows, values = columns[order], rows[order], values[order]
     binaries_end = int(np.searchsorted(columns, count))
-    return b"".join([
-        b"    MARK      'MARKER'                 'INTORG'\n", _entry_lines(columns[:binaries_end], rows[:binaries_end], values[:binaries_end]),
-        b"    MARK      'MARKER'                 'INTEND'\n", _entry_lines(columns[binaries_end:], rows[binaries_end:], values[binaries_end:]),
-    ])
+    negate = rows < 0 if negated_too else None
+    integers = _entry_lines(columns[:binaries_end], rows[:binaries_end], values[:binaries_end],
+                            None if negate is None else negate[:binaries_end])
+    continuous = _entry_lines(columns[binaries_end:], rows[binaries_end:], values[binaries_end:],
+                              None if negate is None else negate[binaries_end:])
+    return [b"".join([b"    MARK      'MARKER'                 'INTORG'\n", first,
+                      b"    MARK      'MARKER'                 'INTEND'\n", second]) for first, second in zip(integers, continuous)]
+
+
+def _by_column_then_row(columns: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The order of the entries by column, then row (np.lexsort's). A model's entries come sorted
+    by variable then row, so a stable sort by column alone usually gives it, much faster; checked."""
+    order = np.argsort(columns, kind="stable")
+    ordered_columns, ordered_rows = columns[order], rows[order]
+    same_column = ordered_columns[1:] == ordered_columns[:-1]
+    if np.any(same_column & (ordered_rows[1:] < ordered_rows[:-1])):
+        return np.lexsort((rows, columns))
+    return order
 
 
 def _digits(count: int) -> np.ndarray:
@@ -153,40 +169,74 @@ def _digits(count: int) -> np.ndarray:
     return (numbers[:, None] // 10 ** np.arange(6, -1, -1, dtype=np.int32) % 10 + ord("0")).astype(np.uint8)
 
 
-def _entry_lines(columns: np.ndarray, rows: np.ndarray, values: np.ndarray, chunk: int = 500_000) -> bytes:
-    """'    X0000012  C0000003  2.5' lines; row -1 is the objective.
+def _value_texts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the text of each distinct value as a zero-padded byte array, which distinct value each value is).
 
-    Built as byte arrays, a chunk of lines at a time: Python string formatting per entry
-    took most of the build on large models. Each distinct value is formatted once, with
-    repr, which keeps every double exact. Names fill their fixed-format fields (8
-    characters): CBC reads a short name followed by a number as one bad field.
+    Each distinct value is formatted once, with repr, which keeps every double exact.
     """
     distinct, which = np.unique(values, return_inverse=True)
-    texts = np.array([repr(v).encode() for v in distinct.tolist()] or [b""])
-    width = texts.dtype.itemsize
-    text_bytes = texts.view(np.uint8).reshape(len(texts), width)
+    # One repr of the list (in C) gives each float's repr, comma-separated.
+    texts = np.array(repr(distinct.tolist())[1:-1].encode("ascii").split(b", ") if len(distinct) else [b""])
+    return texts.view(np.uint8).reshape(len(texts), texts.dtype.itemsize), which.reshape(-1)
+
+
+def _negated_texts(text_bytes: np.ndarray) -> np.ndarray:
+    """The texts of the negated values: repr(-x) is repr(x) with its sign toggled (x finite and not 0)."""
+    count, width = text_bytes.shape
+    negated = np.zeros((count, width + 1), dtype=np.uint8)
+    minus = text_bytes[:, 0] == ord("-")
+    negated[minus, :width - 1] = text_bytes[minus, 1:]
+    negated[~minus, 0] = ord("-")
+    negated[~minus, 1:] = text_bytes[~minus]
+    return negated
+
+
+def _entry_lines(columns: np.ndarray, rows: np.ndarray, values: np.ndarray, negate: np.ndarray | None = None,
+                 chunk: int = 500_000) -> list[bytes]:
+    """'    X0000012  C0000003  2.5' lines; row -1 is the objective. With `negate` (a mask of the
+    entries), also the same lines with those values negated: [lines] or [lines, negated lines].
+
+    Built as byte arrays, a chunk of lines at a time: Python string formatting per entry
+    took most of the build on large models. Names fill their fixed-format fields (8
+    characters): CBC reads a short name followed by a number as one bad field. The second
+    variant rewrites only the negated values in the same grid of names.
+    """
+    text_bytes, which = _value_texts(values)
+    width = text_bytes.shape[1]
+    if negate is not None:
+        negated_bytes = _negated_texts(text_bytes)
+        width += 1
     column_digits = _digits(int(columns.max(initial=0)) + 1)
     row_digits = _digits(int(rows.max(initial=0)) + 1)
-    parts = []
+    parts: list[list[bytes]] = [[], []]
     for begin in range(0, len(columns), chunk):
-        j, r, w = columns[begin:begin + chunk], rows[begin:begin + chunk], which[begin:begin + chunk]
+        end = begin + chunk
+        j, r, w = columns[begin:end], rows[begin:end], which[begin:end]
         grid = np.zeros((len(j), 25 + width), dtype=np.uint8)
         grid[:, :24] = np.frombuffer(b"    X0000000  C0000000  ", dtype=np.uint8)
         grid[:, 5:12] = column_digits[j]
         grid[:, 15:22] = row_digits[np.maximum(r, 0)]
         grid[r < 0, 14:22] = np.frombuffer(b"OBJ     ", dtype=np.uint8)
-        grid[:, 24:24 + width] = text_bytes[w]
+        grid[:, 24:24 + text_bytes.shape[1]] = text_bytes[w]
         grid[:, -1] = ord("\n")
-        parts.append(grid[grid != 0].tobytes())  # drops the padding after each value
-    return b"".join(parts)
+        parts[0].append(grid[grid != 0].tobytes())  # drops the padding after each value
+        if negate is not None:
+            flip = np.nonzero(negate[begin:end])[0]
+            grid[flip, 24:24 + width] = negated_bytes[w[flip]]
+            parts[1].append(grid[grid != 0].tobytes())
+    return [b"".join(part) for part in (parts if negate is not None else parts[:1])]
 
 
 def _rhs_and_bounds(model: Model, count: int, slacks: int) -> bytes:
     """RHS and BOUNDS sections: binaries are 0..1 integers; an equality rule's slack is at most 1 (its row's whole right-hand side)."""
     rhs = [f"    RHS       C{r:07d}  {v!r}\n" for r, v in zip(np.nonzero(model.rhs)[0].tolist(), model.rhs[model.rhs != 0].tolist())]
     capped = count + len(model.extra_names) + np.nonzero(model.sense[:slacks] == "E")[0]
-    bounds = [f" UP BND       X{j:07d}  1\n" for j in list(range(count)) + capped.tolist()]
-    return ("RHS\n" + "".join(rhs) + "BOUNDS\n" + "".join(bounds) + "ENDATA\n").encode("ascii")
+    bounded = np.concatenate([np.arange(count), capped]).astype(np.int64)
+    # ' UP BND       X0000012  1' lines, as one byte array (a line per binary: 1,000,000 at scale).
+    grid = np.empty((len(bounded), 26), dtype=np.uint8)
+    grid[:] = np.frombuffer(b" UP BND       X0000000  1\n", dtype=np.uint8)
+    grid[:, 15:22] = _digits(int(bounded.max(initial=0)) + 1)[bounded]
+    return ("RHS\n" + "".join(rhs) + "BOUNDS\n").encode("ascii") + grid.tobytes() + b"ENDATA\n"
 
 
 def _rows_text(model: Model) -> bytes:
