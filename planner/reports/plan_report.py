@@ -195,6 +195,11 @@ class ExperienceMap:
     npv_by_product_stage: Grid
     stage_channel: tuple[MapCell, ...]
     product_lines: tuple[MapCell, ...]
+    # The cells add up the funded experiences' own NPVs; the plan's NPV also takes off the
+    # benefit overlap groups would count twice and adds the cost of capacity bought (plan.costs).
+    cells_npv: float = 0.0
+    plan_npv: float = 0.0
+    overlap: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -527,6 +532,8 @@ def build_experience_map(plan: Plan) -> ExperienceMap:
         npv_by_product_stage=grid(by_product_stage, "npv", product_stage, products, stages),
         stage_channel=tuple(sorted(by_stage_channel, key=lambda c: (rank[0][c.row], rank[1][c.column]))),
         product_lines=tuple(sorted(by_product_stage, key=lambda c: (rank[2][c.row], rank[0][c.column]))),
+        cells_npv=float(sum(d.npv for d in funded)), plan_npv=float(plan.npv),
+        overlap=float(-sum(c.pv_benefit for c in plan.costs if c.kind == "overlap")),
     )
 
 
