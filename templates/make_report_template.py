@@ -236,10 +236,10 @@ def blueprint(ws: Worksheet) -> None:
         ("Journey stage", "{{ n.stage }}", None, 16), ("Layer", "{{ n.layer }}", None, 12), ("ID", "{{ n.id }}", None, 12),
         ("Experience", "{{ n.name }}", None, 40), ("Channel", "{{ n.channel }}", None, 14),
         ("Funded", "{{ 'yes' if n.funded else 'no' }}", None, 9), ("Go-live", "{{ n.go_live or '' }}", None, 10),
-        ("NPV", "{{ n.npv if n.funded else '' }}", MONEY, 14), ("Enables", "{{ blueprint.targets_of(n.id)|join(', ') }}", None, 30),
+        ("NPV", "{{ n.npv if n.funded else '' }}", MONEY, 14), ("{{ term('needs_it') }}", "{{ blueprint.targets_of(n.id)|join(', ') }}", None, 30),
     ]
     title(ws, "Service blueprint", "Journey stages in journey order; frontstage (what customers touch) before backstage "
-          "(the systems behind it). Enables: the experiences that need this one.", 9)
+          "(the systems behind it). {{ term('needs_it') }}: the experiences that require this one.", 9)
     table(ws, 4, "n in blueprint.ordered_nodes", columns)
     ws.auto_filter.ref = "A4:I5"
     ws.print_title_rows = "4:4"
@@ -265,7 +265,7 @@ def enablers(ws: Worksheet) -> None:
 def journeys(ws: Worksheet) -> None:
     columns: list[Column] = [
         ("Journey", "{{ j.journey }}", None, 28), ("Owner", "{{ j.owners|join(', ') }}", None, 22),
-        ("Stages", "{{ j.stages|join(', ') }}", None, 30), ("Product lines", "{{ j.product_lines|join(', ') }}", None, 26),
+        ("{{ term('journey_stage') }}s", "{{ j.stages|join(', ') }}", None, 30), ("Product lines", "{{ j.product_lines|join(', ') }}", None, 26),
         ("Channels", "{{ j.channels|join(', ') }}", None, 26), ("Experiences", "{{ j.experiences }}", "#,##0", 11),
         ("Funded", "{{ j.funded }}", "#,##0", 9), ("Spend", "{{ j.spend }}", MONEY, 14), ("NPV", "{{ j.npv }}", MONEY, 14),
     ]
