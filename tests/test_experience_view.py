@@ -61,3 +61,22 @@ def test_a_plan_without_overlap_groups_says_so():
     assert "No overlap groups are marked." in page
     journeys = page[page.index('<section id="journeys">'):page.index('<section id="experience_map">')]
     assert "count twice" not in journeys and "<th>Overlap group</th>" not in journeys
+
+
+def test_the_experience_map_charges_an_enabler_to_the_work_that_needs_it_and_keeps_the_totals(small_plan):
+    """The small plan funds the backstage CX-201 (use, app) and CX-101 (buy, app), which requires it: the map shows
+    CX-201's spend and NPV in CX-101's cell, not a red cell of its own, and the cells still add up to the funded total."""
+    funded = {d.experience.id: d for d in small_plan.funded}
+    assert {"CX-101", "CX-201"} <= set(funded)
+    experience_map = build_report(small_plan).section("experience_map")
+    assert experience_map.charged_enablers == ("CX-201",)
+    cells = {(c.row, c.column): c for c in experience_map.stage_channel}
+    assert cells[("use", "app")].funded == 1 and cells[("use", "app")].spend == 0 and cells[("use", "app")].npv == 0
+    own = [d for d in small_plan.funded if (d.experience.journey_stage, d.experience.channel) == ("buy", "app")]
+    assert cells[("buy", "app")].npv == pytest.approx(sum(d.npv for d in own) + funded["CX-201"].npv)
+    assert cells[("buy", "app")].spend == pytest.approx(sum(d.total_spend for d in own) + funded["CX-201"].total_spend)
+    assert sum(c.npv for c in experience_map.stage_channel) == pytest.approx(sum(d.npv for d in small_plan.funded))
+    assert sum(c.spend for c in experience_map.product_lines) == pytest.approx(sum(d.total_spend for d in small_plan.funded))
+    assert sum(c.funded for c in experience_map.stage_channel) == len(small_plan.funded)
+    page = re.sub(r"\s+", " ", render_html(build_report(small_plan)))
+    assert "Each funded enabler's spend and NPV is charged to the funded work that needs it, in proportion to that work's spend (CX-201)" in page
