@@ -217,9 +217,8 @@ def experience_map(ws: Worksheet) -> None:
         ("Spend", "{{ m.spend }}", MONEY, 14), ("NPV", "{{ m.npv }}", MONEY, 14),
     ]
     title(ws, "Experience map", "Funded spend and NPV in {{ currency }} by journey stage and channel, then by product line "
-          "and journey stage. Colour scales mark where the money and the value land.{% if experience_map.charged_enablers %} "
-          "Each funded enabler's spend and NPV is charged to the funded work that needs it, in proportion to that work's "
-          "spend ({{ experience_map.charged_enablers|join(', ') }}).{% endif %}", 6)
+          "and journey stage{% if experience_map.charged_enablers %}; each funded enabler's in the work that needs it, by "
+          "that work's spend{% endif %}.", 6)
     totals = table(ws, 4, "m in experience_map.stage_channel", cell_columns, {3: sum_of("C", 5), 4: sum_of("D", 5), 5: sum_of("E", 5)})
     product_columns = [("Product line", "{{ p.row }}", None, 16), ("Journey stage", "{{ p.column }}", None, 16)] + cell_columns[2:]
     product_columns = [(h, c.replace("m.", "p."), f, w) for h, c, f, w in product_columns]
