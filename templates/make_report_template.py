@@ -369,8 +369,9 @@ def print_setup(ws: Worksheet) -> None:
     """A4 landscape, as many pages across as keep the text readable, header rows repeated."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    width = sum(ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, ws.max_column + 1))
-    across = max(1, math.ceil(width / READABLE_WIDTH))
+    widths = [ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, ws.max_column + 1)]
+    # Every page after the first repeats the first two columns, so they count once a page.
+    across = next(k for k in range(1, 50) if (sum(widths) + (k - 1) * sum(widths[:2])) / k <= READABLE_WIDTH)
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = across, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     if across > 1:
