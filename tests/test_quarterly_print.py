@@ -77,7 +77,7 @@ def test_the_quarterly_workbook_prints_readably_and_whole_why_column_included(q2
 
 def ws_column(sheet, header: str):
     """The cells under the header cell that says `header`."""
-    top, column = next((c.row, c.column) for row in sheet.iter_rows(max_row=12) for c in row if c.value == header)
+    top, column = next((c.row, c.column) for row in sheet.iter_rows(max_row=40) for c in row if c.value == header)
     return [row[column - 1] for row in sheet.iter_rows(min_row=top + 1) if row[column - 1].value]
 
 
