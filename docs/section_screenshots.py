@@ -2,7 +2,10 @@
 
 Opens the report in the system Chromium (Playwright, executable_path) and photographs each
 named section element (`<section id="...">`, or any CSS selector) at twice the pixel density,
-so the tables and the blueprint's small labels stay readable:
+so the tables and the blueprint's small labels stay readable. A selector matching several
+elements gives the smallest box around all of them (`#blueprint, #blueprint .wide`: the section
+and its full-width figure; `#experience_map h2, #experience_map svg:nth-of-type(-n+2)`: the
+heading and the first two heat maps):
 
     .venv/bin/python docs/section_screenshots.py REPORT.html SELECTOR=OUT.png [SELECTOR=OUT.png ...]
     .venv/bin/python docs/section_screenshots.py out/report.html '#blueprint=docs/screenshots/report-blueprint.png'
@@ -19,6 +22,16 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 
+# The smallest box (page coordinates, with a few pixels' margin) around every element the selector matches.
+UNION_BOX = """selector => {
+  const boxes = [...document.querySelectorAll(selector)].map(e => e.getBoundingClientRect());
+  if (!boxes.length) return null;
+  const left = Math.max(0, Math.min(...boxes.map(b => b.left)) - 6), top = Math.max(0, Math.min(...boxes.map(b => b.top)) - 6);
+  const right = Math.max(...boxes.map(b => b.right)) + 6, bottom = Math.max(...boxes.map(b => b.bottom)) + 6;
+  return {x: left + window.scrollX, y: top + window.scrollY, width: right - left, height: bottom - top};
+}"""
+
+
 def photograph(report: Path, shots: list[tuple[str, Path]], width: int = 1200) -> list[Path]:
     """Screenshot each (selector, png) of the report; the element's own box, nothing around it."""
     written = []
@@ -27,10 +40,10 @@ def photograph(report: Path, shots: list[tuple[str, Path]], width: int = 1200) -
         page = browser.new_page(viewport={"width": width, "height": 900}, device_scale_factor=2)
         page.goto(report.resolve().as_uri())
         for selector, png in shots:
-            element = page.locator(selector)
-            if element.count() != 1:
-                raise SystemExit(f"error: {selector} matches {element.count()} elements in {report}, expected 1")
-            element.screenshot(path=str(png))
+            box = page.evaluate(UNION_BOX, selector)
+            if box is None:
+                raise SystemExit(f"error: {selector} matches nothing in {report}")
+            page.screenshot(path=str(png), full_page=True, clip=box)
             written.append(png)
         browser.close()
     return written
