@@ -1,7 +1,7 @@
 """The screenshot of the leadership workspace in the README (docs/screenshots/workspace.png).
 
 Serves the bundled example on a free loopback port, waits for its frontier, then in the
-system Chromium (Playwright, executable_path) cuts the total budget to 8.0M EUR and forces
+system Chromium (Playwright, executable_path) cuts the total budget to 8,000,000 and forces
 CX-505 in, and photographs the page.
 
     .venv/bin/python docs/serve_screenshot.py        (from the repository root)

@@ -217,7 +217,8 @@ def experience_map(ws: Worksheet) -> None:
         ("Spend", "{{ m.spend }}", MONEY, 14), ("NPV", "{{ m.npv }}", MONEY, 14),
     ]
     title(ws, "Experience map", "Funded spend and NPV in {{ currency }} by journey stage and channel, then by product line "
-          "and journey stage. Colour scales mark where the money and the value land.", 6)
+          "and journey stage{% if experience_map.charged_enablers %}; each funded enabler's in the work that needs it, by "
+          "that work's spend{% endif %}.", 6)
     totals = table(ws, 4, "m in experience_map.stage_channel", cell_columns, {3: sum_of("C", 5), 4: sum_of("D", 5), 5: sum_of("E", 5)})
     product_columns = [("Product line", "{{ p.row }}", None, 16), ("Journey stage", "{{ p.column }}", None, 16)] + cell_columns[2:]
     product_columns = [(h, c.replace("m.", "p."), f, w) for h, c, f, w in product_columns]
@@ -236,10 +237,10 @@ def blueprint(ws: Worksheet) -> None:
         ("Journey stage", "{{ n.stage }}", None, 16), ("Layer", "{{ n.layer }}", None, 12), ("ID", "{{ n.id }}", None, 12),
         ("Experience", "{{ n.name }}", None, 40), ("Channel", "{{ n.channel }}", None, 14),
         ("Funded", "{{ 'yes' if n.funded else 'no' }}", None, 9), ("Go-live", "{{ n.go_live or '' }}", None, 10),
-        ("NPV", "{{ n.npv if n.funded else '' }}", MONEY, 14), ("Enables", "{{ blueprint.targets_of(n.id)|join(', ') }}", None, 30),
+        ("NPV", "{{ n.npv if n.funded else '' }}", MONEY, 14), ("{{ term('needs_it') }}", "{{ blueprint.targets_of(n.id)|join(', ') }}", None, 30),
     ]
     title(ws, "Service blueprint", "Journey stages in journey order; frontstage (what customers touch) before backstage "
-          "(the systems behind it). Enables: the experiences that need this one.", 9)
+          "(the systems behind it). {{ term('needs_it') }}: the experiences that require this one.", 9)
     table(ws, 4, "n in blueprint.ordered_nodes", columns)
     ws.auto_filter.ref = "A4:I5"
     ws.print_title_rows = "4:4"
@@ -265,7 +266,7 @@ def enablers(ws: Worksheet) -> None:
 def journeys(ws: Worksheet) -> None:
     columns: list[Column] = [
         ("Journey", "{{ j.journey }}", None, 28), ("Owner", "{{ j.owners|join(', ') }}", None, 22),
-        ("Stages", "{{ j.stages|join(', ') }}", None, 30), ("Product lines", "{{ j.product_lines|join(', ') }}", None, 26),
+        ("{{ term('journey_stage') }}s", "{{ j.stages|join(', ') }}", None, 30), ("Product lines", "{{ j.product_lines|join(', ') }}", None, 26),
         ("Channels", "{{ j.channels|join(', ') }}", None, 26), ("Experiences", "{{ j.experiences }}", "#,##0", 11),
         ("Funded", "{{ j.funded }}", "#,##0", 9), ("Spend", "{{ j.spend }}", MONEY, 14), ("NPV", "{{ j.npv }}", MONEY, 14),
     ]
@@ -368,8 +369,9 @@ def print_setup(ws: Worksheet) -> None:
     """A4 landscape, as many pages across as keep the text readable, header rows repeated."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    width = sum(ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, ws.max_column + 1))
-    across = max(1, math.ceil(width / READABLE_WIDTH))
+    widths = [ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, ws.max_column + 1)]
+    # Every page after the first repeats the first two columns, so they count once a page.
+    across = next(k for k in range(1, 50) if (sum(widths) + (k - 1) * sum(widths[:2])) / k <= READABLE_WIDTH)
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = across, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     if across > 1:

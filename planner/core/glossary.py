@@ -69,17 +69,62 @@ TERMS: tuple[Term, ...] = (
     Term("like_for_like", "Like for like",
          "Two scenarios' totals compare like for like when they rest on the same estimates; a scenario that changes "
          "uplift, cost, reach, value, the discount rate or the horizon is flagged: its NPV rests on other assumptions."),
+    # The words of the experience view (issue 13): bundles, journeys, fragmentation.
+    Term("prerequisite", "Prerequisite",
+         "An experience another one requires (the Requires column): the other can start only once it is live. A "
+         "backstage prerequisite is an enabler."),
+    Term("enabler", "Enabler",
+         "A backstage experience (systems, data, processes, training) that frontstage work requires. It earns nothing "
+         "customers see, so its own NPV is a loss; its worth is what it unlocks."),
+    Term("needs_it", "Work that needs it",
+         "The experiences that require an enabler, directly or through another experience that requires it."),
+    Term("bundle", "Bundle",
+         "An enabler with the work that needs it. The bundle's spend, NPV and ROI add up its members funded in the best "
+         "plan that funds the enabler."),
+    Term("unlocks", "Unlocks",
+         "What an enabler is worth to the plan: the best NPV of the whole plan with the enabler less the best NPV with "
+         "it forced out, each an optimum. Negative when the money and team time its bundle needs return more elsewhere."),
+    Term("journey", "Journey",
+         "What a customer sets out to do (\"get a mortgage\"), across journey stages, channels and product lines."),
+    Term("owner", "Owner",
+         "The one executive accountable for a journey across product lines and channels, not a team."),
+    Term("journey_stage", "Journey stage",
+         "Where in the journey an experience sits; reports list stages in journey order (discover, choose, buy, use, "
+         "get help, renew or leave, unless the workbook's Settings give another order)."),
+    Term("one_off", "One-off",
+         "An experience in no journey: work nobody owns end to end."),
+    Term("overlap_group", "Overlap group",
+         "Experiences that reach the same customers at the same stage, often from different channels. Together their "
+         "uplift is 1 - the product of (1 - each uplift), not the sum; the plan's NPV leaves out the benefit the sum "
+         "would count twice."),
 )
+
+# The experience view's words, in the order a glossary lists them; every report that shows
+# bundles or journeys uses these names (tests/test_vocabulary.py checks the four reports).
+BUNDLE_TERMS = ("prerequisite", "enabler", "needs_it", "bundle", "unlocks")
+JOURNEY_TERMS = ("journey", "owner", "journey_stage", "one_off", "overlap_group")
+
+# Other words once used for the same things; no report prints them (tests/test_vocabulary.py).
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "needs_it": ("Enables", "Enabled work", "Dependents", "Dependants", "Dependent work"),
+    "enabler": ("Backstage enabler", "Enabling capability", "Platform dependency"),
+    "bundle": ("Package", "Enabler group"),
+    "journey_stage": ("Stages", "Customer stage", "Lifecycle stage"),
+    "owner": ("Journey owner", "Accountable team"),
+    "one_off": ("Orphan", "Standalone experience"),
+}
 
 _BY_KEY = {term.key: term for term in TERMS}
 
 # The terms each report kind prints, in the order its glossary lists them.
 REPORT_TERMS: dict[str, tuple[str, ...]] = {
-    "report": ("npv", "spend", "roi", "shadow_value"),
-    "quarterly": ("npv", "remaining_spend", "roi_remaining", "restated_npv", "npv_bridge", "shadow_value"),
+    "report": ("npv", "spend", "roi", "shadow_value") + BUNDLE_TERMS + JOURNEY_TERMS,
+    "quarterly": ("npv", "remaining_spend", "roi_remaining", "restated_npv", "npv_bridge", "shadow_value") + BUNDLE_TERMS
+                 + JOURNEY_TERMS,
     "frontier": ("npv", "spend", "roi", "frontier_slope", "scaled_budget_shadow_value", "shadow_value"),
-    "compare": ("npv", "spend", "roi", "like_for_like"),
-    "explanations": ("npv", "spend", "npv_per_spend", "npv_lost_without_it", "budget_shadow_value", "shadow_value"),
+    "compare": ("npv", "spend", "roi", "like_for_like", "journey_stage"),
+    "explanations": ("npv", "spend", "npv_per_spend", "npv_lost_without_it", "budget_shadow_value", "shadow_value")
+                    + BUNDLE_TERMS,
     "tornado": ("npv",),
 }
 

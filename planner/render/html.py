@@ -26,6 +26,7 @@ from planner.render import charts, waterfall
 from planner.render.blueprint import blueprint_svg
 from planner.render.risk_charts import RISK_GLOBALS
 from planner.reports.plan_report import Attention, Grid, QuarterRow, Report
+from planner.core.glossary import name as glossary_name
 from planner.core.resources import TEMPLATES
 
 if TYPE_CHECKING:  # the what-if models import the solver stack; a plan's report does not need it
@@ -171,6 +172,7 @@ def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
     )
     env.filters.update(FILTERS)
     env.globals.update(GLOBALS)
+    env.globals["term"] = glossary_name  # {{ term("enabler") }}: the glossary's one name for it
     return env
 
 

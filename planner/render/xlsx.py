@@ -47,6 +47,7 @@ import jinja2
 from openpyxl.utils import get_column_letter
 
 from planner.core.formatting import FILTERS
+from planner.core.glossary import name as glossary_name
 from planner.core.ooxml import SharedStrings, xml_text
 from planner.core.errors import InputError, Problem
 from planner.core.resources import TEMPLATES
@@ -168,6 +169,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters.update(FILTERS)
+    environment.globals["term"] = glossary_name  # {{ term("enabler") }}: the glossary's one name for it
     return environment
 
 

@@ -13,7 +13,8 @@ model of that idea, as plain frozen data:
 - `JourneyRow`: per journey its owner(s), spend, NPV and the product lines and channels it
   crosses; experiences in no journey are one-offs;
 - `Fragmentation`: one-offs, journeys with more than one owner, overlap groups (work that
-  reaches the same customers at the same stage).
+  reaches the same customers at the same stage) with the benefit the plan does not count
+  twice: the plan's NPV is its funded experiences' own NPVs less that overlap.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from planner.analysis.bundles import Bundle, bundle_members, needs
 from planner.core.domain import DEFAULT_STAGE_ORDER, Portfolio, shift_label
 from planner.optimise.plan import Decision, Plan
+from planner.rules.overlap import groups as overlap_groups
 
 # A workbook's own stages not named in the order (DEFAULT_STAGE_ORDER, or Settings' Journey
 # stage order) follow, in the order the workbook first mentions them.
@@ -130,13 +132,24 @@ class JourneyRow:
 
 @dataclass(frozen=True)
 class OverlapGroup:
-    """Experiences marked as reaching the same customers at the same stage."""
+    """Experiences marked as reaching the same customers at the same stage (two or more, as the optimiser groups them).
+
+    `funded_npv` adds up the funded members' own NPVs, as if their uplifts added up;
+    `overlap` is the present value of the benefit that sum counts twice (1 - prod(1 - u)
+    instead of the sum), which the plan's NPV leaves out: the group's NPV is the difference.
+    """
 
     group: str
     stage: str
     members: tuple[str, ...]
     funded: tuple[str, ...]
     channels: tuple[str, ...]
+    funded_npv: float = 0.0
+    overlap: float = 0.0
+
+    @property
+    def npv(self) -> float:
+        return self.funded_npv - self.overlap
 
 
 @dataclass(frozen=True)
@@ -146,6 +159,11 @@ class Fragmentation:
     one_off_npv: float
     shared_journeys: tuple[str, ...]  # journeys with more than one owner
     overlaps: tuple[OverlapGroup, ...]
+
+    @property
+    def overlap(self) -> float:
+        """The benefit (present value) all overlap groups would count twice: the funded experiences' own NPVs less the plan's NPV."""
+        return sum(o.overlap for o in self.overlaps)
 
 
 @dataclass(frozen=True)
@@ -240,22 +258,25 @@ def _fragmentation(plan: Plan) -> Fragmentation:
     one_offs = [d for d in plan.decisions if not d.experience.journey]
     funded_one_offs = [d for d in one_offs if d.funded]
     journeys = _journeys(plan)
-    groups: dict[str, list[Decision]] = {}
-    for decision in plan.decisions:
-        group = decision.experience.overlap_group
-        if group:
-            groups.setdefault(group, []).append(decision)
-    overlaps = tuple(
-        OverlapGroup(group, decisions[0].experience.journey_stage, tuple(d.experience.id for d in decisions),
-                     tuple(d.experience.id for d in decisions if d.funded), tuple(dict.fromkeys(d.experience.channel for d in decisions)))
-        for group, decisions in groups.items()
-    )
+    lost: dict[str, float] = {}
+    for cost in plan.costs:
+        if cost.kind == "overlap":  # labelled "Overlap in <group>" by planner.rules.overlap
+            lost[cost.label] = lost.get(cost.label, 0.0) - cost.pv_benefit
+    by_id = {d.experience.id: d for d in plan.decisions}
+    overlaps = []
+    for group, members in overlap_groups(plan.portfolio):
+        decisions = [by_id[plan.portfolio.experiences[i].id] for i in members]
+        overlaps.append(OverlapGroup(
+            group, decisions[0].experience.journey_stage, tuple(d.experience.id for d in decisions),
+            tuple(d.experience.id for d in decisions if d.funded), tuple(dict.fromkeys(d.experience.channel for d in decisions)),
+            funded_npv=float(sum(d.npv for d in decisions if d.funded)), overlap=float(lost.get(f"Overlap in {group}", 0.0)),
+        ))
     return Fragmentation(
         one_offs=tuple(d.experience.id for d in one_offs),
         one_off_spend=float(sum(d.total_spend for d in funded_one_offs)),
         one_off_npv=float(sum(d.npv for d in funded_one_offs)),
         shared_journeys=tuple(j.journey for j in journeys if len(j.owners) > 1),
-        overlaps=overlaps,
+        overlaps=tuple(overlaps),
     )
 
 

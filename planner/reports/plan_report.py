@@ -23,7 +23,7 @@ from typing import Any
 
 from planner.core.glossary import glossary
 from planner.core.domain import Experience, Portfolio, quarter_first_day, quarter_label
-from planner.analysis.bundles import Bundle
+from planner.analysis.bundles import Bundle, bundle_members
 from planner.optimise.plan import Decision, Plan, RuleUse
 from planner.reports.experience_view import build_experience_view, label_of, stage_order
 
@@ -195,6 +195,13 @@ class ExperienceMap:
     npv_by_product_stage: Grid
     stage_channel: tuple[MapCell, ...]
     product_lines: tuple[MapCell, ...]
+    # The cells add up the funded experiences' own NPVs; the plan's NPV also takes off the
+    # benefit overlap groups would count twice and adds the cost of capacity bought (plan.costs).
+    cells_npv: float = 0.0
+    plan_npv: float = 0.0
+    overlap: float = 0.0
+    # Funded enablers whose spend and NPV the cells charge to the funded work that needs them.
+    charged_enablers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -495,14 +502,37 @@ def _ordered(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def _long_form(decisions: Sequence[Decision], key: Callable[[Experience], tuple[str, str]]) -> tuple[MapCell, ...]:
+def _long_form(decisions: Sequence[Decision], key: Callable[[Experience], tuple[str, str]],
+               charges: dict[str, tuple[tuple[str, float], ...]] | None = None) -> tuple[MapCell, ...]:
+    """Cells of funded count, spend and NPV; an experience in `charges` puts its money in the cells of
+    the experiences named, by the shares given (an enabler's in the work that needs it), and its count in its own."""
+    by_id = {d.experience.id: d.experience for d in decisions}
     cells: dict[tuple[str, str], list[float]] = {}
     for decision in decisions:
-        total = cells.setdefault(key(decision.experience), [0, 0.0, 0.0])
-        total[0] += 1
-        total[1] += float(decision.total_spend)
-        total[2] += float(decision.npv)
+        cells.setdefault(key(decision.experience), [0, 0.0, 0.0])[0] += 1
+        for target, share in (charges or {}).get(decision.experience.id, ((decision.experience.id, 1.0),)):
+            total = cells.setdefault(key(by_id[target]), [0, 0.0, 0.0])
+            total[1] += float(decision.total_spend) * share
+            total[2] += float(decision.npv) * share
     return tuple(MapCell(row, column, int(v[0]), v[1], v[2]) for (row, column), v in cells.items())
+
+
+def enabler_charges(plan: Plan) -> dict[str, tuple[tuple[str, float], ...]]:
+    """Each funded enabler's share of the funded frontstage work that needs it, by that work's spend (equal shares when
+    it spends nothing): the experience map charges an enabler's spend and NPV there, not to its own stage and channel."""
+    funded = {d.experience.id: d for d in plan.funded}
+    charges = {}
+    for decision in plan.funded:
+        if decision.experience.layer != "backstage":
+            continue
+        work = [funded[m] for m in bundle_members(plan.portfolio, decision.experience.id)[1:]
+                if m in funded and funded[m].experience.layer != "backstage"]
+        if not work:
+            continue
+        total = sum(float(d.total_spend) for d in work)
+        charges[decision.experience.id] = tuple(
+            (d.experience.id, float(d.total_spend) / total if total > 0 else 1.0 / len(work)) for d in work)
+    return charges
 
 
 def build_experience_map(plan: Plan) -> ExperienceMap:
@@ -511,8 +541,9 @@ def build_experience_map(plan: Plan) -> ExperienceMap:
     channels = _ordered(e.channel for e in experiences)
     products = _ordered(e.product_line for e in experiences)
     funded = plan.funded
-    by_stage_channel = _long_form(funded, lambda e: (e.journey_stage, e.channel))
-    by_product_stage = _long_form(funded, lambda e: (e.product_line, e.journey_stage))
+    charges = enabler_charges(plan)
+    by_stage_channel = _long_form(funded, lambda e: (e.journey_stage, e.channel), charges)
+    by_product_stage = _long_form(funded, lambda e: (e.product_line, e.journey_stage), charges)
 
     def grid(cells: tuple[MapCell, ...], measure: str, dims: tuple[str, str], rows: tuple[str, ...], columns: tuple[str, ...]) -> Grid:
         return _grid(measure, dims, {(c.row, c.column): getattr(c, measure) for c in cells}, rows, columns)
@@ -527,6 +558,9 @@ def build_experience_map(plan: Plan) -> ExperienceMap:
         npv_by_product_stage=grid(by_product_stage, "npv", product_stage, products, stages),
         stage_channel=tuple(sorted(by_stage_channel, key=lambda c: (rank[0][c.row], rank[1][c.column]))),
         product_lines=tuple(sorted(by_product_stage, key=lambda c: (rank[2][c.row], rank[0][c.column]))),
+        cells_npv=float(sum(d.npv for d in funded)), plan_npv=float(plan.npv),
+        overlap=float(-sum(c.pv_benefit for c in plan.costs if c.kind == "overlap")),
+        charged_enablers=tuple(sorted(charges)),
     )
 
 
