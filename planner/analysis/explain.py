@@ -59,6 +59,9 @@ TOLERANCE = 1e-6
 # The forced-in bound sits exactly where the experience ties; a hair beyond breaks the tie.
 PAST_TIE = 1.001
 WIDENINGS = 2
+# Relative to the plan's NPV: closer than this, a forced-in re-solve and the plan tie, and the
+# whole plan is re-solved to see which the solver picks (as every search did before).
+TIE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class Explanation:
     npv_loss: float | None = None
     leave_with_it: tuple[str, ...] = ()
     solves: int = 0
+    solve_kinds: tuple[tuple[str, int], ...] = ()  # (kind, re-solves): what the searches spent, not shown
 
 
 @dataclass(frozen=True)
@@ -356,8 +360,17 @@ class _Search:
 
 
 class _Counter:
+    """Re-solves done for one experience, by kind (the benchmark reports them)."""
+
     def __init__(self) -> None:
-        self.solves = 0
+        self.kinds: dict[str, int] = {}
+
+    @property
+    def solves(self) -> int:
+        return sum(self.kinds.values())
+
+    def count(self, kind: str) -> None:
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
 
 
 SEARCHED_OUT = ("excluded", "prerequisite", "not positive", "capacity", "budget", "rules", "gap")
@@ -373,17 +386,17 @@ def search_one(task: _Search) -> dict[str, Any]:
         fields = _what_it_takes(task, counter)
     else:
         fields = {}
-    return {**fields, "solves": counter.solves}
+    return {**fields, "solves": counter.solves, "solve_kinds": tuple(sorted(counter.kinds.items()))}
 
 
-def _solve(task: _Search, counter: _Counter, rules: Scenario, start_from: Plan | None = None):
-    counter.solves += 1
+def _solve(task: _Search, counter: _Counter, rules: Scenario, kind: str, start_from: Plan | None = None):
+    counter.count(kind)
     return solve(Solve(task.portfolio, rules, start_from))
 
 
 def _without(task: _Search, counter: _Counter) -> dict[str, Any]:
     """The NPV the plan loses without a funded experience, and who leaves with it."""
-    result = _solve(task, counter, forcing(task.rules, task.experience_id, funded=False))
+    result = _solve(task, counter, forcing(task.rules, task.experience_id, funded=False), "without it")
     if not result.feasible:
         return {"to_enter": "the plan cannot do without it: forced out, no plan meets the rules"}
     before = set(funded_ids(task.plan)) - {task.experience_id}
@@ -396,15 +409,18 @@ def _what_it_takes(task: _Search, counter: _Counter) -> dict[str, Any]:
     currency = task.portfolio.settings.currency
     if task.rules.objective != "npv":
         return {"to_enter": "searched only for the NPV objective"}
-    forced = _solve(task, counter, forcing(task.rules, task.experience_id, funded=True))
+    forced = _solve(task, counter, forcing(task.rules, task.experience_id, funded=True), "forced in")
     if not forced.feasible:
         return {"to_enter": "no uplift or cost brings it in: forced in, no plan meets the scenario's rules"}
     loss = max(0.0, task.plan.npv - forced.plan.npv)
     mine = decision_of(forced.plan, task.experience_id)
     experience = mine.experience
 
-    def enters(scenario: Scenario, start_from: Plan | None) -> bool:
-        result = _solve(task, counter, scenario, start_from)
+    def enters(scenario: Scenario, start_from: Plan | None, kind: str) -> bool:
+        decided = _decided_forced_in(task, counter, forcing(scenario, task.experience_id, funded=True), start_from, kind)
+        if decided is not None:
+            return decided
+        result = _solve(task, counter, scenario, f"{kind}: whole plan (a tie)", start_from)
         return result.feasible and decision_of(result.plan, task.experience_id).funded
 
     uplift = cost = None
@@ -422,14 +438,14 @@ def _what_it_takes(task: _Search, counter: _Counter) -> dict[str, Any]:
         # so below `floor` it cannot enter.
         proven = min(limit, 1.0 + max(0.0, ceiling - forced.plan.npv) / mine.pv_benefit * PAST_TIE + TOLERANCE)
         floor = min(proven, 1.0 + max(0.0, task.plan.npv - forced_ceiling) / _largest_benefit(task.portfolio, experience))
-        uplift = _threshold(lambda m: enters(with_adjustment(task.rules, task.experience_id, uplift=m), forced.plan),
+        uplift = _threshold(lambda m, kind: enters(with_adjustment(task.rules, task.experience_id, uplift=m), forced.plan, kind),
                             proven, floor, limit, task.steps,
                             known=math.isfinite(ceiling) and proven < limit and not shared)
     if mine.pv_cost > 0:
         # Cheaper spend keeps the forced-in plan feasible, unless a minimum share of spend needs it.
         start = forced.plan if not task.rules.balance else None
         proven = max(0.0, 1.0 - max(0.0, ceiling - forced.plan.npv) / mine.pv_cost * PAST_TIE - TOLERANCE)
-        cost = _threshold(lambda c: enters(with_adjustment(task.rules, task.experience_id, cost=c), start), proven, 1.0, 0.0,
+        cost = _threshold(lambda c, kind: enters(with_adjustment(task.rules, task.experience_id, cost=c), start, kind), proven, 1.0, 0.0,
                           task.steps, known=math.isfinite(ceiling) and proven > 0.0 and not task.rules.balance)
     ways, dead_ends = [], []
     if uplift is not None:
@@ -449,6 +465,28 @@ def _what_it_takes(task: _Search, counter: _Counter) -> dict[str, Any]:
     return {"uplift_to_enter": uplift, "cost_to_enter": cost, "to_enter": text}
 
 
+def _decided_forced_in(task: _Search, counter: _Counter, forced_in: Scenario, start_from: Plan | None, kind: str) -> bool | None:
+    """Whether it enters under an adjustment of its own, from a re-solve with it forced in; None on a tie.
+
+    It enters when the best plan with it beats the best plan without it. Its own uplift or
+    cost does not change any plan without it (nor its overlap group's uplift, nor the
+    balance of spend, nor the hurdle), so the best without it is still the explained plan,
+    worth between its NPV and its proven bound. The forced-in re-solve is the cheaper one
+    (its choices are fixed) and, with its proven bound, settles the question both ways;
+    within a hair of a tie (or with nothing proven) the whole plan is re-solved instead.
+    """
+    result = _solve(task, counter, forced_in, f"{kind}: forced in", start_from)
+    if not result.feasible:
+        # Proven infeasible: no plan has it. No plan in time proves nothing.
+        return False if result.conflicts else None
+    hair = TIE * max(1.0, abs(task.plan.npv))
+    if result.plan.npv > _bound_of(task.plan) + hair:
+        return True
+    if _bound_of(result.plan) < task.plan.npv - hair:
+        return False
+    return None
+
+
 def _bound_of(plan: Plan) -> float:
     """The most any plan of this problem is worth, as the solver proved it (inf if it proved nothing)."""
     bound = plan.solve.best_bound
@@ -463,7 +501,7 @@ def _largest_benefit(portfolio: Portfolio, experience) -> float:
     return float(mine.max()) if len(mine) and mine.max() > 0 else math.inf
 
 
-def _threshold(enters: Callable[[float], bool], inside: float, outside: float, limit: float, steps: int,
+def _threshold(enters: Callable[[float, str], bool], inside: float, outside: float, limit: float, steps: int,
                known: bool = False) -> float | None:
     """A multiplier at which it enters, between `outside` (it does not) and `limit`.
 
@@ -474,7 +512,7 @@ def _threshold(enters: Callable[[float], bool], inside: float, outside: float, l
     within a hundredth (the precision the multiplier is shown with).
     """
     for attempt in range(0 if known else WIDENINGS + 1):
-        if enters(inside):
+        if enters(inside, "bound check"):
             break
         if inside == limit or attempt == WIDENINGS:
             return None
@@ -484,7 +522,7 @@ def _threshold(enters: Callable[[float], bool], inside: float, outside: float, l
         if abs(inside - outside) < 0.005:
             break
         middle = (inside + outside) / 2
-        if enters(middle):
+        if enters(middle, "halving"):
             inside = middle
         else:
             outside = middle
