@@ -1,0 +1,65 @@
+"""The what-it-takes search of planner.analysis.explain against brute force.
+
+Each search step asks whether the experience enters under an adjustment of its own; the
+search answers from a re-solve with it forced in, compared with the explained plan (its NPV
+and proven bound), and re-solves the whole plan only on a tie. Here every answer is checked
+against the optimum found by exhaustion (tests/reference.py), which shares nothing with the
+planner's model.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from reference import brute_force, make_problem
+from test_analysis import budget_portfolio
+from planner.analysis.explain import _Counter, _decided_forced_in, _Search, explain
+from planner.analysis.variants import as_seen_by, forcing, with_adjustment
+from planner.inputs.scenario import Scenario
+from planner.optimise.optimiser import plan_portfolio
+
+
+def enters_by_brute_force(portfolio, scenario: Scenario, experience_id: str) -> bool:
+    optimum = brute_force(make_problem(portfolio, scenario))
+    assert optimum.status == "optimal"
+    return experience_id in optimum.decisions(portfolio)
+
+
+# C (NPV 40 = 7 x 20 - 100) is out: 250 buys A (180) and B (110). At uplift m it is worth
+# 140 m - 100 and displaces B above m = 1.5; at cost c it costs 100 c, and from c = 0.5 all three fit.
+@pytest.mark.parametrize("factors, expected", [
+    ({"uplift": 1.2}, False), ({"uplift": 1.45}, False), ({"uplift": 1.55}, True), ({"uplift": 2.0}, True),
+    ({"cost": 0.6}, False), ({"cost": 0.55}, False), ({"cost": 0.45}, True), ({"cost": 0.0}, True),
+])
+def test_a_forced_in_re_solve_decides_entry_as_brute_force_does(factors, expected):
+    portfolio = budget_portfolio()
+    applied, rules = as_seen_by(portfolio, None)
+    plan = plan_portfolio(applied, rules)
+    task = _Search(applied, rules, plan, "C", "budget", 2)
+    adjusted = with_adjustment(rules, "C", **factors)
+    counter = _Counter()
+    decided = _decided_forced_in(task, counter, forcing(adjusted, "C", funded=True), None, "halving")
+    assert decided is expected
+    assert enters_by_brute_force(portfolio, adjusted, "C") is expected
+    assert counter.kinds == {"halving: forced in": 1}
+
+
+def test_a_tie_is_left_to_the_whole_plan():
+    """At uplift 1.5 C ties with B (both 110): the forced-in re-solve cannot say which the plan picks."""
+    portfolio = budget_portfolio()
+    applied, rules = as_seen_by(portfolio, None)
+    task = _Search(applied, rules, plan_portfolio(applied, rules), "C", "budget", 2)
+    adjusted = with_adjustment(rules, "C", uplift=1.5)
+    assert _decided_forced_in(task, _Counter(), forcing(adjusted, "C", funded=True), None, "halving") is None
+
+
+def test_the_multipliers_reported_bring_it_in_by_brute_force_and_the_search_stops_short_of_the_whole_plan():
+    portfolio = budget_portfolio()
+    (item,) = explain(portfolio, experience_ids=["C"], steps=3).items
+    assert item.uplift_to_enter is not None and item.cost_to_enter is not None
+    assert 1.5 < item.uplift_to_enter and 0.0 <= item.cost_to_enter <= 0.5
+    assert enters_by_brute_force(portfolio, with_adjustment(Scenario(), "C", uplift=item.uplift_to_enter), "C")
+    assert enters_by_brute_force(portfolio, with_adjustment(Scenario(), "C", cost=item.cost_to_enter), "C")
+    kinds = dict(item.solve_kinds)
+    assert kinds.get("forced in") == 1 and item.solves == sum(kinds.values())
+    assert not any(kind.endswith("whole plan (a tie)") for kind in kinds), kinds
