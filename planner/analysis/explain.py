@@ -125,8 +125,13 @@ def explain(portfolio: Portfolio, scenario: Scenario | None = None, experience_i
     first = [plain_reason(plan, d) for d in decisions]
     if not search:
         return Explanations(rules.name, applied.settings.currency, plan.npv, False, tuple(first))
-    tasks = [_Search(applied, rules, plan, e.experience_id, e.kind, steps) for e in first]
-    found = run_parallel(search_one, tasks, workers, progress, scheduler)
+    # Only the experiences with something to search go to the executor, the longest searches
+    # first, so two workers do not end on one long search while the other waits.
+    searched = sorted((n for n, e in enumerate(first) if _expected_solves(e) > 0), key=lambda n: -_expected_solves(first[n]))
+    tasks = [_Search(applied, rules, plan, first[n].experience_id, first[n].kind, steps) for n in searched]
+    found: list[dict[str, Any]] = [{} for _ in first]
+    for n, fields in zip(searched, run_parallel(search_one, tasks, workers, progress, scheduler)):
+        found[n] = fields
     items = tuple(replace(e, **f) for e, f in zip(first, found))
     return Explanations(rules.name, applied.settings.currency, plan.npv, True, items)
 
@@ -374,6 +379,13 @@ class _Counter:
 
 
 SEARCHED_OUT = ("excluded", "prerequisite", "not positive", "capacity", "budget", "rules", "gap")
+
+
+def _expected_solves(explanation: Explanation) -> int:
+    """About how many re-solves its search takes: 0 (nothing to search), 1 (without it) or more."""
+    if explanation.funded:
+        return 1 if explanation.kind in ("funded", "forced in") else 0
+    return 5 if explanation.kind in SEARCHED_OUT else 0
 
 
 def search_one(task: _Search) -> dict[str, Any]:
