@@ -372,10 +372,14 @@ class _Counter:
 
     @property
     def solves(self) -> int:
-        return sum(self.kinds.values())
+        return sum(n for kind, n in self.kinds.items() if not kind.endswith(": no re-solve"))
 
     def count(self, kind: str) -> None:
         self.kinds[kind] = self.kinds.get(kind, 0) + 1
+
+    def spare(self, kind: str) -> None:
+        """A step answered by a plan found earlier: no re-solve."""
+        self.kinds[f"{kind}: no re-solve"] = self.kinds.get(f"{kind}: no re-solve", 0) + 1
 
 
 SEARCHED_OUT = ("excluded", "prerequisite", "not positive", "capacity", "budget", "rules", "gap")
@@ -428,14 +432,21 @@ def _what_it_takes(task: _Search, counter: _Counter) -> dict[str, Any]:
     mine = decision_of(forced.plan, task.experience_id)
     experience = mine.experience
 
-    def enters(scenario: Scenario, start_from: Plan | None, kind: str) -> bool:
-        decided = _decided_forced_in(task, counter, forcing(scenario, task.experience_id, funded=True), start_from, kind)
+    def enters(scenario: Scenario, start_from: Plan | None, kind: str, lines: list[_Line] | None, at: float) -> bool:
+        # A plan with it that an earlier step found may already beat the ceiling here.
+        if lines is not None and any(line.value_at(at) > ceiling + hair for line in lines):
+            counter.spare(kind)
+            return True
+        decided, found = _decided_forced_in(task, counter, forcing(scenario, task.experience_id, funded=True), start_from, kind)
+        if found is not None and lines is not None:
+            lines.append(_line_of(found, task.experience_id, at, lines[0].direction))
         if decided is not None:
             return decided
         result = _solve(task, counter, scenario, f"{kind}: whole plan (a tie)", start_from)
         return result.feasible and decision_of(result.plan, task.experience_id).funded
 
     uplift = cost = None
+    hair = TIE * max(1.0, abs(task.plan.npv))
     # What the solves prove, whatever the solver's gap: the plan without it is worth at most
     # `ceiling`; the best plan with it (forced in) at most `forced_ceiling`.
     ceiling, forced_ceiling = _bound_of(task.plan), _bound_of(forced.plan)
@@ -450,14 +461,17 @@ def _what_it_takes(task: _Search, counter: _Counter) -> dict[str, Any]:
         # so below `floor` it cannot enter.
         proven = min(limit, 1.0 + max(0.0, ceiling - forced.plan.npv) / mine.pv_benefit * PAST_TIE + TOLERANCE)
         floor = min(proven, 1.0 + max(0.0, task.plan.npv - forced_ceiling) / _largest_benefit(task.portfolio, experience))
-        uplift = _threshold(lambda m, kind: enters(with_adjustment(task.rules, task.experience_id, uplift=m), forced.plan, kind),
+        # Its benefit grows in proportion to its uplift (unless an overlap group shares it).
+        lines = None if shared else [_line_of(forced.plan, task.experience_id, 1.0, 1)]
+        uplift = _threshold(lambda m, kind: enters(with_adjustment(task.rules, task.experience_id, uplift=m), forced.plan, kind, lines, m),
                             proven, floor, limit, task.steps,
                             known=math.isfinite(ceiling) and proven < limit and not shared)
     if mine.pv_cost > 0:
         # Cheaper spend keeps the forced-in plan feasible, unless a minimum share of spend needs it.
         start = forced.plan if not task.rules.balance else None
         proven = max(0.0, 1.0 - max(0.0, ceiling - forced.plan.npv) / mine.pv_cost * PAST_TIE - TOLERANCE)
-        cost = _threshold(lambda c, kind: enters(with_adjustment(task.rules, task.experience_id, cost=c), start, kind), proven, 1.0, 0.0,
+        lines = None if task.rules.balance else [_line_of(forced.plan, task.experience_id, 1.0, -1)]
+        cost = _threshold(lambda c, kind: enters(with_adjustment(task.rules, task.experience_id, cost=c), start, kind, lines, c), proven, 1.0, 0.0,
                           task.steps, known=math.isfinite(ceiling) and proven > 0.0 and not task.rules.balance)
     ways, dead_ends = [], []
     if uplift is not None:
@@ -477,8 +491,34 @@ def _what_it_takes(task: _Search, counter: _Counter) -> dict[str, Any]:
     return {"uplift_to_enter": uplift, "cost_to_enter": cost, "to_enter": text}
 
 
-def _decided_forced_in(task: _Search, counter: _Counter, forced_in: Scenario, start_from: Plan | None, kind: str) -> bool | None:
-    """Whether it enters under an adjustment of its own, from a re-solve with it forced in; None on a tie.
+@dataclass(frozen=True)
+class _Line:
+    """What a plan with the experience, found with its multiplier at `at`, is worth at another multiplier.
+
+    Its benefit (uplift) or its costs (cost) are proportional to the multiplier and nothing
+    else in the plan depends on it, so the plan is worth `value + |x - at| x slope` at x,
+    and it stays within the rules in `direction` (+1: more uplift; -1: less cost).
+    """
+
+    at: float
+    value: float
+    slope: float
+    direction: int
+
+    def value_at(self, x: float) -> float:
+        return self.value + self.direction * (x - self.at) * self.slope if self.direction * (x - self.at) >= 0 else -math.inf
+
+
+def _line_of(plan: Plan, experience_id: str, at: float, direction: int) -> _Line:
+    mine = decision_of(plan, experience_id)
+    per_unit = (mine.pv_benefit if direction > 0 else mine.pv_cost) / at if at > 0 else 0.0
+    return _Line(at, plan.npv, per_unit, direction)
+
+
+def _decided_forced_in(task: _Search, counter: _Counter, forced_in: Scenario, start_from: Plan | None,
+                       kind: str) -> tuple[bool | None, Plan | None]:
+    """Whether it enters under an adjustment of its own, from a re-solve with it forced in
+    (None on a tie), and the forced-in plan.
 
     It enters when the best plan with it beats the best plan without it. Its own uplift or
     cost does not change any plan without it (nor its overlap group's uplift, nor the
@@ -490,13 +530,13 @@ def _decided_forced_in(task: _Search, counter: _Counter, forced_in: Scenario, st
     result = _solve(task, counter, forced_in, f"{kind}: forced in", start_from)
     if not result.feasible:
         # Proven infeasible: no plan has it. No plan in time proves nothing.
-        return False if result.conflicts else None
+        return (False if result.conflicts else None), None
     hair = TIE * max(1.0, abs(task.plan.npv))
     if result.plan.npv > _bound_of(task.plan) + hair:
-        return True
+        return True, result.plan
     if _bound_of(result.plan) < task.plan.npv - hair:
-        return False
-    return None
+        return False, result.plan
+    return None, result.plan
 
 
 def _bound_of(plan: Plan) -> float:
