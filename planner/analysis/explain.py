@@ -425,7 +425,18 @@ def _without(task: _Search, counter: _Counter) -> dict[str, Any]:
         return {"to_enter": "the plan cannot do without it: forced out, no plan meets the rules"}
     before = set(funded_ids(task.plan)) - {task.experience_id}
     leave = tuple(sorted(before - set(funded_ids(result.plan))))
-    return {"npv_without": result.plan.npv, "npv_loss": task.plan.npv - result.plan.npv, "leave_with_it": leave}
+    fields = {"npv_without": result.plan.npv, "npv_loss": task.plan.npv - result.plan.npv, "leave_with_it": leave}
+    info = result.plan.solve
+    if info.status != "optimal":
+        # The re-solve stopped (time limit) before proving its plan best: the loss is at most
+        # what its plan says, and at least what its bound allows. Never shown as exact.
+        currency = task.portfolio.settings.currency
+        bound = _bound_of(result.plan)
+        least = f"between {money(max(0.0, task.plan.npv - bound), currency)} and " if math.isfinite(bound) else "at most "
+        fields["to_enter"] = (f"not proven: the re-solve without it stopped with its plan {info.status} "
+                              f"(gap {info.gap:.2%})" if info.gap is not None else "not proven: the re-solve without it stopped "
+                              f"with its plan {info.status}") + f"; the plan loses {least}{money(task.plan.npv - result.plan.npv, currency)} without it"
+    return fields
 
 
 def _what_it_takes(task: _Search, counter: _Counter) -> dict[str, Any]:
