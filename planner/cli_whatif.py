@@ -49,14 +49,14 @@ def load_for_analysis(scenario_path: Path, time_limit: float | None, gap: float 
     return read_inputs(scenario.workbook), scenario
 
 
-def progress_line(what: str):
+def progress_line(what: str, unit: str = "solves"):
     """A one-line progress counter on stderr ("frontier: 12/30 solves, 41 s"), redrawn in place."""
     import time
 
     started = time.monotonic()
 
     def show(done: int, total: int) -> None:
-        click.echo(f"\r{what}: {done}/{total} solves, {time.monotonic() - started:.0f} s", err=True, nl=done >= total)
+        click.echo(f"\r{what}: {done}/{total} {unit}, {time.monotonic() - started:.0f} s", err=True, nl=done >= total)
 
     return show
 
@@ -235,9 +235,13 @@ def explain(scenario_path: Path, experience_ids: tuple[str, ...], steps: int, no
     check_output(output, names)
     portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap, output, names)
     _check_ids(portfolio, experience_ids)  # before the solve: a typo should not cost a plan
+    if not no_search:
+        which = f"{len(experience_ids)} experience{'' if len(experience_ids) == 1 else 's'}" if experience_ids else "every experience"
+        click.echo(f"explain: searching {which}, a few re-solves each (--experience ID for fewer, --no-search for the "
+                   "reasons alone)", err=True)
     plan_now = plan_portfolio(*as_seen_by(portfolio, scenario))
     result = explain_plan(portfolio, scenario, experience_ids or None, search=not no_search, steps=steps, workers=workers,
-                          plan=plan_now, progress=progress_line("explain"))
+                          plan=plan_now, progress=progress_line("explain", "experiences searched"))
     money = lambda value: format_money(value, result.currency)  # noqa: E731
     click.echo(f"Explanations: {result.scenario} (plan NPV {money(result.plan_npv)})")
     for e in result.items:
