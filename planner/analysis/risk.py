@@ -482,6 +482,7 @@ class Stability:
     solved: int
     members: tuple[Membership, ...]
     distinct_plans: int
+    proven: int = 0  # re-solves whose plan the solver proved optimal within the gap target (the others: its best in time)
 
     def count(self, label: str) -> int:
         return sum(m.label == label for m in self.members)
@@ -497,15 +498,13 @@ def rules_of(plan: Plan):
 
 def sampled_portfolio(portfolio: Portfolio, draws: Draws, row: int) -> Portfolio:
     """The portfolio with one draw's inputs: the estimates made certain at the drawn values."""
-    experiences = []
-    for i, e in enumerate(portfolio.experiences):
-        uplift = float(draws.uplift[row, i])
-        factor, slip = float(draws.cost_factor[row, i]), int(draws.slip[row, i])
-        options = tuple(replace(o, one_off_cost=o.one_off_cost * factor, delivery_quarters=o.delivery_quarters + slip)
-                        for o in e.options) if (factor != 1.0 or slip) else e.options
-        experiences.append(replace(e, reach_per_quarter=float(draws.reach[row, i]), uplift_low=uplift, uplift_base=uplift,
-                                   uplift_high=uplift, options=options, estimates=type(e.estimates)()))
-    return replace(portfolio, experiences=tuple(experiences))
+    return _draw(draws, row).apply(portfolio)
+
+
+def _draw(draws: Draws, row: int):
+    from planner.analysis.resolves import SampledInputs
+
+    return SampledInputs(draws.reach[row], draws.uplift[row], draws.cost_factor[row], draws.slip[row])
 
 
 def stability(plan: Plan, settings: RiskSettings, resolves: int = 100, workers: int = 1, scheduler: str | None = None,
@@ -513,25 +512,28 @@ def stability(plan: Plan, settings: RiskSettings, resolves: int = 100, workers: 
     """Re-solve the plan's scenario on `resolves` sampled input sets; each experience's share of optimal plans.
 
     The draws are the first `resolves` of a stream seeded apart from the Monte Carlo's, so
-    the answer depends on the seed only, never on the number of workers.
+    the answer depends on the seed only, never on the number of workers. The portfolio and
+    the base plan (each re-solve's start) go to each worker once; a task is one draw
+    (`planner.analysis.resolves`: the MIP alone, its plan checked).
     """
-    from planner.analysis.variants import Solve, run_solves
+    from planner.analysis.resolves import Base, run_resolves
 
     draws = sample(plan.portfolio, settings, draws=resolves, seed=settings.seed + 1)
-    rules = rules_of(plan)
-    tasks = [Solve(sampled_portfolio(plan.portfolio, draws, row), rules, plan) for row in range(resolves)]
-    solved = [s.plan for s in run_solves(tasks, workers, progress, scheduler) if s.feasible]
+    base = Base(plan.portfolio, rules_of(plan), plan)
+    answers = run_resolves(base, [_draw(draws, row) for row in range(resolves)], workers, progress, scheduler)
+    solved = [a for a in answers if a.feasible]
     counts = {e.key: 0 for e in plan.portfolio.experiences}
     plans = set()
     for result in solved:
-        funded = frozenset(d.experience.key for d in result.funded)
+        funded = frozenset(result.funded)
         plans.add(funded)
         for key in funded:
             counts[key] += 1
     base = {d.experience.key for d in plan.funded}
     members = tuple(Membership(e.id, e.name, counts[e.key] / max(len(solved), 1), e.key in base)
                     for e in plan.portfolio.experiences)
-    return Stability(resolves, len(solved), tuple(sorted(members, key=lambda m: (-m.share, m.experience_id))), len(plans))
+    return Stability(resolves, len(solved), tuple(sorted(members, key=lambda m: (-m.share, m.experience_id))), len(plans),
+                     sum(a.status == "optimal" for a in answers))
 
 
 # ---------------------------------------------------------------------------------------
@@ -619,6 +621,7 @@ def value_of_information(plan: Plan, settings: RiskSettings, samples: int = 8, e
     2. Otherwise `samples` re-solves at seeded draws of its reach and uplift: the EVPI is
        the mean gain over today's plan scored at the same draw, with its standard error.
     """
+    from planner.analysis.resolves import Base, KnownBenefit, run_resolves
     from planner.analysis.variants import Solve, run_solves
 
     mean = _mean(settings)
@@ -630,23 +633,18 @@ def value_of_information(plan: Plan, settings: RiskSettings, samples: int = 8, e
     chosen = [i for i, e in enumerate(experiences) if _benefit_range(e)[0] < _benefit_range(e)[1]
               and (keys is None or e.key in keys)]
 
-    def asked(i: int, reach: float, uplift: float) -> Solve:
-        changed = list(today_portfolio.experiences)
-        changed[i] = _with_benefit(changed[i], reach, uplift)
-        return Solve(replace(today_portfolio, experiences=tuple(changed)), rules, today)
-
-    ends = [(i, asked(i, *end)) for i in chosen for end in _benefit_ends(experiences[i])]
-    results = run_solves([task for _, task in ends], workers, progress, scheduler)
+    base = Base(today_portfolio, rules, today)  # sent to each worker once; a task is one experience's known benefit
+    ends = [KnownBenefit(i, *end) for i in chosen for end in _benefit_ends(experiences[i])]
+    results = run_resolves(base, ends, workers, progress, scheduler)
     expected_benefit = {i: mean(*three_points(experiences[i])["reach"]) * mean(*three_points(experiences[i])["uplift"]) for i in chosen}
-    open_questions = sorted({i for (i, task), result in zip(ends, results)
-                             if _gain(today, i, task.portfolio.experiences[i], expected_benefit[i], result)
-                             > 1e-6 * max(1.0, abs(today.npv))})
+    open_questions = sorted({known.index for known, result in zip(ends, results)
+                             if _gain(today, known, expected_benefit[known.index], result) > 1e-6 * max(1.0, abs(today.npv))})
     draws = sample(plan.portfolio, replace(settings, stage_correlation=0.0, team_correlation=0.0), draws=max(samples, BATCHES),
                    seed=settings.seed + 2)
-    asks = [(i, asked(i, float(draws.reach[row, i]), float(draws.uplift[row, i]))) for i in open_questions for row in range(samples)]
+    asks = [KnownBenefit(i, float(draws.reach[row, i]), float(draws.uplift[row, i])) for i in open_questions for row in range(samples)]
     gains: dict[int, list[float]] = {i: [] for i in open_questions}
-    for (i, task), result in zip(asks, run_solves([task for _, task in asks], workers, progress, scheduler)):
-        gains[i].append(_gain(today, i, task.portfolio.experiences[i], expected_benefit[i], result))
+    for known, result in zip(asks, run_resolves(base, asks, workers, progress, scheduler)):
+        gains[known.index].append(_gain(today, known, expected_benefit[known.index], result))
     found = []
     for i in chosen:
         e, values = experiences[i], gains.get(i)
@@ -668,16 +666,16 @@ def _benefit_ends(experience: Experience) -> list[tuple[float, float]]:
     return [(points["reach"][0], points["uplift"][0]), (points["reach"][2], points["uplift"][2])]
 
 
-def _gain(today: Plan, i: int, known: Experience, expected_benefit: float, result) -> float:
-    """How much better the best plan knowing experience i's benefit is than today's plan at that benefit.
+def _gain(today: Plan, known, expected_benefit: float, result) -> float:
+    """How much better the best plan knowing experience `known.index`'s benefit is than today's plan at that benefit.
 
-    Today's plan stays feasible (benefits enter no rule); only its NPV from experience i moves,
-    in proportion to the benefit multiplier.
+    Today's plan stays feasible (benefits enter no rule); only its NPV from that experience
+    moves, in proportion to the benefit multiplier.
     """
     if not result.feasible:
         return 0.0
-    decision = next(d for d in today.decisions if d.experience.key == known.key)
+    decision = today.decisions[known.index]
     today_npv = today.npv
     if decision.funded and expected_benefit > 0:
-        today_npv += decision.pv_benefit * (known.reach_per_quarter * known.uplift_base / expected_benefit - 1.0)
-    return max(0.0, result.plan.npv - today_npv)
+        today_npv += decision.pv_benefit * (known.reach * known.uplift / expected_benefit - 1.0)
+    return max(0.0, result.npv - today_npv)
