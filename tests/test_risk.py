@@ -37,9 +37,23 @@ def certain(portfolio: Portfolio) -> Portfolio:
 def test_the_tabulated_pert_quantile_is_within_1e_4_of_scipy():
     rng = np.random.default_rng(3)
     shape = rng.random(300)
-    z = np.clip(rng.standard_normal((200, 300)) * 1.5, -6, 6)
-    exact = betaincinv(1 + 4 * shape, 1 + 4 * (1 - shape), ndtr(z))
+    z = np.clip(rng.standard_normal((300, 200)) * 1.5, -6, 6).astype(np.float32)  # items x draws, single precision as sampled
+    exact = betaincinv(1 + 4 * shape[:, None], 1 + 4 * (1 - shape[:, None]), ndtr(z.astype(float)))
     assert np.abs(risk._pert_unit_quantile(shape, z) - exact).max() < 1e-4
+
+
+@pytest.mark.parametrize("distribution", ["pert", "triangular"])
+def test_slips_in_whole_quarters_are_the_rounded_exact_quantiles(distribution):
+    rng = np.random.default_rng(4)
+    high = np.array([1.0, 2.0, 3.0, 4.0])
+    low = mode = np.zeros(4)
+    z = rng.standard_normal((4, 5000)).astype(np.float32)
+    u = ndtr(z.astype(float))
+    if distribution == "pert":
+        exact = high[:, None] * betaincinv(1.0, 5.0, u)
+    else:
+        exact = high[:, None] * (1.0 - np.sqrt(1.0 - u))
+    assert np.array_equal(risk._whole_quarters(distribution, low, mode, high, z), np.rint(exact).astype(np.int64))
 
 
 @pytest.mark.parametrize("distribution, mean", [

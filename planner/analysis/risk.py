@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.special import betaincinv, ndtr
+from scipy.special import betainc, betaincinv, ndtr, ndtri
 
 from planner.core.domain import Experience, FundingOption, Portfolio
 from planner.core.economics import discount_factors, flow_rows
@@ -139,12 +139,20 @@ def sample(portfolio: Portfolio, settings: RiskSettings, draws: int | None = Non
     for kind in ("reach", "uplift", "cost_factor", "slip"):
         low, mode, high = (np.array([p[kind][n] for p in points], dtype=float) for n in range(3))
         uncertain = high > low
-        values = np.broadcast_to(mode, (count, len(experiences))).copy()
-        if uncertain.any():
-            z = _correlated_normals(rng, count, stage[uncertain], team[uncertain], settings)
-            values[:, uncertain] = _quantile(settings.distribution, low[uncertain], mode[uncertain], high[uncertain], z)
-        sampled[kind] = values
-    sampled["slip"] = np.rint(sampled["slip"]).astype(np.int64)
+        z = _correlated_normals(rng, count, stage[uncertain], team[uncertain], settings) if uncertain.any() else None
+        if kind == "slip":
+            values = np.zeros((len(experiences), count), dtype=np.int64)
+            if z is not None:
+                values[uncertain] = _whole_quarters(settings.distribution, low[uncertain], mode[uncertain], high[uncertain], z)
+        elif z is not None and uncertain.all():
+            values = _quantile(settings.distribution, low, mode, high, z)
+        else:
+            values = np.repeat(mode[:, None], count, axis=1)
+            if z is not None:
+                values[uncertain] = _quantile(settings.distribution, low[uncertain], mode[uncertain], high[uncertain], z)
+        # Computed one experience a row (each row's quantile lookups stay in the cache); handed
+        # out one draw a row, as a transposed view (no copy).
+        sampled[kind] = values.T
     return Draws(chosen, **sampled)
 
 
@@ -162,32 +170,53 @@ def _groups(names: list[str]) -> np.ndarray:
 
 def _correlated_normals(rng: np.random.Generator, count: int, stage: np.ndarray, team: np.ndarray,
                         settings: RiskSettings) -> np.ndarray:
-    """Standard normals, one per draw and item, sharing a shock with their stage and their team.
+    """Standard normals, one row per item and one column per draw, sharing a shock with their stage and their team.
 
     Single precision: a normal score needs no more to pick a quantile, and it halves the
     memory traffic of the largest arrays of a Monte Carlo run.
     """
     own = math.sqrt(max(0.0, 1.0 - settings.stage_correlation - settings.team_correlation))
-    z = rng.standard_normal((count, len(stage)), dtype=np.float32)
+    z = rng.standard_normal((len(stage), count), dtype=np.float32)
     z *= np.float32(own)
     for share, groups in ((settings.stage_correlation, stage), (settings.team_correlation, team)):
         if share > 0:
-            shocks = rng.standard_normal((count, int(groups.max()) + 1), dtype=np.float32) * np.float32(math.sqrt(share))
-            z += shocks[:, groups]
+            shocks = rng.standard_normal((int(groups.max()) + 1, count), dtype=np.float32) * np.float32(math.sqrt(share))
+            z += shocks[groups]
     return z
 
 
 def _quantile(distribution: str, low: np.ndarray, mode: np.ndarray, high: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """The value at the normal score z of each item's PERT or triangular distribution."""
+    """The value at the normal score z (items x draws) of each item's PERT or triangular distribution."""
     width = high - low
     t = (mode - low) / width  # where the most likely value sits, 0..1
     if distribution == "triangular":
         u = ndtr(z)
-        below = u < t
-        unit = np.where(below, np.sqrt(u * t), 1.0 - np.sqrt((1.0 - u) * (1.0 - t)))
+        shape = t[:, None]
+        unit = np.where(u < shape, np.sqrt(u * shape), 1.0 - np.sqrt((1.0 - u) * (1.0 - shape)))
     else:
         unit = _pert_unit_quantile(t, z)
-    return low + width * unit
+    return low[:, None] + width[:, None] * unit
+
+
+def _whole_quarters(distribution: str, low: np.ndarray, mode: np.ndarray, high: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Each item's value at the normal score z (items x draws), rounded to whole quarters, exactly.
+
+    The value rounds to k or more when it is at least k - 1/2, that is when z is at least the
+    normal score of the distribution's CDF there: a few thresholds per item, compared with z,
+    instead of a quantile per draw (and no interpolation error next to a threshold).
+    """
+    width = high - low
+    t = (mode - low) / width
+    whole = np.rint(low).astype(np.int64)[:, None] + np.zeros(z.shape, dtype=np.int64)
+    for k in range(int(np.rint(low.min())) + 1, int(np.rint(high.max())) + 1):
+        x = np.clip((k - 0.5 - low) / width, 0.0, 1.0)
+        if distribution == "triangular":
+            cdf = np.where(x < t, x * x / np.where(t > 0, t, 1.0), 1.0 - (1.0 - x) ** 2 / np.where(t < 1, 1.0 - t, 1.0))
+        else:
+            cdf = betainc(1.0 + 4.0 * t, 1.0 + 4.0 * (1.0 - t), x)
+        threshold = np.where(x <= 0.0, -np.inf, np.where(x >= 1.0, np.inf, ndtri(cdf)))
+        whole += z >= threshold.astype(np.float32)[:, None]
+    return whole
 
 
 # PERT(low, mode, high) is low + (high - low) x Beta(1 + 4t, 1 + 4(1 - t)), t = (mode - low) /
@@ -206,22 +235,30 @@ def _pert_table() -> np.ndarray:
 
 
 def _pert_unit_quantile(t: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Beta(1 + 4t, 1 + 4(1 - t)) quantiles at normal scores z (draws x items), from the table.
+    """Beta(1 + 4t, 1 + 4(1 - t)) quantiles at normal scores z (items x draws), from the table.
 
-    Each item's row of quantiles over the z grid is interpolated in t once; each draw then
-    interpolates along its item's row (two gathers per sample).
+    Each item's row of quantiles over the z grid is interpolated in t once (in single
+    precision: a quantile in 0..1 is within 6e-8 of the double, far inside the table's
+    1e-4); each draw then interpolates along its item's row, which stays in the cache while
+    that item's draws are looked up (two gathers per sample).
     """
     table = _pert_table()
     ti = np.clip(t, 0.0, 1.0) * _T_STEPS
     i = np.minimum(ti.astype(np.int64), _T_STEPS - 1)
     w = (ti - i)[:, None]
-    rows = (table[i] * (1 - w) + table[i + 1] * w).ravel()
-    zi = (np.clip(z, -_Z_RANGE, _Z_RANGE) + _Z_RANGE) * (_Z_STEPS / (2 * _Z_RANGE))
-    j = np.minimum(zi.astype(np.int64), _Z_STEPS - 1)
-    v = zi - j
-    j += np.arange(len(t)) * (_Z_STEPS + 1)
+    rows = (table[i] * (1 - w) + table[i + 1] * w).astype(np.float32).ravel()
+    zi = np.clip(z, -_Z_RANGE, _Z_RANGE)
+    zi += np.float32(_Z_RANGE)
+    zi *= np.float32(_Z_STEPS / (2 * _Z_RANGE))
+    j = np.minimum(zi.astype(np.int32), _Z_STEPS - 1)
+    zi -= j  # the position between grid points
+    j += (np.arange(len(t), dtype=np.int32) * (_Z_STEPS + 1))[:, None]
     low = rows.take(j)
-    return low + (rows.take(j + 1) - low) * v
+    high = rows.take(j + 1)
+    high -= low
+    high *= zi
+    high += low
+    return high
 
 
 # ---------------------------------------------------------------------------------------
@@ -288,26 +325,30 @@ def simulate(plan: Plan, draws: Draws, top_drivers: int = 10) -> Simulation:
     funded = _funded_blocks(plan, int(draws.slip.max(initial=0)))
     factors = discount_factors(settings, horizon + settings.tail_quarters)
     columns = draws.columns_of(funded.experience)
-    reach_uplift = draws.reach[:, columns] * draws.uplift[:, columns] * funded.rate[None, :]
-    cost_factor = draws.cost_factor[:, columns]
-    slip = draws.slip[:, columns]
-    quarters = funded.benefit.shape[2]
-    net = np.zeros((len(draws), quarters))
-    spend = np.zeros((len(draws), quarters))
-    per_experience = np.zeros((len(draws), len(columns)))
-    for s in range(funded.benefit.shape[0]):
-        here = slip == s
-        if not here.any():
-            continue
-        gain = np.where(here, reach_uplift, 0.0)
-        cost = np.where(here, cost_factor, 0.0)
-        live = here.astype(float)
-        cash_in = gain @ funded.benefit[s]
-        cash_out = cost @ funded.one_off[s] + live @ funded.run[s]
-        net += cash_in - cash_out
-        spend += cash_out
-        per_experience += (gain * (funded.benefit[s] @ factors) - cost * (funded.one_off[s] @ factors)
-                           - live * (funded.run[s] @ factors))
+    gain = draws.reach[:, columns] * draws.uplift[:, columns] * funded.rate[None, :]
+    cost = draws.cost_factor[:, columns]
+    # Every draw at slip 0 first (dense matrix products), then, for the experiences that
+    # can slip, what a slip of s changes in the draws where it happens.
+    pv_benefit, pv_one_off, pv_run = funded.benefit @ factors, funded.one_off @ factors, funded.run @ factors
+    cash_in = gain @ funded.benefit[0]
+    spend = cost @ funded.one_off[0] + funded.run[0].sum(axis=0)[None, :]
+    per_experience = gain * pv_benefit[0] - cost * pv_one_off[0] - pv_run[0]
+    slipping = np.nonzero(draws.slip[:, columns].max(axis=0, initial=0) > 0)[0]
+    if len(slipping):
+        slip = draws.slip[:, columns[slipping]]
+        gain_s, cost_s = gain[:, slipping], cost[:, slipping]
+        for s in range(1, funded.benefit.shape[0]):
+            here = (slip == s).astype(float)
+            if not here.any():
+                continue
+            gain_here, cost_here = gain_s * here, cost_s * here
+            cash_in += gain_here @ (funded.benefit[s, slipping] - funded.benefit[0, slipping])
+            spend += (cost_here @ (funded.one_off[s, slipping] - funded.one_off[0, slipping])
+                      + here @ (funded.run[s, slipping] - funded.run[0, slipping]))
+            per_experience[:, slipping] += (gain_here * (pv_benefit[s, slipping] - pv_benefit[0, slipping])
+                                            - cost_here * (pv_one_off[s, slipping] - pv_one_off[0, slipping])
+                                            - here * (pv_run[s, slipping] - pv_run[0, slipping]))
+    net = cash_in - spend
     npv = per_experience.sum(axis=1)
     budget = np.asarray(portfolio.budget, dtype=float)
     spend = spend[:, :horizon]
