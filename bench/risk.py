@@ -144,6 +144,7 @@ def stability(size: int = 1_000, resolves: int = 200, baseline: int | None = Non
     found["embedded, 2 workers"] = time.perf_counter() - started
     found["embedded cpu"] = tree_cpu(me) - cpu
     found["embedded load"] = load()
+    found["embedded proven"] = f"{result.proven} of {result.resolves} proven optimal, {result.solved} with a plan"
     print(f"embedded, 2 workers, {resolves} re-solves: {found['embedded, 2 workers']:.1f} s", flush=True)
     shares["embedded"] = [m.share for m in result.members]
     from planner.core.executor import close_all
@@ -158,6 +159,7 @@ def stability(size: int = 1_000, resolves: int = 200, baseline: int | None = Non
             found["scheduler, 2 worker processes"] = time.perf_counter() - started
             found["scheduler cpu"] = tree_cpu(*roots) - cpu
             found["scheduler load"] = load()
+            found["scheduler proven"] = f"{result.proven} of {result.resolves} proven optimal, {result.solved} with a plan"
             shares["scheduler"] = [m.share for m in result.members]
         finally:
             for process in processes:
@@ -207,6 +209,7 @@ def markdown(results: dict, command: str) -> str:
                      f"| {_verdict(embedded, st['embedded cpu'], 120, 2)} |")
         lines.append(f"| the same on a separately started `dask scheduler` + `dask worker` (2 processes) <= 120 s: "
                      f"{one / remote:.2f}x one worker; same core indices as embedded: {'yes' if st['same result'] else 'NO'} "
+                     f"(embedded: {st['embedded proven']}; scheduler: {st['scheduler proven']}) "
                      f"| {remote:.1f} | {st['scheduler cpu']:.1f} | {st['scheduler load']} "
                      f"| {_verdict(remote, st['scheduler cpu'], 120, 2) if st['same result'] else '**miss** (results differ)'} |")
     if "example" in results:
@@ -242,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stability", action="store_true")
     parser.add_argument("--example", action="store_true")
     parser.add_argument("--resolves", type=int, default=200)
+    parser.add_argument("--size", type=int, default=1000, help="experiences in the stability portfolio")
     parser.add_argument("--baseline-resolves", type=int, help="re-solves timed with one worker (default: --resolves), scaled up")
     parser.add_argument("--write", type=Path, help="replace the risk section of this markdown file")
     args = parser.parse_args(argv)
@@ -249,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.mc:
         results["mc"] = monte_carlo()
     if args.stability:
-        results["stability"] = stability(resolves=args.resolves, baseline=args.baseline_resolves)
+        results["stability"] = stability(size=args.size, resolves=args.resolves, baseline=args.baseline_resolves)
     if args.example:
         results["example"] = example()
     text = markdown(results, "python " + " ".join([Path(sys.argv[0]).as_posix()] + (argv if argv is not None else sys.argv[1:])))

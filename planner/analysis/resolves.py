@@ -17,7 +17,7 @@ shows) and returns a whole Plan, portfolio included, that a worker sends back. H
   the solver's bound (`check_claim`); only the LP relaxation's bound is not computed;
 - a solve that gives no plan in time is an answer ("no_solution", counted apart), not a
   greedy stand-in;
-- the answer is small: status, the funded experiences' keys, NPV, objective and bound.
+- the answer is small: status, the funded experiences' keys and PV of benefits, NPV, objective and bound.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class Resolved:
     npv: float | None = None
     objective: float | None = None
     bound: float | None = None
+    pv_benefits: tuple[float, ...] = ()  # each funded experience's PV of benefits, as `funded`
 
     @property
     def feasible(self) -> bool:
@@ -144,5 +145,6 @@ def resolve(portfolio: Portfolio, scenario: Scenario, start_from: Plan | None = 
         raise SolverError("the solver's plan breaks the rules; it is not reported:\n" + "\n".join(f"  - {v}" for v in violations))
     costs = tuple(usage.costs)
     check_objective(portfolio, rules.objective, decisions, objective, costs)
-    return Resolved(outcome.status, tuple(d.experience.key for d in decisions if d.funded),
-                    plan_objective(portfolio, "npv", decisions, costs), objective, outcome.best_bound)
+    funded = [d for d in decisions if d.funded]
+    return Resolved(outcome.status, tuple(d.experience.key for d in funded), plan_objective(portfolio, "npv", decisions, costs),
+                    objective, outcome.best_bound, tuple(d.pv_benefit for d in funded))
