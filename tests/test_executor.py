@@ -3,6 +3,7 @@ separately started Dask scheduler with its own worker processes."""
 
 from __future__ import annotations
 
+import operator
 import os
 import shutil
 import signal
@@ -26,10 +27,6 @@ def fails_on_three(value: int) -> int:
     return value * 10
 
 
-def length_plus(shared: list[int], value: int) -> int:
-    return len(shared) + value
-
-
 def frontier_npvs(**where) -> list[tuple[float, float | None]]:
     curve = efficient_frontier(budget_portfolio(), points=5, **where)
     return [(round(p.budget, 6), None if p.npv is None else round(p.npv, 6)) for p in curve.points]
@@ -45,7 +42,7 @@ def test_results_come_back_in_the_order_asked_with_progress_on_the_embedded_clus
 @pytest.mark.parametrize("workers", [1, 2])
 def test_shared_data_reaches_every_task_whole(workers):
     """A list given as shared data is one value for every task (Dask's scatter would split it)."""
-    assert run_tasks(length_plus, [1, 2, 3, 4], workers=workers, shared=[7, 8, 9]) == [4, 5, 6, 7]
+    assert run_tasks(operator.getitem, [3, 0, 2, 1], workers=workers, shared=[10, 20, 30, 40]) == [40, 10, 30, 20]
 
 
 def test_a_task_that_fails_raises_its_own_error_in_the_caller():
@@ -100,7 +97,8 @@ def test_a_separately_started_scheduler_gives_the_same_frontier(separate_cluster
 
 
 def test_shared_data_reaches_the_tasks_on_a_separately_started_scheduler(separate_cluster):
-    assert run_tasks(length_plus, [1, 2, 3], scheduler=separate_cluster, shared=[0] * 5) == [6, 7, 8]
+    # A function its workers can import (they do not have this test module).
+    assert run_tasks(operator.getitem, [2, 0, 1], scheduler=separate_cluster, shared=[10, 20, 30]) == [30, 10, 20]
 
 
 def test_the_scheduler_can_be_named_in_the_environment(separate_cluster, monkeypatch):
