@@ -32,7 +32,7 @@ from scipy.special import betainc, betaincinv, ndtr, ndtri
 from planner.core.domain import Experience, FundingOption, Portfolio
 from planner.core.economics import discount_factors, flow_rows
 from planner.core.errors import InputError, Problem
-from planner.core.executor import Progress, run_tasks
+from planner.core.executor import Progress
 from planner.optimise.plan import Decision, Plan
 
 DISTRIBUTIONS = ("pert", "triangular")
