@@ -3,6 +3,7 @@ separately started Dask scheduler with its own worker processes."""
 
 from __future__ import annotations
 
+import operator
 import os
 import shutil
 import signal
@@ -36,6 +37,12 @@ def test_results_come_back_in_the_order_asked_with_progress_on_the_embedded_clus
     results = run_tasks(abs, list(range(-12, 0)), workers=2, progress=lambda done, total: seen.append((done, total)))
     assert results == list(range(12, 0, -1))
     assert seen[-1] == (12, 12) and [d for d, _ in seen] == list(range(1, 13))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_shared_data_reaches_every_task_whole(workers):
+    """A list given as shared data is one value for every task (Dask's scatter would split it)."""
+    assert run_tasks(operator.getitem, [3, 0, 2, 1], workers=workers, shared=[10, 20, 30, 40]) == [40, 10, 30, 20]
 
 
 def test_a_task_that_fails_raises_its_own_error_in_the_caller():
@@ -87,6 +94,11 @@ def separate_cluster(tmp_path_factory: pytest.TempPathFactory):
 
 def test_a_separately_started_scheduler_gives_the_same_frontier(separate_cluster):
     assert frontier_npvs(scheduler=separate_cluster) == frontier_npvs(workers=1)
+
+
+def test_shared_data_reaches_the_tasks_on_a_separately_started_scheduler(separate_cluster):
+    # A function its workers can import (they do not have this test module).
+    assert run_tasks(operator.getitem, [2, 0, 1], scheduler=separate_cluster, shared=[10, 20, 30]) == [30, 10, 20]
 
 
 def test_the_scheduler_can_be_named_in_the_environment(separate_cluster, monkeypatch):

@@ -27,12 +27,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.special import betaincinv, ndtr
+from scipy.special import betainc, betaincinv, ndtr, ndtri
 
 from planner.core.domain import Experience, FundingOption, Portfolio
 from planner.core.economics import discount_factors, flow_rows
 from planner.core.errors import InputError, Problem
-from planner.core.executor import Progress, run_tasks
+from planner.core.executor import Progress
 from planner.optimise.plan import Decision, Plan
 
 DISTRIBUTIONS = ("pert", "triangular")
@@ -139,12 +139,20 @@ def sample(portfolio: Portfolio, settings: RiskSettings, draws: int | None = Non
     for kind in ("reach", "uplift", "cost_factor", "slip"):
         low, mode, high = (np.array([p[kind][n] for p in points], dtype=float) for n in range(3))
         uncertain = high > low
-        values = np.broadcast_to(mode, (count, len(experiences))).copy()
-        if uncertain.any():
-            z = _correlated_normals(rng, count, stage[uncertain], team[uncertain], settings)
-            values[:, uncertain] = _quantile(settings.distribution, low[uncertain], mode[uncertain], high[uncertain], z)
-        sampled[kind] = values
-    sampled["slip"] = np.rint(sampled["slip"]).astype(np.int64)
+        z = _correlated_normals(rng, count, stage[uncertain], team[uncertain], settings) if uncertain.any() else None
+        if kind == "slip":
+            values = np.zeros((len(experiences), count), dtype=np.int64)
+            if z is not None:
+                values[uncertain] = _whole_quarters(settings.distribution, low[uncertain], mode[uncertain], high[uncertain], z)
+        elif z is not None and uncertain.all():
+            values = _quantile(settings.distribution, low, mode, high, z)
+        else:
+            values = np.repeat(mode[:, None], count, axis=1)
+            if z is not None:
+                values[uncertain] = _quantile(settings.distribution, low[uncertain], mode[uncertain], high[uncertain], z)
+        # Computed one experience a row (each row's quantile lookups stay in the cache); handed
+        # out one draw a row, as a transposed view (no copy).
+        sampled[kind] = values.T
     return Draws(chosen, **sampled)
 
 
@@ -162,32 +170,53 @@ def _groups(names: list[str]) -> np.ndarray:
 
 def _correlated_normals(rng: np.random.Generator, count: int, stage: np.ndarray, team: np.ndarray,
                         settings: RiskSettings) -> np.ndarray:
-    """Standard normals, one per draw and item, sharing a shock with their stage and their team.
+    """Standard normals, one row per item and one column per draw, sharing a shock with their stage and their team.
 
     Single precision: a normal score needs no more to pick a quantile, and it halves the
     memory traffic of the largest arrays of a Monte Carlo run.
     """
     own = math.sqrt(max(0.0, 1.0 - settings.stage_correlation - settings.team_correlation))
-    z = rng.standard_normal((count, len(stage)), dtype=np.float32)
+    z = rng.standard_normal((len(stage), count), dtype=np.float32)
     z *= np.float32(own)
     for share, groups in ((settings.stage_correlation, stage), (settings.team_correlation, team)):
         if share > 0:
-            shocks = rng.standard_normal((count, int(groups.max()) + 1), dtype=np.float32) * np.float32(math.sqrt(share))
-            z += shocks[:, groups]
+            shocks = rng.standard_normal((int(groups.max()) + 1, count), dtype=np.float32) * np.float32(math.sqrt(share))
+            z += shocks[groups]
     return z
 
 
 def _quantile(distribution: str, low: np.ndarray, mode: np.ndarray, high: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """The value at the normal score z of each item's PERT or triangular distribution."""
+    """The value at the normal score z (items x draws) of each item's PERT or triangular distribution."""
     width = high - low
     t = (mode - low) / width  # where the most likely value sits, 0..1
     if distribution == "triangular":
         u = ndtr(z)
-        below = u < t
-        unit = np.where(below, np.sqrt(u * t), 1.0 - np.sqrt((1.0 - u) * (1.0 - t)))
+        shape = t[:, None]
+        unit = np.where(u < shape, np.sqrt(u * shape), 1.0 - np.sqrt((1.0 - u) * (1.0 - shape)))
     else:
         unit = _pert_unit_quantile(t, z)
-    return low + width * unit
+    return low[:, None] + width[:, None] * unit
+
+
+def _whole_quarters(distribution: str, low: np.ndarray, mode: np.ndarray, high: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Each item's value at the normal score z (items x draws), rounded to whole quarters, exactly.
+
+    The value rounds to k or more when it is at least k - 1/2, that is when z is at least the
+    normal score of the distribution's CDF there: a few thresholds per item, compared with z,
+    instead of a quantile per draw (and no interpolation error next to a threshold).
+    """
+    width = high - low
+    t = (mode - low) / width
+    whole = np.rint(low).astype(np.int64)[:, None] + np.zeros(z.shape, dtype=np.int64)
+    for k in range(int(np.rint(low.min())) + 1, int(np.rint(high.max())) + 1):
+        x = np.clip((k - 0.5 - low) / width, 0.0, 1.0)
+        if distribution == "triangular":
+            cdf = np.where(x < t, x * x / np.where(t > 0, t, 1.0), 1.0 - (1.0 - x) ** 2 / np.where(t < 1, 1.0 - t, 1.0))
+        else:
+            cdf = betainc(1.0 + 4.0 * t, 1.0 + 4.0 * (1.0 - t), x)
+        threshold = np.where(x <= 0.0, -np.inf, np.where(x >= 1.0, np.inf, ndtri(cdf)))
+        whole += z >= threshold.astype(np.float32)[:, None]
+    return whole
 
 
 # PERT(low, mode, high) is low + (high - low) x Beta(1 + 4t, 1 + 4(1 - t)), t = (mode - low) /
@@ -206,22 +235,30 @@ def _pert_table() -> np.ndarray:
 
 
 def _pert_unit_quantile(t: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Beta(1 + 4t, 1 + 4(1 - t)) quantiles at normal scores z (draws x items), from the table.
+    """Beta(1 + 4t, 1 + 4(1 - t)) quantiles at normal scores z (items x draws), from the table.
 
-    Each item's row of quantiles over the z grid is interpolated in t once; each draw then
-    interpolates along its item's row (two gathers per sample).
+    Each item's row of quantiles over the z grid is interpolated in t once (in single
+    precision: a quantile in 0..1 is within 6e-8 of the double, far inside the table's
+    1e-4); each draw then interpolates along its item's row, which stays in the cache while
+    that item's draws are looked up (two gathers per sample).
     """
     table = _pert_table()
     ti = np.clip(t, 0.0, 1.0) * _T_STEPS
     i = np.minimum(ti.astype(np.int64), _T_STEPS - 1)
     w = (ti - i)[:, None]
-    rows = (table[i] * (1 - w) + table[i + 1] * w).ravel()
-    zi = (np.clip(z, -_Z_RANGE, _Z_RANGE) + _Z_RANGE) * (_Z_STEPS / (2 * _Z_RANGE))
-    j = np.minimum(zi.astype(np.int64), _Z_STEPS - 1)
-    v = zi - j
-    j += np.arange(len(t)) * (_Z_STEPS + 1)
+    rows = (table[i] * (1 - w) + table[i + 1] * w).astype(np.float32).ravel()
+    zi = np.clip(z, -_Z_RANGE, _Z_RANGE)
+    zi += np.float32(_Z_RANGE)
+    zi *= np.float32(_Z_STEPS / (2 * _Z_RANGE))
+    j = np.minimum(zi.astype(np.int32), _Z_STEPS - 1)
+    zi -= j  # the position between grid points
+    j += (np.arange(len(t), dtype=np.int32) * (_Z_STEPS + 1))[:, None]
     low = rows.take(j)
-    return low + (rows.take(j + 1) - low) * v
+    high = rows.take(j + 1)
+    high -= low
+    high *= zi
+    high += low
+    return high
 
 
 # ---------------------------------------------------------------------------------------
@@ -288,26 +325,30 @@ def simulate(plan: Plan, draws: Draws, top_drivers: int = 10) -> Simulation:
     funded = _funded_blocks(plan, int(draws.slip.max(initial=0)))
     factors = discount_factors(settings, horizon + settings.tail_quarters)
     columns = draws.columns_of(funded.experience)
-    reach_uplift = draws.reach[:, columns] * draws.uplift[:, columns] * funded.rate[None, :]
-    cost_factor = draws.cost_factor[:, columns]
-    slip = draws.slip[:, columns]
-    quarters = funded.benefit.shape[2]
-    net = np.zeros((len(draws), quarters))
-    spend = np.zeros((len(draws), quarters))
-    per_experience = np.zeros((len(draws), len(columns)))
-    for s in range(funded.benefit.shape[0]):
-        here = slip == s
-        if not here.any():
-            continue
-        gain = np.where(here, reach_uplift, 0.0)
-        cost = np.where(here, cost_factor, 0.0)
-        live = here.astype(float)
-        cash_in = gain @ funded.benefit[s]
-        cash_out = cost @ funded.one_off[s] + live @ funded.run[s]
-        net += cash_in - cash_out
-        spend += cash_out
-        per_experience += (gain * (funded.benefit[s] @ factors) - cost * (funded.one_off[s] @ factors)
-                           - live * (funded.run[s] @ factors))
+    gain = draws.reach[:, columns] * draws.uplift[:, columns] * funded.rate[None, :]
+    cost = draws.cost_factor[:, columns]
+    # Every draw at slip 0 first (dense matrix products), then, for the experiences that
+    # can slip, what a slip of s changes in the draws where it happens.
+    pv_benefit, pv_one_off, pv_run = funded.benefit @ factors, funded.one_off @ factors, funded.run @ factors
+    cash_in = gain @ funded.benefit[0]
+    spend = cost @ funded.one_off[0] + funded.run[0].sum(axis=0)[None, :]
+    per_experience = gain * pv_benefit[0] - cost * pv_one_off[0] - pv_run[0]
+    slipping = np.nonzero(draws.slip[:, columns].max(axis=0, initial=0) > 0)[0]
+    if len(slipping):
+        slip = draws.slip[:, columns[slipping]]
+        gain_s, cost_s = gain[:, slipping], cost[:, slipping]
+        for s in range(1, funded.benefit.shape[0]):
+            here = (slip == s).astype(float)
+            if not here.any():
+                continue
+            gain_here, cost_here = gain_s * here, cost_s * here
+            cash_in += gain_here @ (funded.benefit[s, slipping] - funded.benefit[0, slipping])
+            spend += (cost_here @ (funded.one_off[s, slipping] - funded.one_off[0, slipping])
+                      + here @ (funded.run[s, slipping] - funded.run[0, slipping]))
+            per_experience[:, slipping] += (gain_here * (pv_benefit[s, slipping] - pv_benefit[0, slipping])
+                                            - cost_here * (pv_one_off[s, slipping] - pv_one_off[0, slipping])
+                                            - here * (pv_run[s, slipping] - pv_run[0, slipping]))
+    net = cash_in - spend
     npv = per_experience.sum(axis=1)
     budget = np.asarray(portfolio.budget, dtype=float)
     spend = spend[:, :horizon]
@@ -482,6 +523,7 @@ class Stability:
     solved: int
     members: tuple[Membership, ...]
     distinct_plans: int
+    proven: int = 0  # re-solves whose plan the solver proved optimal within the gap target (the others: its best in time)
 
     def count(self, label: str) -> int:
         return sum(m.label == label for m in self.members)
@@ -497,15 +539,13 @@ def rules_of(plan: Plan):
 
 def sampled_portfolio(portfolio: Portfolio, draws: Draws, row: int) -> Portfolio:
     """The portfolio with one draw's inputs: the estimates made certain at the drawn values."""
-    experiences = []
-    for i, e in enumerate(portfolio.experiences):
-        uplift = float(draws.uplift[row, i])
-        factor, slip = float(draws.cost_factor[row, i]), int(draws.slip[row, i])
-        options = tuple(replace(o, one_off_cost=o.one_off_cost * factor, delivery_quarters=o.delivery_quarters + slip)
-                        for o in e.options) if (factor != 1.0 or slip) else e.options
-        experiences.append(replace(e, reach_per_quarter=float(draws.reach[row, i]), uplift_low=uplift, uplift_base=uplift,
-                                   uplift_high=uplift, options=options, estimates=type(e.estimates)()))
-    return replace(portfolio, experiences=tuple(experiences))
+    return _draw(draws, row).apply(portfolio)
+
+
+def _draw(draws: Draws, row: int):
+    from planner.analysis.resolves import SampledInputs
+
+    return SampledInputs(draws.reach[row], draws.uplift[row], draws.cost_factor[row], draws.slip[row])
 
 
 def stability(plan: Plan, settings: RiskSettings, resolves: int = 100, workers: int = 1, scheduler: str | None = None,
@@ -513,25 +553,28 @@ def stability(plan: Plan, settings: RiskSettings, resolves: int = 100, workers: 
     """Re-solve the plan's scenario on `resolves` sampled input sets; each experience's share of optimal plans.
 
     The draws are the first `resolves` of a stream seeded apart from the Monte Carlo's, so
-    the answer depends on the seed only, never on the number of workers.
+    the answer depends on the seed only, never on the number of workers. The portfolio and
+    the base plan (each re-solve's start) go to each worker once; a task is one draw
+    (`planner.analysis.resolves`: the MIP alone, its plan checked).
     """
-    from planner.analysis.variants import Solve, run_solves
+    from planner.analysis.resolves import Base, run_resolves
 
     draws = sample(plan.portfolio, settings, draws=resolves, seed=settings.seed + 1)
-    rules = rules_of(plan)
-    tasks = [Solve(sampled_portfolio(plan.portfolio, draws, row), rules, plan) for row in range(resolves)]
-    solved = [s.plan for s in run_solves(tasks, workers, progress, scheduler) if s.feasible]
+    base = Base(plan.portfolio, rules_of(plan), plan)
+    answers = run_resolves(base, [_draw(draws, row) for row in range(resolves)], workers, progress, scheduler)
+    solved = [a for a in answers if a.feasible]
     counts = {e.key: 0 for e in plan.portfolio.experiences}
     plans = set()
     for result in solved:
-        funded = frozenset(d.experience.key for d in result.funded)
+        funded = frozenset(result.funded)
         plans.add(funded)
         for key in funded:
             counts[key] += 1
     base = {d.experience.key for d in plan.funded}
     members = tuple(Membership(e.id, e.name, counts[e.key] / max(len(solved), 1), e.key in base)
                     for e in plan.portfolio.experiences)
-    return Stability(resolves, len(solved), tuple(sorted(members, key=lambda m: (-m.share, m.experience_id))), len(plans))
+    return Stability(resolves, len(solved), tuple(sorted(members, key=lambda m: (-m.share, m.experience_id))), len(plans),
+                     sum(a.status == "optimal" for a in answers))
 
 
 # ---------------------------------------------------------------------------------------
@@ -562,122 +605,3 @@ def contingency(simulation: Simulation, confidence: float) -> Contingency:
 def _raise_on(problems: list[Problem]) -> None:
     if problems:
         raise InputError(problems)
-
-
-# ---------------------------------------------------------------------------------------
-# Value of information
-
-
-@dataclass(frozen=True)
-class Information:
-    """What knowing one experience's true reach and uplift before deciding is worth.
-
-    `value` is the expected value of perfect information (EVPI) of its benefit estimates,
-    with the other estimates at their expected values; `error` its Monte Carlo standard
-    error (0 when exact). `certain_zero` means the plan does not change anywhere in the
-    estimates' range (proven at both ends of the range, see `value_of_information`).
-    """
-
-    experience_id: str
-    name: str
-    value: float
-    error: float
-    certain_zero: bool
-    solves: int
-
-
-def _mean(settings: RiskSettings):
-    return pert_mean if settings.distribution == "pert" else lambda low, mode, high: (low + mode + high) / 3.0
-
-
-def expected_portfolio(portfolio: Portfolio, settings: RiskSettings) -> Portfolio:
-    """Reach and uplift at their expected values: the benefit a risk-neutral decision maker
-    plans on today (reach and uplift are drawn independently, so the expected benefit is
-    the product of their means; every NPV is affine in it)."""
-    mean = _mean(settings)
-    return replace(portfolio, experiences=tuple(_with_benefit(e, mean(*three_points(e)["reach"]), mean(*three_points(e)["uplift"]))
-                                                for e in portfolio.experiences))
-
-
-def _with_benefit(experience: Experience, reach: float, uplift: float) -> Experience:
-    return replace(experience, reach_per_quarter=reach, uplift_low=uplift, uplift_base=uplift, uplift_high=uplift)
-
-
-def value_of_information(plan: Plan, settings: RiskSettings, samples: int = 8, experience_ids: Sequence[str] | None = None,
-                         workers: int = 1, scheduler: str | None = None, progress: Progress | None = None) -> tuple[Information, ...]:
-    """EVPI of each experience's reach and uplift estimates, largest first.
-
-    EVPI_i = E over its estimates of [best NPV knowing them] - best expected NPV now, with
-    the other estimates at their expected values. One-off costs and slips are not valued
-    here: they change what fits in the budget, and the contingency reserve covers them.
-    Two steps per experience:
-
-    1. Certificate: with benefit multiplier b = reach x uplift, the best NPV is a maximum
-       of functions affine in b, so it is convex in b. If today's plan is still optimal at
-       the lowest and the highest b of the range, it is optimal everywhere between, and the
-       EVPI is exactly 0 (two re-solves).
-    2. Otherwise `samples` re-solves at seeded draws of its reach and uplift: the EVPI is
-       the mean gain over today's plan scored at the same draw, with its standard error.
-    """
-    from planner.analysis.variants import Solve, run_solves
-
-    mean = _mean(settings)
-    rules = rules_of(plan)
-    today_portfolio = expected_portfolio(plan.portfolio, settings)
-    today = run_solves([Solve(today_portfolio, rules, plan)], 1, None, scheduler)[0].plan
-    keys = None if experience_ids is None else {k.casefold().strip() for k in experience_ids}
-    experiences = plan.portfolio.experiences
-    chosen = [i for i, e in enumerate(experiences) if _benefit_range(e)[0] < _benefit_range(e)[1]
-              and (keys is None or e.key in keys)]
-
-    def asked(i: int, reach: float, uplift: float) -> Solve:
-        changed = list(today_portfolio.experiences)
-        changed[i] = _with_benefit(changed[i], reach, uplift)
-        return Solve(replace(today_portfolio, experiences=tuple(changed)), rules, today)
-
-    ends = [(i, asked(i, *end)) for i in chosen for end in _benefit_ends(experiences[i])]
-    results = run_solves([task for _, task in ends], workers, progress, scheduler)
-    expected_benefit = {i: mean(*three_points(experiences[i])["reach"]) * mean(*three_points(experiences[i])["uplift"]) for i in chosen}
-    open_questions = sorted({i for (i, task), result in zip(ends, results)
-                             if _gain(today, i, task.portfolio.experiences[i], expected_benefit[i], result)
-                             > 1e-6 * max(1.0, abs(today.npv))})
-    draws = sample(plan.portfolio, replace(settings, stage_correlation=0.0, team_correlation=0.0), draws=max(samples, BATCHES),
-                   seed=settings.seed + 2)
-    asks = [(i, asked(i, float(draws.reach[row, i]), float(draws.uplift[row, i]))) for i in open_questions for row in range(samples)]
-    gains: dict[int, list[float]] = {i: [] for i in open_questions}
-    for (i, task), result in zip(asks, run_solves([task for _, task in asks], workers, progress, scheduler)):
-        gains[i].append(_gain(today, i, task.portfolio.experiences[i], expected_benefit[i], result))
-    found = []
-    for i in chosen:
-        e, values = experiences[i], gains.get(i)
-        if values is None:
-            found.append(Information(e.id, e.name, 0.0, 0.0, True, 2))
-        else:
-            found.append(Information(e.id, e.name, float(np.mean(values)), float(np.std(values, ddof=1) / math.sqrt(len(values))),
-                                     False, 2 + len(values)))
-    return tuple(sorted(found, key=lambda f: (-f.value, f.experience_id)))
-
-
-def _benefit_range(experience: Experience) -> tuple[float, float]:
-    points = three_points(experience)
-    return points["reach"][0] * points["uplift"][0], points["reach"][2] * points["uplift"][2]
-
-
-def _benefit_ends(experience: Experience) -> list[tuple[float, float]]:
-    points = three_points(experience)
-    return [(points["reach"][0], points["uplift"][0]), (points["reach"][2], points["uplift"][2])]
-
-
-def _gain(today: Plan, i: int, known: Experience, expected_benefit: float, result) -> float:
-    """How much better the best plan knowing experience i's benefit is than today's plan at that benefit.
-
-    Today's plan stays feasible (benefits enter no rule); only its NPV from experience i moves,
-    in proportion to the benefit multiplier.
-    """
-    if not result.feasible:
-        return 0.0
-    decision = next(d for d in today.decisions if d.experience.key == known.key)
-    today_npv = today.npv
-    if decision.funded and expected_benefit > 0:
-        today_npv += decision.pv_benefit * (known.reach_per_quarter * known.uplift_base / expected_benefit - 1.0)
-    return max(0.0, result.plan.npv - today_npv)

@@ -122,9 +122,12 @@ def solve_robust(task: RobustTask) -> RobustOutcome:
     npv = scenario_npv(portfolio, cols, model.column_ids, task.draws)
     gap = max(settings.gap, ROBUST_GAP)
     limit = min(settings.time_limit_seconds, task.time_limit_seconds or settings.time_limit_seconds)
-    # A start would have to set the robust file's own variables too: given only for a model
-    # with no family variables, where the solver fills eta and the shortfalls in itself.
-    start = np.array(task.start, dtype=np.int64) if task.start and not model.extra_names else None
+    # The start sets the choices (and each family variable at the least its rows allow); CBC
+    # fixes the integer choices of a start and solves for the continuous variables itself
+    # (eta, the shortfalls), so it is given with family variables too. Without it, under
+    # load, a 60 s limit passed with no plan at all on the bundled example (overlap groups).
+    start = (np.array(task.start, dtype=np.int64) if task.start and (not model.extra_names or settings.solver == "cbc")
+             else None)
     with solver_folder() as folder:
         written = write_robust_model(model, npv, task.level, task.floor, task.objective, folder, settings.solver == "cbc")
         run = start_solve(written, settings.solver, False, limit, gap, start, name="robust")

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 
-from planner.analysis import risk, robust
+from planner.analysis import information as value_of_information, risk, robust
 from planner.core.domain import Portfolio
 from planner.core.errors import InputError, Problem
 from planner.core.executor import Progress
@@ -45,7 +45,7 @@ class RiskAnalysis:
     disappointment: risk.Disappointment
     contingency: risk.Contingency
     stability: risk.Stability
-    information: tuple[risk.Information, ...]
+    information: tuple[value_of_information.Information, ...]
     robust: robust.Robust
     robust_simulation: risk.Simulation
     robust_cvar: risk.Figure
@@ -80,8 +80,9 @@ def analyse_risk(portfolio: Portfolio, scenario: Scenario, draws: int | None = N
     robust_simulation = risk.simulate(robust_result.plan, sample)
     level = robust_settings.cvar_level
     stability = risk.stability(plan, settings, resolves, workers, scheduler, step("stability"))
-    information = risk.value_of_information(plan, settings, INFORMATION_SAMPLES, _worth_researching(plan, simulation, stability),
-                                            workers, scheduler, step("value of information"))
+    information = value_of_information.value_of_information(
+        plan, settings, INFORMATION_SAMPLES, _worth_researching(plan, simulation, stability), workers, scheduler,
+        step("value of information"), evaluations=settings.draws)
     return RiskAnalysis(
         plan=plan, settings=settings, simulation=simulation, cvar=risk._batched(simulation.npv, lambda x: robust.cvar(x, level)),
         disappointment=risk.disappointment(plan, simulation, sample),
