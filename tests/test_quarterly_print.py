@@ -83,8 +83,6 @@ def ws_column(sheet, header: str):
     return [row[column - 1] for row in sheet.iter_rows(min_row=top + 1) if row[column - 1].value]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 point 4, open: the blank input template (planner/inputs/workbook_writer.py, "
-                   "not this branch's file) has no print settings and prints on 19 pages")
 def test_the_blank_input_template_prints_on_few_readable_pages(tmp_path):
     """Seen through LibreOffice: the input template spread over 18 pages."""
     result = CliRunner().invoke(cli, ["template", str(tmp_path / "inputs.xlsx")])

@@ -159,8 +159,27 @@ def _write_header(workbook: Workbook, name: str, columns: tuple[Column, ...], cu
         cell.comment = Comment(column.note, "planner", width=320, height=110)
         header.append(cell)
     sheet.freeze_panes = "A2"
+    _print_setup(sheet, [sheet.column_dimensions[get_column_letter(i)].width for i in range(1, len(columns) + 1)])
     sheet.append(header)
     return sheet
+
+
+# Widest printed row, in Excel's character widths, that keeps the text readable on A4 landscape
+# (the report templates use the same: templates/make_report_template.py).
+_READABLE_WIDTH = 185
+
+
+def _print_setup(sheet: Any, widths: list[float]) -> None:
+    """A4 landscape, as many pages across as keep the text readable, the header row (and the first
+    two columns, when a row takes several pages) on every page: the template spread over 19 pages."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = "9"  # A4
+    across = next(k for k in range(1, 50) if (sum(widths) + (k - 1) * sum(widths[:2])) / k <= _READABLE_WIDTH)
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = across, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
+    if across > 1:
+        sheet.print_title_cols = "A:B"
 
 
 def _number_format(column: Column) -> str:
@@ -213,7 +232,12 @@ def _write_settings(workbook: Workbook, portfolio: Portfolio, strings: SharedStr
     values = {**{f.name: getattr(portfolio.settings, f.name) for f in fields(Settings)}, "total_budget": portfolio.total_budget}
     values["journey_stages"] = ", ".join(portfolio.settings.journey_stages)
     rows = [[setting.header(currency), values[setting.key], setting.note] for setting in SETTINGS]
-    styles = [[0, _style_id(sheet, setting), 0] for setting in SETTINGS]
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment
+
+    wrapped = WriteOnlyCell(sheet)  # the notes wrap inside their column: on paper a long note shrank the whole page
+    wrapped.alignment = Alignment(wrap_text=True, vertical="top")
+    styles = [[0, _style_id(sheet, setting), wrapped.style_id] for setting in SETTINGS]
     for number, setting in enumerate(SETTINGS, start=2):
         if setting.kind != "quarter":
             _add_validation(sheet, setting, f"B{number}")
@@ -238,7 +262,8 @@ def _rows_xml(rows: list[list[Any]], row_styles: Iterable[list[int]], strings: S
 
 def _cell_xml(reference: str, value: Any, style: int, strings: SharedStrings) -> str:
     if isinstance(value, str):
-        return f'<c r="{reference}" t="s"><v>{strings.index(value)}</v></c>'
+        shown = f' s="{style}"' if style else ""
+        return f'<c r="{reference}"{shown} t="s"><v>{strings.index(value)}</v></c>'
     if isinstance(value, bool):
         return f'<c r="{reference}" t="b"><v>{int(value)}</v></c>'
     number = str(value) if isinstance(value, int) else repr(float(value))
