@@ -84,8 +84,10 @@ def npv_of(base: str, what_if: dict) -> float:
 
 
 def money(value: float) -> str:
-    """As the page shows money: 8.76M EUR."""
-    return f"{value / 1e6:.2f}M EUR"
+    """As the page shows money: as every report words it (€8.75m)."""
+    from planner.core.formatting import money as report_money
+
+    return report_money(value)
 
 
 def test_a_person_plays_a_what_if_and_saves_it_as_a_scenario_the_cli_reproduces(server, browser, tmp_path):

@@ -26,6 +26,7 @@ from planner.analysis.variants import effective_budget
 from planner.core.cancel import cancelled_by
 from planner.core.domain import Portfolio, quarter_label
 from planner.core.errors import InputError
+from planner.core.formatting import symbol
 from planner.cycle.roll import plan_state, state_json
 from planner.inputs.scenario import Scenario, load_scenario
 from planner.inputs.what_if import what_if_scenario, what_if_yaml
@@ -233,6 +234,7 @@ def page_data(workspace: Workspace) -> dict[str, Any]:
         "scenario": base.name,
         "workbook": Path(workspace.portfolio.source).name,
         "currency": applied.settings.currency,
+        "currency_symbol": symbol(applied.settings.currency),  # money on the page reads as the reports': €8.75m
         "quarters": workspace.record.quarters,
         "budget": list(applied.budget),
         "total_budget": effective_budget(applied),

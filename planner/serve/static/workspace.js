@@ -17,11 +17,15 @@
   let frontierWatch = null;
 
   // ---- formatting -------------------------------------------------------------------
+  // As planner.core.formatting.money words it in every report: €8.75m, €450k, −€17k.
   function money(value) {
-    if (value === null || value === undefined) return "n/a";
+    if (value === null || value === undefined || !isFinite(value)) return "–";
     const size = Math.abs(value);
-    const text = size >= 1e6 ? (value / 1e6).toFixed(2) + "M" : size >= 1e3 ? (value / 1e3).toFixed(0) + "k" : value.toFixed(0);
-    return text + " " + C.currency;
+    const sign = value < 0 ? "−" : "";
+    if (size < 1e3) return sign + C.currency_symbol + Math.round(size).toLocaleString("en-GB");
+    const [limit, suffix] = size >= 1e9 ? [1e9, "bn"] : size >= 1e6 ? [1e6, "m"] : [1e3, "k"];
+    const scaled = size / limit;
+    return sign + C.currency_symbol + scaled.toFixed(scaled < 10 ? 2 : scaled < 100 ? 1 : 0) + suffix;
   }
   function signedMoney(value) { return (value > 0 ? "+" : "") + money(value); }
   function change(pct) { return pct === 0 ? null : (pct > 0 ? "+" : "") + pct + "%"; }
