@@ -353,3 +353,22 @@ def test_what_it_takes_on_the_example_is_right_and_uses_few_re_solves():
             assert item.experience_id in funded(plan_portfolio(portfolio, with_adjustment(scenario, item.experience_id, uplift=item.uplift_to_enter)))
         if item.cost_to_enter is not None:
             assert item.experience_id in funded(plan_portfolio(portfolio, with_adjustment(scenario, item.experience_id, cost=item.cost_to_enter)))
+
+
+def test_a_tornado_end_not_proven_optimal_says_so(monkeypatch):
+    """The example's "all costs -20%" re-solve stopped on its time limit (gap 4.2%) and the tornado showed its NPV
+    as if it were the optimum: an end whose re-solve is not proven now carries its gap."""
+    import planner.analysis.variants as variants
+
+    real = variants.plan_portfolio
+
+    def stopped_when_costs_fall(portfolio, scenario=None, start_from=None):
+        plan = real(portfolio, scenario, start_from=start_from)
+        if scenario is not None and any(a.cost == pytest.approx(0.8) for a in scenario.adjustments):
+            return replace(plan, solve=replace(plan.solve, status="feasible", gap=0.042))
+        return plan
+
+    monkeypatch.setattr(variants, "plan_portfolio", stopped_when_costs_fall)
+    bars = {b.input: b for b in sensitivity(budget_portfolio(), top=1, workers=1).bars}
+    assert bars["all costs"].unproven == (("low", 0.042),)
+    assert all(not b.unproven for name, b in bars.items() if name != "all costs")

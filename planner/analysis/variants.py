@@ -201,6 +201,9 @@ class TornadoBar:
     base_npv: float
     funded_changes_low: int
     funded_changes_high: int
+    # The ends whose re-solve stopped short of a proof ("low", "high"), each with its gap:
+    # their NPV is the best plan found, not the optimum.
+    unproven: tuple[tuple[str, float | None], ...] = ()
 
     @property
     def change_low(self) -> float | None:
@@ -267,8 +270,10 @@ def sensitivity(portfolio: Portfolio, scenario: Scenario | None = None, top: int
     for n, item in enumerate(inputs):
         low, high = solved[2 * n], solved[2 * n + 1]
         changes = lambda s: len(set(funded_ids(s.plan)) ^ base_funded) if s.feasible else 0  # noqa: E731
+        unproven = tuple((end, solve.plan.solve.gap) for end, solve in (("low", low), ("high", high))
+                         if solve.feasible and solve.plan.solve.status != "optimal")
         bars.append(TornadoBar(item.label, item.kind, item.low, item.high, low.plan.npv if low.feasible else None,
-                               high.plan.npv if high.feasible else None, base.npv, changes(low), changes(high)))
+                               high.plan.npv if high.feasible else None, base.npv, changes(low), changes(high), unproven))
     bars.sort(key=lambda b: (-b.swing, b.input))
     return Tornado(rules.name, applied.settings.currency, base.npv, tuple(bars))
 
