@@ -373,20 +373,7 @@ def test_a_fallback_that_breaks_the_roi_hurdle_drops_the_weakest_choices_until_i
     plan in 5 s, and both LP rounding and greedy broke the 100% ROI hurdle (greedy at 98.5%), so the planner
     ended in an error where CBC proves 783,706.04. Now LP rounding drops its choices below the hurdle, worst
     first: a valid, labelled plan (726,343.42, 7% below the optimum)."""
-    from planner.optimise.solve import stopped_outcome
-    from test_differential import load_case
-    from reference import build_case
-
-    spec, _ = load_case(Path(__file__).parent / "data" / "differential" / "highs-error-roi-hurdle-563.json")
-    portfolio, scenario = build_case(spec)
-    real = optimise.solve_isolated
-
-    def killed(*args):
-        mip, lp, build, solve, counts = real(*args)
-        return stopped_outcome(1.0), lp, build, solve, counts
-
-    monkeypatch.setattr(optimise, "solve_isolated", killed)
-    plan = plan_portfolio(portfolio, replace(scenario, solver=solver))
+    plan, scenario = planned_with_the_mip_stopped(monkeypatch, "highs-error-roi-hurdle-563", solver)
     assert plan.solve.status == "heuristic" and plan.solve.heuristic == optimise.LP_ROUNDING
     assert optimise.check_plan(plan.portfolio, scenario, plan.decisions) == []
     assert plan.roi >= scenario.roi_hurdle
@@ -637,20 +624,7 @@ def test_a_fallback_that_breaks_a_balance_share_drops_choices_until_it_holds(mon
     machine, and greedy and LP rounding broke a balance share (684: frontstage above its 60% cap; 785: a product line
     below its minimum), so the planner ended in an error where a plan exists. Now both repair the plan by dropping
     choices until every share holds: a valid, labelled plan."""
-    from planner.optimise.solve import stopped_outcome
-    from test_differential import load_case
-    from reference import build_case
-
-    spec, _ = load_case(Path(__file__).parent / "data" / "differential" / f"{case}.json")
-    portfolio, scenario = build_case(spec)
-    real = optimise.solve_isolated
-
-    def killed(*args):
-        mip, lp, build, solve, counts = real(*args)
-        return stopped_outcome(1.0), lp, build, solve, counts
-
-    monkeypatch.setattr(optimise, "solve_isolated", killed)
-    plan = plan_portfolio(portfolio, replace(scenario, solver=solver))
+    plan, scenario = planned_with_the_mip_stopped(monkeypatch, case, solver)
     assert plan.solve.status == "heuristic" and "repair" in plan.solve.heuristic
     assert optimise.check_plan(plan.portfolio, scenario, plan.decisions) == []
     assert plan.npv >= 0 and (optimum is None or plan.npv <= optimum + 1e-6)
@@ -673,3 +647,21 @@ def test_a_stop_on_a_plan_worse_than_the_start_keeps_the_start(monkeypatch, solv
     assert plan.solve.status == "feasible" and plan.npv == pytest.approx(plan.greedy.npv) and plan.npv > 0
     assert plan.npv - 1e-6 <= plan.solve.best_bound <= bound + 1e-6  # the solver's bound or the LP's, whichever is lower
     assert optimise.check_plan(plan.portfolio, optimise.Scenario(), plan.decisions) == []
+
+
+def planned_with_the_mip_stopped(monkeypatch, case: str, solver: str):
+    """(plan, scenario) of a saved differential case planned as if the MIP had stopped without a plan (the LP still solved)."""
+    from planner.optimise.solve import stopped_outcome
+    from test_differential import load_case
+    from reference import build_case
+
+    spec, _ = load_case(Path(__file__).parent / "data" / "differential" / f"{case}.json")
+    portfolio, scenario = build_case(spec)
+    real = optimise.solve_isolated
+
+    def killed(*args):
+        mip, lp, build, solve, counts = real(*args)
+        return stopped_outcome(1.0), lp, build, solve, counts
+
+    monkeypatch.setattr(optimise, "solve_isolated", killed)
+    return plan_portfolio(portfolio, replace(scenario, solver=solver)), scenario
