@@ -296,6 +296,7 @@ def tornado_summary(ws: Worksheet) -> None:
         ("Largest fall (change from the plan NPV)", "=MIN(Tornado!G5:H5)", MONEY),
         ("Largest rise (change from the plan NPV)", "=MAX(Tornado!G5:H5)", MONEY),
         ("Inputs with no plan at one end", "{{ tornado_summary.without_plan|join(', ') or 'none' }}", None),
+        ("Ends not proven optimal (time limit; gap)", "{{ tornado_summary.unproven|join('; ') or 'none: every end is proven' }}", None),
     ])
 
 
@@ -305,7 +306,7 @@ def tornado_bars(ws: Worksheet) -> None:
         ("High", "{{ b.high }}", None, 12), ("NPV at low", "{{ b.npv_low }}", MONEY, 14), ("NPV at high", "{{ b.npv_high }}", MONEY, 14),
         ("Change at low", '=IF(E5="","",E5-Summary!$B$5)', MONEY, 14), ("Change at high", '=IF(F5="","",F5-Summary!$B$5)', MONEY, 14),
         ("Swing", '=IF(OR(E5="",F5=""),"",ABS(F5-E5))', MONEY, 14), ("Enter or leave at low", "{{ b.funded_changes_low }}", COUNT, 12),
-        ("Enter or leave at high", "{{ b.funded_changes_high }}", COUNT, 12),
+        ("Enter or leave at high", "{{ b.funded_changes_high }}", COUNT, 12), ("Proof", "{{ b.proof }}", None, 22),
     ]
     base.title(ws, "NPV with each input at its low and its high value", "Widest swing first; an empty NPV means no plan meets the "
                "rules at that end. Changes and swing are formulas over the Summary's plan NPV.", 8)

@@ -7,6 +7,7 @@ about a second, so these tests stay fast.
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -594,6 +595,32 @@ def test_tornado_cards_state_npv_values_not_changes(reports, tornado, plan, work
     labels = {book["Summary"].cell(row, 1).value: book["Summary"].cell(row, 2).value for row in range(4, 16)}
     assert labels["Lowest NPV (an input at one end)"].startswith("=MIN(Tornado!E5:F")
     assert labels["Inputs with no plan at one end"] == (", ".join(summary.without_plan) or "none")
+
+
+def test_a_tornado_end_not_proven_optimal_is_flagged_in_every_report(tornado, plan):
+    """Seen: the example's "all costs -20%" re-solve stopped on its time limit at a 4.2% gap; only the CLI said so,
+    and tornado.html, tornado.xlsx and tornado.csv showed its NPV as if it were the optimum."""
+    from dataclasses import replace
+
+    first = tornado.bars[0]
+    stopped = replace(tornado, bars=(replace(first, unproven=(("low", 0.0432),)), *tornado.bars[1:]))
+    report = build_tornado_report(stopped, plan)
+    page = html.unescape(render_html(report))
+    flagged = f"{first.input} at {first.low} (gap 4.32%)"
+    assert "Not proven optimal:" in page and flagged in page
+    assert "low end NOT proven optimal (gap 4.32%)" in page
+    sheet = {row[0].value: row[1].value for row in load(render_xlsx(report))["Summary"].iter_rows(min_row=4, max_col=2)}
+    assert sheet["Ends not proven optimal (time limit; gap)"] == flagged
+    bars_sheet = load(render_xlsx(report))["Tornado"]
+    header = [c.value for c in bars_sheet[4]]
+    assert bars_sheet.cell(5, header.index("Proof") + 1).value == "low end NOT proven optimal (gap 4.32%)"
+    assert bars_sheet.cell(6, header.index("Proof") + 1).value == "proven"
+    rows = stopped.to_rows()
+    assert rows[0]["proof"] == "low end NOT proven optimal (gap 4.32%)" and {r["proof"] for r in rows[1:]} == {"proven"}
+    # Every end proven: the HTML says nothing about proof beyond the plan, the workbook says so.
+    assert "Not proven optimal" not in render_html(build_tornado_report(tornado, plan))
+    proven = {row[0].value: row[1].value for row in load(render_xlsx(build_tornado_report(tornado, plan)))["Summary"].iter_rows(min_row=4, max_col=2)}
+    assert proven["Ends not proven optimal (time limit; gap)"] == "none: every end is proven"
 
 
 def test_excel_tornado_colours_match_the_html(workbooks):

@@ -206,6 +206,14 @@ class TornadoBar:
     unproven: tuple[tuple[str, float | None], ...] = ()
 
     @property
+    def proof(self) -> str:
+        """How far each end's NPV is proven: "proven" (optimal, or no plan meets the rules: both on
+        the solver's proof), or the ends that stopped short of a proof, each with its gap."""
+        if not self.unproven:
+            return "proven"
+        return "; ".join(f"{end} end NOT proven optimal" + ("" if gap is None else f" (gap {gap:.2%})") for end, gap in self.unproven)
+
+    @property
     def change_low(self) -> float | None:
         return None if self.npv_low is None else self.npv_low - self.base_npv
 
@@ -234,7 +242,7 @@ class Tornado:
         return [
             {"input": b.input, "kind": b.kind, "low": b.low, "high": b.high, "npv_low": b.npv_low, "npv_high": b.npv_high,
              "change_low": b.change_low, "change_high": b.change_high, "swing": b.swing, "base_npv": b.base_npv,
-             "funded_changes_low": b.funded_changes_low, "funded_changes_high": b.funded_changes_high}
+             "funded_changes_low": b.funded_changes_low, "funded_changes_high": b.funded_changes_high, "proof": b.proof}
             for b in self.bars
         ]
 

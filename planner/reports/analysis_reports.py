@@ -505,6 +505,7 @@ class TornadoSummary:
     best_input: str | None
     best_change: float | None
     without_plan: tuple[str, ...]  # inputs at one end of which no plan meets the rules
+    unproven: tuple[str, ...]  # "all costs at -20% (gap 4.32%)": ends whose NPV is the best plan found, not the optimum
 
 
 def build_tornado_report(result: Tornado, plan: Plan) -> Report:
@@ -521,6 +522,8 @@ def build_tornado_report(result: Tornado, plan: Plan) -> Report:
         worst_input=worst[0] if worst else None, worst_change=float(worst[1]) if worst else None,
         best_input=best[0] if best else None, best_change=float(best[1]) if best else None,
         without_plan=tuple(b.input for b in bars if not math.isfinite(b.swing)),
+        unproven=tuple(f"{b.input} at {b.low if end == 'low' else b.high}" + ("" if gap is None else f" (gap {gap:.2%})")
+                       for b in bars for end, gap in b.unproven),
     )
     sections = (
         Section("tornado_summary", "Executive summary", summary),
