@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from openpyxl.chart import BarChart, Reference, ScatterChart, Series
-from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import PatternFill
+from openpyxl.formatting.rule import CellIsRule, FormulaRule
+from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 _SPEC = importlib.util.spec_from_file_location("make_report_template", Path(__file__).with_name("make_report_template.py"))
@@ -29,11 +29,21 @@ MONEY, PERCENT, VALUE = base.MONEY, base.PERCENT, base.VALUE
 COUNT = "#,##0"
 # Colour means better or worse for the reader: an NPV change is green up and red down; a spend
 # change is neither by itself, so it is shown without colour.
-NPV_CHANGE = '[Color10]+#,##0;[Red]-#,##0;0'
+NPV_CHANGE = '+#,##0;[Red]-#,##0;0'
+# Green for a rise is a conditional font (green_when_up), not the number format's [Color10]:
+# LibreOffice reads that palette index as a faint pink.
+NPV_UP = "1B7837"
+
 SPEND_CHANGE = '+#,##0;-#,##0;0'
 CHOSEN_FILL = PatternFill("solid", fgColor="FBEAEA")
 KNEE_FILL = PatternFill("solid", fgColor="E8F3EA")
 Sheet = tuple[str, Callable[[Worksheet], None]]
+
+
+def green_when_up(ws: Worksheet, *columns: str) -> None:
+    """A rise in NPV in green in the table's row 5 of each column (the renderer extends it to every row)."""
+    for column in columns:
+        ws.conditional_formatting.add(f"{column}5:{column}5", CellIsRule(operator="greaterThan", formula=["0"], font=Font(color=NPV_UP)))
 
 
 def _axes(chart: ScatterChart | BarChart, x_title: str, y_title: str) -> None:
@@ -157,7 +167,13 @@ def compare_totals(ws: Worksheet) -> None:
                "Differences from the reference, budget used and ROI are formulas. A scenario that is not like for like rests on "
                "other estimates (the last column): its NPV difference is not only what its plan does differently.", 8)
     base.table(ws, 4, "c in compare_summary.scenarios", columns)
-    ws.add_chart(_bars(ws, "NPV and spend by scenario", [3, 6], 4, "A", "Scenario", "{{ currency }}"), "A9")
+    green_when_up(ws, "H")
+    chart = _bars(ws, "NPV and spend by scenario", [3, 6], 4, "A", "Scenario", "{{ currency }}")
+    chart.y_axis.scaling.min = 0  # bars from zero: an axis from 8.6m made a 3% difference look threefold
+    for series, colour in zip(chart.series, ("9FB3C8", "1F3A5F")):  # spend pale, NPV in the accent (red reads as a loss)
+        series.graphicalProperties.solidFill = colour
+        series.graphicalProperties.line.solidFill = colour
+    ws.add_chart(chart, "A9")
 
 
 def compare_differences(ws: Worksheet) -> None:
@@ -172,6 +188,7 @@ def compare_differences(ws: Worksheet) -> None:
     base.title(ws, "Experiences funded in one and not the other", "Entered: funded in the scenario, not in the reference; left: the "
                "other way round. Choices read option from start quarter.", 8)
     base.table(ws, 4, "d in differences", columns)
+    green_when_up(ws, "I")
     ws.auto_filter.ref = "A4:M5"
 
 
@@ -187,6 +204,7 @@ def compare_choices(ws: Worksheet) -> None:
     base.title(ws, "Option and timing changes", "Funded in both, at another option or from another quarter; choices read option from "
                "start quarter. Spend over the horizon, undiscounted; NPV the experience's own in each plan.", 8)
     base.table(ws, 4, "c in choice_changes", columns, {9: base.sum_of("I", 5), 12: base.sum_of("L", 5)})
+    green_when_up(ws, "L")
     ws.auto_filter.ref = "A4:M5"
 
 

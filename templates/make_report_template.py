@@ -48,6 +48,23 @@ def title(ws: Worksheet, text: str, note: str, width: int) -> None:
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     ws["A2"] = note
     ws["A2"].font = NOTE_FONT
+    # The note wraps across the title's columns instead of running off the printed page.
+    if width > 1:
+        ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
+    ws["A2"].alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def fit_note(ws: Worksheet) -> None:
+    """Give the merged note in row 2 the height of its lines: Excel and LibreOffice do not grow a merged row.
+
+    About one character of the 11 pt note per unit of column width; a field ({{ ... }}) counts as its text.
+    """
+    merged = next((m for m in ws.merged_cells.ranges if m.min_row == 2 and m.min_col == 1), None)
+    if merged is None or not ws["A2"].value:
+        return
+    across = sum(ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, merged.max_col + 1))
+    lines = math.ceil(len(str(ws["A2"].value)) / max(1.0, across))
+    ws.row_dimensions[2].height = 15 * max(1, lines)
 
 
 def table(ws: Worksheet, top: int, loop: str, columns: list[Column], totals: dict[int, str] | None = None) -> int:
@@ -392,6 +409,7 @@ def build(path: Path, sheets: tuple[tuple[str, Callable[[Worksheet], None]], ...
     for name, make in sheets:  # every sheet exists first: a chart may plot another sheet's cells
         ws = workbook[name]
         make(ws)
+        fit_note(ws)
         print_setup(ws)
     workbook.properties.creator = "planner"
     workbook.properties.created = workbook.properties.modified = datetime(2000, 1, 1)

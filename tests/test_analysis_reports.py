@@ -549,6 +549,13 @@ def test_more_spend_is_not_green_more_npv_is(choices):
     spend_format = sheet.cell(6, header.index("Spend against the reference") + 1).number_format
     npv_format = sheet.cell(6, header.index("NPV against the reference") + 1).number_format
     assert "[Red]" not in spend_format and "Color" not in spend_format and "[Red]" in npv_format
+    # A rise is green by a conditional font over every row: the format's [Color10] printed faint pink in LibreOffice.
+    assert "Color" not in npv_format
+    npv_column = openpyxl.utils.get_column_letter(header.index("NPV against the reference") + 1)
+    greens = [(str(cf.sqref), rule) for cf in sheet.conditional_formatting for rule in cf.rules
+              if rule.operator == "greaterThan" and rule.dxf.font is not None and rule.dxf.font.color.rgb.endswith("1B7837")]
+    last = 4 + len(comparison.scenarios)
+    assert [ref for ref, _ in greens] == [f"{npv_column}5:{npv_column}{last}"]
 
 
 def test_the_example_budget_cut_lists_cx_601s_downgrade(tmp_path):
@@ -631,6 +638,14 @@ def test_excel_tornado_colours_match_the_html(workbooks):
         chart = next(archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/charts/chart"))
     colours = re.findall(r'<(?:c:)?ser>.*?<a:srgbClr val="([0-9A-F]{6})"', chart, re.S)
     assert colours == [PALETTE[1].lstrip("#").upper(), ACCENT.lstrip("#").upper()]
+
+
+def test_excel_comparison_chart_starts_at_zero_and_draws_npv_not_in_red(workbooks):
+    """Seen in LibreOffice: the NPV bars red (a loss colour) on an axis from 8.6m, a 3% difference drawn threefold."""
+    with zipfile.ZipFile(io.BytesIO(workbooks["compare"])) as archive:
+        chart = next(archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/charts/chart"))
+    assert re.findall(r'<(?:c:)?ser>.*?<a:srgbClr val="([0-9A-F]{6})"', chart, re.S) == ["9FB3C8", "1F3A5F"]
+    assert re.search(r'<(?:c:)?valAx>.*?<(?:c:)?min val="0(?:\.0)?"', chart, re.S)
 
 
 def test_every_analysis_page_fits_an_a4_width_with_ids_whole(reports, plan, tmp_path):

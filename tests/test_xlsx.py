@@ -240,3 +240,22 @@ def test_the_attention_chart_draws_used_in_the_accent_with_whole_team_weeks(work
     colours = re.findall(r'<(?:c:)?ser>.*?<a:srgbClr val="([0-9A-F]{6})"', attention, re.S)
     assert colours and all(colour in {"9FB3C8", "1F3A5F"} for colour in colours), colours
     assert 'formatCode="#,##0"' in attention
+
+
+@pytest.mark.parametrize("kind", ["report", "quarterly", "risk", "frontier", "compare", "explanations", "tornado"])
+def test_every_sheet_note_wraps_on_the_page_instead_of_running_off_it(kind):
+    """Seen on the printed compare.xlsx: the note under the title ran past the page edge, its end cut off."""
+    from math import ceil
+
+    from openpyxl.utils import get_column_letter
+
+    book = openpyxl.load_workbook(TEMPLATE.parent / f"{kind}.xlsx")
+    for sheet in book:
+        note = sheet["A2"].value
+        if not note:
+            continue
+        assert sheet["A2"].alignment.wrap_text, (kind, sheet.title)
+        merged = next((m for m in sheet.merged_cells.ranges if m.min_row == 2 and m.min_col == 1), None)
+        last = merged.max_col if merged else 1
+        across = sum(sheet.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, last + 1))
+        assert (sheet.row_dimensions[2].height or 15) >= 15 * ceil(len(str(note)) / across), (kind, sheet.title)
