@@ -55,15 +55,26 @@ def title(ws: Worksheet, text: str, note: str, width: int) -> None:
 
 
 def fit_note(ws: Worksheet) -> None:
-    """Give the merged note in row 2 the height of its lines: Excel and LibreOffice do not grow a merged row.
+    """Fit the note in row 2 to the first printed page and give it the height of its lines.
 
-    About one character of the 11 pt note per unit of column width; a field ({{ ... }}) counts as its text.
+    Excel and LibreOffice neither grow a merged row nor split a merged cell across pages well
+    (a note merged past the first page was drawn again over the repeated columns), so the
+    note is merged over the columns of the first page only. About one character of the 11 pt
+    note per unit of column width; a field ({{ ... }}) counts as its text. Call after print_setup.
     """
     merged = next((m for m in ws.merged_cells.ranges if m.min_row == 2 and m.min_col == 1), None)
     if merged is None or not ws["A2"].value:
         return
-    across = sum(ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, merged.max_col + 1))
-    lines = math.ceil(len(str(ws["A2"].value)) / max(1.0, across))
+    widths = [ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, max(ws.max_column, merged.max_col) + 1)]
+    across = ws.page_setup.fitToWidth or 1
+    page = (sum(widths) + (across - 1) * sum(widths[:2])) / across
+    last = merged.max_col
+    while last > 1 and sum(widths[:last]) > page:
+        last -= 1
+    ws.unmerge_cells(str(merged))
+    if last > 1:
+        ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=last)
+    lines = math.ceil(len(str(ws["A2"].value)) / max(1.0, sum(widths[:last])))
     ws.row_dimensions[2].height = 15 * max(1, lines)
 
 
@@ -75,6 +86,8 @@ def table(ws: Worksheet, top: int, loop: str, columns: list[Column], totals: dic
         # Numbers sit right, so their headers do too.
         head.alignment = Alignment(wrap_text=True, vertical="center", horizontal="right" if number_format else None)
         cell = ws.cell(top + 1, index, (f"{{% for {loop} %}}" if index == 1 else "") + content)
+        # Every cell of a row starts at its top: a row grown for a wrapped name reads across, not staggered.
+        cell.alignment = Alignment(vertical="top")
         if number_format:
             cell.number_format = number_format
         elif width >= 24:  # long text (reasons, descriptions) wraps inside its column on screen and on paper
@@ -282,9 +295,10 @@ def enablers(ws: Worksheet) -> None:
 
 def journeys(ws: Worksheet) -> None:
     columns: list[Column] = [
-        ("Journey", "{{ j.journey }}", None, 28), ("Owner", "{{ j.owners|join(', ') }}", None, 22),
-        ("{{ term('journey_stage') }}s", "{{ j.stages|join(', ') }}", None, 30), ("Product lines", "{{ j.product_lines|join(', ') }}", None, 26),
-        ("Channels", "{{ j.channels|join(', ') }}", None, 26), ("Experiences", "{{ j.experiences }}", "#,##0", 11),
+        # Text columns 24 wide or more wrap; the widths add up to one A4 landscape page (READABLE_WIDTH).
+        ("Journey", "{{ j.journey }}", None, 24), ("Owner", "{{ j.owners|join(', ') }}", None, 30),
+        ("{{ term('journey_stage') }}s", "{{ j.stages|join(', ') }}", None, 28), ("Product lines", "{{ j.product_lines|join(', ') }}", None, 24),
+        ("Channels", "{{ j.channels|join(', ') }}", None, 26), ("Experiences", "{{ j.experiences }}", "#,##0", 12),
         ("Funded", "{{ j.funded }}", "#,##0", 9), ("Spend", "{{ j.spend }}", MONEY, 14), ("NPV", "{{ j.npv }}", MONEY, 14),
     ]
     title(ws, "Journeys and owners", "Each customer journey across product lines and channels, with its accountable owner. "
@@ -344,7 +358,7 @@ def input_experiences(ws: Worksheet) -> None:
         ("Value per outcome", "{{ x.value_per_outcome }}", "#,##0.00", 12), ("Uplift low", "{{ x.uplift_low }}", "0.00%", 10),
         ("Uplift base", "{{ x.uplift_base }}", "0.00%", 10), ("Uplift high", "{{ x.uplift_high }}", "0.00%", 10),
         ("Mandatory", "{{ 'yes' if x.mandatory else 'no' }}", None, 10), ("Requires", "{{ x.requires }}", None, 16), ("Excludes", "{{ x.excludes }}", None, 16),
-        ("Earliest start", "{{ x.earliest_start }}", None, 10), ("Description", "{{ x.description }}", None, 40),
+        ("Earliest start", "{{ x.earliest_start }}", None, 10), ("Description", "{{ x.description }}", None, 80),
     ]
     columns = [(h, c.replace("e.", "x."), f, w) for h, c, f, w in columns]
     title(ws, "Experiences as read", "The input workbook's experiences, echoed so a reader can check what was planned.", 8)
@@ -355,7 +369,7 @@ def input_options(ws: Worksheet) -> None:
     columns: list[Column] = [
         ("Experience ID", "{{ o.experience_id }}", None, 14), ("Option", "{{ o.option }}", None, 12),
         ("One-off cost", "{{ o.one_off_cost }}", MONEY, 14), ("Run cost per quarter", "{{ o.run_cost_per_quarter }}", MONEY, 14),
-        ("Attention (team: weeks)", "{{ o.attention }}", None, 28), ("Total attention (team-weeks)", "{{ o.total_attention }}", WEEKS, 14),
+        ("Attention (team: weeks)", "{{ o.attention }}", None, 40), ("Total attention (team-weeks)", "{{ o.total_attention }}", WEEKS, 14),
         ("Delivery (quarters)", "{{ o.delivery_quarters }}", "0", 10), ("Uplift share", "{{ o.uplift_share }}", "0%", 10),
     ]
     title(ws, "Funding options as read", "Every funding option of every experience.", 8)
@@ -409,8 +423,8 @@ def build(path: Path, sheets: tuple[tuple[str, Callable[[Worksheet], None]], ...
     for name, make in sheets:  # every sheet exists first: a chart may plot another sheet's cells
         ws = workbook[name]
         make(ws)
-        fit_note(ws)
         print_setup(ws)
+        fit_note(ws)
     workbook.properties.creator = "planner"
     workbook.properties.created = workbook.properties.modified = datetime(2000, 1, 1)
     workbook.save(path)

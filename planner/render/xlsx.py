@@ -357,12 +357,15 @@ def _sheet_data(rendered: RenderedSheet, maps: dict[str | None, RowMap], styles:
     formulas: dict[tuple[int, int], str] = {}
     plans = {row.number: [(c, letters[c.column], f' s="{c.style}"' if c.style is not None else "", row.positions.get(c.column)) for c in row.cells]
              for row in rendered.template.rows}
+    wrapped = _wrapped_cells(rendered.template, styles)
     out: list[str] = ["<sheetData>"]
     append = out.append
     indexes = strings.indexes
     for row in rendered.rows:
         output, template, values = str(row.output), row.template, row.values
-        parts = [f'<row r="{output}"{template.attributes}>']
+        lines = _lines_needed(row, wrapped[template.number]) if template.number in wrapped else 1
+        height = f' ht="{LINE_HEIGHT * lines:g}" customHeight="1"' if lines > 1 else ""
+        parts = [f'<row r="{output}"{template.attributes}{height}>']
         add = parts.append
         for cell, letter, attribute, position in plans[template.number]:
             if position is not None:
@@ -393,6 +396,42 @@ def _sheet_data(rendered: RenderedSheet, maps: dict[str | None, RowMap], styles:
         append("".join(parts))
     append("</sheetData>")
     return "".join(out), rendered.rows[-1].output if rendered.rows else 1, width
+
+
+# A row of wrapped text is given the height of its longest cell: neither Excel nor LibreOffice
+# grows a row to its text when the file is opened (LibreOffice drew wrapped names over the next
+# row). About 1.1 characters of 11 pt text per unit of column width, 15 points a line.
+LINE_HEIGHT = 15.0
+CHARACTERS_PER_WIDTH = 1.1
+
+
+def _wrapped_cells(sheet: TemplateSheet, styles: _Styles) -> dict[int, list[tuple[int, float]]]:
+    """For each repeated template row without a height of its own: its wrapping cells' columns and characters a line."""
+    wraps = {str(i) for i, xf in enumerate(styles.xfs) if 'wrapText="1"' in xf}
+    widths: dict[int, float] = {}
+    for tag in re.findall(r"<col\b[^>]*>", sheet.head):
+        attributes = dict(re.findall(r'\b(min|max|width)="([\d.]+)"', tag))
+        if len(attributes) == 3:
+            for column in range(int(attributes["min"]), min(int(attributes["max"]), 200) + 1):
+                widths[column - 1] = float(attributes["width"])
+    found = {}
+    for row in sheet.rows:
+        if row.loop is None or " ht=" in row.attributes:
+            continue
+        cells = [(c.column, max(1.0, widths.get(c.column, 8.43) * CHARACTERS_PER_WIDTH)) for c in row.cells
+                 if c.style in wraps and c.kind in ("expression", "text")]
+        if cells:
+            found[row.number] = cells
+    return found
+
+
+def _lines_needed(row: RenderedRow, cells: list[tuple[int, float]]) -> int:
+    lines = 1
+    for column, characters in cells:
+        value = row.value(column)
+        if isinstance(value, str) and len(value) > characters:
+            lines = max(lines, sum(math.ceil(max(1, len(part)) / characters) for part in value.split("\n")))
+    return min(lines, 20)
 
 
 def _remap_attribute(xml: str, attribute: str, rows: RowMap, series: bool = False) -> str:
