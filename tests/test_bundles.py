@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from planner.analysis.bundles import bundle_members, enabler_bundles, needs
+from planner.analysis.bundles import bundle_members, enabler_bundles, members_of_bundles, needs
 from planner.analysis.variants import forcing
 from planner.optimise.optimiser import plan_portfolio
 from tests.reference import CaseSpec, brute_force, build_case, make_problem
@@ -53,6 +53,11 @@ def test_a_bundle_holds_everything_that_needs_the_enabler_through_a_chain(exampl
     assert members[0] == "CX-B01"
     assert {"CX-B07", "CX-602", "CX-102", "CX-205", "CX-601"} <= set(members)
     assert "CX-B07" in bundle_members(example_portfolio, "CX-B07") and "CX-B01" not in bundle_members(example_portfolio, "CX-B07")
+    # In workbook order after the enabler, the same when the requirements are read once for every enabler.
+    order = [e.id for e in example_portfolio.experiences]
+    assert list(members[1:]) == sorted(members[1:], key=order.index)
+    enablers = [e.id for e in example_portfolio.experiences if e.layer == "backstage"]
+    assert members_of_bundles(example_portfolio, enablers) == {e: bundle_members(example_portfolio, e) for e in enablers}
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ would cost the plan, never by a member pointing at another member.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from planner.analysis.variants import Solve, as_seen_by, forcing, run_solves
@@ -77,15 +78,25 @@ def needs(portfolio: Portfolio) -> dict[str, tuple[str, ...]]:
 
 def bundle_members(portfolio: Portfolio, enabler: str) -> tuple[str, ...]:
     """The enabler first, then everything that needs it directly or through another, in workbook order."""
+    return members_of_bundles(portfolio, (enabler,))[enabler]
+
+
+def members_of_bundles(portfolio: Portfolio, enablers: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """`bundle_members` of each enabler, the requirements read once (a report of 10,000 experiences
+    and 270 enablers spent 5 s re-reading them per enabler)."""
     direct = needs(portfolio)
-    reached, stack = {enabler}, [enabler]
-    while stack:
-        for dependent in direct.get(stack.pop(), ()):
-            if dependent not in reached:
-                reached.add(dependent)
-                stack.append(dependent)
-    order = [e.id for e in portfolio.experiences if e.id in reached and e.id != enabler]
-    return (enabler, *order)
+    position = {e.id: n for n, e in enumerate(portfolio.experiences)}
+    found = {}
+    for enabler in enablers:
+        reached, stack = {enabler}, [enabler]
+        while stack:
+            for dependent in direct.get(stack.pop(), ()):
+                if dependent not in reached:
+                    reached.add(dependent)
+                    stack.append(dependent)
+        reached.discard(enabler)
+        found[enabler] = (enabler, *sorted(reached, key=position.__getitem__))
+    return found
 
 
 def enabler_ids(portfolio: Portfolio) -> tuple[str, ...]:

@@ -19,10 +19,11 @@ model of that idea, as plain frozen data:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from planner.analysis.bundles import Bundle, bundle_members, needs
+from planner.analysis.bundles import Bundle, members_of_bundles, needs
 from planner.core.domain import DEFAULT_STAGE_ORDER, Portfolio, shift_label
 from planner.optimise.plan import Decision, Plan
 from planner.rules.overlap import groups as overlap_groups
@@ -175,7 +176,16 @@ class ExperienceView:
 
     def bundles_of(self, experience_id: str) -> tuple[EnablerRow, ...]:
         """The bundles not funded that the experience belongs to: its reason for being left out."""
-        return tuple(e for e in self.enablers if not e.funded and experience_id in e.members)
+        return self._unfunded_bundles.get(experience_id, ())
+
+    @functools.cached_property
+    def _unfunded_bundles(self) -> dict[str, tuple[EnablerRow, ...]]:
+        found: dict[str, list[EnablerRow]] = {}
+        for enabler in self.enablers:
+            if not enabler.funded:
+                for member in dict.fromkeys(enabler.members):
+                    found.setdefault(member, []).append(enabler)
+        return {k: tuple(v) for k, v in found.items()}
 
 
 def build_experience_view(plan: Plan, bundles: Sequence[Bundle] | None = None) -> ExperienceView:
@@ -206,16 +216,16 @@ def _blueprint(plan: Plan, labels: Sequence[str]) -> Blueprint:
 
 def _enablers(portfolio: Portfolio, by_id: dict[str, Decision], solved: dict[str, Bundle]) -> tuple[EnablerRow, ...]:
     rows = []
-    for experience in portfolio.experiences:
-        if experience.layer != "backstage":
-            continue
+    backstage = [e for e in portfolio.experiences if e.layer == "backstage"]
+    all_members = members_of_bundles(portfolio, (e.id for e in backstage if e.id not in solved))
+    for experience in backstage:
         own = by_id[experience.id]
         bundle = solved.get(experience.id)
         if bundle is not None:
             members, chosen = bundle.members, bundle.funded_members
             spend, npv = bundle.spend, bundle.npv
         else:  # without the solves, the plan's own funded members (nothing when the enabler is out)
-            members = bundle_members(portfolio, experience.id)
+            members = all_members[experience.id]
             picked = [by_id[m] for m in members if by_id[m].funded] if own.funded else []
             chosen = tuple(d.experience.id for d in picked)
             spend, npv = sum(d.total_spend for d in picked), sum(d.npv for d in picked)

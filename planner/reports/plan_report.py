@@ -23,7 +23,7 @@ from typing import Any
 
 from planner.core.glossary import glossary
 from planner.core.domain import Experience, Portfolio, quarter_first_day, quarter_label
-from planner.analysis.bundles import Bundle, bundle_members
+from planner.analysis.bundles import Bundle, members_of_bundles
 from planner.optimise.plan import Decision, Plan, RuleUse
 from planner.reports.experience_view import build_experience_view, label_of, stage_order
 
@@ -521,11 +521,11 @@ def enabler_charges(plan: Plan) -> dict[str, tuple[tuple[str, float], ...]]:
     """Each funded enabler's share of the funded frontstage work that needs it, by that work's spend (equal shares when
     it spends nothing): the experience map charges an enabler's spend and NPV there, not to its own stage and channel."""
     funded = {d.experience.id: d for d in plan.funded}
+    enablers = [d for d in plan.funded if d.experience.layer == "backstage"]
+    members = members_of_bundles(plan.portfolio, (d.experience.id for d in enablers))
     charges = {}
-    for decision in plan.funded:
-        if decision.experience.layer != "backstage":
-            continue
-        work = [funded[m] for m in bundle_members(plan.portfolio, decision.experience.id)[1:]
+    for decision in enablers:
+        work = [funded[m] for m in members[decision.experience.id][1:]
                 if m in funded and funded[m].experience.layer != "backstage"]
         if not work:
             continue
