@@ -13,6 +13,7 @@ conventions.
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -25,6 +26,8 @@ from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+
+from planner.core.glossary import name as glossary_name
 
 MONEY = '#,##0;[Red]-#,##0'
 PERCENT = '0.0%;[Red]-0.0%'
@@ -78,6 +81,13 @@ def fit_note(ws: Worksheet) -> None:
     ws.row_dimensions[2].height = 15 * max(1, lines)
 
 
+def shown_text(text: str) -> str:
+    """A template cell's text as a reader sees it, near enough to size it: glossary names filled in, other fields 12 characters."""
+    text = re.sub(r"""\{\{\s*glossary\[['"](\w+)['"]\]\.name\s*\}\}""", lambda m: glossary_name(m.group(1)), text)
+    text = re.sub(r"""\{\{\s*term\(['"](\w+)['"]\)\s*\}\}""", lambda m: glossary_name(m.group(1)), text)
+    return re.sub(r"\{\{.*?\}\}", "x" * 12, text)
+
+
 def table(ws: Worksheet, top: int, loop: str, columns: list[Column], totals: dict[int, str] | None = None) -> int:
     """A header row at `top`, a repeated row below it, and an optional totals row; returns the totals row."""
     for index, (header, content, number_format, width) in enumerate(columns, start=1):
@@ -96,7 +106,10 @@ def table(ws: Worksheet, top: int, loop: str, columns: list[Column], totals: dic
         # A column another table on the sheet has sized keeps the wider; openpyxl's default is 13.
         set_before = ws.column_dimensions[letter].width if letter in ws.column_dimensions else 0
         ws.column_dimensions[letter].width = max(set_before, width)
-    ws.row_dimensions[top].height = 30
+    # Two lines for most headers, more for a long one in a narrow column (a clipped "Shadow value of
+    # the scaled budget" was seen); a field ({{ ... }}) counts as its text, erring tall.
+    lines = max(math.ceil(len(shown_text(header)) / max(1.0, width - 1)) for header, _, _, width in columns)
+    ws.row_dimensions[top].height = 15 * max(2, lines)
     if totals is not None:
         label = ws.cell(top + 2, 1, "Total")
         label.font, label.border = TOTAL_FONT, TOTAL_BORDER

@@ -301,3 +301,17 @@ def test_a_row_with_a_long_wrapped_name_is_tall_enough_to_show_it():
     # A name that fits keeps the sheet's own height.
     assert sheet.row_dimensions[rows["CX-103"]].height is None
     assert all(sheet.cell(rows["CX-101"], c).alignment.vertical == "top" for c in range(1, 6))
+
+
+def test_a_long_header_in_a_narrow_column_gets_the_lines_it_needs():
+    """Seen on the printed frontier.xlsx: "Shadow value of the scaled budget" in an 11-wide column lost its last line."""
+    from math import ceil
+
+    from openpyxl.utils import get_column_letter
+
+    from planner.core.glossary import name
+
+    sheet = openpyxl.load_workbook(TEMPLATE.parent / "frontier.xlsx")["Frontier"]
+    header = next(c for c in sheet[4] if c.value and "scaled_budget_shadow_value" in c.value)
+    width = sheet.column_dimensions[get_column_letter(header.column)].width
+    assert (sheet.row_dimensions[4].height or 15) >= 15 * ceil(len(name("scaled_budget_shadow_value")) / width)
