@@ -51,6 +51,7 @@ def summary(ws: Worksheet) -> None:
         ("Contingency reserve", "=SUM(Quarters!E5:E5)", MONEY),
         ("Distribution", "{{ risk_summary.distribution }}", None),
         ("Stage / team correlation", "{{ risk_summary.stage_correlation|percent(0) }} / {{ risk_summary.team_correlation|percent(0) }}", None),
+        ("Re-solves proven optimal (the others stopped on the time limit)", "{{ risk_summary.proven }}", COUNT),
     ])
     for row, key in ((6, "mean"), (7, "p10"), (8, "p50"), (9, "p90"), (10, "loss_probability"), (11, "overspend_probability")):
         cell = ws.cell(row, 3, f"{{{{ risk_summary.{key}.error }}}}")

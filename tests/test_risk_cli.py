@@ -97,3 +97,31 @@ def test_bad_risk_keys_are_located_errors_before_any_solve(tmp_path: Path, keys:
     assert result.exit_code == 2
     assert f"bad.yaml, line 2, {where}" in result.output and message in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_re_solves_that_stopped_short_of_a_proof_are_counted_in_every_report(tmp_path: Path):
+    """Stability counted the re-solves the solver proved optimal, and no report showed the count: a re-solve
+    stopped on its time limit counted its best plan found as if it were the optimum, unsaid."""
+    from dataclasses import replace
+
+    import openpyxl
+
+    from planner.analysis.uncertainty import analyse_risk
+    from planner.inputs.scenario import load_scenario
+    from planner.inputs.workbook import read_portfolio
+    from planner.render.html import render_html
+    from planner.render.risk_text import risk_text
+    from planner.render.xlsx import render_xlsx
+    from planner.reports.risk_report import build_risk_report
+
+    scenario = load_scenario(small_scenario(tmp_path))
+    analysis = analyse_risk(read_portfolio(scenario.workbook), scenario, draws=200, seed=5, workers=1)
+    assert analysis.stability.proven == analysis.stability.solved == 6  # the small example proves every re-solve
+    report = build_risk_report(analysis)
+    assert "NOT proven" not in "\n".join(risk_text(report)) and "not proven" not in render_html(report)
+    stopped = build_risk_report(replace(analysis, stability=replace(analysis.stability, proven=4)))
+    assert "NOT proven optimal: 2 of the 6 re-solves stopped on the time limit" in "\n".join(risk_text(stopped))
+    assert "2 of the 6 re-solves are not proven" in " ".join(render_html(stopped).split())
+    sheet = openpyxl.load_workbook(io.BytesIO(render_xlsx(stopped)))["Summary"]
+    pairs = {row[0].value: row[1].value for row in sheet.iter_rows(min_row=4, max_col=2)}
+    assert pairs["Re-solves proven optimal (the others stopped on the time limit)"] == 4

@@ -35,6 +35,9 @@ def risk_text(report: Report) -> list[str]:
     members = report.section("risk_members")
     lines += ["", f"Stability: {s.resolves} re-solves on sampled inputs ({s.solved} with a plan, {s.distinct_plans} different funded sets)",
               f"  core {s.core}, borderline {s.borderline}, exterior {s.exterior}"]
+    if s.proven < s.solved:
+        lines.append(f"  NOT proven optimal: {s.solved - s.proven} of the {s.solved} re-solves stopped on the time limit "
+                     "(their plans are the best found, and count as found)")
     borderline = [x for x in members if x.label == "borderline"]
     lines += [f"  borderline {x.experience_id:<10} funded in {percent(x.share, 0):>4}  {x.name}" for x in borderline[:SHOWN]]
     lines += ["", "Value of information (what to research first)"]

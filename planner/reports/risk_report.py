@@ -58,6 +58,7 @@ class RiskSummary:
     confidence: float
     reserve: float
     plan_status: str
+    proven: int = 0  # re-solves the solver proved optimal; the others stopped on the time limit with their best plan
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ def build_risk_report(analysis) -> Report:
         curse_method=analysis.disappointment.method, resolves=stability.resolves, solved=stability.solved,
         core=stability.count("core"), borderline=stability.count("borderline"), exterior=stability.count("exterior"),
         distinct_plans=stability.distinct_plans, confidence=settings.confidence, reserve=analysis.contingency.total_reserve,
-        plan_status=plan.solve.status,
+        plan_status=plan.solve.status, proven=stability.proven,
     )
     sections = (
         Section("risk_summary", "Executive summary", summary),
