@@ -97,3 +97,28 @@ def test_the_report_words_a_bundle_not_funded_by_what_it_returns_and_never_in_a_
     enablers = openpyxl.load_workbook(tmp_path / "report.xlsx")["Enablers"]
     ids = [row[0] for row in enablers.iter_rows(min_row=5, values_only=True) if row[0]]
     assert ids == [e.id for e in example_portfolio.experiences if e.layer == "backstage"]
+
+
+def test_explain_words_a_bundle_left_out_as_the_plan_report_does():
+    """Seen: explain said CX-401's "prerequisite CX-B02 is not funded" and CX-B02's "what it unlocks (CX-401) does not
+    return enough": each member pointed at another. Now both give the bundle's return, in the report's words."""
+    from planner.analysis.explain import explain
+    from planner.core.formatting import bundle_reason
+    from planner.inputs.scenario import Scenario
+    from test_analysis import rules_portfolio
+
+    portfolio = rules_portfolio()
+    portfolio = replace(portfolio, experiences=tuple(replace(e, layer="backstage") if e.id == "G" else e for e in portfolio.experiences))
+    scenario = Scenario(forced_out=("J",))
+    plan = plan_portfolio(portfolio, scenario)
+    result = explain(portfolio, scenario, experience_ids=["F", "G", "D"], steps=1, plan=plan)
+    by_id = {e.experience_id: e for e in result.items}
+    (bundle,) = enabler_bundles(plan, only=["G"])
+    assert bundle.members == ("G", "F") and not bundle.funded
+    for member in ("F", "G"):
+        assert by_id[member].reason == bundle_reason(bundle, "EUR"), by_id[member].reason
+        assert by_id[member].reason.startswith("Part of the G bundle") and "prerequisite" not in by_id[member].reason
+    assert by_id["D"].reason.startswith("Part of") is False  # not in a bundle: its own reason
+    # Without the searches (no re-solve) the reasons stay the plan's own.
+    quick = {e.experience_id: e for e in explain(portfolio, scenario, experience_ids=["F"], search=False, plan=plan).items}
+    assert quick["F"].kind == "prerequisite" and "G" in quick["F"].reason

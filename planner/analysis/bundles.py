@@ -63,6 +63,10 @@ class Bundle:
     def dependents(self) -> tuple[str, ...]:
         return self.members[1:]
 
+    @property
+    def id(self) -> str:  # the bundle is named by its enabler, as in the reports' EnablerRow
+        return self.enabler
+
 
 def needs(portfolio: Portfolio) -> dict[str, tuple[str, ...]]:
     """Each experience's id -> the ids that require it directly, in workbook order."""
@@ -105,14 +109,18 @@ def enabler_ids(portfolio: Portfolio) -> tuple[str, ...]:
 
 
 def enabler_bundles(plan: Plan, workers: int = 1, scheduler: str | None = None,
-                    progress: Progress | None = None) -> tuple[Bundle, ...]:
-    """Every backstage experience's bundle, valued by re-solving the plan's scenario without it (or with it).
+                    progress: Progress | None = None, only: Iterable[str] | None = None) -> tuple[Bundle, ...]:
+    """Every backstage experience's bundle (or those of the enablers `only` names), valued by
+    re-solving the plan's scenario without it (or with it).
 
     The plan is one side of each comparison; the other is one solve per enabler, warm-started
     from the plan, through the shared executor.
     """
     portfolio, rules = as_seen_by(plan.portfolio, plan.scenario)
     ids = enabler_ids(portfolio)
+    if only is not None:
+        wanted = set(only)
+        ids = tuple(i for i in ids if i in wanted)
     funded = {d.experience.id for d in plan.funded}
     tasks = [Solve(portfolio, forcing(rules, i, i not in funded), plan) for i in ids]
     answers = run_solves(tasks, workers, progress, scheduler)

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from planner.analysis.bundles import enabler_bundles, members_of_bundles
 from planner.analysis.variants import (
     Progress, Solve, as_seen_by, choice_text, decision_of, forcing, funded_ids, quarter_span, run_parallel, solve,
     with_adjustment,
@@ -56,7 +57,7 @@ from planner.core.glossary import column, name
 from planner.core.domain import Portfolio, normalise_id, quarter_label
 from planner.core.economics import Columns, columns
 from planner.core.errors import InputError, Problem
-from planner.core.formatting import money
+from planner.core.formatting import bundle_reason, money
 from planner.optimise.model import Rules
 from planner.optimise.optimiser import plan_portfolio
 from planner.rules.excludes import alternatives_of
@@ -133,6 +134,7 @@ def explain(portfolio: Portfolio, scenario: Scenario | None = None, experience_i
     first = [plain_reason(plan, d) for d in decisions]
     if not search:
         return Explanations(rules.name, applied.settings.currency, plan.npv, False, tuple(first))
+    first = _bundle_reasons(plan, first, workers, scheduler)
     # Only the experiences with something to search go to the executor, the longest searches
     # first, so two workers do not end on one long search while the other waits.
     searched = sorted((n for n, e in enumerate(first) if _expected_solves(e) > 0), key=lambda n: -_expected_solves(first[n]))
@@ -142,6 +144,29 @@ def explain(portfolio: Portfolio, scenario: Scenario | None = None, experience_i
         found[n] = fields
     items = tuple(replace(e, **f) for e, f in zip(first, found))
     return Explanations(rules.name, applied.settings.currency, plan.npv, True, items)
+
+
+def _bundle_reasons(plan: Plan, first: list[Explanation], workers: int, scheduler: str | None) -> list[Explanation]:
+    """An experience left out with an enabler not funded (the enabler itself, or what needs it)
+    is explained by what the bundle as a whole would return, in the plan report's words
+    (planner.core.formatting.bundle_reason), instead of each member pointing at another: one
+    re-solve per such enabler, with it forced in."""
+    funded = {d.experience.id for d in plan.funded}
+    out = [e.experience_id for e in first if not e.funded]
+    if not out:
+        return first
+    enablers = [e.id for e in plan.portfolio.experiences if e.layer == "backstage" and e.id not in funded]
+    members = members_of_bundles(plan.portfolio, enablers)
+    relevant = [b for b in enablers if any(i in members[b] for i in out)]
+    if not relevant:
+        return first
+    valued = {b.enabler: b for b in enabler_bundles(plan, workers, scheduler, only=relevant)}
+    currency = plan.portfolio.settings.currency
+    explained = []
+    for e in first:
+        owners = [valued[b] for b in relevant if not e.funded and e.experience_id in members[b]]
+        explained.append(replace(e, reason=" ".join(bundle_reason(b, currency) for b in owners)) if owners else e)
+    return explained
 
 
 def _check_ids(portfolio: Portfolio, experience_ids: Sequence[str] | None) -> None:
