@@ -79,7 +79,14 @@ class Blueprint:
         return tuple(sorted(self.nodes, key=lambda n: (rank.get(n.stage, len(rank)), n.layer != "frontstage")))
 
     def targets_of(self, experience_id: str) -> tuple[str, ...]:
-        return tuple(link.target for link in self.links if link.source == experience_id)
+        return self._targets.get(experience_id, ())
+
+    @functools.cached_property
+    def _targets(self) -> dict[str, tuple[str, ...]]:  # looked up, not scanned, once per blueprint row
+        found: dict[str, list[str]] = {}
+        for link in self.links:
+            found.setdefault(link.source, []).append(link.target)
+        return {k: tuple(v) for k, v in found.items()}
 
     @property
     def deepest_lane(self) -> int:
