@@ -288,8 +288,7 @@ def sensitivity(scenario_path: Path, top: int, workers: int, output: Path, forma
     click.echo(f"Sensitivity: {result.scenario} (plan NPV {money(result.base_npv)}), widest swing first")
     click.echo("\n".join(table(rows, right=(3, 4, 5))))
     for b in result.bars:
-        for end, gap in b.unproven:
-            value = b.low if end == "low" else b.high
+        for value, gap in b.unproven_values:
             click.echo(f"NOT proven optimal: {b.input} at {value} stopped on its time limit"
                        f"{'' if gap is None else f' with a gap of {gap:.2%}'}; its NPV is the best plan found, not the optimum")
     write_analysis(build_tornado_report(result, plan_now), result.to_rows(), output, formats)

@@ -28,6 +28,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from planner.core.glossary import name as glossary_name
+from planner.core.ooxml import page_width, pages_across
 
 MONEY = '#,##0;[Red]-#,##0'
 PERCENT = '0.0%;[Red]-0.0%'
@@ -70,7 +71,7 @@ def fit_note(ws: Worksheet) -> None:
         return
     widths = [ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, max(ws.max_column, merged.max_col) + 1)]
     across = ws.page_setup.fitToWidth or 1
-    page = (sum(widths) + (across - 1) * sum(widths[:2])) / across
+    page = page_width(widths, across)
     last = merged.max_col
     while last > 1 and sum(widths[:last]) > page:
         last -= 1
@@ -308,7 +309,7 @@ def enablers(ws: Worksheet) -> None:
 
 def journeys(ws: Worksheet) -> None:
     columns: list[Column] = [
-        # Text columns 24 wide or more wrap; the widths add up to one A4 landscape page (READABLE_WIDTH).
+        # Text columns 24 wide or more wrap; the widths add up to one A4 landscape page (planner.core.ooxml.READABLE_WIDTH).
         ("Journey", "{{ j.journey }}", None, 24), ("Owner", "{{ j.owners|join(', ') }}", None, 30),
         ("{{ term('journey_stage') }}s", "{{ j.stages|join(', ') }}", None, 28), ("Product lines", "{{ j.product_lines|join(', ') }}", None, 24),
         ("Channels", "{{ j.channels|join(', ') }}", None, 26), ("Experiences", "{{ j.experiences }}", "#,##0", 12),
@@ -403,19 +404,12 @@ SHEETS = (
 )
 
 
-# Column widths (Excel's units, about one character each) that fit across an A4 landscape
-# page at a scale that keeps 11 pt text at 7 pt or more; a wider sheet prints over more
-# pages across, its first two columns (the ID and name) repeated on each.
-READABLE_WIDTH = 185
-
-
 def print_setup(ws: Worksheet) -> None:
     """A4 landscape, as many pages across as keep the text readable, header rows repeated."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     widths = [ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, ws.max_column + 1)]
-    # Every page after the first repeats the first two columns, so they count once a page.
-    across = next(k for k in range(1, 50) if (sum(widths) + (k - 1) * sum(widths[:2])) / k <= READABLE_WIDTH)
+    across = pages_across(widths)
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = across, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     if across > 1:

@@ -206,6 +206,11 @@ class TornadoBar:
     unproven: tuple[tuple[str, float | None], ...] = ()
 
     @property
+    def unproven_values(self) -> tuple[tuple[str, float | None], ...]:
+        """The input's value at each end not proven optimal ("-20%"), with that end's gap."""
+        return tuple((self.low if end == "low" else self.high, gap) for end, gap in self.unproven)
+
+    @property
     def proof(self) -> str:
         """How far each end's NPV is proven: "proven" (optimal, or no plan meets the rules: both on
         the solver's proof), or the ends that stopped short of a proof, each with its gap."""

@@ -20,6 +20,23 @@ _XML_TEXT = str.maketrans(
 )
 
 
+# Column widths (Excel's units, about one character each) that fit across an A4 landscape page
+# at a scale that keeps 11 pt text at 7 pt or more; a wider sheet prints over more pages across,
+# its first two columns (the ID and name) repeated on each. The report templates
+# (templates/make_report_template.py) and the input template (planner.inputs.workbook_writer) print by it.
+READABLE_WIDTH = 185
+
+
+def page_width(widths: list[float], across: int) -> float:
+    """What each of `across` pages prints of a sheet with these column widths, the first two repeated after the first."""
+    return (sum(widths) + (across - 1) * sum(widths[:2])) / across
+
+
+def pages_across(widths: list[float]) -> int:
+    """The fewest pages across that keep the sheet's text readable (READABLE_WIDTH a page)."""
+    return next(k for k in range(1, 50) if page_width(widths, k) <= READABLE_WIDTH)
+
+
 def xml_text(text: str) -> str:
     """Text safe inside an XML element: &, < and > escaped, characters XML 1.0 cannot hold dropped."""
     return text.translate(_XML_TEXT)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planner.core.domain import Experience, Portfolio, Settings, quarter_label, quarter_labels
-from planner.core.ooxml import SharedStrings
+from planner.core.ooxml import SharedStrings, pages_across
 from planner.inputs.workbook_format import (
     BUDGET,
     EXPERIENCES,
@@ -164,17 +164,12 @@ def _write_header(workbook: Workbook, name: str, columns: tuple[Column, ...], cu
     return sheet
 
 
-# Widest printed row, in Excel's character widths, that keeps the text readable on A4 landscape
-# (the report templates use the same: templates/make_report_template.py).
-_READABLE_WIDTH = 185
-
-
 def _print_setup(sheet: Any, widths: list[float]) -> None:
     """A4 landscape, as many pages across as keep the text readable, the header row (and the first
     two columns, when a row takes several pages) on every page: the template spread over 19 pages."""
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = "9"  # A4
-    across = next(k for k in range(1, 50) if (sum(widths) + (k - 1) * sum(widths[:2])) / k <= _READABLE_WIDTH)
+    across = pages_across(widths)
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = across, 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.print_title_rows = "1:1"

@@ -522,8 +522,8 @@ def build_tornado_report(result: Tornado, plan: Plan) -> Report:
         worst_input=worst[0] if worst else None, worst_change=float(worst[1]) if worst else None,
         best_input=best[0] if best else None, best_change=float(best[1]) if best else None,
         without_plan=tuple(b.input for b in bars if not math.isfinite(b.swing)),
-        unproven=tuple(f"{b.input} at {b.low if end == 'low' else b.high}" + ("" if gap is None else f" (gap {gap:.2%})")
-                       for b in bars for end, gap in b.unproven),
+        unproven=tuple(f"{b.input} at {value}" + ("" if gap is None else f" (gap {gap:.2%})")
+                       for b in bars for value, gap in b.unproven_values),
     )
     sections = (
         Section("tornado_summary", "Executive summary", summary),
