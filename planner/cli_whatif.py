@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from planner.core.errors import InputError
+from planner.core.executor import MAX_DEFAULT_WORKERS, default_workers
 from planner.publish import written_together
 from planner.inputs.scenario import load_scenario
 
@@ -24,7 +25,8 @@ def analysis_options(function):
     function = click.option("--gap", type=click.FloatRange(min=0, max=1),
                             help="Override the scenario's optimality gap for every solve (0.005 = 0.5%).")(function)
     function = click.option("--time-limit", type=click.FloatRange(min=1), help="Override the time limit of every solve, in seconds.")(function)
-    function = click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+    function = click.option("--workers", type=click.IntRange(min=1), default=default_workers,
+                            show_default=f"the cores this process may use, at most {MAX_DEFAULT_WORKERS}: {default_workers()} here",
                             help="Worker processes for the re-solves (each solve also uses a second process for its LP bound).")(function)
     return output_options(function)
 

@@ -58,8 +58,9 @@ def group_benefit(portfolio: Portfolio, funded: list[tuple[int, object, int]]) -
     return total
 
 
-def brute_force(portfolio: Portfolio) -> float:
-    """The best NPV over every combination of choices within budget and capacity, with overlap counted."""
+def brute_force(portfolio: Portfolio, hurdle: float | None = None) -> float:
+    """The best NPV over every combination of choices within budget and capacity (and an ROI hurdle:
+    NPV at least `hurdle` x PV of costs), with overlap counted."""
     cols = columns(portfolio)
     settings = portfolio.settings
     discount = discount_factors(settings, settings.horizon_quarters + settings.tail_quarters)
@@ -77,8 +78,10 @@ def brute_force(portfolio: Portfolio) -> float:
             continue
         funded = [(int(cols.experience[c]), portfolio.experiences[int(cols.experience[c])].options[int(cols.option[c])], int(cols.start[c]))
                   for c in chosen]
-        benefit = float(group_benefit(portfolio, funded) @ discount)
-        best = max(best, benefit - float(cols.pv_cost[chosen].sum()))
+        benefit, cost = float(group_benefit(portfolio, funded) @ discount), float(cols.pv_cost[chosen].sum())
+        if hurdle is not None and benefit - cost < hurdle * cost - 1e-9:
+            continue
+        best = max(best, benefit - cost)
     return best
 
 
@@ -87,6 +90,8 @@ GROUPS = {
     "three": ({"APP-1": "checkout", "APP-2": "checkout", "APP-3": "checkout"}, None),
     "three, unequal reach": ({"APP-1": "checkout", "APP-2": "checkout", "APP-3": "checkout"}, {"APP-1": 60.0, "APP-3": 150.0}),
     "two pairs": ({"APP-1": "a", "APP-2": "a", "APP-3": "b", "WEB-1": "b"}, None),
+    # Four members: the term of all four is a loss over three outer members (see overlap._add_term).
+    "four, unequal reach": ({"APP-1": "a", "APP-2": "a", "APP-3": "a", "WEB-1": "a"}, {"APP-2": 70.0, "WEB-1": 400.0}),
 }
 
 
@@ -101,6 +106,23 @@ def test_the_optimum_with_overlap_groups_is_the_brute_force_optimum(name, solver
     assert plan.npv == pytest.approx(brute_force(overlapping), rel=1e-9, abs=1e-6)
     assert plan.solve.objective == pytest.approx(plan.npv, rel=1e-9, abs=1e-6)
     assert check_plan(plan.portfolio, Scenario(), plan.decisions) == []
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+def test_an_roi_hurdle_counts_the_overlap_as_brute_force_does(solver):
+    """The hurdle row carries each overlap term (a loss lowers the NPV the hurdle sees): a hurdle just
+    above the unconstrained plan's ROI changes the optimum, and the planner finds brute force's."""
+    group_of, reach = GROUPS["three, unequal reach"]
+    overlapping = portfolio(group_of, reach, budget=1000.0)
+    overlapping = replace(overlapping, settings=replace(overlapping.settings, solver=solver))
+    free_plan = plan_portfolio(overlapping)
+    hurdle = free_plan.npv / free_plan.pv_cost + 0.05
+    truth = brute_force(overlapping, hurdle)
+    assert truth < free_plan.npv - 1e-6  # the hurdle binds
+    plan = plan_portfolio(overlapping, Scenario(roi_hurdle=hurdle))
+    assert plan.solve.status == "optimal"
+    assert plan.npv == pytest.approx(truth, rel=1e-9, abs=1e-6)
+    assert plan.npv >= hurdle * plan.pv_cost - 1e-6
 
 
 def test_two_members_of_a_group_are_worth_1_minus_the_product_not_the_sum():

@@ -49,6 +49,9 @@ Progress = Callable[[int, int], None]
 SCHEDULER_VARIABLE = "PLANNER_SCHEDULER"
 # Seconds to wait for a named scheduler to answer before saying it cannot be reached.
 CONNECT_TIMEOUT = 10
+# The analysis commands' default --workers: every core this process may use, at most this
+# many (each worker is a Python process of about 150 MB, and each solve adds a short LP process).
+MAX_DEFAULT_WORKERS = 8
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,15 @@ class ExecutorError(PlannerError):
 
 
 _NOTHING: Any = object()  # no shared data: the function takes the task alone
+
+
+def default_workers() -> int:
+    """The cores this process may use (its CPU affinity where the platform has it), at most MAX_DEFAULT_WORKERS."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        cores = os.cpu_count() or 1
+    return max(1, min(MAX_DEFAULT_WORKERS, cores))
 
 
 def run_tasks(function: Callable[..., R], tasks: Sequence[T], workers: int = 1, progress: Progress | None = None,
