@@ -226,22 +226,25 @@ def explain(scenario_path: Path, experience_ids: tuple[str, ...], steps: int, no
     Example:
       planner explain scenarios/base.yaml --experience CX-404 --experience CX-301
     """
-    from planner.core.formatting import money as format_money
+    from planner.core.formatting import duration, money as format_money
     from planner.optimise.optimiser import plan_portfolio
     from planner.analysis.variants import as_seen_by
     from planner.reports.analysis_reports import build_explanations_report
-    from planner.analysis.explain import _check_ids, explain as explain_plan
+    from planner.analysis.explain import _check_ids, expected_re_solves, explain as explain_plan
     from planner.core.glossary import name
 
     names = report_names(parse_formats(formats), "explanations")
     check_output(output, names)
     portfolio, scenario = load_for_analysis(scenario_path, time_limit, gap, output, names)
     _check_ids(portfolio, experience_ids)  # before the solve: a typo should not cost a plan
+    plan_now = plan_portfolio(*as_seen_by(portfolio, scenario))
     if not no_search:
         which = f"{len(experience_ids)} experience{'' if len(experience_ids) == 1 else 's'}" if experience_ids else "every experience"
-        click.echo(f"explain: searching {which}, a few re-solves each (--experience ID for fewer, --no-search for the "
-                   "reasons alone)", err=True)
-    plan_now = plan_portfolio(*as_seen_by(portfolio, scenario))
+        count = expected_re_solves(plan_now, experience_ids or None, steps)
+        each = plan_now.solve.solve_seconds
+        click.echo(f"explain: searching {which}: about {count} re-solves of about {each:.1f} s each (the plan's own solve) on "
+                   f"{workers} worker{'' if workers == 1 else 's'}, about {duration(count * each / min(workers, max(1, count)))} "
+                   "(--experience ID for fewer, --no-search for the reasons alone)", err=True)
     result = explain_plan(portfolio, scenario, experience_ids or None, search=not no_search, steps=steps, workers=workers,
                           plan=plan_now, progress=progress_line("explain", "experiences searched"))
     money = lambda value: format_money(value, result.currency)  # noqa: E731

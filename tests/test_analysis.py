@@ -277,6 +277,22 @@ def test_cli_compare_explain_sensitivity(scenario_files, tmp_path):
     assert (tmp_path / "tornado.csv").read_text().startswith("input,")
 
 
+def test_cli_explain_says_up_front_about_how_many_re_solves_and_how_long(scenario_files, tmp_path):
+    """Issue 14: a full explain of the example took minutes with no warning. The first line now gives
+    the re-solves it expects and a time from the plan's own solve; the count is near the real one."""
+    import csv
+    import re
+
+    result = CliRunner().invoke(cli, ["explain", str(scenario_files / "base.yaml"), "--workers", "1", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    said = re.search(r"explain: searching every experience: about (\d+) re-solves of about [0-9.]+ s each \(the plan's own solve\) "
+                     r"on 1 worker, about \d+ (s|minutes) \(--experience ID for fewer", result.stderr)
+    assert said, result.stderr
+    with (tmp_path / "explanations.csv").open(newline="", encoding="utf-8") as file:
+        done = sum(int(row["solves"]) for row in csv.DictReader(file))
+    assert done / 2 <= int(said.group(1)) <= done * 2, (said.group(0), done)
+
+
 @pytest.mark.parametrize("arguments, code, message", [
     (["explain", "base.yaml", "--experience", "nope", "--no-search"], 2, "not an experience of the portfolio: nope"),
     (["compare", "base.yaml"], 2, "at least two scenario files"),

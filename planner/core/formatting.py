@@ -122,3 +122,10 @@ FILTERS: dict[str, Callable[..., str]] = {
     "seconds": seconds, "marginal_value": marginal_value, "limit_value": limit_value, "per_unit": per_unit,
     "bundle_reason": bundle_reason,
 }
+
+
+def duration(seconds: float) -> str:
+    """A wait in words, rounded as an estimate is: "40 s", "2 minutes"."""
+    if seconds < 90:
+        return f"{max(1, round(seconds / 5) * 5 if seconds >= 10 else round(seconds))} s"
+    return f"{round(seconds / 60)} minutes"
