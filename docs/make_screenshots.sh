@@ -45,8 +45,9 @@ done
     "#journeys=$shots/report-journeys.png" \
     "#experience_map h2, #experience_map > p:first-of-type, #experience_map svg:nth-of-type(-n+2)=$shots/report-experience-map.png"
 
-# The workbooks, as LibreOffice prints them: a sheet with a chart (frontier: the points; compare: the spend shifts).
-for kind_title in "frontier:NPV against budget" "compare:Where the spend moves"; do
+# The workbooks, as LibreOffice prints them: a chart (frontier: NPV against budget, on its own page after
+# the table; compare: the spend shifts).
+for kind_title in "frontier:NPV at each budget" "compare:Where the spend moves"; do
     kind=${kind_title%%:*}
     title=${kind_title#*:}
     soffice --headless --norestore "-env:UserInstallation=file://$work/lo" --convert-to pdf --outdir "$work" "$work/$kind/$kind.xlsx"

@@ -46,6 +46,9 @@ def green_when_up(ws: Worksheet, *columns: str) -> None:
         ws.conditional_formatting.add(f"{column}5:{column}5", CellIsRule(operator="greaterThan", formula=["0"], font=Font(color=NPV_UP)))
 
 
+MILLIONS = '#,##0.0,,"m"'  # a number format scaled by a million (each trailing comma divides by 1,000)
+
+
 def _axes(chart: ScatterChart | BarChart, x_title: str, y_title: str) -> None:
     chart.x_axis.title, chart.y_axis.title = x_title, y_title
     chart.x_axis.delete = chart.y_axis.delete = False
@@ -126,9 +129,10 @@ def frontier_points(ws: Worksheet) -> None:
         mark.smooth = False
         chart.series.append(mark)
     _axes(chart, "Budget over the horizon ({{ currency }})", "NPV ({{ currency }})")
-    chart.x_axis.number_format = "#,##0"
+    # Axes in millions ("2.5m"): in full ("2,000,000") the two axes' first labels ran into each other at the corner.
+    chart.x_axis.number_format = chart.y_axis.number_format = MILLIONS
     chart.x_axis.crosses = "min"  # the budget axis along the bottom, even where NPV is negative
-    ws.add_chart(chart, "A8")
+    base.chart_on_a_new_page(ws, chart, 8)  # 20 budgets by default: the chart would run over the page break
 
 
 def frontier_portfolios(ws: Worksheet) -> None:
@@ -338,7 +342,7 @@ def tornado_bars(ws: Worksheet) -> None:
     chart.x_axis.scaling.orientation = "maxMin"  # widest at the top, as in the table
     chart.x_axis.tickLblPos = "low"  # input names left of the chart, clear of the bars
     chart.width, chart.height = 26, 12
-    ws.add_chart(chart, "A8")  # below the table: it moves down with the rows
+    base.chart_on_a_new_page(ws, chart, 8)  # below the table, moving down with its rows; 12 cm tall, it split under 8 inputs
 
 
 TORNADO: tuple[Sheet, ...] = (("Summary", tornado_summary), ("Tornado", tornado_bars), ("Glossary", base.glossary))

@@ -25,6 +25,7 @@ from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from planner.core.glossary import name as glossary_name
@@ -418,6 +419,17 @@ def print_setup(ws: Worksheet) -> None:
         header = next((row for row in range(3, 8) if ws.cell(row, 1).fill == HEADER_FILL), None)
         if header is not None:
             ws.print_title_rows = f"{header}:{header}"
+
+
+def chart_on_a_new_page(ws: Worksheet, chart, row: int) -> None:
+    """Put a chart under a table that may run long (anchored at A`row`) and start a page a row above it.
+
+    The table grows with the data and pushed the chart across a page break, where LibreOffice
+    drew the repeated header rows over it (frontier.xlsx); a page starting at the chart's own
+    top edge drew a sliver of it on the page before. The renderer moves the break with the rows.
+    """
+    ws.add_chart(chart, f"A{row}")
+    ws.row_breaks.append(Break(id=row - 2))
 
 
 def build(path: Path, sheets: tuple[tuple[str, Callable[[Worksheet], None]], ...] | None = None) -> None:

@@ -656,3 +656,28 @@ def test_every_analysis_page_fits_an_a4_width_with_ids_whole(reports, plan, tmp_
     many_points = build_frontier_report(efficient_frontier(small_portfolio(), points=30), small_portfolio(), plan)
     for kind, report in [*reports.items(), ("frontier of 30 points", many_points)]:
         assert layout_problems(render_html(report), tmp_path) == [], kind
+
+
+def test_a_chart_under_a_table_prints_whole_on_a_page_of_its_own(plan, tmp_path):
+    """Seen printing the example's frontier.xlsx in LibreOffice: the chart under the table ran across a
+    page break, half on each page, and the repeated header row was drawn over its top. A chart under a
+    table now starts a page (a row break the renderer moves with the rows), with axes in millions."""
+    from planner.render.xlsx import render_xlsx as render
+
+    soffice = require_program("soffice")
+    # 12 points: the table ends half way down its page, where the chart used to start and run over the break.
+    many_points = build_frontier_report(efficient_frontier(small_portfolio(), points=12), small_portfolio(), plan)
+    source = tmp_path / "frontier.xlsx"
+    source.write_bytes(render(many_points))
+    result = subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
+                             "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    pages = subprocess.run([require_program("pdftotext"), "-layout", str(tmp_path / "frontier.pdf"), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")
+    found = [page for page in pages if "NPV at each budget: the efficient frontier" in page]
+    assert found
+    for chart_page in found:  # (pdftotext also reads the chart's text on the pages of the columns beside it)
+        assert "Budget over the horizon" in chart_page  # its x axis on the same page: the chart is whole
+    with zipfile.ZipFile(source) as archive:
+        chart = next(archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/charts/chart"))
+    assert chart.count('formatCode="#,##0.0,,&quot;m&quot;"') == 2  # both axes in millions: "2,000,000" and "0" ran together
