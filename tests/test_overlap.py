@@ -201,3 +201,24 @@ def test_plan_json_keeps_the_overlap_lost_and_reads_it_back(tmp_path):
     assert len(lost) == len([c for c in plan.costs if c.kind == "overlap"]) > 0
     assert sum(c["pv_benefit"] for c in lost) == pytest.approx(sum(c.pv_benefit for c in plan.costs if c.kind == "overlap"))
     assert state.npv == pytest.approx(sum(e.npv for e in state.experiences if e.funded) + sum(c["pv_benefit"] - c["pv_cost"] for c in state.rule_costs))
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+@pytest.mark.parametrize("seed", range(24))
+def test_random_overlap_groups_reach_the_brute_force_optimum(seed, solver):
+    """The formulation (planner.rules.overlap._add_term) on random groups of two to four members, random
+    reach and uplift, and a budget that binds: bench/differential.py's portfolios have no overlap groups."""
+    rng = np.random.default_rng(seed)
+    ids = ["APP-1", "APP-2", "APP-3", "WEB-1"]
+    names = rng.choice(["a", "b", ""], size=4, p=[0.5, 0.3, 0.2])
+    if (names == "a").sum() < 2:
+        names[:2] = "a"
+    group_of = {i: str(n) for i, n in zip(ids, names) if n}
+    reach = {i: float(rng.uniform(40.0, 300.0)) for i in ids}
+    overlapping = portfolio(group_of, reach, budget=float(rng.uniform(150.0, 400.0)))
+    overlapping = replace(overlapping, experiences=tuple(replace(e, uplift_base=float(rng.uniform(0.1, 0.45))) for e in overlapping.experiences),
+                          settings=replace(overlapping.settings, solver=solver))
+    plan = plan_portfolio(overlapping)
+    assert plan.solve.status == "optimal"
+    assert plan.npv == pytest.approx(brute_force(overlapping), rel=1e-9, abs=1e-6), group_of
+    assert plan.solve.objective == pytest.approx(plan.npv, rel=1e-9, abs=1e-6)
