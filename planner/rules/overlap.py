@@ -17,9 +17,10 @@ Exact in the model: for every subset T of two or more members, the term's PV is 
 the columns of one member (the one with the most columns, the inner one) once the others'
 columns are fixed, so one continuous variable per choice of the other members' columns
 carries it, tied to those columns by a big-M row (a loss, |T| even) or capped by them (a
-gain, |T| odd): see `_add_term`. Groups are small (two or three members); the number of
-combinations is capped at MAX_PRODUCTS. The greedy baseline ranks by each member's own ROI, blind to
-the overlap, as a spreadsheet would; the plan's totals and its independent check count it.
+gain, |T| odd): see `_add_term`. Groups are small (two to four members); the number of
+combinations is capped at MAX_PRODUCTS. The greedy baseline ranks by each member's own ROI,
+blind to the overlap, as a spreadsheet would; the plan's totals and its independent check
+count it.
 """
 
 from __future__ import annotations
@@ -130,8 +131,8 @@ def _add_term(build: Build, name: str, values: dict[tuple[int, ...], list[tuple[
       funded, so at most one P can be nonzero).
     At every integer point the optimum sets y_P to the term exactly. Against one variable per
     combination of all members' columns (the earlier form), the example's model has 310
-    variables and 342 rows for its overlap groups instead of 7,072 and 1,331, and solves
-    about three times faster (docs/benchmarks.md).
+    variables and 342 rows for its overlap groups instead of 7,072 and 1,331, and CBC proves
+    its optimum in 2.0 s instead of 4.3 s (docs/benchmarks.md).
     """
     combinations = list(values)
     sign = -1.0 if size % 2 == 0 else 1.0
