@@ -342,7 +342,7 @@ def tornado_bars(ws: Worksheet) -> None:
     chart.x_axis.scaling.orientation = "maxMin"  # widest at the top, as in the table
     chart.x_axis.tickLblPos = "low"  # input names left of the chart, clear of the bars
     chart.width, chart.height = 26, 12
-    base.chart_on_a_new_page(ws, chart, 8)  # below the table, moving down with its rows; 12 cm tall, it split under 8 inputs
+    base.chart_on_a_new_page(ws, chart, 8)  # below the table, moving down with its rows: up to 50 inputs (--top) and 12 cm tall
 
 
 TORNADO: tuple[Sheet, ...] = (("Summary", tornado_summary), ("Tornado", tornado_bars), ("Glossary", base.glossary))
