@@ -45,8 +45,8 @@ done
     "#journeys=$shots/report-journeys.png" \
     "#experience_map h2, #experience_map > p:first-of-type, #experience_map svg:nth-of-type(-n+2)=$shots/report-experience-map.png"
 
-# The workbooks, as LibreOffice prints them: a chart (frontier: NPV against budget, on its own page after
-# the table; compare: the spend shifts).
+# The workbooks, as LibreOffice prints them: a chart (frontier: NPV against budget, beside the Summary's key
+# figures; compare: the spend shifts).
 for kind_title in "frontier:NPV at each budget" "compare:Where the spend moves"; do
     kind=${kind_title%%:*}
     title=${kind_title#*:}

@@ -46,9 +46,6 @@ def green_when_up(ws: Worksheet, *columns: str) -> None:
         ws.conditional_formatting.add(f"{column}5:{column}5", CellIsRule(operator="greaterThan", formula=["0"], font=Font(color=NPV_UP)))
 
 
-MILLIONS = '#,##0.0,,"m"'  # a number format scaled by a million (each trailing comma divides by 1,000)
-
-
 def _axes(chart: ScatterChart | BarChart, x_title: str, y_title: str) -> None:
     chart.x_axis.title, chart.y_axis.title = x_title, y_title
     chart.x_axis.delete = chart.y_axis.delete = False
@@ -96,6 +93,29 @@ def frontier_summary(ws: Worksheet) -> None:
         ("Solver at the scenario budget", "{{ frontier_summary.chosen_status }}", None),
     ])
     ws.column_dimensions["A"].width = 44
+    # The frontier beside the key figures: the Summary prints on one page with it (the Frontier sheet's
+    # table grows with the budgets asked for, and a chart under it ran over a page break).
+    points_sheet = ws.parent["Frontier"]
+    chart = ScatterChart()
+    chart.title = "NPV at each budget: the efficient frontier"
+    chart.style = 13
+    points = Series(Reference(points_sheet, min_col=2, min_row=5, max_row=5), Reference(points_sheet, min_col=1, min_row=5, max_row=5), title="computed points")
+    points.marker.symbol = "circle"
+    points.smooth = False
+    chart.series.append(points)
+    for label, x_row, y_row, symbol, colour in (("scenario budget", 5, 6, "circle", "C0392B"), ("knee", 14, 15, "diamond", "1B7837")):
+        mark = Series(Reference(ws, min_col=2, min_row=y_row), Reference(ws, min_col=2, min_row=x_row), title=label)
+        mark.marker.symbol, mark.marker.size = symbol, 10
+        mark.marker.graphicalProperties.solidFill = colour
+        mark.graphicalProperties.line.noFill = True
+        mark.smooth = False
+        chart.series.append(mark)
+    _axes(chart, "Budget over the horizon ({{ currency }})", "NPV ({{ currency }})")
+    # Axes in millions ("2.5m"): in full ("2,000,000") the two axes' first labels ran into each other at the corner.
+    chart.x_axis.number_format = chart.y_axis.number_format = base.MILLIONS
+    chart.x_axis.crosses = "min"  # the budget axis along the bottom, even where NPV is negative
+    chart.width, chart.height = 18, 12
+    base.chart_on_one_page(ws, chart, "D4")
 
 
 def frontier_points(ws: Worksheet) -> None:
@@ -113,26 +133,6 @@ def frontier_points(ws: Worksheet) -> None:
     base.table(ws, 4, "p in frontier.points", columns)
     for text, fill in (("scenario budget", CHOSEN_FILL), ("knee", KNEE_FILL)):
         ws.conditional_formatting.add("A5:N5", FormulaRule(formula=[f'ISNUMBER(SEARCH("{text}",$J5))'], fill=fill))
-    chart = ScatterChart()
-    chart.title = "NPV at each budget: the efficient frontier"
-    chart.style = 13
-    points = Series(Reference(ws, min_col=2, min_row=5, max_row=5), Reference(ws, min_col=1, min_row=5, max_row=5), title="computed points")
-    points.marker.symbol = "circle"
-    points.smooth = False
-    chart.series.append(points)
-    summary = ws.parent["Summary"]
-    for label, x_row, y_row, symbol, colour in (("scenario budget", 5, 6, "circle", "C0392B"), ("knee", 14, 15, "diamond", "1B7837")):
-        mark = Series(Reference(summary, min_col=2, min_row=y_row), Reference(summary, min_col=2, min_row=x_row), title=label)
-        mark.marker.symbol, mark.marker.size = symbol, 10
-        mark.marker.graphicalProperties.solidFill = colour
-        mark.graphicalProperties.line.noFill = True
-        mark.smooth = False
-        chart.series.append(mark)
-    _axes(chart, "Budget over the horizon ({{ currency }})", "NPV ({{ currency }})")
-    # Axes in millions ("2.5m"): in full ("2,000,000") the two axes' first labels ran into each other at the corner.
-    chart.x_axis.number_format = chart.y_axis.number_format = MILLIONS
-    chart.x_axis.crosses = "min"  # the budget axis along the bottom, even where NPV is negative
-    base.chart_on_a_new_page(ws, chart, 8)  # 20 budgets by default: the chart would run over the page break
 
 
 def frontier_portfolios(ws: Worksheet) -> None:
@@ -320,6 +320,20 @@ def tornado_summary(ws: Worksheet) -> None:
         ("Inputs with no plan at one end", "{{ tornado_summary.without_plan|join(', ') or 'none' }}", None),
         ("Ends not proven optimal (time limit; gap)", "{{ tornado_summary.unproven|join('; ') or 'none: every end is proven' }}", None),
     ])
+    ws.column_dimensions["A"].width = 42  # the longest label whole
+    # The tornado under the key figures: the Summary prints on one page with it (under the Tornado
+    # sheet's table, up to 50 inputs long, it ran over a page break or sat under the repeated header).
+    chart = _bars(ws.parent["Tornado"], "Change in NPV with each input at its low and its high value", [7, 8], 4, "A", "Input", "Change in NPV ({{ currency }})",
+                  horizontal=True)
+    chart.overlap = 100
+    for series, colour in zip(chart.series, TORNADO_COLOURS):  # the HTML tornado's: low amber, high navy
+        series.graphicalProperties.solidFill = colour
+        series.graphicalProperties.line.solidFill = colour
+    chart.x_axis.scaling.orientation = "maxMin"  # widest at the top, as in the table
+    chart.x_axis.tickLblPos = "low"  # input names left of the chart, clear of the bars
+    chart.y_axis.number_format = base.MILLIONS  # the change axis ("-10,000,000" crowded its neighbours)
+    chart.width, chart.height = 26, 12
+    base.chart_on_one_page(ws, chart, "A16")
 
 
 def tornado_bars(ws: Worksheet) -> None:
@@ -333,16 +347,6 @@ def tornado_bars(ws: Worksheet) -> None:
     base.title(ws, "NPV with each input at its low and its high value", "Widest swing first; an empty NPV means no plan meets the "
                "rules at that end. Changes and swing are formulas over the Summary's plan NPV.", 8)
     base.table(ws, 4, "b in tornado", columns)
-    chart = _bars(ws, "Change in NPV with each input at its low and its high value", [7, 8], 4, "A", "Input", "Change in NPV ({{ currency }})",
-                  horizontal=True)
-    chart.overlap = 100
-    for series, colour in zip(chart.series, TORNADO_COLOURS):  # the HTML tornado's: low amber, high navy
-        series.graphicalProperties.solidFill = colour
-        series.graphicalProperties.line.solidFill = colour
-    chart.x_axis.scaling.orientation = "maxMin"  # widest at the top, as in the table
-    chart.x_axis.tickLblPos = "low"  # input names left of the chart, clear of the bars
-    chart.width, chart.height = 26, 12
-    base.chart_on_a_new_page(ws, chart, 8)  # below the table, moving down with its rows: up to 50 inputs (--top) and 12 cm tall
 
 
 TORNADO: tuple[Sheet, ...] = (("Summary", tornado_summary), ("Tornado", tornado_bars), ("Glossary", base.glossary))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.legend import LegendEntry
+from openpyxl.chart.series import SeriesLabel
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -65,7 +66,7 @@ def changes(ws: Worksheet) -> None:
 
 
 def bridge(ws: Worksheet) -> None:
-    steps = 7  # planner.cycle.bridge.STEPS
+    """The steps from the previous plan's NPV to this plan's, and their waterfall, on one page."""
     base.title(ws, "NPV bridge from the previous plan",
                "From the previous plan's NPV ({{ bridge.previous_scenario }}, from {{ bridge.previous_first_quarter }}) to this plan's "
                "(from {{ bridge.first_quarter }}), one cause at a time in this order; the steps add up to the whole change.", 8)
@@ -73,42 +74,58 @@ def bridge(ws: Worksheet) -> None:
         ("NPV, previous plan (as planned)", "{{ bridge.previous_npv }}", base.MONEY),
         ("NPV, this plan", "{{ bridge.npv }}", base.MONEY),
         ("Change", "=B5-B4", base.MONEY),
-        ("Sum of the steps (equals the change)", "=SUM(C9:C9)", base.MONEY),
+        ("Sum of the steps (equals the change)", "=SUM(C10:C10)", base.MONEY),
     ])
+    # Row 9 the previous plan, row 10 the steps, row 11 this plan: the table and the waterfall start
+    # and end at the two plans' NPV, as the HTML bridge does. The step row's formulas name row 10,
+    # where it lands once the previous plan's row is inserted above it.
     columns: list[base.Column] = [
         ("Step", "{{ s.label }}", None, 34), ("How it was found", "{{ s.how }}", None, 40),
         ("NPV change", "{{ s.change }}", base.MONEY, 14), ("NPV after", "{{ s.npv_after }}", base.MONEY, 14),
-        # Helpers for the waterfall: an invisible base and the rise or fall drawn on it.
-        ("Chart: base", "=MIN(D9-C9,D9)", base.MONEY, 12), ("Chart: adds NPV", "=MAX(C9,0)", base.MONEY, 12),
-        ("Chart: takes NPV away", "=MAX(-C9,0)", base.MONEY, 12),
+        # Helpers for the waterfall: an invisible base and the rise or fall drawn on it; the two plans' NPV from zero.
+        ("Chart: base", "=MIN(D10-C10,D10)", base.MONEY, 12), ("Chart: adds NPV", "=MAX(C10,0)", base.MONEY, 12),
+        ("Chart: takes NPV away", "=MAX(-C10,0)", base.MONEY, 12), ("Chart: plan NPV", "", base.MONEY, 12),
     ]
-    base.table(ws, 8, "s in bridge.steps", columns)
+    base.table(ws, 8, "s in bridge.steps", columns, {3: "=SUM(C10:C10)", 4: "{{ bridge.npv }}", 8: "=D11"})
+    ws.insert_rows(9)
+    for column, value in ((1, "Previous plan ({{ bridge.previous_first_quarter }})"), (2, "as planned"), (4, "{{ bridge.previous_npv }}"), (8, "=D9")):
+        ws.cell(9, column, value).number_format = columns[column - 1][2] or "General"
+    ws["A11"] = "This plan ({{ bridge.first_quarter }})"
     chart = BarChart()
     chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
-    chart.title = "NPV change by cause"
-    for column, colour in ((5, None), (6, "1B7837"), (7, "C0392B")):
-        chart.add_data(Reference(ws, min_col=column, min_row=8, max_row=9), titles_from_data=True)
+    chart.title = "NPV from the previous plan to this one, by cause"
+    for column, colour, key in ((5, None, "base"), (6, "1B7837", "adds NPV"), (7, "C0392B", "takes NPV away"), (8, "1F3A5F", "plan NPV")):
+        chart.add_data(Reference(ws, min_col=column, min_row=9, max_row=11))
         series = chart.series[-1]
+        series.tx = SeriesLabel(v=key)  # the HTML waterfall's key, without the helper columns' "Chart:"
         if colour is None:
             series.graphicalProperties.noFill = True
             series.graphicalProperties.line.noFill = True
         else:
             series.graphicalProperties.solidFill = colour
     base.text_categories(chart, ws, "A", 9)
-    chart.x_axis.title, chart.y_axis.title = "cause, in the order applied", "NPV (the running total)"
+    for series in chart.series:  # the categories run over the three rows, the two plans' included
+        series.cat.strRef.f = f"'{ws.title}'!$A$9:$A$11"
+    chart.x_axis.title, chart.y_axis.title = "cause, in the order applied", "NPV ({{ currency }})"
     chart.x_axis.delete = chart.y_axis.delete = False
-    chart.y_axis.number_format = "#,##0"
+    chart.y_axis.number_format = base.MILLIONS
     chart.legend.position = "b"
     chart.legend.legendEntry = [LegendEntry(idx=0, delete=True)]  # the invisible base needs no key
-    chart.width, chart.height = 22, 10
-    top = 12
-    columns = [("ID", "{{ e.id }}", None, 12), ("Experience", "{{ e.name }}", None, 34), ("Cause", "{{ e.cause_label }}", None, 16),
-               ("NPV, previous plan", "{{ e.npv_before }}", base.MONEY, 13)]
+    chart.width, chart.height = 34, 10  # the table's width (LibreOffice draws its columns wider than Excel)
+    base.chart_on_one_page(ws, chart, "A13")
+
+
+def bridge_by_experience(ws: Worksheet) -> None:
+    """Each experience whose NPV moved, by cause: the bridge's steps split by experience."""
+    steps = 7  # planner.cycle.bridge.STEPS
+    base.title(ws, "NPV bridge by experience",
+               "Each experience whose NPV moved, by cause, largest move first: the previous plan's NPV as planned, "
+               "then the change at each step of the Bridge sheet (the quarter closed restates it).", 8)
+    columns: list[base.Column] = [("ID", "{{ e.id }}", None, 12), ("Experience", "{{ e.name }}", None, 34),
+                                  ("Cause", "{{ e.cause_label }}", None, 16), ("NPV, previous plan", "{{ e.npv_before }}", base.MONEY, 13)]
     columns += [(f"{{{{ bridge.steps[{n}].label }}}}", f"{{{{ e.changes[{n}]|round(2) }}}}", base.MONEY, 12) for n in range(steps)]
     columns += [("NPV, this plan", "{{ e.npv[-1] }}", base.MONEY, 13)]
-    base.table(ws, top + 1, "e in bridge.moved", columns)
-    ws.cell(top, 1, "Each experience whose NPV moved, by cause (the previous plan's NPV as planned; the quarter closed restates it)").font = base.NOTE_FONT
-    ws.add_chart(chart, f"A{top + 4}")  # below the experiences: it moves down with their rows
+    base.table(ws, 4, "e in bridge.moved", columns)
 
 
 def timeline(ws: Worksheet) -> None:
@@ -147,7 +164,7 @@ def plan_vs_actual(ws: Worksheet) -> None:
 
 def build(path: Path) -> None:
     sheets = list(base.SHEETS)
-    sheets[1:1] = [("Bridge", bridge), ("Changes", changes), ("Timeline", timeline), ("Plan vs actual", plan_vs_actual)]
+    sheets[1:1] = [("Bridge", bridge), ("Bridge by experience", bridge_by_experience), ("Changes", changes), ("Timeline", timeline), ("Plan vs actual", plan_vs_actual)]
     base.SHEETS = tuple(sheets)
     base.build(path)
 

@@ -25,7 +25,6 @@ from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from planner.core.glossary import name as glossary_name
@@ -33,6 +32,7 @@ from planner.core.ooxml import page_width, pages_across
 
 MONEY = '#,##0;[Red]-#,##0'
 PERCENT = '0.0%;[Red]-0.0%'
+MILLIONS = '#,##0.0,,"m"'  # a number format scaled by a million (each trailing comma divides by 1,000)
 WEEKS = '#,##0.0'
 VALUE = '#,##0.00;[Red]-#,##0.00'
 DATE = 'yyyy-mm-dd'
@@ -411,9 +411,10 @@ def print_setup(ws: Worksheet) -> None:
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     widths = [ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, ws.max_column + 1)]
     across = pages_across(widths)
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = across, 0
+    one_page = ws.page_setup.fitToHeight == 1  # chart_on_one_page
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = (1, 1) if one_page else (across, 0)
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    if across > 1:
+    if across > 1 and not one_page:
         ws.print_title_cols = "A:B"
     if ws.print_title_rows is None:
         header = next((row for row in range(3, 8) if ws.cell(row, 1).fill == HEADER_FILL), None)
@@ -421,15 +422,16 @@ def print_setup(ws: Worksheet) -> None:
             ws.print_title_rows = f"{header}:{header}"
 
 
-def chart_on_a_new_page(ws: Worksheet, chart, row: int) -> None:
-    """Put a chart under a table that may run long (anchored at A`row`) and start a page a row above it.
+def chart_on_one_page(ws: Worksheet, chart, anchor: str) -> None:
+    """Put a chart beside or below a sheet's fixed rows (key figures, a fixed table) and print the sheet on one page.
 
-    The table grows with the data and pushed the chart across a page break, where LibreOffice
-    drew the repeated header rows over it (frontier.xlsx); a page starting at the chart's own
-    top edge drew a sliver of it on the page before. The renderer moves the break with the rows.
+    A chart under a table that grows with the data ran across a page break (the example's
+    frontier.xlsx: half the chart on each page, the repeated header row drawn over it), and
+    a page of its own under the table still printed the table's repeated header above it.
+    Beside or below rows of fixed length, the sheet is scaled onto one page instead.
     """
-    ws.add_chart(chart, f"A{row}")
-    ws.row_breaks.append(Break(id=row - 2))
+    ws.add_chart(chart, anchor)
+    ws.page_setup.fitToHeight = 1  # print_setup keeps it
 
 
 def build(path: Path, sheets: tuple[tuple[str, Callable[[Worksheet], None]], ...] | None = None) -> None:

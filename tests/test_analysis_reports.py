@@ -658,26 +658,36 @@ def test_every_analysis_page_fits_an_a4_width_with_ids_whole(reports, plan, tmp_
         assert layout_problems(render_html(report), tmp_path) == [], kind
 
 
-def test_a_chart_under_a_table_prints_whole_on_a_page_of_its_own(plan, tmp_path):
-    """Seen printing the example's frontier.xlsx in LibreOffice: the chart under the table ran across a
-    page break, half on each page, and the repeated header row was drawn over its top. A chart under a
-    table now starts a page (a row break the renderer moves with the rows), with axes in millions."""
+def libreoffice_pages(source: Path, work: Path) -> list[str]:
+    """The text of each page LibreOffice prints of a workbook (pdftotext -layout)."""
+    result = subprocess.run([require_program("soffice"), "--headless", "--norestore", f"-env:UserInstallation={(work / 'lo').as_uri()}",
+                             "--convert-to", "pdf", "--outdir", str(work), str(source)], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    return subprocess.run([require_program("pdftotext"), "-layout", str(source.with_suffix(".pdf")), "-"], capture_output=True, text=True,
+                          check=True).stdout.split("\f")
+
+
+def test_frontier_and_tornado_charts_print_whole_on_the_summary_page(plan, tornado, tmp_path):
+    """Seen printing the example's frontier.xlsx in LibreOffice: the chart under the points table ran across a
+    page break with the repeated header row drawn over it; on a page of its own it still printed under the
+    repeated header row, alone. The frontier and the tornado now sit on the Summary sheet, beside or under its
+    key figures, and the Summary prints on one page, chart whole (its axis title on the page, no table header)."""
     from planner.render.xlsx import render_xlsx as render
 
-    soffice = require_program("soffice")
     # 12 points: the table ends half way down its page, where the chart used to start and run over the break.
     many_points = build_frontier_report(efficient_frontier(small_portfolio(), points=12), small_portfolio(), plan)
-    source = tmp_path / "frontier.xlsx"
-    source.write_bytes(render(many_points))
-    result = subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
-                             "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)], capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0, result.stderr
-    pages = subprocess.run([require_program("pdftotext"), "-layout", str(tmp_path / "frontier.pdf"), "-"], capture_output=True, text=True,
-                           check=True).stdout.split("\f")
-    found = [page for page in pages if "NPV at each budget: the efficient frontier" in page]
-    assert found
-    for chart_page in found:  # (pdftotext also reads the chart's text on the pages of the columns beside it)
-        assert "Budget over the horizon" in chart_page  # its x axis on the same page: the chart is whole
-    with zipfile.ZipFile(source) as archive:
+    for kind, report, chart_title, axis_title, key_figure, next_sheet in (
+            ("frontier", many_points, "NPV at each budget", "Budget over the horizon", "Knee: budget",
+             "NPV against budget"),
+            ("tornado", build_tornado_report(tornado, plan), "Change in NPV with each input", "Change in NPV", "Widest swing",
+             "NPV with each input at its low")):
+        source = tmp_path / f"{kind}.xlsx"
+        source.write_bytes(render(report))
+        pages = libreoffice_pages(source, tmp_path)
+        assert chart_title in pages[0] and axis_title in pages[0] and key_figure in pages[0], (kind, pages[0])
+        assert next_sheet in pages[1], kind  # the Summary is one page
+        assert not any(chart_title in page for page in pages[1:]), kind
+        assert "PV of costs" not in pages[0] and "NPV at low" not in pages[0], kind  # no table header above the chart
+    with zipfile.ZipFile(tmp_path / "frontier.xlsx") as archive:
         chart = next(archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/charts/chart"))
     assert chart.count('formatCode="#,##0.0,,&quot;m&quot;"') == 2  # both axes in millions: "2,000,000" and "0" ran together

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import statistics
+import zipfile
 import subprocess
 from pathlib import Path
 
@@ -91,3 +92,25 @@ def test_the_blank_input_template_prints_on_few_readable_pages(tmp_path):
     heights = word_heights_by_page(pdf)
     assert len(heights) <= 10, len(heights)
     assert [round(statistics.median(h), 1) for h in heights if h and statistics.median(h) < 7.7] == []
+
+
+def test_the_bridge_sheet_prints_its_steps_and_waterfall_on_one_page(q2, tmp_path):
+    """Seen through LibreOffice: the waterfall sat under the long list of experiences, after a page holding that
+    list's last row alone, and its bars began at the first cause, not at the previous plan's NPV. The Bridge sheet
+    now holds the steps from the previous plan's NPV to this plan's and their waterfall, on one page; the
+    experiences moved by each cause have a sheet of their own."""
+    pages = pdf_pages(libreoffice_pdf(q2 / "report.xlsx", tmp_path))
+    bridge = next(n for n, page in enumerate(pages) if "NPV bridge from the previous plan" in page)
+    for text in ("Previous plan (2027Q1)", "re-optimisation", "This plan (2027Q2)", "NPV from the previous plan to this one, by cause",
+                 "cause, in the order applied"):
+        assert text in pages[bridge], text
+    assert "NPV bridge by experience" in pages[bridge + 1]
+    book = openpyxl.load_workbook(q2 / "report.xlsx")
+    assert book.sheetnames[1:4] == ["Bridge", "Bridge by experience", "Changes"]
+    moved = [c.value for c in ws_column(book["Bridge by experience"], "ID")]
+    assert "CX-601" in moved and "CX-201" in moved
+    with zipfile.ZipFile(q2 / "report.xlsx") as archive:
+        chart = next(text for text in (archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/charts/chart"))
+                     if "NPV from the previous plan to this one" in text)
+    # Four series over the nine rows (the two plans and the seven steps): base, adds, takes away, plan NPV.
+    assert re.findall(r"'Bridge'!\$([A-H])\$9:\$\1\$17", chart) == ["A", "E", "A", "F", "A", "G", "A", "H"]

@@ -341,5 +341,10 @@ def test_the_example_roll_prints_the_bridge_and_writes_it_in_every_format(tmp_pa
     assert layout_problems(page, tmp_path) == []  # the bridge and the changes with their causes fit an A4 text width
     sheet = openpyxl.load_workbook(tmp_path / "q2" / "report.xlsx")["Bridge"]
     values = {row[0]: row[1] for row in sheet.iter_rows(min_row=4, max_row=7, values_only=True)}
-    steps = [row[2] for row in sheet.iter_rows(min_row=9, max_row=15, values_only=True)]
+    rows = list(sheet.iter_rows(min_row=9, max_row=17, values_only=True))
+    # The table runs from the previous plan's NPV, through the seven steps, to this plan's, as the HTML's does.
+    assert [rows[0][0], rows[-1][0]] == ["Previous plan (2027Q1)", "This plan (2027Q2)"]
+    assert [rows[0][3], rows[-1][3]] == pytest.approx([values["NPV, previous plan (as planned)"], values["NPV, this plan"]])
+    steps = [row[2] for row in rows[1:-1]]
     assert sum(steps) == pytest.approx(values["NPV, this plan"] - values["NPV, previous plan (as planned)"], abs=1e-3)
+    assert rows[-1][2] == "=SUM(C10:C16)" and sheet["B7"].value == "=SUM(C10:C16)"
