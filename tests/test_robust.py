@@ -147,3 +147,28 @@ def test_on_the_example_the_robust_plan_has_a_cvar_at_least_the_base_plans():
     # The trade-off stated: the robust plan gives up at most what the CVaR-first plan would.
     assert result.expected >= result.frontier[-1].expected_npv - 1e-6
     assert result.plan.solve.status in ("optimal", "feasible")
+
+
+def test_a_floor_whose_solve_stops_with_no_plan_gets_the_known_plan_that_meets_it_labelled_not_proven(monkeypatch):
+    """Seen under load on the example: the frontier's first floor (the base plan's own CVaR) stopped at its time
+    limit and `planner risk` printed "no plan" there, though the base plan and the best-CVaR plan are known to meet
+    it. A stopped floor now gets the known plan meeting it with the most expected NPV, labelled feasible, not proven."""
+    from planner.render.risk_text import _frontier_value
+
+    portfolio = gamble_portfolio()
+    plan = plan_portfolio(portfolio)
+    solve = robust.solve_robust
+
+    def stopping(task):  # the highest-CVaR solve runs; every floor's solve stops at its limit with no plan
+        outcome = solve(task)
+        return outcome if task.floor is None else replace(outcome, status="no_solution", chosen=(), bound=None, message="time limit")
+
+    monkeypatch.setattr(robust, "solve_robust", stopping)
+    result = robust.robust_analysis(plan, risk.RiskSettings(seed=4), robust.RobustSettings(scenarios=40, frontier_points=3))
+    first, last = result.frontier[0], result.frontier[-1]
+    assert [p.status for p in result.frontier] == ["feasible"] * 3 and result.plan.solve.status == "feasible"
+    # The first floor is the base plan's CVaR: the base plan meets it, with more expected NPV than the best-CVaR plan.
+    assert first.expected_npv == pytest.approx(result.base_expected) and first.cvar == pytest.approx(result.base_cvar)
+    assert last.cvar == pytest.approx(result.best_cvar)  # the last floor only the best-CVaR plan meets
+    assert all(p.cvar >= p.floor - 1e-6 for p in result.frontier)
+    assert _frontier_value(first, lambda v: f"{v:,.0f}").endswith("(feasible, not proven best)")

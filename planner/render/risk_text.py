@@ -56,11 +56,18 @@ def risk_text(report: Report) -> list[str]:
     changed = [x for x in r.choices if x.changed]
     lines += [f"  {x.experience_id:<10} {x.base} -> {x.robust}" for x in changed[:SHOWN]]
     lines += ["  frontier (CVaR floor: best expected NPV)"]
-    lines += [f"    {m(p.floor)}: {m(p.expected_npv) if p.expected_npv is not None else 'no plan'}" for p in r.frontier]
+    lines += [f"    {m(p.floor)}: {_frontier_value(p, m)}" for p in r.frontier]
     quarters = report.section("risk_quarters")
     lines += ["", f"Contingency: to stay within budget with {percent(s.confidence, 0)} confidence, reserve {m(s.reserve)}"]
     lines += [f"  {q.quarter}  {m(q.reserve)}" for q in quarters if q.reserve > 0]
     return lines
+
+
+def _frontier_value(point, m) -> str:
+    """'€8.75m', '€8.75m (feasible, not proven best)', 'no plan meets it' or 'no plan in time'."""
+    if point.expected_npv is None:
+        return "no plan meets it" if point.status == "infeasible" else f"no plan in time ({point.status})"
+    return m(point.expected_npv) + ("" if point.status == "optimal" else f" ({point.status}, not proven best)")
 
 
 def _status(column) -> str:
