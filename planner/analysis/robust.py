@@ -122,10 +122,10 @@ def solve_robust(task: RobustTask) -> RobustOutcome:
     npv = scenario_npv(portfolio, cols, model.column_ids, task.draws)
     gap = max(settings.gap, ROBUST_GAP)
     limit = min(settings.time_limit_seconds, task.time_limit_seconds or settings.time_limit_seconds)
-    # The start sets the choices (and each family variable at the least its rows allow); CBC
-    # fixes the integer choices of a start and solves for the continuous variables itself
-    # (eta, the shortfalls), so it is given with family variables too. Without it, under
-    # load, a 60 s limit passed with no plan at all on the bundled example (overlap groups).
+    # The start sets the choices (and each family variable at the least its rows allow): HiGHS
+    # takes it where the model has no family variables. CBC is given no start at all
+    # (planner.optimise.solve.start_solve: its -mips start proved a false optimum), so a solve
+    # that stops with no plan falls back on a known plan in robust_analysis (_or_known_plan).
     start = (np.array(task.start, dtype=np.int64) if task.start and (not model.extra_names or settings.solver == "cbc")
              else None)
     with solver_folder() as folder:
