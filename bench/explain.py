@@ -3,6 +3,7 @@
     python bench/explain.py                      # the library call, as the CLI makes it
     python bench/explain.py --cli                # the command itself, in a child process
     python bench/explain.py --rows /tmp/ex.csv   # also keep the explanations, to compare runs
+    python bench/explain.py --reasons 2000       # the reasons alone (no search) on a generated portfolio
 
 Reports wall seconds; CPU seconds of this process and all its children (the executor's
 worker processes and every solver process, from resource.getrusage once they have exited);
@@ -75,13 +76,36 @@ def run_cli(workers: int, steps: int, rows: Path | None) -> tuple[int, Counter]:
     return len(table), Counter({"all kinds (the CLI's CSV gives totals only)": sum(int(r["solves"]) for r in table)})
 
 
+def run_reasons(experiences: int) -> None:
+    """Plan a generated portfolio (bench/generate.py, seed 1; gap 1%), then time the reasons alone."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from generate import random_portfolio
+
+    from planner.analysis.explain import explain
+    from planner.inputs.scenario import Scenario
+    from planner.optimise.optimiser import plan_portfolio
+
+    portfolio, scenario = random_portfolio(experiences, seed=1), Scenario(time_limit_seconds=120, gap=0.01)
+    started = time.perf_counter()
+    plan = plan_portfolio(portfolio, scenario)
+    planned = time.perf_counter()
+    result = explain(portfolio, scenario, search=False, plan=plan)
+    done = time.perf_counter()
+    print(f"{experiences} generated experiences ({sum(not e.funded for e in result.items)} not funded): plan {planned - started:.1f} s "
+          f"({plan.solve.status}), the reasons (explain --no-search) {done - planned:.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cli", action="store_true", help="run `planner explain` in a child process instead of the library call")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--rows", type=Path, help="write the explanations (CSV) here")
+    parser.add_argument("--reasons", type=int, metavar="N", help="time the reasons alone on a generated portfolio of N experiences")
     args = parser.parse_args()
+    if args.reasons:
+        run_reasons(args.reasons)
+        return
     load_before = os.getloadavg()
     started, cpu_started = time.monotonic(), cpu_seconds()
     experiences, kinds = (run_cli if args.cli else run_library)(args.workers, args.steps, args.rows)

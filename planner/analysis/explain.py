@@ -131,7 +131,8 @@ def explain(portfolio: Portfolio, scenario: Scenario | None = None, experience_i
     _check_ids(applied, experience_ids)  # before the solve: a typo should not cost a plan
     plan = plan or plan_portfolio(applied, rules)
     decisions = _selected(plan, experience_ids)
-    first = [plain_reason(plan, d) for d in decisions]
+    context = _Context.of(plan)
+    first = [plain_reason(plan, d, context) for d in decisions]
     if not search:
         return Explanations(rules.name, applied.settings.currency, plan.npv, False, tuple(first))
     first = _bundle_reasons(plan, first, workers, scheduler)
@@ -216,24 +217,62 @@ class _Margins:
         return replace(margins, total_left=total_left, total_value=total_value)
 
 
-def plain_reason(plan: Plan, decision: Decision) -> Explanation:
-    """The reason in plain words, from the plan, its marginal values and the experience's options."""
+@dataclass(frozen=True)
+class _Context:
+    """What every experience's reason reads from one plan, worked out once: the economics, the
+    rules, who is funded, who excludes and who requires whom, the margins, and every column's
+    team-weeks per delivery quarter. Worked out per experience instead, `explain --no-search`
+    on 2,000 experiences took 40 s for a plan solved in 1 s."""
+
+    plan: Plan
+    rules: Rules
+    cols: Columns
+    npv: np.ndarray  # each column's NPV (Columns.npv computes it at each use)
+    first_column: np.ndarray  # experience i's columns are first_column[i] to first_column[i + 1] - 1
+    index: dict[str, int]  # experience key -> its position in the portfolio
+    decisions: dict[str, Decision]  # experience key -> its decision
+    funded: dict[str, Decision]
+    alternatives: list[set[int]]
+    required_by: dict[str, list[str]]  # experience key -> ids of the experiences that require it
+    margins: _Margins
+    weekly: np.ndarray  # columns x teams
+
+    @classmethod
+    def of(cls, plan: Plan) -> "_Context":
+        portfolio = plan.portfolio
+        cols = columns(portfolio)
+        weekly = np.zeros((len(cols.experience), len(portfolio.teams)))
+        for t, (ids, weeks) in enumerate(cols.attention):
+            weekly[ids, t] = weeks
+        required_by: dict[str, list[str]] = {}
+        for e in portfolio.experiences:
+            for r in dict.fromkeys(normalise_id(r) for r in e.requires):
+                required_by.setdefault(r, []).append(e.id)
+        first_column = np.searchsorted(cols.experience, np.arange(len(portfolio.experiences) + 1))  # columns come grouped by experience
+        return cls(plan, Rules.of(plan.scenario), cols, cols.npv, first_column, {e.key: i for i, e in enumerate(portfolio.experiences)},
+                   {d.experience.key: d for d in plan.decisions}, {d.experience.key: d for d in plan.funded},
+                   alternatives_of(portfolio), required_by, _Margins.of(plan), weekly)
+
+
+def plain_reason(plan: Plan, decision: Decision, context: _Context | None = None) -> Explanation:
+    """The reason in plain words, from the plan, its marginal values and the experience's options
+    (`context`: `_Context.of(plan)`, to explain many experiences of one plan)."""
     experience = decision.experience
     if decision.funded:
         return _funded_reason(plan, decision)
+    context = context or _Context.of(plan)
     base = Explanation(experience.id, experience.name, False, "", decision.reason, "", None, None)
-    rules = Rules.of(plan.scenario)
-    cols = columns(plan.portfolio)
-    i = next(n for n, e in enumerate(plan.portfolio.experiences) if e.key == experience.key)
-    mine = np.nonzero(cols.experience == i)[0]
-    if experience.key in rules.forced_out:
+    cols = context.cols
+    i = context.index[experience.key]
+    mine = np.arange(context.first_column[i], context.first_column[i + 1])
+    if experience.key in context.rules.forced_out:
         return replace(base, kind="forced out")
     if not len(mine):
         return replace(base, kind="no option")
-    structural = _structural_reason(plan, i, cols, mine)
+    structural = _structural_reason(context, i, mine)
     if structural is not None:
         return replace(base, kind=structural[0], reason=structural[1])
-    return _economic_reason(plan, base, cols, mine)
+    return _economic_reason(context, base, mine)
 
 
 def _funded_reason(plan: Plan, decision: Decision) -> Explanation:
@@ -256,57 +295,58 @@ def _funded_reason(plan: Plan, decision: Decision) -> Explanation:
     return Explanation(experience.id, experience.name, True, kind, why + returns, choice_text(plan, decision), decision.npv, per_spend)
 
 
-def _structural_reason(plan: Plan, i: int, cols: Columns, mine: np.ndarray) -> tuple[str, str] | None:
+def _structural_reason(context: _Context, i: int, mine: np.ndarray) -> tuple[str, str] | None:
     """Exclusion, a missing or late prerequisite, or no positive NPV: no margins needed."""
+    plan, cols, npv, funded = context.plan, context.cols, context.npv, context.funded
     portfolio = plan.portfolio
     experience = portfolio.experiences[i]
-    funded = {d.experience.key: d for d in plan.funded}
     currency = portfolio.settings.currency
-    for j in sorted(alternatives_of(portfolio)[i]):
+    for j in sorted(context.alternatives[i]):
         other = funded.get(portfolio.experiences[j].key)
         if other is not None:
             return "excluded", (f"excluded by the funded alternative {other.experience.id} ({other.experience.name}), "
                                 f"worth {money(other.npv, currency)} in the plan")
     missing = [r for r in experience.requires if normalise_id(r) not in funded]
     if missing:
-        names = ", ".join(f"{portfolio.experience(r).id} ({portfolio.experience(r).name})" for r in missing)
+        needed = [portfolio.experiences[context.index[normalise_id(r)]] for r in missing]
+        names = ", ".join(f"{e.id} ({e.name})" for e in needed)
         return "prerequisite", f"its prerequisite{'s' if len(missing) > 1 else ''} {names} {'are' if len(missing) > 1 else 'is'} not funded"
     live = max((funded[normalise_id(r)].go_live_quarter for r in experience.requires), default=-1)
     if experience.commitment is None and not np.any(cols.start[mine] > live):
         return "prerequisite", (f"its prerequisites go live only at the end of {quarter_label(portfolio.settings, live)}, "
                                 "too late to deliver it within the horizon")
-    best = int(mine[np.argmax(cols.npv[mine])])
-    if cols.npv[best] > TOLERANCE:
+    best = int(mine[np.argmax(npv[mine])])
+    if npv[best] > TOLERANCE:
         return None
-    unlocks = [e.id for e in portfolio.experiences if experience.key in {normalise_id(r) for r in e.requires}]
+    unlocks = context.required_by.get(experience.key, [])
     if unlocks:
         return "not positive", (f"an enabler with no NPV of its own (its best option, {_choice(plan, cols, best)}, has an NPV of "
-                                f"{money(float(cols.npv[best]), currency)}); what it unlocks ({', '.join(unlocks)}) does not "
+                                f"{money(float(npv[best]), currency)}); what it unlocks ({', '.join(unlocks)}) does not "
                                 "return enough to pay for it with this budget and team time")
     return "not positive", (f"no option pays for itself: its best ({_choice(plan, cols, best)}) has an NPV of "
-                            f"{money(float(cols.npv[best]), currency)}")
+                            f"{money(float(npv[best]), currency)}")
 
 
-def _economic_reason(plan: Plan, base: Explanation, cols: Columns, mine: np.ndarray) -> Explanation:
+def _economic_reason(context: _Context, base: Explanation, mine: np.ndarray) -> Explanation:
     """Budget or team time: which one keeps it out, with the marginal values and what is left."""
+    plan, cols, npv, margins = context.plan, context.cols, context.npv, context.margins
     portfolio = plan.portfolio
     currency = portfolio.settings.currency
-    margins = _Margins.of(plan)
-    live = max((decision_of(plan, r).go_live_quarter for r in portfolio.experiences[int(cols.experience[mine[0]])].requires),
+    live = max((context.decisions[normalise_id(r)].go_live_quarter for r in portfolio.experiences[int(cols.experience[mine[0]])].requires),
                default=-1)
-    mine = mine[(cols.start[mine] > live) & (cols.npv[mine] > TOLERANCE)]
+    mine = mine[(cols.start[mine] > live) & (npv[mine] > TOLERANCE)]
     if not len(mine):
         return replace(base, kind="not positive", reason="no option that can start after its prerequisites go live pays for itself")
-    weekly = _weekly(portfolio, cols, mine)  # columns x teams
+    weekly = context.weekly[mine]  # columns x teams
     spend = cols.spend[mine]
     budget_cost = spend @ margins.budget_value + spend.sum(axis=1) * margins.total_value
     capacity_cost = np.array([_capacity_cost(margins, weekly[n], cols, c) for n, c in enumerate(mine)])
-    n = int(np.argmax(cols.npv[mine] - budget_cost - capacity_cost))
+    n = int(np.argmax(npv[mine] - budget_cost - capacity_cost))
     c = int(mine[n])
     total = float(spend[n].sum())
-    per_spend = float(cols.npv[c]) / total if total > 0 else None
+    per_spend = float(npv[c]) / total if total > 0 else None
     margin = float(budget_cost[n]) / total if total > 0 else None
-    found = replace(base, choice=_choice(plan, cols, c), npv=float(cols.npv[c]), npv_per_spend=per_spend, margin_return=margin)
+    found = replace(base, choice=_choice(plan, cols, c), npv=float(npv[c]), npv_per_spend=per_spend, margin_return=margin)
     short_teams = _short_capacity(portfolio, margins, weekly[n], cols, c)
     short_quarters = [q for q in range(portfolio.horizon) if spend[n][q] > margins.budget_left[q] + TOLERANCE]
     short_total = total > margins.total_left + TOLERANCE
@@ -321,17 +361,6 @@ def _economic_reason(plan: Plan, base: Explanation, cols: Columns, mine: np.ndar
     gap = plan.solve.gap_target
     return replace(found, kind="gap", reason=(f"its best option ({found.choice}) fits in the money and team time left and would add "
                                              f"{money(found.npv, currency)}: the solver stopped within its {gap:.1%} optimality gap"))
-
-
-def _weekly(portfolio: Portfolio, cols: Columns, chosen: np.ndarray) -> np.ndarray:
-    """Team-weeks per delivery quarter of each chosen column, per team."""
-    out = np.zeros((len(chosen), len(portfolio.teams)))
-    position = {int(c): n for n, c in enumerate(chosen)}
-    for t, (ids, weeks) in enumerate(cols.attention):
-        for c, w in zip(ids.tolist(), weeks.tolist()):
-            if c in position:
-                out[position[c], t] = w
-    return out
 
 
 def _delivery(cols: Columns, c: int) -> range:
@@ -430,7 +459,8 @@ def _expected_solves(explanation: Explanation, steps: int = 2) -> int:
 def expected_re_solves(plan: Plan, experience_ids: Sequence[str] | None = None, steps: int = 2) -> int:
     """About how many re-solves `explain(..., search=True, steps=steps)` makes for the plan: to say
     up front how long it will take (the CLI multiplies by the plan's own solve time)."""
-    return sum(_expected_solves(plain_reason(plan, d), steps) for d in _selected(plan, experience_ids))
+    context = _Context.of(plan)
+    return sum(_expected_solves(plain_reason(plan, d, context), steps) for d in _selected(plan, experience_ids))
 
 
 def search_one(task: _Search) -> dict[str, Any]:
