@@ -3,7 +3,8 @@
 Each portfolio (40-400 experiences by default; the knobs of tests/reference.py's
 `random_spec`: free and fixed starts, dependency chains, one- and two-sided exclusions,
 mandatory, forced-in and forced-out items, balance rules, an ROI hurdle, small and large
-uplifts, tight and loose budgets) is planned by the planner with CBC and with HiGHS, gap
+uplifts, tight and loose budgets; with --overlap, one to three overlap groups of 2-4
+members each) is planned by the planner with CBC and with HiGHS, gap
 target 0 and a time limit per solve. Every plan is re-scored from its decisions by the
 independent reference (broken rules, a reported objective that is not the plan's, a plan
 below the greedy baseline). Where the two disagree (objectives apart beyond 1e-6, one
@@ -53,10 +54,10 @@ KINDS = ("false optimal", "wrong gap", "false infeasible", "wrong objective", "b
          "error", "crash")
 
 
-def case_spec(seed: int, index: int, smallest: int, largest: int, time_limit: float) -> CaseSpec:
-    """Portfolio `index` of the run: the same on every machine for the same seed and sizes."""
+def case_spec(seed: int, index: int, smallest: int, largest: int, time_limit: float, overlap: bool = False) -> CaseSpec:
+    """Portfolio `index` of the run: the same on every machine for the same seed, sizes and --overlap."""
     rng = np.random.default_rng([seed, index])
-    return replace(random_spec(rng, smallest, largest), gap=0.0, time_limit=time_limit)
+    return replace(random_spec(rng, smallest, largest, overlap=overlap), gap=0.0, time_limit=time_limit)
 
 
 def solve(spec: CaseSpec, solver: str) -> tuple[dict, object]:
@@ -115,10 +116,10 @@ def findings_of(problem, solver: str, answer: dict, result, optimum: Optimum, pl
 
 
 def run_case(seed: int, index: int, smallest: int, largest: int, time_limit: float, judge_limit: float, audit_every: int,
-             out: str) -> dict:
+             out: str, overlap: bool = False) -> dict:
     """Everything about portfolio `index`: both solvers' answers, the judge if needed, findings, where it was saved."""
     cpu_before = _cpu_seconds()
-    spec = case_spec(seed, index, smallest, largest, time_limit)
+    spec = case_spec(seed, index, smallest, largest, time_limit, overlap)
     portfolio, scenario = build_case(spec)
     problem = make_problem(portfolio, scenario)
     answers, results = {}, {}
@@ -272,13 +273,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--judge-limit", type=float, default=30.0, help="seconds for SCIP where the solvers disagree (default 30)")
     parser.add_argument("--audit-every", type=int, default=10,
                         help="SCIP also judges every N-th portfolio the solvers agree on (0: never; default 10)")
+    parser.add_argument("--overlap", action="store_true",
+                        help="every portfolio gets one to three overlap groups of 2-4 members (the other knobs drawn as without)")
     parser.add_argument("--out", type=Path, default=Path("bench/out/differential"))
     parser.add_argument("--report", action="store_true",
                         help="only write the summary of the portfolios done so far (a run cut short, or still running)")
     args = parser.parse_args(argv)
     command = "python bench/differential.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     config = {"seed": args.seed, "min": args.smallest, "max": args.largest, "time_limit": args.time_limit, "judge_limit": args.judge_limit,
-              "audit_every": args.audit_every}
+              "audit_every": args.audit_every, **({"overlap": True} if args.overlap else {})}
     results = args.out / "results.jsonl"
     done = load_done(results, config)
     todo = [i for i in range(args.count) if i not in done]
@@ -296,7 +299,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with results.open("a") as sink:
             index_of = {pool.submit(run_case, args.seed, i, args.smallest, args.largest, args.time_limit, args.judge_limit,
-                                    args.audit_every, str(args.out)): i for i in todo}
+                                    args.audit_every, str(args.out), args.overlap): i for i in todo}
             pending = set(index_of)
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)

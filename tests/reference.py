@@ -11,14 +11,17 @@ is found twice, by two methods that share nothing with the planner's model:
   dependency rule in its per-choice form (the planner uses a cumulative form), for the
   sizes brute force cannot reach.
 
-`score_plan` checks any set of choices against every rule and recomputes its objective;
-`check_economics` asserts the recomputed cash flows equal planner.core.economics' (the one
-place this module reads planner's numbers, to compare them, never to use them).
+`score_plan` checks any set of choices against every rule and recomputes its objective,
+counting overlap groups (experiences reaching the same customers: combined uplift
+1 - prod(1 - u), `group_benefit`); `check_economics` asserts the recomputed cash flows and
+overlap equal planner.core.economics' and planner.rules.overlap's (the one place this module
+reads planner's numbers, to compare them, never to use them).
 
 `CaseSpec` and `build_case` make seeded random portfolios that cover free and fixed
 starts, dependency chains, one- and two-sided exclusions, mandatory, forced-in and
-forced-out items, balance rules, an ROI hurdle, small and large uplifts and tight and
-loose budgets. tests/test_differential.py and bench/differential.py both use them.
+forced-out items, balance rules, an ROI hurdle, small and large uplifts, tight and
+loose budgets, and (when asked for) overlap groups of two to four members.
+tests/test_differential.py and bench/differential.py both use them.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ class Choice:
     pv_benefit: float
     pv_cost: float
     reach_quarters: float
+    # Extra outcomes per reached customer by quarter over horizon + tail (uplift x share x ramp; 0 until live).
+    uplift_by_quarter: tuple[float, ...] = ()
 
     @property
     def npv(self) -> float:
@@ -86,16 +91,22 @@ def flows_of(settings: Settings, experience: Experience, option: FundingOption, 
     return one_off, run, benefit
 
 
+def discount(settings: Settings, quarter: int) -> float:
+    """Quarter `quarter`'s cash sits at its end."""
+    return (1.0 + settings.annual_discount_rate) ** (-(quarter + 1) / 4)
+
+
 def make_choice(portfolio: Portfolio, i: int, k: int, start: int) -> Choice:
     settings = portfolio.settings
     horizon = settings.horizon_quarters
     experience = portfolio.experiences[i]
     option = experience.options[k]
     one_off, run, benefit = flows_of(settings, experience, option, start)
-    factors = [(1.0 + settings.annual_discount_rate) ** (-(q + 1) / 4) for q in range(len(benefit))]
+    factors = [discount(settings, q) for q in range(len(benefit))]
     team_of = {team.name.casefold(): t for t, team in enumerate(portfolio.teams)}
     d = option.delivery_quarters
     attention = tuple((team_of[team.casefold()], q, weeks / d) for team, weeks in option.attention for q in range(start, start + d) if weeks)
+    per_customer = experience.reach_per_quarter * experience.value_per_outcome
     return Choice(
         experience=i, option=k, start=start, delivery=d,
         spend=tuple(one_off[q] + run[q] for q in range(horizon)),
@@ -103,21 +114,8 @@ def make_choice(portfolio: Portfolio, i: int, k: int, start: int) -> Choice:
         pv_benefit=sum(b * f for b, f in zip(benefit, factors)),
         pv_cost=sum((o + r) * f for o, r, f in zip(one_off, run, factors)),
         reach_quarters=experience.reach_per_quarter * max(0, horizon - (start + d)),
+        uplift_by_quarter=tuple(b / per_customer if per_customer > 0 else 0.0 for b in benefit),
     )
-
-
-def check_economics(portfolio: Portfolio, choices: list[Choice]) -> None:
-    """Assert that planner.core.economics gives the same cash flows and PVs as DOMAIN.md's formulas here."""
-    from planner.core.economics import cash_flows, present_value
-
-    settings = portfolio.settings
-    for choice in choices:
-        experience = portfolio.experiences[choice.experience]
-        flows = cash_flows(settings, experience, experience.options[choice.option], choice.start)
-        scale = max(1.0, abs(choice.pv_benefit), abs(choice.pv_cost))
-        assert np.allclose(flows.cost[:settings.horizon_quarters], choice.spend, rtol=1e-12, atol=1e-9), (experience.id, choice)
-        assert abs(present_value(settings, flows.benefit) - choice.pv_benefit) <= 1e-9 * scale, (experience.id, choice)
-        assert abs(present_value(settings, flows.cost) - choice.pv_cost) <= 1e-9 * scale, (experience.id, choice)
 
 
 # ---------------------------------------------------------------------------------------
@@ -141,6 +139,12 @@ class Problem:
     forced_out: frozenset[int]
     balance: tuple[tuple[BalanceRule, tuple[bool, ...]], ...]
     roi_hurdle: float | None
+    overlap_groups: tuple[tuple[int, ...], ...] = ()  # experience indices of each group of two or more
+
+    @property
+    def counts_overlap(self) -> bool:
+        """Whether the objective is money (NPV or PV of benefits), which overlap takes from; reach is customers."""
+        return bool(self.overlap_groups) and self.objective != "reach"
 
     @property
     def limits(self) -> list[float]:
@@ -206,13 +210,100 @@ def make_problem(portfolio: Portfolio, scenario: Scenario) -> Problem:
         (rule, tuple(normalise_id(getattr(e, rule.dimension)) == normalise_id(rule.value) for e in portfolio.experiences))
         for rule in scenario.balance
     )
+    members: dict[str, list[int]] = {}
+    for i, experience in enumerate(portfolio.experiences):
+        if experience.overlap_group.strip():
+            members.setdefault(normalise_id(experience.overlap_group), []).append(i)
     return Problem(
         portfolio=portfolio, objective=scenario.objective, candidates=tuple(candidates),
         must=tuple(e.mandatory or i in forced_in for i, e in enumerate(portfolio.experiences)),
         requires=tuple(tuple(index[normalise_id(r)] for r in e.requires) for e in portfolio.experiences),
         alternatives=tuple(frozenset(a) for a in alternatives), forced_out=forced_out, balance=balance,
-        roi_hurdle=scenario.roi_hurdle,
+        roi_hurdle=scenario.roi_hurdle, overlap_groups=tuple(tuple(group) for group in members.values() if len(group) > 1),
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Overlap groups, from DOMAIN.md: members reach the same customers, so a customer moved by one
+# member is not moved again by another; combined uplift 1 - product of (1 - u_i), not the sum.
+
+
+def reach_value(portfolio: Portfolio, i: int) -> float:
+    """Customers reached per quarter, weighed by what one outcome is worth: the size of a member's population."""
+    experience = portfolio.experiences[i]
+    return experience.reach_per_quarter * experience.value_per_outcome
+
+
+def group_benefit(populations: list[float], uplifts: list[float]) -> float:
+    """One quarter's benefit of a group's members with these population sizes and uplifts that quarter.
+
+    The members reach the same customers, so the populations are nested: a smaller one lies
+    inside every larger one. Cut the largest into layers at each member's size; the layer
+    between the k-th and the (k+1)-th largest size is reached by the k largest members, and a
+    customer there brings an outcome unless every one of them misses: 1 - prod(1 - u).
+    """
+    ranked = sorted(zip(populations, uplifts), key=lambda member: -member[0])
+    total, missed = 0.0, 1.0
+    for k, (size, uplift) in enumerate(ranked):
+        missed *= 1.0 - uplift
+        below = ranked[k + 1][0] if k + 1 < len(ranked) else 0.0
+        total += (size - below) * (1.0 - missed)
+    return total
+
+
+def overlap_change(problem: Problem, chosen: dict[int, Choice]) -> float:
+    """PV of what the overlap groups change in the plan's benefit (<= 0): each group's benefit, quarter by
+    quarter as its members go live, minus the sum of its funded members' own benefits."""
+    portfolio = problem.portfolio
+    change = 0.0
+    for group in problem.overlap_groups:
+        funded = [i for i in group if i in chosen]
+        if len(funded) < 2:
+            continue
+        populations = [reach_value(portfolio, i) for i in funded]
+        for q in range(len(chosen[funded[0]].uplift_by_quarter)):
+            uplifts = [chosen[i].uplift_by_quarter[q] for i in funded]
+            own = sum(size * uplift for size, uplift in zip(populations, uplifts))
+            change += (group_benefit(populations, uplifts) - own) * discount(portfolio.settings, q)
+    return change
+
+
+def check_economics(problem: Problem, plans: int = 20) -> None:
+    """Assert that planner.core.economics gives every candidate the cash flows and PVs of DOMAIN.md's formulas
+    here, and planner.rules.overlap the same overlap as `overlap_change` on `plans` drawn choices of each
+    group's members (each member funded at a random choice or not)."""
+    from planner.core.economics import cash_flows, discount_factors, present_value
+    from planner.rules.overlap import correction
+
+    portfolio = problem.portfolio
+    settings = portfolio.settings
+    for choice in (c for candidates in problem.candidates for c in candidates):
+        experience = portfolio.experiences[choice.experience]
+        flows = cash_flows(settings, experience, experience.options[choice.option], choice.start)
+        scale = max(1.0, abs(choice.pv_benefit), abs(choice.pv_cost))
+        assert np.allclose(flows.cost[:settings.horizon_quarters], choice.spend, rtol=1e-12, atol=1e-9), (experience.id, choice)
+        assert abs(present_value(settings, flows.benefit) - choice.pv_benefit) <= 1e-9 * scale, (experience.id, choice)
+        assert abs(present_value(settings, flows.cost) - choice.pv_cost) <= 1e-9 * scale, (experience.id, choice)
+    rng = np.random.default_rng(len(portfolio.experiences))
+    factors = discount_factors(settings, settings.horizon_quarters + settings.tail_quarters)
+    for _ in range(plans if problem.overlap_groups else 0):
+        chosen = {}
+        for i in (i for group in problem.overlap_groups for i in group):
+            offered = problem.candidates[i]
+            pick = int(rng.integers(len(offered) + 1))
+            if pick < len(offered):
+                chosen[i] = offered[pick]
+        planner_change = sum(float(lost @ factors) for lost in correction(
+            portfolio, [(i, portfolio.experiences[i].options[c.option], c.start) for i, c in chosen.items()]).values())
+        own = sum(c.pv_benefit for c in chosen.values())
+        assert abs(planner_change - overlap_change(problem, chosen)) <= 1e-9 * max(1.0, own), (chosen, planner_change)
+
+
+def plan_value(problem: Problem, chosen: dict[int, Choice]) -> tuple[float, float]:
+    """(objective, NPV) of the choices, with the overlap of their groups: the one scoring of every plan here."""
+    change = overlap_change(problem, chosen) if problem.overlap_groups else 0.0
+    objective = sum(c.value(problem.objective) for c in chosen.values()) + (change if problem.counts_overlap else 0.0)
+    return objective, sum(c.npv for c in chosen.values()) + change
 
 
 def violations(problem: Problem, chosen: dict[int, Choice]) -> list[str]:
@@ -242,13 +333,14 @@ def violations(problem: Problem, chosen: dict[int, Choice]) -> list[str]:
     for r, (use, limit) in enumerate(zip(used, problem.limits)):
         if use > limit + TOLERANCE * max(1.0, limit):
             found.append(f"resource {r} uses {use:,.2f} of {limit:,.2f}")
-    found += portfolio_violations(problem, list(chosen.values()))
+    found += portfolio_violations(problem, chosen)
     return found
 
 
-def portfolio_violations(problem: Problem, choices: list[Choice]) -> list[str]:
-    """Balance rules (share of the plan's spend) and the ROI hurdle (NPV / PV of costs)."""
+def portfolio_violations(problem: Problem, chosen: dict[int, Choice]) -> list[str]:
+    """Balance rules (share of the plan's spend) and the ROI hurdle (NPV, overlap counted, / PV of costs)."""
     found = []
+    choices = list(chosen.values())
     total = sum(sum(c.spend) for c in choices)
     for rule, in_group in problem.balance:
         share = sum(sum(c.spend) for c in choices if in_group[c.experience]) / total if total > 0 else 0.0
@@ -257,7 +349,7 @@ def portfolio_violations(problem: Problem, choices: list[Choice]) -> list[str]:
         if rule.max_share is not None and share > rule.max_share + TOLERANCE:
             found.append(f"{share:.4%} of spend on {rule.label}, above {rule.max_share:.2%}")
     if problem.roi_hurdle is not None:
-        npv = sum(c.npv for c in choices)
+        npv = plan_value(problem, chosen)[1]
         if npv < problem.roi_hurdle * sum(c.pv_cost for c in choices) - TOLERANCE * max(1.0, abs(npv)):
             found.append(f"portfolio ROI below the hurdle {problem.roi_hurdle:.2%}")
     return found
@@ -283,8 +375,7 @@ def score_plan(problem: Problem, decisions: dict[str, tuple[str, int]]) -> PlanS
         k = [o.name for o in portfolio.experiences[i].options].index(option_name)
         chosen[i] = make_choice(portfolio, i, k, start)
     spend = tuple(sum(c.spend[q] for c in chosen.values()) for q in range(portfolio.horizon))
-    return PlanScore(sum(c.value(problem.objective) for c in chosen.values()), sum(c.npv for c in chosen.values()), spend,
-                     tuple(violations(problem, chosen)))
+    return PlanScore(*plan_value(problem, chosen), spend, tuple(violations(problem, chosen)))
 
 
 def plan_decisions(plan) -> dict[str, tuple[str, int]]:
@@ -344,7 +435,9 @@ def brute_force(problem: Problem, node_limit: int = 3_000_000) -> Optimum:
     Prerequisites are decided before their dependents, so the dependency rule, exclusions
     and every budget and capacity (spend and attention are never negative) are checked as
     soon as a choice is added; balance and the hurdle at the leaves. A branch is cut when
-    even the best remaining choice of every experience left could not beat the best plan.
+    even the best remaining choice of every experience left could not beat the best plan
+    (the choices' own values: overlap groups only take from them). A leaf is scored as
+    `score_plan` scores a plan (`plan_value`, with its overlap groups).
     Raises TooLarge past `node_limit` nodes.
     """
     started = time.perf_counter()
@@ -375,8 +468,11 @@ def brute_force(problem: Problem, node_limit: int = 3_000_000) -> Optimum:
         if value + ceiling[p] <= best["value"] + 1e-9 * max(1.0, abs(best["value"])):
             return
         if p == len(order):
-            if not portfolio_violations(problem, list(chosen.values())):
-                best["value"], best["chosen"] = value, tuple(chosen.values())
+            # Overlap only takes away, so the sum of the choices' own values bounds the branch; a leaf is scored in full.
+            scored = plan_value(problem, chosen)[0] if problem.counts_overlap else value
+            better = best["chosen"] is None or scored > best["value"] + 1e-9 * max(1.0, abs(best["value"]))
+            if better and not portfolio_violations(problem, chosen):
+                best["value"], best["chosen"] = scored, tuple(chosen.values())
             return
         i = order[p]
         for choice, usage, choice_value in options[p]:
@@ -407,8 +503,10 @@ def scip_optimum(problem: Problem, time_limit: float = 60.0) -> Optimum:
     """The optimum from SCIP, on a model written from the rules (not the planner's model).
 
     The dependency rule is per choice: a dependent's choice starting in quarter s needs one
-    of the prerequisite's choices live by s. SCIP's plan is re-checked here with
-    `violations`; a plan that breaks a rule is reported as such, never as the optimum.
+    of the prerequisite's choices live by s. Overlap groups are modelled exactly as
+    `group_benefit` states them (`_overlap_benefit`). SCIP's plan is re-scored and re-checked
+    here (`plan_value`, `violations`); a plan that breaks a rule is reported as such, never as
+    the optimum.
     """
     from pyscipopt import Model, quicksum
 
@@ -420,9 +518,23 @@ def scip_optimum(problem: Problem, time_limit: float = 60.0) -> Optimum:
     model.setParam("limits/absgap", 0.0)
     model.setParam("parallel/maxnthreads", 1)
     objective = problem.objective
+    overlapping = bool(problem.overlap_groups) and (problem.counts_overlap or problem.roi_hurdle is not None)
+    if overlapping:
+        model.setParam("numerics/feastol", 1e-9)  # the layers' shares are in [0, 1] and weigh a population's worth each
+    grouped = {i for group in problem.overlap_groups for i in group} if overlapping else set()
+
+    def money(i: int, choice: Choice) -> float:
+        """The choice's NPV, without its benefit where its group's benefit carries it."""
+        return choice.npv - choice.pv_benefit if i in grouped else choice.npv
+
+    def value(i: int, choice: Choice) -> float:
+        if i in grouped and problem.counts_overlap:
+            return choice.value(objective) - choice.pv_benefit
+        return choice.value(objective)
+
     variables: dict[int, list] = {}
     for i, candidates in enumerate(problem.candidates):
-        variables[i] = [model.addVar(f"x_{i}_{c.option}_{c.start}", vtype="B", obj=c.value(objective)) for c in candidates]
+        variables[i] = [model.addVar(f"x_{i}_{c.option}_{c.start}", vtype="B", obj=value(i, c)) for c in candidates]
         total = quicksum(variables[i])
         if problem.must[i]:
             model.addCons(total == 1)
@@ -451,8 +563,12 @@ def scip_optimum(problem: Problem, time_limit: float = 60.0) -> Optimum:
             if share is not None:
                 expression = quicksum(sum(c.spend) * ((1.0 if in_group[i] else 0.0) - share) * x for i, c, x in pairs)
                 model.addCons(expression >= 0 if sense == ">=" else expression <= 0)
+    groups = [_overlap_benefit(model, problem, group, variables) for group in problem.overlap_groups] if overlapping else []
+    if problem.counts_overlap:
+        model.addObjoffset(sum(constant for constant, _ in groups))
     if problem.roi_hurdle is not None:
-        model.addCons(quicksum((c.npv - problem.roi_hurdle * c.pv_cost) * x for _, c, x in pairs) >= 0)
+        model.addCons(quicksum((money(i, c) - problem.roi_hurdle * c.pv_cost) * x for i, c, x in pairs)
+                      + quicksum(a * v for _, terms in groups for a, v in terms) + sum(constant for constant, _ in groups) >= 0)
     model.setMaximize()
     model.optimize()
     status = model.getStatus()
@@ -464,12 +580,58 @@ def scip_optimum(problem: Problem, time_limit: float = 60.0) -> Optimum:
         return Optimum("unknown", None, bound, (), "SCIP", seconds, f"SCIP status {status}, no plan")
     solution = model.getBestSol()
     chosen = {c.experience: c for _, c, x in pairs if model.getSolVal(solution, x) > 0.5}
-    value = sum(c.value(objective) for c in chosen.values())
+    worth = plan_value(problem, chosen)[0]
     broken = violations(problem, chosen)
     if broken:
-        return Optimum("unknown", None, bound, (), "SCIP", seconds, f"SCIP's plan (worth {value:,.2f}) breaks rules: {broken[:3]}")
-    return Optimum("optimal" if status == "optimal" else "unknown", value, max(bound, value) if status == "optimal" else bound,
+        return Optimum("unknown", None, bound, (), "SCIP", seconds, f"SCIP's plan (worth {worth:,.2f}) breaks rules: {broken[:3]}")
+    return Optimum("optimal" if status == "optimal" else "unknown", worth, max(bound, worth) if status == "optimal" else bound,
                    tuple(chosen.values()), "SCIP", seconds, f"SCIP status {status}")
+
+
+def _overlap_benefit(model, problem: Problem, group: tuple[int, ...], variables: dict[int, list]) -> tuple[float, list]:
+    """The PV of a group's benefit in SCIP, as (constant, [(coefficient, variable)]), exact at integer points;
+    the variables carry their coefficients in the objective when it counts overlap.
+
+    Members by population size, largest first; quarter by quarter, missed_k is the share of
+    the k-th layer's customers that none of the k largest members moves:
+    missed_k = missed_(k-1) - sum over k's choices c of u_c x (missed_(k-1) x_c), with
+    missed_0 = 1. Each product missed_(k-1) x_c of a share and a yes/no is a variable p_c with
+    p_c <= x_c, p_c >= missed_(k-1) - (1 - x_c) and sum over c of p_c <= missed_(k-1) (a member
+    takes one choice at most), which is the product exactly once x is 0 or 1. The layer
+    between the k-th and (k+1)-th size brings its size difference x (1 - missed_k).
+    """
+    from pyscipopt import quicksum
+
+    portfolio = problem.portfolio
+    members = sorted(group, key=lambda i: -reach_value(portfolio, i))
+    sizes = [reach_value(portfolio, i) for i in members] + [0.0]
+    quarters = portfolio.settings.horizon_quarters + portfolio.settings.tail_quarters
+    constant, terms = 0.0, []
+    for q in range(quarters):
+        if not any(c.uplift_by_quarter[q] for i in members for c in problem.candidates[i]):
+            continue
+        missed = None  # missed_(k-1); None is the constant 1
+        for k, i in enumerate(members):
+            moved = []
+            for c, x in zip(problem.candidates[i], variables[i]):
+                if not c.uplift_by_quarter[q]:
+                    continue
+                if missed is None:
+                    moved.append((c.uplift_by_quarter[q], x))
+                    continue
+                product = model.addVar(f"p_{i}_{c.option}_{c.start}_{q}", lb=0.0, ub=1.0)
+                model.addCons(product <= x)
+                model.addCons(product >= missed - (1 - x))
+                moved.append((c.uplift_by_quarter[q], product))
+            if missed is not None and moved:
+                model.addCons(quicksum(v for _, v in moved) <= missed)
+            weight = (sizes[k] - sizes[k + 1]) * discount(portfolio.settings, q)
+            layer = model.addVar(f"missed_{i}_{q}", lb=0.0, ub=1.0, obj=-weight if problem.counts_overlap else 0.0)
+            model.addCons(layer == (1 if missed is None else missed) - quicksum(u * v for u, v in moved))
+            missed = layer
+            constant += weight
+            terms.append((-weight, layer))
+    return constant, terms
 
 
 def reference_optimum(problem: Problem, brute_force_limit: int = 12, time_limit: float = 60.0) -> Optimum:
@@ -519,6 +681,8 @@ class CaseSpec:
     tail: int = 0
     gap: float = 0.0
     time_limit: float = 60.0
+    # Sizes of the overlap groups (2-4 members each): members drawn, and made to reach the same customers, by build_case.
+    overlap: tuple[int, ...] = ()
     extra: dict = field(default_factory=dict, compare=False)
 
     def describe(self) -> str:
@@ -535,11 +699,17 @@ class CaseSpec:
             parts.append(f"hurdle {self.roi_hurdle:.0%}")
         if self.objective != "npv":
             parts.append(f"objective {self.objective}")
+        if self.overlap:
+            parts.append(f"overlap groups of {', '.join(str(size) for size in self.overlap)}")
         return ", ".join(parts)
 
 
-def random_spec(rng: np.random.Generator, smallest: int, largest: int, seed: int | None = None) -> CaseSpec:
-    """A CaseSpec with every knob drawn, for portfolios of `smallest`..`largest` experiences."""
+def random_spec(rng: np.random.Generator, smallest: int, largest: int, seed: int | None = None, overlap: bool = False) -> CaseSpec:
+    """A CaseSpec with every knob drawn, for portfolios of `smallest`..`largest` experiences.
+
+    With `overlap`, one to three overlap groups of 2-4 members, drawn after every other knob so
+    that the rest of the spec is the one the same `rng` gives without them.
+    """
     n = int(rng.integers(smallest, largest + 1))
     dimensions = ("journey_stage", "channel", "product_line", "layer")
     balance = []
@@ -547,7 +717,7 @@ def random_spec(rng: np.random.Generator, smallest: int, largest: int, seed: int
         low = float(rng.choice([0.1, 0.2, 0.3])) if rng.random() < 0.6 else None
         high = float(rng.choice([0.4, 0.6])) if low is None or rng.random() < 0.3 else None
         balance.append((str(rng.choice(dimensions)), low, high))
-    return CaseSpec(
+    spec = CaseSpec(
         seed=int(rng.integers(0, 2**31)) if seed is None else seed,
         experiences=n,
         start_quarters=str(rng.choice(["free", "fixed"])),
@@ -570,6 +740,9 @@ def random_spec(rng: np.random.Generator, smallest: int, largest: int, seed: int
         ramp=int(rng.choice([0, 0, 1, 2])),
         tail=int(rng.choice([0, 0, 4])),
     )
+    if not overlap:
+        return spec
+    return replace(spec, overlap=tuple(int(rng.integers(2, 5)) for _ in range(int(rng.choice([1, 1, 2, 3])))))
 
 
 def _options(rng: np.random.Generator, count: int, cost: float, weeks: float, delivery: int, owner: str, support: str | None,
@@ -623,6 +796,7 @@ def build_case(spec: CaseSpec) -> tuple[Portfolio, Scenario]:
                         gap=spec.gap, time_limit_seconds=spec.time_limit)
     portfolio = Portfolio(tuple(experiences), tuple(Team(t, (0.0,) * horizon) for t in teams), (0.0,) * horizon, settings,
                           source=f"differential case: {spec.describe()}")
+    portfolio = _overlap_groups(portfolio, spec)
     portfolio = _fund(portfolio, spec, {normalise_id(x) for x in forced_in})
     validate_portfolio(portfolio)
     return portfolio, _scenario(portfolio, spec, rng, forced_in, forced_out)
@@ -649,6 +823,54 @@ def _link(experiences: list[Experience], spec: CaseSpec, rng: np.random.Generato
                 excludes.setdefault(b, []).append(experiences[a].id)
     return [replace(e, requires=tuple(requires.get(i, ())), excludes=tuple(dict.fromkeys(excludes.get(i, ()))), mandatory=i in mandatory)
             for i, e in enumerate(experiences)]
+
+
+# The overlap groups' own random stream: a spec without them builds the portfolio it built before they existed.
+OVERLAP_STREAM = 7_919
+
+
+def _overlap_groups(portfolio: Portfolio, spec: CaseSpec) -> Portfolio:
+    """Members for each group of `spec.overlap`, drawn first among the experiences with an uplift that
+    pay at some option from their earliest start (so that often two or more members would be funded,
+    and the overlap decides), then among the other experiences with an uplift.
+
+    A group is one stage and one value per outcome (the same customers, the same outcome).
+    Each member keeps its benefit at full rate (reach x uplift x value) but gets an uplift of
+    10-50%, so that the overlap moves the optimum; in half the groups the members share one
+    reach (then the uplifts follow from it), in the others each member's reach follows from its
+    uplift, so the smaller populations lie inside the larger.
+    """
+    if not spec.overlap:
+        return portfolio
+    rng = np.random.default_rng([spec.seed, OVERLAP_STREAM])
+    experiences = list(portfolio.experiences)
+    start = [e.earliest_start for e in experiences]
+    paying = {i for i, e in enumerate(experiences)
+              if any(make_choice(portfolio, i, k, start[i]).npv > 0 for k, o in enumerate(e.options) if start[i] + o.delivery_quarters <= spec.horizon)}
+    order = [int(i) for pays in (True, False) for i in rng.permutation([i for i, e in enumerate(experiences)
+                                                                        if e.uplift_base > 0 and (i in paying) == pays])]
+    for number, size in enumerate(spec.overlap):
+        members, order = order[:size], order[size:]
+        if len(members) < 2:
+            break
+        leader = experiences[members[0]]
+        shared_reach = rng.random() < 0.5
+        reach = None
+        for i in members:
+            member = experiences[i]
+            benefit = _benefit_per_quarter(member)
+            if reach is None or not shared_reach:
+                reach = float(round(benefit / (rng.uniform(0.1, 0.5) * leader.value_per_outcome), -1) + 10)
+            uplift = min(0.9, benefit / (reach * leader.value_per_outcome))
+            experiences[i] = replace(member, overlap_group=f"Same customers {number + 1}", journey_stage=leader.journey_stage,
+                                     reach_per_quarter=reach, value_per_outcome=leader.value_per_outcome, uplift_low=round(uplift * 0.5, 10),
+                                     uplift_base=round(uplift, 10), uplift_high=round(min(1.0, uplift * 1.5), 10))
+    return replace(portfolio, experiences=tuple(experiences))
+
+
+def _benefit_per_quarter(experience: Experience) -> float:
+    """At full rate and full share: reach x uplift x value per outcome."""
+    return experience.reach_per_quarter * experience.uplift_base * experience.value_per_outcome
 
 
 def _fund(portfolio: Portfolio, spec: CaseSpec, forced_in: set[str]) -> Portfolio:
