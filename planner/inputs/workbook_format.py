@@ -144,8 +144,8 @@ EXPERIENCES = SheetSpec(
                aliases=("Customer journey", "Journey name"), width=16),
         Column("overlap_group", "Overlap group", "text",
                "Experiences given the same group reach the same customers at the same stage, often from different channels: "
-               "together they lift less than the sum of their uplifts (1 - product of (1 - uplift)). Reported; the optimiser "
-               "does not model overlap yet.",
+               "together they lift less than the sum of their uplifts (1 - product of (1 - uplift)); the optimiser and the plan's "
+               "NPV count the shared customers once.",
                aliases=("Overlap", "Overlaps", "Overlap set", "Audience overlap", "Same customers as", "Same customers",
                         "Cannibalisation group", "Cannibalization group"), width=16),
     ),

@@ -84,7 +84,9 @@ def correction(portfolio: Portfolio, choices: list[tuple[int, object, int]]) -> 
 def rows(build: Build) -> None:
     """One linearised term per subset of two or more members (see the module and `_add_term`)."""
     portfolio, rules, cols = build.portfolio, build.rules, build.cols
-    if rules.objective == "reach" or not groups(portfolio):
+    # Under the reach objective the overlap moves no objective, but the ROI hurdle is on NPV,
+    # which it lowers: the terms are then written for the hurdle row alone (weight 0).
+    if not groups(portfolio) or (rules.objective == "reach" and rules.roi_hurdle is None):
         return
     settings = portfolio.settings
     discount = discount_factors(settings, settings.horizon_quarters + settings.tail_quarters)
@@ -136,7 +138,10 @@ def _add_term(build: Build, name: str, values: dict[tuple[int, ...], list[tuple[
     """
     combinations = list(values)
     sign = -1.0 if size % 2 == 0 else 1.0
-    ys = build.rows.add_variables([f"{name}_{k}" for k in range(len(combinations))], [sign] * len(combinations))
+    # Weight 0 under the reach objective (the hurdle row alone): a loss's y_P can still only be
+    # at least its term and a gain's at most its term, so the hurdle never counts the overlap short.
+    weight = 0.0 if build.rules.objective == "reach" else sign
+    ys = build.rows.add_variables([f"{name}_{k}" for k in range(len(combinations))], [weight] * len(combinations))
     if hurdle is not None:
         build.rows.add_entries(["roi_hurdle"] * len(ys), ys, [sign] * len(ys))  # a benefit lost or regained moves the NPV, not the costs
     largest = np.array([max(abs(value) for _, value in values[p]) for p in combinations])
